@@ -1,0 +1,1 @@
+"""Marshmallow schemas: the single source of truth for records and API payloads."""

@@ -1,0 +1,155 @@
+"""Schemas of the curated records: one article with its issues, symptoms, causes and workarounds.
+
+The same schema validates a `kb_data/*.yaml` file, the body of `PUT /v1/articles/{id}` and what
+the importer produces, so every way into the store is checked by one set of rules.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+KB_NUMBER = validate.Regexp(r"^[0-9]{1,8}$", error="must be a KB number made of digits, e.g. 264630")
+RECORD_ID = validate.Regexp(
+    r"^[0-9]{1,8}(-[A-Za-z0-9]+)*$",
+    error="must start with the article's KB number, e.g. 264630-1-s01",
+)
+SYMPTOM_KINDS = ("log_line", "error_message", "condition")
+
+
+class StrictSchema(Schema):
+    """Unknown fields are an error: a typo in a data file must not vanish silently."""
+
+    class Meta:
+        unknown = "raise"
+
+
+class ProductSchema(StrictSchema):
+    product = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    version = fields.String(load_default="", validate=validate.Length(max=100))
+
+
+class SectionSchema(StrictSchema):
+    key = fields.String(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9_]*$"))
+    heading = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    body = fields.String(required=True)
+
+
+class RelatedArticleSchema(StrictSchema):
+    article_id = fields.String(required=True, validate=KB_NUMBER)
+    title = fields.String(load_default="", validate=validate.Length(max=500))
+    reason = fields.String(load_default="")
+
+
+class IssueSchema(StrictSchema):
+    id = fields.String(required=True, validate=RECORD_ID)
+    number = fields.Integer(required=True, validate=validate.Range(min=1))
+    title = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    description = fields.String(load_default="")
+
+
+class SymptomSchema(StrictSchema):
+    id = fields.String(required=True, validate=RECORD_ID)
+    issue_id = fields.String(required=True, validate=RECORD_ID)
+    kind = fields.String(required=True, validate=validate.OneOf(SYMPTOM_KINDS))
+    text = fields.String(required=True, validate=validate.Length(min=1, max=10_000))
+    log_files = fields.List(fields.String(validate=validate.Length(min=1, max=200)), load_default=list)
+    occurrences = fields.Integer(load_default=1, validate=validate.Range(min=1))
+
+
+class CauseSchema(StrictSchema):
+    id = fields.String(required=True, validate=RECORD_ID)
+    issue_ids = fields.List(
+        fields.String(validate=RECORD_ID), required=True, validate=validate.Length(min=1)
+    )
+    text = fields.String(required=True, validate=validate.Length(min=1))
+    missing_update = fields.String(load_default=None, allow_none=True, validate=KB_NUMBER)
+    applies_to_sites = fields.String(load_default=None, allow_none=True)
+
+
+class StepSchema(StrictSchema):
+    number = fields.Integer(required=True, validate=validate.Range(min=1))
+    text = fields.String(required=True, validate=validate.Length(min=1))
+    warnings = fields.List(fields.String(), load_default=list)
+    notes = fields.List(fields.String(), load_default=list)
+
+
+class WorkaroundSchema(StrictSchema):
+    id = fields.String(required=True, validate=RECORD_ID)
+    issue_ids = fields.List(
+        fields.String(validate=RECORD_ID), required=True, validate=validate.Length(min=1)
+    )
+    title = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    description = fields.String(load_default="")
+    preconditions = fields.List(fields.String(), load_default=list)
+    warnings = fields.List(fields.String(), load_default=list)
+    steps = fields.List(fields.Nested(StepSchema), load_default=list)
+
+
+class ArticleDocumentSchema(StrictSchema):
+    """A whole article with its linked records, as stored in one `kb_data` file."""
+
+    id = fields.String(required=True, validate=KB_NUMBER)
+    aliases = fields.List(fields.String(validate=validate.Length(min=1, max=50)), load_default=list)
+    title = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    applies_to = fields.List(fields.Nested(ProductSchema), load_default=list)
+    keywords = fields.List(fields.String(validate=validate.Length(min=1, max=100)), load_default=list)
+    modification_type = fields.String(load_default=None, allow_none=True)
+    last_reviewed = fields.Date(load_default=None, allow_none=True)
+    summary = fields.String(load_default="")
+    sections = fields.List(fields.Nested(SectionSchema), load_default=list)
+    related = fields.List(fields.Nested(RelatedArticleSchema), load_default=list)
+    issues = fields.List(
+        fields.Nested(IssueSchema), required=True, validate=validate.Length(min=1)
+    )
+    symptoms = fields.List(fields.Nested(SymptomSchema), load_default=list)
+    causes = fields.List(fields.Nested(CauseSchema), load_default=list)
+    workarounds = fields.List(fields.Nested(WorkaroundSchema), load_default=list)
+
+    @validates_schema
+    def check_links(self, data: dict[str, Any], **_: Any) -> None:
+        """Every id is unique, belongs to this article, and every link points at a record here."""
+        article_id = data["id"]
+        errors: dict[str, Any] = {}
+        seen: set[str] = set()
+        for collection in ("issues", "symptoms", "causes", "workarounds"):
+            for position, record in enumerate(data.get(collection, [])):
+                record_id = record["id"]
+                if not record_id.startswith(article_id + "-"):
+                    errors.setdefault(collection, {})[position] = {
+                        "id": [f"must start with '{article_id}-' (the article's KB number)"]
+                    }
+                if record_id in seen:
+                    errors.setdefault(collection, {})[position] = {
+                        "id": [f"duplicate id {record_id!r}"]
+                    }
+                seen.add(record_id)
+        issue_ids = {issue["id"] for issue in data.get("issues", [])}
+        for position, symptom in enumerate(data.get("symptoms", [])):
+            if symptom["issue_id"] not in issue_ids:
+                errors.setdefault("symptoms", {})[position] = {
+                    "issue_id": [f"unknown issue {symptom['issue_id']!r}"]
+                }
+        for collection in ("causes", "workarounds"):
+            for position, record in enumerate(data.get(collection, [])):
+                unknown = [i for i in record["issue_ids"] if i not in issue_ids]
+                if unknown:
+                    errors.setdefault(collection, {})[position] = {
+                        "issue_ids": [f"unknown issue(s) {', '.join(unknown)}"]
+                    }
+        for position, workaround in enumerate(data.get("workarounds", [])):
+            numbers = [step["number"] for step in workaround.get("steps", [])]
+            if numbers != list(range(1, len(numbers) + 1)):
+                errors.setdefault("workarounds", {})[position] = {
+                    "steps": ["step numbers must run 1, 2, 3... in order"]
+                }
+        if errors:
+            raise ValidationError(errors)
+
+
+def load_article_document(data: Any) -> dict[str, Any]:
+    """Validate raw data (from YAML, JSON or the importer) and return the loaded article."""
+    if not isinstance(data, dict):
+        raise ValidationError({"_schema": ["an article must be a mapping of fields"]})
+    return ArticleDocumentSchema().load(data)

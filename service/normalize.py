@@ -1,0 +1,347 @@
+"""Reading pasted logs: decoding, splitting into log records, and normalising each message.
+
+One parser and one normaliser serve both sides of a match: symptom lines are run through
+`parse_line` and `normalize` when they are indexed, and pasted lines when they are read, so a
+rule added here applies to both at once.
+
+Every pattern below is linear: no nested quantifiers, no unbounded backtracking, and messages
+are cut to MAX_MESSAGE_CHARS before any pattern runs.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+MAX_MESSAGE_CHARS = 2_000
+
+STOP_WORDS = frozenset(
+    """a an and are as at be been but by can could did do does for from had has have if in into
+    is it its not of on or so such than that the their then there these this to was were will
+    with would you your i we our no yes all any""".split()
+)
+
+
+class DecodeError(ValueError):
+    """The body is not text in any encoding we can recognise."""
+
+    def __init__(self, offset: int, encoding: str) -> None:
+        super().__init__(f"byte {offset} is not valid {encoding}")
+        self.offset = offset
+        self.encoding = encoding
+
+
+def decode_paste(body: bytes, charset: str | None = None) -> str:
+    """Decode a pasted log: a BOM wins, then the declared charset, then UTF-8 (or UTF-16 sniffed)."""
+    if body.startswith(codecs.BOM_UTF8):
+        return body[len(codecs.BOM_UTF8) :].decode("utf-8", errors="strict")
+    if body.startswith(codecs.BOM_UTF16_LE) or body.startswith(codecs.BOM_UTF16_BE):
+        return body.decode("utf-16")
+    encoding = (charset or "").strip().lower() or None
+    if encoding is None and len(body) >= 4 and body.count(b"\x00") > len(body) // 4:
+        # Windows tools write UTF-16 without a BOM now and then; ASCII text in it is half NULs.
+        encoding = "utf-16-le" if body[1:2] == b"\x00" else "utf-16-be"
+    encoding = encoding or "utf-8"
+    try:
+        return body.decode(encoding, errors="strict")
+    except UnicodeDecodeError as exc:
+        raise DecodeError(exc.start, encoding) from None
+    except LookupError:
+        raise DecodeError(0, encoding) from None
+
+
+# -- line formats ---------------------------------------------------------------------------
+
+# message  $$<Component><Thu Jul 26 14:22:53.512 2001 Pacific Standard Time><thread=1600 (0x640)>
+SMS_TRAILER = re.compile(r"\s*\$\$<([^<>]*)><([^<>]*)><thread=[^<>]*>\s*$")
+# <![LOG[message]LOG]!><time="..." date="..." component="..." ... file="...">
+CMTRACE_START = "<![LOG["
+CMTRACE_END = "]LOG]!>"
+CMTRACE_ATTR = re.compile(r'(\w+)="([^"]*)"')
+# "...  CCIM32": a component name after two or more spaces at the end of the line
+COMPONENT_SUFFIX = re.compile(r"^(.*?\S)\s{2,}([A-Z][A-Z0-9_]{2,31})\s*$")
+LEADING_TIMESTAMP = re.compile(
+    r"^\s*\[?(?:"
+    r"\d{4}-\d{2}-\d{2}[T ]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?"
+    r"|\d{1,2}/\d{1,2}/\d{2,4}[ ,]+\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?:\s?[AP]M)?"
+    r"|[A-Z][a-z]{2} +\d{1,2} \d{2}:\d{2}:\d{2}"
+    r"|\d{1,2}:\d{2}:\d{2}(?:[.,]\d{1,9})?"
+    r")\]?\s*(?:[-|:]\s+)?"
+)
+LOG_FILE_HEADER = re.compile(r"^\s*([A-Za-z0-9_.\- ]{1,80}?\.log)\s*:?\s*$", re.IGNORECASE)
+LOG_FILE_NAME = re.compile(r"([A-Za-z0-9_\-]+\.log)\b", re.IGNORECASE)
+
+
+@dataclass
+class LogLine:
+    """One log record read from a paste: where it was, what it said, what wrote it."""
+
+    number: int
+    raw: str
+    message: str
+    format: str
+    component: str | None = None
+    log_file: str | None = None
+    is_header: bool = False
+
+
+@dataclass
+class ParsedPaste:
+    lines: list[LogLine]
+    format: str
+    physical_lines: int
+    log_files: list[str] = field(default_factory=list)
+
+
+def parse_line(text: str) -> tuple[str, str | None, str]:
+    """Split one physical line into (message, component, format name)."""
+    line = text.rstrip("\r\n")
+    if CMTRACE_START in line and CMTRACE_END in line:
+        start = line.index(CMTRACE_START) + len(CMTRACE_START)
+        end = line.index(CMTRACE_END, start) if CMTRACE_END in line[start:] else len(line)
+        attrs = dict(CMTRACE_ATTR.findall(line[end:]))
+        return line[start:end].strip(), attrs.get("component") or None, "cmtrace"
+    trailer = SMS_TRAILER.search(line)
+    if trailer:
+        message = line[: trailer.start()].rstrip()
+        stamp = trailer.group(2)
+        if stamp.endswith("~"):
+            kind = "sms1"
+        elif re.match(r"^\d{2}-\d{2}-\d{4}", stamp):
+            kind = "configmgr"
+        else:
+            kind = "sms2"
+        suffix = COMPONENT_SUFFIX.match(message)
+        if suffix:
+            message = suffix.group(1)
+        return message.rstrip("~ \t"), trailer.group(1).strip() or None, kind
+    stamp = LEADING_TIMESTAMP.match(line)
+    kind = "plain"
+    if stamp and stamp.end() < len(line):
+        line = line[stamp.end() :]
+        kind = "timestamped"
+    suffix = COMPONENT_SUFFIX.match(line)
+    if suffix:
+        return suffix.group(1).rstrip("~ \t"), suffix.group(2), kind
+    return line.strip().rstrip("~ \t").strip(), None, kind
+
+
+def parse_paste(text: str, max_lines: int | None = None) -> ParsedPaste:
+    """Split a paste into log records: CMTrace records spanning lines are joined, headers noted."""
+    physical = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if max_lines is not None:
+        physical = physical[:max_lines]
+    records: list[LogLine] = []
+    formats: Counter[str] = Counter()
+    log_files: list[str] = []
+    current_file: str | None = None
+    pending: list[str] = []
+    pending_start = 0
+    for number, raw in enumerate(physical, start=1):
+        line = raw.replace("\t", " ")
+        if pending:
+            pending.append(line)
+            if CMTRACE_END not in line:
+                continue
+            line = "\n".join(pending)
+            number, pending = pending_start, []
+        elif CMTRACE_START in line and CMTRACE_END not in line:
+            pending, pending_start = [line], number
+            continue
+        if not line.strip():
+            continue
+        header = LOG_FILE_HEADER.match(line)
+        if header:
+            current_file = header.group(1).strip()
+            log_files.append(current_file)
+            records.append(
+                LogLine(number, raw, current_file, "header", log_file=current_file, is_header=True)
+            )
+            continue
+        message, component, kind = parse_line(line)
+        if kind == "cmtrace":
+            attrs = dict(CMTRACE_ATTR.findall(line.rsplit(CMTRACE_END, 1)[-1]))
+            source_file = attrs.get("file", "")
+            if source_file:
+                log_files.append(source_file)
+        if not message:
+            continue
+        formats[kind] += 1
+        records.append(LogLine(number, raw, message, kind, component, current_file))
+    if pending:
+        message, component, kind = parse_line("\n".join(pending) + CMTRACE_END)
+        if message:
+            formats[kind] += 1
+            records.append(LogLine(pending_start, pending[0], message, kind, component, current_file))
+    recognised = [k for k, _ in formats.most_common() if k not in ("plain", "timestamped")]
+    if recognised:
+        paste_format = recognised[0]
+    elif formats:
+        paste_format = formats.most_common(1)[0][0]
+    else:
+        paste_format = "empty"
+    return ParsedPaste(records, paste_format, len(physical), sorted(set(log_files), key=str.lower))
+
+
+# -- normalising ----------------------------------------------------------------------------
+
+GUID = re.compile(r"\{?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}?")
+URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]{1,10}://[^\s\"'<>]+")
+EMAIL = re.compile(r"\b[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+\b")
+UNC_PATH = re.compile(r"\\\\[^\\\s\"'<>|()]+(?:\\[^\\\s\"'<>|()]*)*")
+DRIVE_PATH = re.compile(r"\b[A-Za-z]:\\[^\s\"'<>|()]*")
+RELATIVE_PATH = re.compile(r"\b[\w.$-]+(?:\\[\w.$-]+)+")
+UNIX_PATH = re.compile(r"(?<![\w.])/(?:[\w.-]+/)+[\w.-]*")
+IPV4 = re.compile(r"\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?::\d{1,5})?\b")
+DATE = re.compile(r"\b\d{1,4}[-/]\d{1,2}[-/]\d{1,4}\b")
+TIME = re.compile(r"\b\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,9})?(?:\s?[AaPp][Mm]\b)?")
+VERSION = re.compile(r"\b[vV]?\d+(?:\.\d+){1,3}[a-zA-Z]?\b")
+HEX = re.compile(r"\b0[xX]([0-9a-fA-F]{1,16})\b")
+BARE_HRESULT = re.compile(r"\b([8Cc][0-9A-Fa-f]{7})\b")
+SIGNED_NUMBER = re.compile(r"(?<![\w.])-?\d{5,20}\b")
+SITE_CODE = re.compile(r"\b((?i:sites?)(?i: codes?)?)\s+([A-Z0-9]{3})\b(?:\s*(?:,|and)\s*[A-Z0-9]{3}\b)*")
+CAP_SHARE = re.compile(r"\b(CAP|SMS_SITE|SMS_CCM|SMS|SMSPKG)_([A-Z0-9]{3})\b", re.IGNORECASE)
+HOST_AFTER_WORD = re.compile(
+    r"\b(server|computer|machine|host|client|domain controller)\s+([A-Z][A-Z0-9_-]{2,})\b"
+)
+ACCOUNT = re.compile(r"\b[A-Za-z][\w-]{0,30}\\[A-Za-z][\w.$-]{0,30}\b(?![\\.])")
+TOKEN = re.compile(r"<[a-z]+>|[a-z0-9_]+(?:\.[a-z0-9_]+)*")
+REPEATED_PLACEHOLDER = re.compile(r"(<[a-z]+>)(?:[\s,;]*\1)+")
+
+# HRESULTs worth naming in an answer; the low word of a 0x8007xxxx code is a Win32 error.
+KNOWN_CODES = {
+    "0x80004005": "E_FAIL (unspecified failure)",
+    "0x80070002": "ERROR_FILE_NOT_FOUND (the system cannot find the file specified)",
+    "0x80070003": "ERROR_PATH_NOT_FOUND (the system cannot find the path specified)",
+    "0x80070005": "E_ACCESSDENIED (access is denied)",
+    "0x8007000e": "E_OUTOFMEMORY (not enough memory)",
+    "0x80070020": "ERROR_SHARING_VIOLATION (the file is in use by another process)",
+    "0x80070035": "ERROR_BAD_NETPATH (the network path was not found)",
+    "0x80070057": "E_INVALIDARG (the parameter is incorrect)",
+    "0x8007007b": "ERROR_INVALID_NAME (the file name, directory name or volume label syntax is "
+    "incorrect)",
+    "0x800706ba": "RPC_S_SERVER_UNAVAILABLE (the RPC server is unavailable)",
+    "0x80041002": "WBEM_E_NOT_FOUND (WMI object not found)",
+    "0x80041010": "WBEM_E_INVALID_CLASS (WMI class not found)",
+}
+
+
+def canonical_hresult(value: int) -> str | None:
+    """0x80070005 for any 32-bit spelling of a failure HRESULT (unsigned, signed or hex)."""
+    if value < 0:
+        value &= 0xFFFFFFFF
+    if 0x80000000 <= value <= 0xFFFFFFFF:
+        return f"0x{value:08x}"
+    return None
+
+
+@dataclass(frozen=True)
+class NormalizedLine:
+    """What a message reduces to once the instance data is taken out."""
+
+    text: str
+    signature: str
+    terms: tuple[str, ...]
+    codes: tuple[str, ...]
+
+
+def _hex(match: re.Match[str]) -> str:
+    value = int(match.group(1), 16)
+    hresult = canonical_hresult(value)
+    if hresult:
+        return hresult
+    # Small hex values are error codes (#0x5 is error 5); large ones are addresses and handles.
+    return str(value) if value <= 0xFFFF else "<hex>"
+
+
+def _signed(match: re.Match[str]) -> str:
+    value = int(match.group(0))
+    return canonical_hresult(value) or "<num>"
+
+
+def _path(match: re.Match[str]) -> str:
+    # The file a path ends in is evidence; the folders and drive in front of it are not.
+    path = match.group(0).rstrip(".,;:")
+    tail = match.group(0)[len(path) :]
+    name = re.split(r"[\\/]", path.rstrip("\\/"))[-1]
+    if "." in name and not name.startswith(".") and name.rsplit(".", 1)[1].isalnum():
+        return f" <path> {name}{tail}"
+    return f" <path>{tail}"
+
+
+def simplify(message: str) -> str:
+    """The light form used for exact matches: case, spacing and trailing ~ do not count."""
+    text = message[:MAX_MESSAGE_CHARS].strip().rstrip("~").strip()
+    return " ".join(text.split()).lower()
+
+
+def normalize(message: str) -> NormalizedLine:
+    """Replace instance data with placeholders; keep what identifies the problem."""
+    text = message[:MAX_MESSAGE_CHARS]
+    text = GUID.sub(" <guid> ", text)
+    text = URL.sub(" <url> ", text)
+    text = EMAIL.sub(" <email> ", text)
+    text = UNC_PATH.sub(_path, text)
+    text = DRIVE_PATH.sub(_path, text)
+    text = UNIX_PATH.sub(_path, text)
+    text = CAP_SHARE.sub(lambda m: f"{m.group(1)}_<site>", text)
+    text = SITE_CODE.sub(lambda m: f"{m.group(1)} <site>", text)
+    text = HOST_AFTER_WORD.sub(lambda m: f"{m.group(1)} <host>", text)
+    text = ACCOUNT.sub(_account_or_path, text)
+    text = RELATIVE_PATH.sub(_path, text)
+    text = IPV4.sub(" <ip> ", text)
+    text = VERSION.sub(" <version> ", text)
+    text = DATE.sub(" <date> ", text)
+    text = TIME.sub(" <time> ", text)
+    text = HEX.sub(_hex, text)
+    text = BARE_HRESULT.sub(lambda m: canonical_hresult(int(m.group(1), 16)) or m.group(0), text)
+    text = SIGNED_NUMBER.sub(_signed, text)
+    text = text.lower()
+    text = REPEATED_PLACEHOLDER.sub(r"\1", text)
+    tokens = TOKEN.findall(text)
+    collapsed: list[str] = []
+    for token in tokens:
+        # A variable part longer in one copy (more path segments, more site codes) is one slot.
+        if token.startswith("<") and collapsed and collapsed[-1] == token:
+            continue
+        collapsed.append(token)
+    signature = " ".join(collapsed)
+    terms = tuple(
+        dict.fromkeys(t for t in collapsed if not t.startswith("<") and t not in STOP_WORDS)
+    )
+    codes = tuple(dict.fromkeys(t for t in collapsed if t.startswith("0x") and len(t) == 10))
+    return NormalizedLine(" ".join(collapsed), signature, terms, codes)
+
+
+def _account_or_path(match: re.Match[str]) -> str:
+    value = match.group(0)
+    name = value.rsplit("\\", 1)[-1]
+    if "." in name:
+        return _path(match)
+    return " <account> "
+
+
+def signature_key(signature: str) -> str:
+    """A fixed-length key for an index term: signatures can be long."""
+    return hashlib.blake2b(signature.encode("utf-8"), digest_size=10).hexdigest()
+
+
+def describe_code(code: str) -> str | None:
+    """A name for a well-known HRESULT, or the Win32 error inside a 0x8007xxxx code."""
+    if code in KNOWN_CODES:
+        return KNOWN_CODES[code]
+    if code.startswith("0x8007"):
+        return f"HRESULT for Win32 error {int(code[6:], 16)}"
+    return None
+
+
+def looks_like_prose(message: str) -> bool:
+    """A sentence a person wrote, not a machine: mostly words, few symbols."""
+    words = message.split()
+    if len(words) < 4:
+        return False
+    alpha = sum(1 for w in words if w.isalpha())
+    return alpha / len(words) >= 0.6

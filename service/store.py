@@ -1,0 +1,736 @@
+"""The SQLite store: articles and their linked records, written in transactions.
+
+One article is always written or deleted as a whole, in one transaction, so readers never see
+half an article. Every write bumps `revision`, which lets other processes notice a change and
+lets a start-up check compare the store with the index.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS articles (
+    id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    summary TEXT NOT NULL DEFAULT '',
+    modification_type TEXT,
+    last_reviewed TEXT,
+    source TEXT NOT NULL CHECK (source IN ('curated', 'imported', 'api')),
+    content_hash TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS article_aliases (
+    alias TEXT PRIMARY KEY COLLATE NOCASE,
+    article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE
+);
+CREATE TABLE IF NOT EXISTS article_products (
+    article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    product TEXT NOT NULL,
+    version TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (article_id, position)
+);
+CREATE INDEX IF NOT EXISTS article_products_product ON article_products(product COLLATE NOCASE);
+CREATE TABLE IF NOT EXISTS article_keywords (
+    article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    keyword TEXT NOT NULL COLLATE NOCASE,
+    PRIMARY KEY (article_id, keyword)
+);
+CREATE INDEX IF NOT EXISTS article_keywords_keyword ON article_keywords(keyword);
+CREATE TABLE IF NOT EXISTS sections (
+    article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    heading TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (article_id, position)
+);
+CREATE TABLE IF NOT EXISTS related_articles (
+    article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    target_id TEXT NOT NULL,
+    title TEXT NOT NULL DEFAULT '',
+    reason TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (article_id, position)
+);
+CREATE INDEX IF NOT EXISTS related_articles_target ON related_articles(target_id);
+CREATE TABLE IF NOT EXISTS issues (
+    id TEXT PRIMARY KEY,
+    article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    number INTEGER NOT NULL,
+    title TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS issues_article ON issues(article_id);
+CREATE TABLE IF NOT EXISTS symptoms (
+    id TEXT PRIMARY KEY,
+    issue_id TEXT NOT NULL REFERENCES issues(id) ON DELETE CASCADE,
+    article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    text TEXT NOT NULL,
+    log_files TEXT NOT NULL DEFAULT '[]',
+    occurrences INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX IF NOT EXISTS symptoms_issue ON symptoms(issue_id);
+CREATE INDEX IF NOT EXISTS symptoms_article ON symptoms(article_id);
+CREATE TABLE IF NOT EXISTS causes (
+    id TEXT PRIMARY KEY,
+    article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    missing_update TEXT,
+    applies_to_sites TEXT
+);
+CREATE INDEX IF NOT EXISTS causes_article ON causes(article_id);
+CREATE TABLE IF NOT EXISTS cause_issues (
+    cause_id TEXT NOT NULL REFERENCES causes(id) ON DELETE CASCADE,
+    issue_id TEXT NOT NULL REFERENCES issues(id) ON DELETE CASCADE,
+    PRIMARY KEY (cause_id, issue_id)
+);
+CREATE INDEX IF NOT EXISTS cause_issues_issue ON cause_issues(issue_id);
+CREATE TABLE IF NOT EXISTS workarounds (
+    id TEXT PRIMARY KEY,
+    article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    title TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    preconditions TEXT NOT NULL DEFAULT '[]',
+    warnings TEXT NOT NULL DEFAULT '[]'
+);
+CREATE INDEX IF NOT EXISTS workarounds_article ON workarounds(article_id);
+CREATE TABLE IF NOT EXISTS workaround_issues (
+    workaround_id TEXT NOT NULL REFERENCES workarounds(id) ON DELETE CASCADE,
+    issue_id TEXT NOT NULL REFERENCES issues(id) ON DELETE CASCADE,
+    PRIMARY KEY (workaround_id, issue_id)
+);
+CREATE INDEX IF NOT EXISTS workaround_issues_issue ON workaround_issues(issue_id);
+CREATE TABLE IF NOT EXISTS steps (
+    id TEXT PRIMARY KEY,
+    workaround_id TEXT NOT NULL REFERENCES workarounds(id) ON DELETE CASCADE,
+    number INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    warnings TEXT NOT NULL DEFAULT '[]',
+    notes TEXT NOT NULL DEFAULT '[]'
+);
+CREATE INDEX IF NOT EXISTS steps_workaround ON steps(workaround_id);
+"""
+
+RECORD_TABLES = ("articles", "issues", "symptoms", "causes", "workarounds")
+
+
+class ArticleNotFound(LookupError):
+    """No article has that id or alias."""
+
+
+def content_hash(document: dict[str, Any]) -> str:
+    """A stable fingerprint of an article, so re-importing the same text changes nothing."""
+    text = json.dumps(document, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _iso(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+class Store:
+    """Access to one SQLite database file; one connection per thread."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._local = threading.local()
+
+    def connect(self) -> sqlite3.Connection:
+        """Open a new connection with foreign keys on and WAL for concurrent readers."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        return conn
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self.connect()
+            self._local.conn = conn
+        return conn
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    def initialise(self) -> None:
+        """Create the tables if they are missing (idempotent)."""
+        self.conn.executescript(SCHEMA)
+        self.conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('revision', '0')")
+
+    def exists(self) -> bool:
+        if not self.path.exists():
+            return False
+        row = self.conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='articles'"
+        ).fetchone()
+        return row is not None
+
+    # -- meta -------------------------------------------------------------------------------
+
+    def revision(self) -> int:
+        """A counter bumped by every write; other processes compare it to see a change."""
+        row = self.conn.execute("SELECT value FROM meta WHERE key='revision'").fetchone()
+        return int(row["value"]) if row else 0
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row["value"] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.conn.execute(
+            "INSERT INTO meta(key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+            (key, value),
+        )
+
+    # -- writes -----------------------------------------------------------------------------
+
+    def save_article(self, document: dict[str, Any], source: str) -> str:
+        """Write one validated article and all its records; returns created/updated/unchanged.
+
+        A curated article is never replaced by an imported copy: that returns 'kept'.
+        """
+        digest = content_hash(document)
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            row = conn.execute(
+                "SELECT content_hash, source FROM articles WHERE id=?", (document["id"],)
+            ).fetchone()
+            if row is not None and row["source"] == "curated" and source == "imported":
+                conn.execute("ROLLBACK")
+                return "kept"
+            if row is not None and row["content_hash"] == digest and row["source"] == source:
+                conn.execute("ROLLBACK")
+                return "unchanged"
+            if row is not None:
+                conn.execute("DELETE FROM articles WHERE id=?", (document["id"],))
+            self._insert_article(conn, document, source, digest)
+            self._bump_revision(conn)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return "created" if row is None else "updated"
+
+    def delete_article(self, article_id: str) -> bool:
+        """Delete an article and every record linked to it; False when it did not exist."""
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            deleted = conn.execute("DELETE FROM articles WHERE id=?", (article_id,)).rowcount
+            if deleted:
+                self._bump_revision(conn)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return bool(deleted)
+
+    @staticmethod
+    def _bump_revision(conn: sqlite3.Connection) -> None:
+        conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key='revision'")
+
+    @staticmethod
+    def _insert_article(
+        conn: sqlite3.Connection, doc: dict[str, Any], source: str, digest: str
+    ) -> None:
+        article_id = doc["id"]
+        conn.execute(
+            "INSERT INTO articles(id, title, summary, modification_type, last_reviewed, source,"
+            " content_hash, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                article_id,
+                doc["title"],
+                doc.get("summary", ""),
+                doc.get("modification_type"),
+                _iso(doc.get("last_reviewed")),
+                source,
+                digest,
+                _now(),
+            ),
+        )
+        aliases = {a for a in doc.get("aliases", []) if a.lower() != article_id.lower()}
+        for alias in ("Q" + article_id, "KB" + article_id):
+            aliases.add(alias)
+        for alias in sorted(aliases, key=str.lower):
+            # An alias claimed by another article stays with it; the id itself always works.
+            conn.execute(
+                "INSERT OR IGNORE INTO article_aliases(alias, article_id) VALUES (?, ?)",
+                (alias, article_id),
+            )
+        conn.executemany(
+            "INSERT INTO article_products(article_id, position, product, version)"
+            " VALUES (?, ?, ?, ?)",
+            [
+                (article_id, i, p["product"], p.get("version", ""))
+                for i, p in enumerate(doc.get("applies_to", []))
+            ],
+        )
+        conn.executemany(
+            "INSERT OR IGNORE INTO article_keywords(article_id, keyword) VALUES (?, ?)",
+            [(article_id, k) for k in doc.get("keywords", [])],
+        )
+        conn.executemany(
+            "INSERT INTO sections(article_id, position, key, heading, body) VALUES (?, ?, ?, ?, ?)",
+            [
+                (article_id, i, s["key"], s["heading"], s["body"])
+                for i, s in enumerate(doc.get("sections", []))
+            ],
+        )
+        conn.executemany(
+            "INSERT INTO related_articles(article_id, position, target_id, title, reason)"
+            " VALUES (?, ?, ?, ?, ?)",
+            [
+                (article_id, i, r["article_id"], r.get("title", ""), r.get("reason", ""))
+                for i, r in enumerate(doc.get("related", []))
+            ],
+        )
+        conn.executemany(
+            "INSERT INTO issues(id, article_id, number, title, description) VALUES (?, ?, ?, ?, ?)",
+            [
+                (i["id"], article_id, i["number"], i["title"], i.get("description", ""))
+                for i in doc["issues"]
+            ],
+        )
+        conn.executemany(
+            "INSERT INTO symptoms(id, issue_id, article_id, position, kind, text, log_files,"
+            " occurrences) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    s["id"],
+                    s["issue_id"],
+                    article_id,
+                    i,
+                    s["kind"],
+                    s["text"],
+                    json.dumps(s.get("log_files", [])),
+                    s.get("occurrences", 1),
+                )
+                for i, s in enumerate(doc.get("symptoms", []))
+            ],
+        )
+        for i, cause in enumerate(doc.get("causes", [])):
+            conn.execute(
+                "INSERT INTO causes(id, article_id, position, text, missing_update,"
+                " applies_to_sites) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    cause["id"],
+                    article_id,
+                    i,
+                    cause["text"],
+                    cause.get("missing_update"),
+                    cause.get("applies_to_sites"),
+                ),
+            )
+            conn.executemany(
+                "INSERT INTO cause_issues(cause_id, issue_id) VALUES (?, ?)",
+                [(cause["id"], issue_id) for issue_id in cause["issue_ids"]],
+            )
+        for i, workaround in enumerate(doc.get("workarounds", [])):
+            conn.execute(
+                "INSERT INTO workarounds(id, article_id, position, title, description,"
+                " preconditions, warnings) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    workaround["id"],
+                    article_id,
+                    i,
+                    workaround["title"],
+                    workaround.get("description", ""),
+                    json.dumps(workaround.get("preconditions", [])),
+                    json.dumps(workaround.get("warnings", [])),
+                ),
+            )
+            conn.executemany(
+                "INSERT INTO workaround_issues(workaround_id, issue_id) VALUES (?, ?)",
+                [(workaround["id"], issue_id) for issue_id in workaround["issue_ids"]],
+            )
+            conn.executemany(
+                "INSERT INTO steps(id, workaround_id, number, text, warnings, notes)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        f"{workaround['id']}-{step['number']}",
+                        workaround["id"],
+                        step["number"],
+                        step["text"],
+                        json.dumps(step.get("warnings", [])),
+                        json.dumps(step.get("notes", [])),
+                    )
+                    for step in workaround.get("steps", [])
+                ],
+            )
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def resolve_article_id(self, name: str) -> str:
+        """Turn an id or alias (264630, Q264630, KB264630) into the article's id."""
+        conn = self.conn
+        row = conn.execute("SELECT id FROM articles WHERE id=?", (name,)).fetchone()
+        if row is None:
+            row = conn.execute(
+                "SELECT article_id AS id FROM article_aliases WHERE alias=?", (name,)
+            ).fetchone()
+        if row is None:
+            raise ArticleNotFound(name)
+        return row["id"]
+
+    def article_exists(self, article_id: str) -> bool:
+        return (
+            self.conn.execute("SELECT 1 FROM articles WHERE id=?", (article_id,)).fetchone()
+            is not None
+        )
+
+    def existing_article_ids(self, ids: list[str]) -> set[str]:
+        """The subset of `ids` that are articles in the store (for resolving links)."""
+        if not ids:
+            return set()
+        marks = ",".join("?" * len(ids))
+        rows = self.conn.execute(f"SELECT id FROM articles WHERE id IN ({marks})", ids)
+        return {row["id"] for row in rows}
+
+    def get_article(self, article_id: str) -> dict[str, Any] | None:
+        """The whole article: its fields and every linked record, nested."""
+        conn = self.conn
+        row = conn.execute("SELECT * FROM articles WHERE id=?", (article_id,)).fetchone()
+        if row is None:
+            return None
+        article = dict(row)
+        article["aliases"] = [
+            r["alias"]
+            for r in conn.execute(
+                "SELECT alias FROM article_aliases WHERE article_id=? ORDER BY alias", (article_id,)
+            )
+        ]
+        article["applies_to"] = [
+            {"product": r["product"], "version": r["version"]}
+            for r in conn.execute(
+                "SELECT product, version FROM article_products WHERE article_id=? ORDER BY position",
+                (article_id,),
+            )
+        ]
+        article["keywords"] = [
+            r["keyword"]
+            for r in conn.execute(
+                "SELECT keyword FROM article_keywords WHERE article_id=? ORDER BY rowid",
+                (article_id,),
+            )
+        ]
+        article["sections"] = [
+            dict(r)
+            for r in conn.execute(
+                "SELECT key, heading, body FROM sections WHERE article_id=? ORDER BY position",
+                (article_id,),
+            )
+        ]
+        related = [
+            dict(r)
+            for r in conn.execute(
+                "SELECT target_id AS article_id, title, reason FROM related_articles"
+                " WHERE article_id=? ORDER BY position",
+                (article_id,),
+            )
+        ]
+        present = self.existing_article_ids([r["article_id"] for r in related])
+        for r in related:
+            r["in_store"] = r["article_id"] in present
+        article["related"] = related
+        article["referenced_by"] = [
+            r["article_id"]
+            for r in conn.execute(
+                "SELECT DISTINCT article_id FROM related_articles WHERE target_id=?"
+                " ORDER BY article_id",
+                (article_id,),
+            )
+        ]
+        article["issues"] = self.issues_of_article(article_id)
+        article["symptoms"] = self._symptoms("s.article_id=?", (article_id,))
+        article["causes"] = self._causes("c.article_id=?", (article_id,))
+        article["workarounds"] = self._workarounds("w.article_id=?", (article_id,))
+        return article
+
+    def issues_of_article(self, article_id: str) -> list[dict[str, Any]]:
+        return self._issues("i.article_id=?", (article_id,))
+
+    def get_issue(self, issue_id: str) -> dict[str, Any] | None:
+        rows = self._issues("i.id=?", (issue_id,))
+        return rows[0] if rows else None
+
+    def issue_details(self, issue_id: str) -> dict[str, Any] | None:
+        """An issue with its symptoms, causes and workarounds (with steps) inlined."""
+        issue = self.get_issue(issue_id)
+        if issue is None:
+            return None
+        issue["symptoms"] = self._symptoms("s.issue_id=?", (issue_id,))
+        issue["causes"] = self._causes(
+            "c.id IN (SELECT cause_id FROM cause_issues WHERE issue_id=?)", (issue_id,)
+        )
+        issue["workarounds"] = self._workarounds(
+            "w.id IN (SELECT workaround_id FROM workaround_issues WHERE issue_id=?)", (issue_id,)
+        )
+        return issue
+
+    def get_symptom(self, symptom_id: str) -> dict[str, Any] | None:
+        rows = self._symptoms("s.id=?", (symptom_id,))
+        return rows[0] if rows else None
+
+    def get_cause(self, cause_id: str) -> dict[str, Any] | None:
+        rows = self._causes("c.id=?", (cause_id,))
+        return rows[0] if rows else None
+
+    def get_workaround(self, workaround_id: str) -> dict[str, Any] | None:
+        rows = self._workarounds("w.id=?", (workaround_id,))
+        return rows[0] if rows else None
+
+    def _issues(self, where: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
+        conn = self.conn
+        rows = conn.execute(
+            "SELECT i.id, i.article_id, i.number, i.title, i.description, a.title AS article_title"
+            f" FROM issues i JOIN articles a ON a.id = i.article_id WHERE {where}"
+            " ORDER BY i.article_id, i.number",
+            params,
+        ).fetchall()
+        issues = []
+        for row in rows:
+            issue = dict(row)
+            issue_id = issue["id"]
+            issue["symptom_ids"] = [
+                r["id"]
+                for r in conn.execute(
+                    "SELECT id FROM symptoms WHERE issue_id=? ORDER BY position", (issue_id,)
+                )
+            ]
+            issue["cause_ids"] = [
+                r["cause_id"]
+                for r in conn.execute(
+                    "SELECT ci.cause_id FROM cause_issues ci JOIN causes c ON c.id = ci.cause_id"
+                    " WHERE ci.issue_id=? ORDER BY c.position",
+                    (issue_id,),
+                )
+            ]
+            issue["workaround_ids"] = [
+                r["workaround_id"]
+                for r in conn.execute(
+                    "SELECT wi.workaround_id FROM workaround_issues wi"
+                    " JOIN workarounds w ON w.id = wi.workaround_id"
+                    " WHERE wi.issue_id=? ORDER BY w.position",
+                    (issue_id,),
+                )
+            ]
+            issues.append(issue)
+        return issues
+
+    def _symptoms(self, where: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
+        rows = self.conn.execute(
+            "SELECT s.id, s.issue_id, s.article_id, s.kind, s.text, s.log_files, s.occurrences"
+            f" FROM symptoms s WHERE {where} ORDER BY s.article_id, s.position",
+            params,
+        ).fetchall()
+        symptoms = []
+        for row in rows:
+            symptom = dict(row)
+            symptom["log_files"] = json.loads(symptom["log_files"])
+            symptoms.append(symptom)
+        return symptoms
+
+    def _causes(self, where: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
+        conn = self.conn
+        rows = conn.execute(
+            "SELECT c.id, c.article_id, c.text, c.missing_update, c.applies_to_sites"
+            f" FROM causes c WHERE {where} ORDER BY c.article_id, c.position",
+            params,
+        ).fetchall()
+        causes = []
+        for row in rows:
+            cause = dict(row)
+            cause["issue_ids"] = [
+                r["issue_id"]
+                for r in conn.execute(
+                    "SELECT issue_id FROM cause_issues WHERE cause_id=? ORDER BY issue_id",
+                    (cause["id"],),
+                )
+            ]
+            causes.append(cause)
+        return causes
+
+    def _workarounds(self, where: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
+        conn = self.conn
+        rows = conn.execute(
+            "SELECT w.id, w.article_id, w.title, w.description, w.preconditions, w.warnings"
+            f" FROM workarounds w WHERE {where} ORDER BY w.article_id, w.position",
+            params,
+        ).fetchall()
+        workarounds = []
+        for row in rows:
+            workaround = dict(row)
+            workaround["preconditions"] = json.loads(workaround["preconditions"])
+            workaround["warnings"] = json.loads(workaround["warnings"])
+            workaround["issue_ids"] = [
+                r["issue_id"]
+                for r in conn.execute(
+                    "SELECT issue_id FROM workaround_issues WHERE workaround_id=? ORDER BY issue_id",
+                    (workaround["id"],),
+                )
+            ]
+            workaround["steps"] = [
+                {
+                    "id": r["id"],
+                    "number": r["number"],
+                    "text": r["text"],
+                    "warnings": json.loads(r["warnings"]),
+                    "notes": json.loads(r["notes"]),
+                }
+                for r in conn.execute(
+                    "SELECT * FROM steps WHERE workaround_id=? ORDER BY number",
+                    (workaround["id"],),
+                )
+            ]
+            workarounds.append(workaround)
+        return workarounds
+
+    # -- lists ------------------------------------------------------------------------------
+
+    def list_records(
+        self,
+        table: str,
+        *,
+        limit: int,
+        after: str | None = None,
+        product: str | None = None,
+        version: str | None = None,
+        keyword: str | None = None,
+        article_id: str | None = None,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of records ordered by id, filtered by their article; returns (page, next)."""
+        if table not in RECORD_TABLES:
+            raise ValueError(f"unknown record table {table!r}")
+        article_column = "id" if table == "articles" else "article_id"
+        clauses: list[str] = []
+        params: list[Any] = []
+        if after is not None:
+            clauses.append("t.id > ?")
+            params.append(after)
+        if article_id is not None:
+            clauses.append(f"t.{article_column} = ?")
+            params.append(article_id)
+        if product or version:
+            sub = "SELECT article_id FROM article_products WHERE 1=1"
+            if product:
+                sub += " AND instr(lower(product), lower(?)) > 0"
+                params.append(product)
+            if version:
+                sub += " AND lower(version) = lower(?)"
+                params.append(version)
+            clauses.append(f"t.{article_column} IN ({sub})")
+        if keyword:
+            clauses.append(
+                f"t.{article_column} IN (SELECT article_id FROM article_keywords WHERE keyword = ?)"
+            )
+            params.append(keyword)
+        where = " AND ".join(clauses) or "1=1"
+        rows = self.conn.execute(
+            f"SELECT t.id FROM {table} t WHERE {where} ORDER BY t.id LIMIT ?",
+            (*params, limit + 1),
+        ).fetchall()
+        ids = [row["id"] for row in rows]
+        next_after = ids[limit - 1] if len(ids) > limit else None
+        ids = ids[:limit]
+        getter = {
+            "articles": self.article_summary,
+            "issues": self.get_issue,
+            "symptoms": self.get_symptom,
+            "causes": self.get_cause,
+            "workarounds": self.get_workaround,
+        }[table]
+        records = [r for r in (getter(i) for i in ids) if r is not None]
+        return records, next_after
+
+    def article_summary(self, article_id: str) -> dict[str, Any] | None:
+        """An article's own fields without its records, for lists."""
+        conn = self.conn
+        row = conn.execute(
+            "SELECT id, title, summary, modification_type, last_reviewed, source, updated_at"
+            " FROM articles WHERE id=?",
+            (article_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        article = dict(row)
+        article["applies_to"] = [
+            {"product": r["product"], "version": r["version"]}
+            for r in conn.execute(
+                "SELECT product, version FROM article_products WHERE article_id=? ORDER BY position",
+                (article_id,),
+            )
+        ]
+        article["keywords"] = [
+            r["keyword"]
+            for r in conn.execute(
+                "SELECT keyword FROM article_keywords WHERE article_id=? ORDER BY rowid",
+                (article_id,),
+            )
+        ]
+        article["issue_ids"] = [
+            r["id"]
+            for r in conn.execute(
+                "SELECT id FROM issues WHERE article_id=? ORDER BY number", (article_id,)
+            )
+        ]
+        return article
+
+    def count(self, table: str) -> int:
+        if table not in RECORD_TABLES:
+            raise ValueError(f"unknown record table {table!r}")
+        return self.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+    def iter_match_records(self) -> Iterator[sqlite3.Row]:
+        """Every symptom with what the matcher needs of its issue and article."""
+        yield from self.conn.execute(
+            "SELECT s.id, s.issue_id, s.article_id, s.kind, s.text, s.log_files"
+            " FROM symptoms s ORDER BY s.article_id, s.position"
+        )
+
+    def iter_issue_texts(self) -> Iterator[sqlite3.Row]:
+        """Each issue with the prose a person might use to describe it."""
+        yield from self.conn.execute(
+            "SELECT i.id, i.article_id, i.title, i.description, a.title AS article_title,"
+            " (SELECT group_concat(text, char(10)) FROM symptoms s"
+            "   WHERE s.issue_id = i.id AND s.kind != 'log_line') AS conditions"
+            " FROM issues i JOIN articles a ON a.id = i.article_id ORDER BY i.id"
+        )
+
+    def article_products(self) -> dict[str, list[tuple[str, str]]]:
+        """Products and versions per article, for filtering matches."""
+        products: dict[str, list[tuple[str, str]]] = {}
+        for row in self.conn.execute("SELECT article_id, product, version FROM article_products"):
+            products.setdefault(row["article_id"], []).append((row["product"], row["version"]))
+        return products
