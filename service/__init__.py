@@ -1,0 +1,50 @@
+"""The knowledge-base service: a Flask app over the SQLite store and the Whoosh index."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, request
+
+from service.config import Config
+from service.errors import ApiError, register_error_handlers
+from service.kb import KnowledgeBase
+
+# Media types a JSON endpoint can answer with; anything else in Accept is a 406.
+JSON_MEDIA = ("application/json", "application/problem+json")
+
+
+def create_app(config: Config | None = None) -> Flask:
+    """Build the app: configuration, knowledge base (built or repaired), blueprints, errors."""
+    config = config or Config.from_env()
+    app = Flask(__name__)
+    app.config["KB_CONFIG"] = config
+    app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
+    app.json.sort_keys = False
+
+    knowledge = KnowledgeBase(config)
+    knowledge.ensure_ready()
+    app.extensions["kb"] = knowledge
+
+    register_error_handlers(app)
+
+    from service.views import articles, docs, health, match, search
+
+    for module in (articles, match, search, health, docs):
+        app.register_blueprint(module.bp)
+
+    @app.before_request
+    def check_accept() -> None:
+        if not request.path.startswith("/v1/") or not request.accept_mimetypes:
+            return
+        if request.accept_mimetypes.best_match(JSON_MEDIA) is None:
+            raise ApiError(
+                406,
+                "This endpoint answers with application/json. Send Accept: application/json "
+                f"(got {request.headers.get('Accept')!r}).",
+            )
+
+    @app.after_request
+    def no_sniff(response: Response) -> Response:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        return response
+
+    return app

@@ -132,6 +132,8 @@ def parse_line(text: str) -> tuple[str, str | None, str]:
 def parse_paste(text: str, max_lines: int | None = None) -> ParsedPaste:
     """Split a paste into log records: CMTrace records spanning lines are joined, headers noted."""
     physical = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if physical and physical[-1] == "":
+        physical.pop()  # the newline that ends the last line does not start another
     if max_lines is not None:
         physical = physical[:max_lines]
     records: list[LogLine] = []

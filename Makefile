@@ -1,0 +1,45 @@
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export KB_HOME ?= var
+
+.PHONY: serve test install install-dev build lint bench eval clean
+
+$(BIN)/kb: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.dev: $(BIN)/kb
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(BIN)/kb
+
+install-dev: $(VENV)/.dev
+
+## make serve: install, build the store and index, serve on $(HOST):$(PORT)
+serve: install
+	$(BIN)/kb build
+	$(BIN)/kb serve --host $(HOST) --port $(PORT)
+
+build: install
+	$(BIN)/kb build
+
+## make test: install with dev extras and run the tests
+test: install-dev
+	$(BIN)/python -m pytest -q
+
+lint: install-dev
+	$(BIN)/ruff check service schemas tests bench
+	$(BIN)/ruff format --check service schemas tests bench
+
+## make bench: latency of /v1/match under gunicorn beside a hello-world baseline
+bench: install-dev
+	$(BIN)/python bench/bench_match.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,117 @@
+"""The `kb` command: build, validate, check and serve the knowledge base."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from service.config import Config
+from service.curated import CuratedDataError, load_curated
+
+
+def cmd_validate(config: Config, _: argparse.Namespace) -> int:
+    try:
+        documents = load_curated(config.kb_data)
+    except CuratedDataError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 1
+    records = sum(
+        len(d[k]) for d in documents for k in ("issues", "symptoms", "causes", "workarounds")
+    )
+    print(f"{len(documents)} article(s), {records} record(s) in {config.kb_data}: valid")
+    return 0
+
+
+def cmd_build(config: Config, _: argparse.Namespace) -> int:
+    from service.kb import KnowledgeBase
+
+    knowledge = KnowledgeBase(config)
+    try:
+        report = knowledge.build()
+    except CuratedDataError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 1
+    for article_id, outcome in sorted(report.articles.items()):
+        print(f"{article_id}: {outcome}")
+    print(f"store {config.store_path}, index {config.index_path} ({report.documents} documents)")
+    return 0
+
+
+def cmd_check(config: Config, args: argparse.Namespace) -> int:
+    from service.kb import KnowledgeBase
+
+    knowledge = KnowledgeBase(config)
+    if not knowledge.is_built():
+        print(f"nothing built under {config.kb_home}; run `kb build`", file=sys.stderr)
+        return 1
+    lagging = knowledge.index_lags()
+    repaired = knowledge.repair() if lagging else 0
+    report = {
+        "store_revision": knowledge.store.revision(),
+        "index_revision": knowledge.index.read_state().get("revision"),
+        "index_was_behind": lagging,
+        "documents_reindexed": repaired,
+        "articles": knowledge.store.count("articles"),
+    }
+    print(json.dumps(report) if args.json else "\n".join(f"{k}: {v}" for k, v in report.items()))
+    return 0
+
+
+def cmd_serve(config: Config, args: argparse.Namespace) -> int:
+    from service.kb import KnowledgeBase
+
+    knowledge = KnowledgeBase(config)
+    knowledge.ensure_ready()
+    knowledge.close()
+    workers = args.workers or min(4, (os.cpu_count() or 1) + 1)
+    argv = [
+        sys.executable, "-m", "gunicorn",
+        "--config", "python:service.gunicorn_conf",
+        "--bind", f"{args.host}:{args.port}",
+        "--workers", str(workers),
+        "service.wsgi:app",
+    ]
+    env = dict(os.environ, KB_HOME=str(config.kb_home), KB_DATA=str(config.kb_data))
+    os.execve(sys.executable, argv, env)
+    return 0  # not reached: gunicorn replaces this process
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kb", description="Knowledge base of known issues, matched from pasted logs."
+    )
+    parser.add_argument("--home", help="data directory (default: $KB_HOME or ./var)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("validate", help="check kb_data against the schemas").set_defaults(
+        run=cmd_validate
+    )
+    commands.add_parser("build", help="compile kb_data into the store and index").set_defaults(
+        run=cmd_build
+    )
+    check = commands.add_parser("check", help="compare store and index; repair the index")
+    check.add_argument("--json", action="store_true", help="print a JSON report")
+    check.set_defaults(run=cmd_check)
+    serve = commands.add_parser("serve", help="run the API under gunicorn (foreground)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=None, help="default: cores + 1, at most 4")
+    serve.set_defaults(run=cmd_serve)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    config = Config.from_env()
+    if args.home:
+        from pathlib import Path
+
+        config.kb_home = Path(args.home)
+    return args.run(config, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

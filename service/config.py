@@ -1,0 +1,51 @@
+"""Configuration from the environment, in one place."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _int_env(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise SystemExit(f"{name} must be a whole number, got {value!r}") from None
+
+
+@dataclass
+class Config:
+    """Settings of one service instance; `from_env` reads the KB_* environment variables."""
+
+    kb_home: Path = field(default_factory=lambda: Path("var"))
+    kb_data: Path = field(default_factory=lambda: PROJECT_ROOT / "kb_data")
+    max_body_bytes: int = 2 * 1024 * 1024
+    max_paste_lines: int = 20_000
+    max_line_chars: int = 10_000
+    default_match_limit: int = 5
+    max_match_limit: int = 50
+    max_page_limit: int = 200
+
+    @classmethod
+    def from_env(cls) -> Config:
+        return cls(
+            kb_home=Path(os.environ.get("KB_HOME", "var")),
+            kb_data=Path(os.environ.get("KB_DATA", str(PROJECT_ROOT / "kb_data"))),
+            max_body_bytes=_int_env("KB_MAX_BODY_BYTES", 2 * 1024 * 1024),
+            max_paste_lines=_int_env("KB_MAX_PASTE_LINES", 20_000),
+            max_line_chars=_int_env("KB_MAX_LINE_CHARS", 10_000),
+        )
+
+    @property
+    def store_path(self) -> Path:
+        return self.kb_home / "kb.sqlite3"
+
+    @property
+    def index_path(self) -> Path:
+        return self.kb_home / "index"

@@ -1,0 +1,140 @@
+"""Every error as `application/problem+json` (RFC 9457), built in one place."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, json, request
+from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException
+
+PROBLEM_TYPE_BASE = "/problems/"
+log = logging.getLogger(__name__)
+
+_TITLES = {
+    400: "Bad request",
+    401: "Authentication required",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    406: "Not acceptable",
+    409: "Conflict",
+    413: "Request body too large",
+    415: "Unsupported media type",
+    422: "Validation failed",
+    429: "Too many requests",
+    500: "Internal server error",
+    503: "Service unavailable",
+}
+_SLUGS = {
+    400: "bad-request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    406: "not-acceptable",
+    409: "conflict",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+    422: "validation-failed",
+    429: "too-many-requests",
+    500: "internal-error",
+    503: "unavailable",
+}
+
+
+class ApiError(Exception):
+    """An error a view raises on purpose: status, what was wrong, and how to fix it."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        errors: list[dict[str, str]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.errors = errors or []
+        self.headers = headers or {}
+
+
+def problem(
+    status: int,
+    detail: str,
+    *,
+    errors: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """The one place an error body is made."""
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_BASE + _SLUGS.get(status, "error"),
+        "title": _TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        "instance": request.path,
+    }
+    if errors:
+        body["errors"] = errors
+    response = Response(
+        json.dumps(body), status=status, mimetype="application/problem+json", headers=headers
+    )
+    return response
+
+
+def field_errors(messages: Any, prefix: str = "") -> list[dict[str, str]]:
+    """Marshmallow's nested messages as a flat list of {field, message}."""
+    out: list[dict[str, str]] = []
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            if key == "_schema":
+                name = prefix or "body"
+            out.extend(field_errors(value, name))
+    elif isinstance(messages, list):
+        for message in messages:
+            if isinstance(message, str):
+                out.append({"field": prefix or "body", "message": message})
+            else:
+                out.extend(field_errors(message, prefix))
+    else:
+        out.append({"field": prefix or "body", "message": str(messages)})
+    return out
+
+
+_HTTP_DETAILS = {
+    404: "No resource at this path. The API lives under /v1; see /openapi.yaml for its routes.",
+    413: "The request body is larger than the server accepts. Send a smaller part of the log.",
+}
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def handle_api_error(error: ApiError) -> Response:
+        return problem(error.status, error.detail, errors=error.errors, headers=error.headers)
+
+    @app.errorhandler(ValidationError)
+    def handle_validation_error(error: ValidationError) -> Response:
+        errors = field_errors(error.messages)
+        names = ", ".join(sorted({e["field"] for e in errors}))
+        return problem(400, f"Invalid parameter(s): {names}.", errors=errors)
+
+    @app.errorhandler(HTTPException)
+    def handle_http_exception(error: HTTPException) -> Response:
+        status = error.code or 500
+        headers: dict[str, str] = {}
+        detail = _HTTP_DETAILS.get(status) or error.description or _TITLES.get(status, "Error")
+        if status == 405:
+            allowed = [m for m in getattr(error, "valid_methods", None) or []]
+            if allowed:
+                headers["Allow"] = ", ".join(sorted(allowed))
+                detail = f"{request.method} is not allowed here; use {', '.join(sorted(allowed))}."
+        return problem(status, detail, headers=headers)
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(error: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return problem(500, "The server failed to answer this request. It has been logged.")

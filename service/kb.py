@@ -1,0 +1,77 @@
+"""The knowledge base: the store and the index kept in step.
+
+Writes go to SQLite first (durable once committed) and to the index after. The index records
+the store revision it reflects; when they differ (a crash between the two), `repair` re-indexes
+from the store, which is the source of truth.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from service.config import Config
+from service.curated import load_curated
+from service.index import KBIndex
+from service.store import Store
+
+
+@dataclass
+class BuildReport:
+    articles: dict[str, str]
+    documents: int
+
+
+class KnowledgeBase:
+    """One store and its index under `config.kb_home`."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.store = Store(config.store_path)
+        self.index = KBIndex(config.index_path)
+
+    def is_built(self) -> bool:
+        return self.store.exists() and self.index.exists()
+
+    def build(self) -> BuildReport:
+        """Load `kb_data` into the store and (re)build the index. Safe to run again."""
+        documents = load_curated(self.config.kb_data)
+        self.store.initialise()
+        outcomes = {doc["id"]: self.store.save_article(doc, source="curated") for doc in documents}
+        if not self.index.exists() or any(o != "unchanged" for o in outcomes.values()):
+            count = self.index.rebuild(self.store)
+        else:
+            count = self.repair() or self.index.document_count()
+        return BuildReport(outcomes, count)
+
+    def ensure_ready(self) -> None:
+        """Build when nothing is there yet; repair the index when it lags the store."""
+        if not self.is_built():
+            self.build()
+        else:
+            self.repair()
+
+    def index_lags(self) -> bool:
+        return self.index.read_state().get("revision") != self.store.revision()
+
+    def repair(self) -> int:
+        """Rebuild the index when it does not reflect the store's revision; 0 when in step."""
+        if self.index.exists() and not self.index_lags():
+            return 0
+        return self.index.rebuild(self.store)
+
+    def save_article(self, document: dict[str, Any], source: str) -> str:
+        outcome = self.store.save_article(document, source=source)
+        if outcome in ("created", "updated"):
+            self.index.update_articles(self.store, [document["id"]])
+        return outcome
+
+    def delete_article(self, article_id: str) -> bool:
+        deleted = self.store.delete_article(article_id)
+        if deleted:
+            self.index.update_articles(self.store, [article_id])
+        return deleted
+
+    def close(self) -> None:
+        self.index.close()
+        self.store.close()

@@ -1,0 +1,121 @@
+"""A pasted log in, ranked and explained issues out: parse, rank, then fill in the records."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from service.kb import KnowledgeBase
+from service.normalize import describe_code, parse_paste
+from service.ranking import Ranker, RankedIssue
+
+NO_MATCH_HINT = (
+    "No known issue matched. Paste more of the log (the lines around the first error help most), "
+    "include the log file names, or describe the problem in words at /v1/search?q=..."
+)
+
+
+class PasteTooLarge(ValueError):
+    """The paste breaks a configured bound; the message says which and what to do."""
+
+
+def _product_filter(kb: KnowledgeBase, product: str | None, version: str | None):
+    if not product and not version:
+        return None
+    cache: dict[str, bool] = {}
+
+    def allowed(article_id: str) -> bool:
+        if article_id not in cache:
+            rows = kb.store.conn.execute(
+                "SELECT product, version FROM article_products WHERE article_id=?", (article_id,)
+            ).fetchall()
+            cache[article_id] = any(
+                (not product or product.lower() in row["product"].lower())
+                and (not version or version.lower() == row["version"].lower())
+                for row in rows
+            )
+        return cache[article_id]
+
+    return allowed
+
+
+def match_log(
+    kb: KnowledgeBase,
+    text: str,
+    *,
+    limit: int,
+    product: str | None = None,
+    version: str | None = None,
+) -> dict[str, Any]:
+    """Match a paste and return the response body of `/v1/match`."""
+    config = kb.config
+    paste = parse_paste(text, max_lines=config.max_paste_lines + 1)
+    if paste.physical_lines > config.max_paste_lines:
+        raise PasteTooLarge(
+            f"the paste has more than {config.max_paste_lines} lines; send the part around the "
+            "error (or raise KB_MAX_PASTE_LINES on the server)"
+        )
+    truncated_lines = []
+    for line in paste.lines:
+        if len(line.message) > config.max_line_chars:
+            line.message = line.message[: config.max_line_chars]
+            truncated_lines.append(line.number)
+    ranker = Ranker(kb.index.searcher())
+    outcome = ranker.rank(paste.lines, paste.log_files, _product_filter(kb, product, version))
+    matches = [_explain(kb, ranked) for ranked in outcome.issues[:limit]]
+    body: dict[str, Any] = {
+        "lines_read": paste.physical_lines,
+        "records_read": sum(1 for line in paste.lines if not line.is_header),
+        "format": paste.format,
+        "log_files": paste.log_files,
+        "matched_lines": outcome.matched_lines,
+        "unmatched_lines": outcome.unmatched_lines,
+        "truncated_lines": truncated_lines,
+        "matches": matches,
+    }
+    if not matches:
+        body["hint"] = NO_MATCH_HINT
+    return body
+
+
+def _explain(kb: KnowledgeBase, ranked: RankedIssue) -> dict[str, Any]:
+    store = kb.store
+    issue = store.issue_details(ranked.issue_id) or {}
+    symptoms = {s["id"]: s for s in issue.get("symptoms", [])}
+    codes = sorted({code for e in ranked.evidence for code in e.codes})
+    related = [
+        dict(row)
+        for row in store.conn.execute(
+            "SELECT target_id AS article_id, title, reason FROM related_articles"
+            " WHERE article_id=? ORDER BY position",
+            (ranked.article_id,),
+        )
+    ]
+    present = store.existing_article_ids([r["article_id"] for r in related])
+    for r in related:
+        r["in_store"] = r["article_id"] in present
+    return {
+        "article_id": ranked.article_id,
+        "issue_id": ranked.issue_id,
+        "title": issue.get("title", ""),
+        "article_title": issue.get("article_title", ""),
+        "score": round(ranked.score, 4),
+        "confidence": ranked.confidence,
+        "matched_lines": [
+            {
+                "line": e.line,
+                "text": e.text,
+                "symptom_id": e.symptom_id,
+                "symptom_text": symptoms.get(e.symptom_id, {}).get("text", ""),
+                "match": e.how,
+                "similarity": e.similarity,
+            }
+            for e in ranked.evidence
+        ],
+        "matched_terms": ranked.text_terms,
+        "text_coverage": ranked.text_coverage,
+        "log_files": ranked.log_files,
+        "error_codes": [{"code": c, "meaning": describe_code(c)} for c in codes],
+        "causes": issue.get("causes", []),
+        "remediation": issue.get("workarounds", []),
+        "related_articles": related,
+    }

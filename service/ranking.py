@@ -1,0 +1,350 @@
+"""From parsed paste lines to ranked issues, each with the evidence that put it there.
+
+Matching runs in three passes, cheapest first:
+1. exact and normalised signatures: a term lookup per distinct line, no scoring query;
+2. partial matches for the lines left: candidates come from the postings of each line's few
+   rarest terms, and are kept only when they share most of the symptom's information;
+3. prose: lines a person wrote are compared with the issues' descriptions (BM25 over short issue
+   documents, a handful of the rarest terms).
+Evidence is weighed by how specific the matched symptom is (the information in its terms, and
+how many issues share it), summed per issue, and turned into a confidence in 0..1.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from whoosh import query as Q
+from whoosh.analysis import StemmingAnalyzer
+from whoosh.searching import Searcher
+
+from service.normalize import (
+    LogLine,
+    NormalizedLine,
+    looks_like_prose,
+    normalize,
+    signature_key,
+    simplify,
+)
+
+QUALITY = {"exact": 1.0, "normalised": 0.95}
+PARTIAL_QUALITY = 0.85
+PARTIAL_MIN_SIMILARITY = 0.6
+RARE_TERMS_PER_LINE = 6
+# A symptom carrying this much information (sum of its terms' idf) counts in full.
+FULL_INFORMATION = 14.0
+MIN_CONFIDENCE = 0.2
+PROSE_TERMS = 30
+PROSE_MIN_COVERAGE = 0.35
+PROSE_WEIGHT = 1.3
+LOG_FILE_BONUS = 0.1
+# Terms more common than this share of symptoms are too generic to fetch candidates by.
+GENERIC_SHARE = 0.05
+
+_prose_analyzer = StemmingAnalyzer()
+
+
+@dataclass
+class Evidence:
+    """One paste line matched to one symptom."""
+
+    line: int
+    text: str
+    symptom_id: str
+    how: str
+    similarity: float
+    weight: float
+    codes: tuple[str, ...] = ()
+
+
+@dataclass
+class RankedIssue:
+    issue_id: str
+    article_id: str
+    score: float = 0.0
+    evidence: list[Evidence] = field(default_factory=list)
+    text_coverage: float = 0.0
+    text_terms: list[str] = field(default_factory=list)
+    log_files: list[str] = field(default_factory=list)
+
+    @property
+    def confidence(self) -> float:
+        return round(1.0 - math.exp(-self.score), 3)
+
+
+@dataclass
+class RankOutcome:
+    issues: list[RankedIssue]
+    matched_lines: int
+    unmatched_lines: int
+
+
+@dataclass
+class _Symptom:
+    docnum: int
+    symptom_id: str
+    issue_id: str
+    article_id: str
+    terms: tuple[str, ...]
+    component: str
+    log_files: tuple[str, ...]
+
+
+class Ranker:
+    """Ranks issues for the lines of one paste against one index searcher."""
+
+    def __init__(self, searcher: Searcher) -> None:
+        self.searcher = searcher
+        self.reader = searcher.reader()
+        self._idf: dict[str, float] = {}
+        self._symptoms: dict[int, _Symptom] = {}
+        self._by_id: dict[str, _Symptom] = {}
+        self._symptom_count = max(1, self.searcher.doc_frequency("doc_type", "symptom"))
+
+    # -- term statistics ------------------------------------------------------------------
+
+    def idf(self, term: str) -> float:
+        """Inverse document frequency of a normalised term among symptoms (0 when absent)."""
+        value = self._idf.get(term)
+        if value is None:
+            df = self.reader.doc_frequency("terms", term)
+            value = math.log(1 + self._symptom_count / df) if df else 0.0
+            self._idf[term] = value
+        return value
+
+    def unseen_idf(self) -> float:
+        """What a term the index has never seen is worth: as rare as a term can be."""
+        return math.log(1 + self._symptom_count)
+
+    def information(self, terms: tuple[str, ...]) -> float:
+        return sum(self.idf(t) or self.unseen_idf() for t in terms)
+
+    def symptom(self, docnum: int) -> _Symptom:
+        cached = self._symptoms.get(docnum)
+        if cached is None:
+            stored = self.searcher.stored_fields(docnum)
+            cached = _Symptom(
+                docnum,
+                stored["doc_id"].split(":", 1)[1],
+                stored["issue_id"],
+                stored["article_id"],
+                tuple(stored.get("terms_stored", "").split()),
+                stored.get("component") or "",
+                tuple(f for f in (stored.get("log_files") or "").split(",") if f),
+            )
+            self._symptoms[docnum] = cached
+            self._by_id[cached.symptom_id] = cached
+        return cached
+
+    def postings(self, field_name: str, term: str) -> list[int]:
+        if (field_name, term) not in self.reader:
+            return []
+        return list(self.searcher.postings(field_name, term).all_ids())
+
+    # -- passes ---------------------------------------------------------------------------
+
+    def rank(
+        self,
+        lines: list[LogLine],
+        paste_log_files: list[str],
+        allowed: Callable[[str], bool] | None = None,
+    ) -> RankOutcome:
+        """Rank issues for these lines; `allowed(article_id)` narrows by product or version."""
+        content = [(line, normalize(line.message)) for line in lines if not line.is_header]
+        unique: dict[str, tuple[LogLine, NormalizedLine]] = {}
+        for line, normal in content:
+            if normal.signature and normal.signature not in unique:
+                unique[normal.signature] = (line, normal)
+        by_issue: dict[str, RankedIssue] = {}
+        matched_signatures: set[str] = set()
+        leftovers: list[tuple[LogLine, NormalizedLine]] = []
+
+        for signature, (line, normal) in unique.items():
+            found = self._signature_evidence(line, normal, signature)
+            if not found:
+                leftovers.append((line, normal))
+                continue
+            matched_signatures.add(signature)
+            self._add(by_issue, found, allowed)
+
+        still_left: list[tuple[LogLine, NormalizedLine]] = []
+        for line, normal in leftovers:
+            found = self._partial_evidence(line, normal)
+            if found:
+                matched_signatures.add(normal.signature)
+                self._add(by_issue, found, allowed)
+            else:
+                still_left.append((line, normal))
+
+        prose = [line.message for line, _ in still_left if looks_like_prose(line.message)]
+        if prose:
+            self._prose_evidence(by_issue, prose, allowed)
+
+        paste_files = {f.lower() for f in paste_log_files}
+        for ranked in by_issue.values():
+            ranked.score = sum(e.weight for e in ranked.evidence)
+            if ranked.evidence and paste_files:
+                files = {
+                    f
+                    for e in ranked.evidence
+                    for f in self._symptom_files(e.symptom_id)
+                    if f in paste_files
+                }
+                if files:
+                    ranked.log_files = sorted(files)
+                    ranked.score += LOG_FILE_BONUS * len(files)
+            if ranked.text_coverage >= PROSE_MIN_COVERAGE:
+                ranked.score += PROSE_WEIGHT * ranked.text_coverage**2
+        ranked_issues = [
+            r for r in by_issue.values() if r.score > 0 and r.confidence >= MIN_CONFIDENCE
+        ]
+        ranked_issues.sort(key=lambda r: (-r.score, r.issue_id))
+        for ranked in ranked_issues:
+            ranked.evidence.sort(key=lambda e: e.line)
+        matched = sum(1 for _, normal in content if normal.signature in matched_signatures)
+        return RankOutcome(ranked_issues, matched, len(content) - matched)
+
+    def _symptom_files(self, symptom_id: str) -> tuple[str, ...]:
+        symptom = self._by_id.get(symptom_id)
+        return symptom.log_files if symptom else ()
+
+    def _add(
+        self,
+        by_issue: dict[str, RankedIssue],
+        found: list[tuple[_Symptom, Evidence]],
+        allowed: Callable[[str], bool] | None,
+    ) -> None:
+        for symptom, evidence in found:
+            if allowed is not None and not allowed(symptom.article_id):
+                continue
+            ranked = by_issue.setdefault(
+                symptom.issue_id, RankedIssue(symptom.issue_id, symptom.article_id)
+            )
+            # One symptom counts once, by its best line.
+            for i, existing in enumerate(ranked.evidence):
+                if existing.symptom_id == evidence.symptom_id:
+                    if evidence.weight > existing.weight:
+                        ranked.evidence[i] = evidence
+                    break
+            else:
+                ranked.evidence.append(evidence)
+
+    def _specificity(self, symptom: _Symptom, issues_sharing: int) -> float:
+        information = self.information(symptom.terms)
+        return min(1.0, information / FULL_INFORMATION) / max(1, issues_sharing)
+
+    def _signature_evidence(
+        self, line: LogLine, normal: NormalizedLine, signature: str
+    ) -> list[tuple[_Symptom, Evidence]]:
+        docnums = self.postings("signature", signature_key(signature))
+        if not docnums:
+            return []
+        exact = set(self.postings("exact", signature_key(simplify(line.message))))
+        symptoms = [self.symptom(d) for d in docnums]
+        issues_sharing = len({s.issue_id for s in symptoms})
+        found = []
+        for symptom in symptoms:
+            how = "exact" if symptom.docnum in exact else "normalised"
+            weight = QUALITY[how] * self._specificity(symptom, issues_sharing)
+            found.append(
+                (
+                    symptom,
+                    Evidence(line.number, line.message, symptom.symptom_id, how, 1.0,
+                             weight, normal.codes),
+                )
+            )
+        return found
+
+    def _partial_evidence(
+        self, line: LogLine, normal: NormalizedLine
+    ) -> list[tuple[_Symptom, Evidence]]:
+        known = [t for t in normal.terms if self.idf(t) > 0]
+        if len(known) < 2:
+            return []
+        generic_df = max(50, int(self._symptom_count * GENERIC_SHARE))
+        rare = sorted(known, key=self.idf, reverse=True)[:RARE_TERMS_PER_LINE]
+        shared_counts: dict[int, int] = {}
+        for term in rare:
+            if self.reader.doc_frequency("terms", term) > generic_df:
+                continue
+            for docnum in self.postings("terms", term):
+                shared_counts[docnum] = shared_counts.get(docnum, 0) + 1
+        if not shared_counts:
+            return []
+        line_terms = set(normal.terms)
+        line_information = self.information(tuple(line_terms))
+        best: dict[str, tuple[float, _Symptom]] = {}
+        for docnum, count in shared_counts.items():
+            if count < 2 and len(rare) >= 2:
+                continue
+            symptom = self.symptom(docnum)
+            if not symptom.terms:
+                continue
+            shared = line_terms.intersection(symptom.terms)
+            if len(shared) < 2:
+                continue
+            shared_information = self.information(tuple(shared))
+            recall = shared_information / max(self.information(symptom.terms), 1e-9)
+            precision = shared_information / max(line_information, 1e-9)
+            # Recall counts four times as much: a pasted line often carries extra words.
+            similarity = 5 * precision * recall / (4 * precision + recall)
+            if line.component and symptom.component == line.component.lower():
+                similarity = min(1.0, similarity + 0.05)
+            if similarity < PARTIAL_MIN_SIMILARITY:
+                continue
+            current = best.get(symptom.issue_id)
+            if current is None or similarity > current[0]:
+                best[symptom.issue_id] = (similarity, symptom)
+        found = []
+        issues_sharing = len(best)
+        for similarity, symptom in best.values():
+            weight = PARTIAL_QUALITY * similarity * self._specificity(symptom, issues_sharing)
+            found.append(
+                (
+                    symptom,
+                    Evidence(line.number, line.message, symptom.symptom_id, "partial",
+                             round(similarity, 3), weight, normal.codes),
+                )
+            )
+        return found
+
+    def _prose_evidence(
+        self,
+        by_issue: dict[str, RankedIssue],
+        messages: list[str],
+        allowed: Callable[[str], bool] | None,
+    ) -> None:
+        terms = list(dict.fromkeys(t.text for t in _prose_analyzer("\n".join(messages))))
+        if not terms:
+            return
+        issue_count = max(1, self.searcher.doc_frequency("doc_type", "issue"))
+        weights: dict[str, float] = {}
+        for term in terms:
+            df = self.reader.doc_frequency("content", term)
+            # A word the KB never uses still tells us the paste is about something else.
+            weights[term] = math.log(1 + issue_count / df) if df else math.log(1 + issue_count)
+        chosen = sorted(weights, key=weights.get, reverse=True)[:PROSE_TERMS]
+        total = sum(weights[t] for t in chosen)
+        searchable = [t for t in chosen if self.reader.doc_frequency("content", t)]
+        if not searchable or total <= 0:
+            return
+        results = self.searcher.search(
+            Q.Or([Q.Term("content", t) for t in searchable]),
+            filter=Q.Term("doc_type", "issue"),
+            limit=20,
+            terms=True,
+        )
+        for hit in results:
+            matched = sorted({text.decode() if isinstance(text, bytes) else text
+                              for _, text in hit.matched_terms()})
+            coverage = sum(weights.get(t, 0.0) for t in matched) / total
+            if coverage < PROSE_MIN_COVERAGE:
+                continue
+            article_id = hit["article_id"]
+            if allowed is not None and not allowed(article_id):
+                continue
+            ranked = by_issue.setdefault(hit["issue_id"], RankedIssue(hit["issue_id"], article_id))
+            ranked.text_coverage = round(coverage, 3)
+            ranked.text_terms = matched

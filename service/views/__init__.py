@@ -1,0 +1,1 @@
+"""Thin blueprints: read the request, call one function, dump the result with its schema."""
