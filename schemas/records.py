@@ -10,7 +10,9 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-KB_NUMBER = validate.Regexp(r"^[0-9]{1,8}$", error="must be a KB number made of digits, e.g. 264630")
+KB_NUMBER = validate.Regexp(
+    r"^[0-9]{1,8}$", error="must be a KB number made of digits, e.g. 264630"
+)
 RECORD_ID = validate.Regexp(
     r"^[0-9]{1,8}(-[A-Za-z0-9]+)*$",
     error="must start with the article's KB number, e.g. 264630-1-s01",
@@ -54,7 +56,9 @@ class SymptomSchema(StrictSchema):
     issue_id = fields.String(required=True, validate=RECORD_ID)
     kind = fields.String(required=True, validate=validate.OneOf(SYMPTOM_KINDS))
     text = fields.String(required=True, validate=validate.Length(min=1, max=10_000))
-    log_files = fields.List(fields.String(validate=validate.Length(min=1, max=200)), load_default=list)
+    log_files = fields.List(
+        fields.String(validate=validate.Length(min=1, max=200)), load_default=list
+    )
     occurrences = fields.Integer(load_default=1, validate=validate.Range(min=1))
 
 
@@ -94,15 +98,15 @@ class ArticleDocumentSchema(StrictSchema):
     aliases = fields.List(fields.String(validate=validate.Length(min=1, max=50)), load_default=list)
     title = fields.String(required=True, validate=validate.Length(min=1, max=500))
     applies_to = fields.List(fields.Nested(ProductSchema), load_default=list)
-    keywords = fields.List(fields.String(validate=validate.Length(min=1, max=100)), load_default=list)
+    keywords = fields.List(
+        fields.String(validate=validate.Length(min=1, max=100)), load_default=list
+    )
     modification_type = fields.String(load_default=None, allow_none=True)
     last_reviewed = fields.Date(load_default=None, allow_none=True)
     summary = fields.String(load_default="")
     sections = fields.List(fields.Nested(SectionSchema), load_default=list)
     related = fields.List(fields.Nested(RelatedArticleSchema), load_default=list)
-    issues = fields.List(
-        fields.Nested(IssueSchema), required=True, validate=validate.Length(min=1)
-    )
+    issues = fields.List(fields.Nested(IssueSchema), required=True, validate=validate.Length(min=1))
     symptoms = fields.List(fields.Nested(SymptomSchema), load_default=list)
     causes = fields.List(fields.Nested(CauseSchema), load_default=list)
     workarounds = fields.List(fields.Nested(WorkaroundSchema), load_default=list)

@@ -69,10 +69,15 @@ def cmd_serve(config: Config, args: argparse.Namespace) -> int:
     knowledge.close()
     workers = args.workers or min(4, (os.cpu_count() or 1) + 1)
     argv = [
-        sys.executable, "-m", "gunicorn",
-        "--config", "python:service.gunicorn_conf",
-        "--bind", f"{args.host}:{args.port}",
-        "--workers", str(workers),
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--config",
+        "python:service.gunicorn_conf",
+        "--bind",
+        f"{args.host}:{args.port}",
+        "--workers",
+        str(workers),
         "service.wsgi:app",
     ]
     env = dict(os.environ, KB_HOME=str(config.kb_home), KB_DATA=str(config.kb_data))

@@ -59,8 +59,12 @@ def load_file(path: Path) -> dict[str, Any]:
         raise CuratedDataError([f"{path}: {p}" for p in validation_problems(exc, raw)]) from None
     expected = path.stem
     if document["id"] != expected:
-        raise CuratedDataError([f"{path}: id: is {document['id']!r} but the file is named "
-                                f"{path.name}; name the file after the KB number"])
+        raise CuratedDataError(
+            [
+                f"{path}: id: is {document['id']!r} but the file is named "
+                f"{path.name}; name the file after the KB number"
+            ]
+        )
     return document
 
 

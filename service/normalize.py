@@ -177,7 +177,9 @@ def parse_paste(text: str, max_lines: int | None = None) -> ParsedPaste:
         message, component, kind = parse_line("\n".join(pending) + CMTRACE_END)
         if message:
             formats[kind] += 1
-            records.append(LogLine(pending_start, pending[0], message, kind, component, current_file))
+            records.append(
+                LogLine(pending_start, pending[0], message, kind, component, current_file)
+            )
     recognised = [k for k, _ in formats.most_common() if k not in ("plain", "timestamped")]
     if recognised:
         paste_format = recognised[0]
@@ -190,7 +192,9 @@ def parse_paste(text: str, max_lines: int | None = None) -> ParsedPaste:
 
 # -- normalising ----------------------------------------------------------------------------
 
-GUID = re.compile(r"\{?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}?")
+GUID = re.compile(
+    r"\{?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}?"
+)
 URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]{1,10}://[^\s\"'<>]+")
 EMAIL = re.compile(r"\b[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+\b")
 UNC_PATH = re.compile(r"\\\\[^\\\s\"'<>|()]+(?:\\[^\\\s\"'<>|()]*)*")
@@ -204,7 +208,9 @@ VERSION = re.compile(r"\b[vV]?\d+(?:\.\d+){1,3}[a-zA-Z]?\b")
 HEX = re.compile(r"\b0[xX]([0-9a-fA-F]{1,16})\b")
 BARE_HRESULT = re.compile(r"\b([8Cc][0-9A-Fa-f]{7})\b")
 SIGNED_NUMBER = re.compile(r"(?<![\w.])-?\d{5,20}\b")
-SITE_CODE = re.compile(r"\b((?i:sites?)(?i: codes?)?)\s+([A-Z0-9]{3})\b(?:\s*(?:,|and)\s*[A-Z0-9]{3}\b)*")
+SITE_CODE = re.compile(
+    r"\b((?i:sites?)(?i: codes?)?)\s+([A-Z0-9]{3})\b(?:\s*(?:,|and)\s*[A-Z0-9]{3}\b)*"
+)
 CAP_SHARE = re.compile(r"\b(CAP|SMS_SITE|SMS_CCM|SMS|SMSPKG)_([A-Z0-9]{3})\b", re.IGNORECASE)
 HOST_AFTER_WORD = re.compile(
     r"\b(server|computer|machine|host|client|domain controller)\s+([A-Z][A-Z0-9_-]{2,})\b"

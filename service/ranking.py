@@ -43,7 +43,17 @@ LOG_FILE_BONUS = 0.1
 # Terms more common than this share of symptoms are too generic to fetch candidates by.
 GENERIC_SHARE = 0.05
 
-_prose_analyzer = StemmingAnalyzer()
+# Whoosh's own stop list is short; prose from people carries many more function words.
+PROSE_STOP_WORDS = frozenset(
+    """a about above after again against all also am an and any are as at be because been before
+    being below between both but by can cannot could did do does doing down during each even
+    ever few for from further get gets got had has have having he her here hers him his how i if
+    in into is it its itself just me more most my no nor not now of off on once only or other
+    our ours out over own same she should since so some such than that the their them then there
+    these they this those through to too under until up very was we were what when where which
+    while who whom why will with would you your yours us still already yet one two""".split()
+)
+_prose_analyzer = StemmingAnalyzer(stoplist=PROSE_STOP_WORDS, minsize=2)
 
 
 @dataclass
@@ -251,8 +261,15 @@ class Ranker:
             found.append(
                 (
                     symptom,
-                    Evidence(line.number, line.message, symptom.symptom_id, how, 1.0,
-                             weight, normal.codes),
+                    Evidence(
+                        line.number,
+                        line.message,
+                        symptom.symptom_id,
+                        how,
+                        1.0,
+                        weight,
+                        normal.codes,
+                    ),
                 )
             )
         return found
@@ -304,8 +321,15 @@ class Ranker:
             found.append(
                 (
                     symptom,
-                    Evidence(line.number, line.message, symptom.symptom_id, "partial",
-                             round(similarity, 3), weight, normal.codes),
+                    Evidence(
+                        line.number,
+                        line.message,
+                        symptom.symptom_id,
+                        "partial",
+                        round(similarity, 3),
+                        weight,
+                        normal.codes,
+                    ),
                 )
             )
         return found
@@ -316,20 +340,29 @@ class Ranker:
         messages: list[str],
         allowed: Callable[[str], bool] | None,
     ) -> None:
-        terms = list(dict.fromkeys(t.text for t in _prose_analyzer("\n".join(messages))))
-        if not terms:
-            return
+        terms = list(
+            dict.fromkeys(
+                t.text for t in _prose_analyzer("\n".join(messages)) if not t.text.isdigit()
+            )
+        )
         issue_count = max(1, self.searcher.doc_frequency("doc_type", "issue"))
         weights: dict[str, float] = {}
+        unseen: list[str] = []
         for term in terms:
             df = self.reader.doc_frequency("content", term)
-            # A word the KB never uses still tells us the paste is about something else.
-            weights[term] = math.log(1 + issue_count / df) if df else math.log(1 + issue_count)
-        chosen = sorted(weights, key=weights.get, reverse=True)[:PROSE_TERMS]
-        total = sum(weights[t] for t in chosen)
-        searchable = [t for t in chosen if self.reader.doc_frequency("content", t)]
-        if not searchable or total <= 0:
+            if df:
+                weights[term] = math.log(1 + issue_count / df)
+            else:
+                unseen.append(term)
+        if not weights:
             return
+        chosen = sorted(weights, key=weights.get, reverse=True)[:PROSE_TERMS]
+        # A word the KB never uses still says the text is about something else: it counts
+        # against coverage as much as a typical known word.
+        typical = sorted(weights.values())[len(weights) // 2]
+        unseen_share = len(unseen) * len(chosen) / max(1, len(weights))
+        total = sum(weights[t] for t in chosen) + typical * unseen_share
+        searchable = chosen
         results = self.searcher.search(
             Q.Or([Q.Term("content", t) for t in searchable]),
             filter=Q.Term("doc_type", "issue"),
@@ -337,8 +370,12 @@ class Ranker:
             terms=True,
         )
         for hit in results:
-            matched = sorted({text.decode() if isinstance(text, bytes) else text
-                              for _, text in hit.matched_terms()})
+            matched = sorted(
+                {
+                    text.decode() if isinstance(text, bytes) else text
+                    for _, text in hit.matched_terms()
+                }
+            )
             coverage = sum(weights.get(t, 0.0) for t in matched) / total
             if coverage < PROSE_MIN_COVERAGE:
                 continue

@@ -61,9 +61,9 @@ def search_articles(
             return body
     results = searcher.search(
         query,
-        filter=Q.And([Q.Term("doc_type", "article"), allowed]) if allowed else Q.Term(
-            "doc_type", "article"
-        ),
+        filter=Q.And([Q.Term("doc_type", "article"), allowed])
+        if allowed
+        else Q.Term("doc_type", "article"),
         limit=limit,
     )
     fragmenter = highlight.ContextFragmenter(maxchars=200, surround=60)
@@ -72,7 +72,11 @@ def search_articles(
     for hit in results:
         article_id = hit["article_id"]
         snippet = highlight.highlight(
-            _article_text(kb, article_id), frozenset(terms), _analyzer, fragmenter, formatter,
+            _article_text(kb, article_id),
+            frozenset(terms),
+            _analyzer,
+            fragmenter,
+            formatter,
             top=2,
         )
         body["results"].append(

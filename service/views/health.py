@@ -27,5 +27,7 @@ def readyz() -> Response:
     except Exception as exc:
         checks["index"] = {"ok": False, "error": str(exc)}
     ready = all(c["ok"] for c in checks.values())
-    return json_response({"status": "ready" if ready else "not ready", "checks": checks},
-                         status=200 if ready else 503)
+    return json_response(
+        {"status": "ready" if ready else "not ready", "checks": checks},
+        status=200 if ready else 503,
+    )

@@ -32,8 +32,7 @@ def _read_paste() -> tuple[str, dict[str, Any]]:
         except Exception:
             raise ApiError(
                 400,
-                "The body is not valid JSON. Send {\"log\": \"...\"} or the log itself as "
-                "text/plain.",
+                'The body is not valid JSON. Send {"log": "..."} or the log itself as text/plain.',
             ) from None
         if not isinstance(raw, dict):
             raise ApiError(
@@ -66,7 +65,10 @@ def _respond(text: str, options: dict[str, Any]) -> Response:
     limit = options.get("limit") or config.default_match_limit
     try:
         result = match_log(
-            kb(), text, limit=limit, product=options.get("product"),
+            kb(),
+            text,
+            limit=limit,
+            product=options.get("product"),
             version=options.get("version"),
         )
     except PasteTooLarge as exc:

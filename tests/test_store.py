@@ -1,0 +1,93 @@
+"""The store: whole-article writes, idempotence, curated precedence, cascades, revisions."""
+
+from __future__ import annotations
+
+import copy
+import sqlite3
+
+import pytest
+import yaml
+
+from schemas.records import load_article_document
+from service.config import PROJECT_ROOT
+from service.store import Store
+
+
+@pytest.fixture()
+def seed() -> dict:
+    return load_article_document(yaml.safe_load((PROJECT_ROOT / "kb_data/264630.yaml").read_text()))
+
+
+@pytest.fixture()
+def store(tmp_path) -> Store:
+    store = Store(tmp_path / "kb.sqlite3")
+    store.initialise()
+    yield store
+    store.close()
+
+
+def test_saving_the_same_article_twice_changes_nothing(store: Store, seed: dict) -> None:
+    assert store.save_article(seed, source="curated") == "created"
+    revision = store.revision()
+    assert store.save_article(copy.deepcopy(seed), source="curated") == "unchanged"
+    assert store.revision() == revision
+
+
+def test_an_imported_copy_never_replaces_a_curated_article(store: Store, seed: dict) -> None:
+    store.save_article(seed, source="curated")
+    imported = copy.deepcopy(seed)
+    imported["title"] = "An imported title"
+    assert store.save_article(imported, source="imported") == "kept"
+    assert store.get_article("264630")["title"] == seed["title"]
+
+
+def test_an_update_replaces_every_record_of_the_article(store: Store, seed: dict) -> None:
+    store.save_article(seed, source="curated")
+    changed = copy.deepcopy(seed)
+    changed["symptoms"] = changed["symptoms"][:3]
+    assert store.save_article(changed, source="curated") == "updated"
+    assert store.count("symptoms") == 3
+
+
+def test_deleting_an_article_deletes_its_records(store: Store, seed: dict) -> None:
+    store.save_article(seed, source="curated")
+    assert store.delete_article("264630") is True
+    for table in ("articles", "issues", "symptoms", "causes", "workarounds"):
+        assert store.count(table) == 0
+    assert store.conn.execute("SELECT count(*) FROM steps").fetchone()[0] == 0
+    assert store.delete_article("264630") is False
+
+
+def test_foreign_keys_are_enforced(store: Store) -> None:
+    with pytest.raises(sqlite3.IntegrityError):
+        store.conn.execute(
+            "INSERT INTO issues(id, article_id, number, title) VALUES ('1-1', '1', 1, 't')"
+        )
+
+
+def test_aliases_resolve_to_the_article(store: Store, seed: dict) -> None:
+    store.save_article(seed, source="curated")
+    for name in ("264630", "Q264630", "KB264630", "q264630"):
+        assert store.resolve_article_id(name) == "264630"
+
+
+def test_links_run_both_ways(store: Store, seed: dict) -> None:
+    store.save_article(seed, source="curated")
+    issue = store.issue_details("264630-1")
+    assert all(s["issue_id"] == "264630-1" for s in issue["symptoms"])
+    assert all("264630-1" in c["issue_ids"] for c in issue["causes"])
+    assert all("264630-1" in w["issue_ids"] for w in issue["workarounds"])
+    steps = store.get_workaround("264630-w2")["steps"]
+    assert [s["number"] for s in steps] == [1, 2, 3]
+    assert steps[0]["id"] == "264630-w2-1"
+
+
+def test_pages_follow_the_cursor_to_the_end(store: Store, seed: dict) -> None:
+    store.save_article(seed, source="curated")
+    seen, cursor = [], None
+    while True:
+        page, cursor = store.list_records("symptoms", limit=7, after=cursor)
+        seen += [s["id"] for s in page]
+        if cursor is None:
+            break
+    assert seen == sorted(s["id"] for s in seed["symptoms"])
