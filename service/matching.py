@@ -6,7 +6,7 @@ from typing import Any
 
 from service.kb import KnowledgeBase
 from service.normalize import describe_code, parse_paste
-from service.ranking import Ranker, RankedIssue
+from service.ranking import RankedIssue, Ranker
 
 NO_MATCH_HINT = (
     "No known issue matched. Paste more of the log (the lines around the first error help most), "

@@ -97,8 +97,8 @@ def test_blank_lines_and_line_endings() -> None:
 @pytest.mark.parametrize(
     "body",
     [
-        "Trying to open IPC connection".encode(),
-        codecs.BOM_UTF8 + "Trying to open IPC connection".encode(),
+        b"Trying to open IPC connection",
+        codecs.BOM_UTF8 + b"Trying to open IPC connection",
         codecs.BOM_UTF16_LE + "Trying to open IPC connection".encode("utf-16-le"),
         codecs.BOM_UTF16_BE + "Trying to open IPC connection".encode("utf-16-be"),
         "Trying to open IPC connection".encode("utf-16-le"),
