@@ -105,6 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=None, help="default: cores + 1, at most 4")
     serve.set_defaults(run=cmd_serve)
+    from service.importer_cli import add_import_command
+
+    add_import_command(commands)
     return parser
 
 
