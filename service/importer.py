@@ -43,7 +43,9 @@ KB_REFERENCE = re.compile(r"\b(?:Q|KB)(\d{5,7})\b")
 REFERENCE_LINE = re.compile(r"^\s*(?:Q|KB)?(\d{6})\s+(\S.{3,})$")
 LOG_FILE_NAME = re.compile(r"\b([A-Za-z0-9_\-]+\.log)\b", re.IGNORECASE)
 WARNING_START = re.compile(r"^(WARNING|CAUTION|IMPORTANT|NOTE)\b\s*:?\s*", re.IGNORECASE)
-FOOTER_START = re.compile(r"^(Additional query words|Keywords|Technology|Version|Platform|Issue type)\s*:")
+FOOTER_START = re.compile(
+    r"^(Additional query words|Keywords|Technology|Version|Platform|Issue type)\s*:"
+)
 
 
 class ImportProblem(ValueError):
@@ -198,7 +200,9 @@ def _split_sections(lines: list[str], underlined: bool) -> tuple[list[str], list
     sections = []
     for n, (start, heading, size) in enumerate(heads):
         end = heads[n + 1][0] if n + 1 < len(heads) else len(lines)
-        key = SECTION_KEYS.get(heading.upper()) or re.sub(r"[^a-z0-9]+", "_", heading.lower()).strip("_")
+        key = SECTION_KEYS.get(heading.upper()) or re.sub(
+            r"[^a-z0-9]+", "_", heading.lower()
+        ).strip("_")
         section = Section(key or "section", heading)
         body = lines[start + size : end]
         section.blocks, section.issues = _split_issues(body, underlined)
@@ -270,8 +274,11 @@ def outline_archive(text: str, name: str) -> Outline:
     lines = [line.replace("\t", "    ") for line in lines]
     header: dict[str, str] = {}
     for line in lines[:12]:
-        match = re.match(r"^\s*(Article|Product\(s\)|Version\(s\)|Operating System\(s\)|"
-                         r"Keyword\(s\)|Last Modified):\s*(.*)$", line)
+        match = re.match(
+            r"^\s*(Article|Product\(s\)|Version\(s\)|Operating System\(s\)|"
+            r"Keyword\(s\)|Last Modified):\s*(.*)$",
+            line,
+        )
         if match:
             header[match.group(1)] = match.group(2).strip()
     article = header.get("Article", "")
@@ -292,9 +299,17 @@ def outline_archive(text: str, name: str) -> Outline:
         match = re.match(r"^\s*Keywords\s*:\s*(.*)$", line)
         if match:
             keywords += match.group(1).split()
-        if footer == len(lines) and i > 12 and (
-            line.strip().startswith("Additional query words")
-            or (len(line.strip()) > 30 and set(line.strip()) == {"="} and not lines[i - 1].strip())
+        if (
+            footer == len(lines)
+            and i > 12
+            and (
+                line.strip().startswith("Additional query words")
+                or (
+                    len(line.strip()) > 30
+                    and set(line.strip()) == {"="}
+                    and not lines[i - 1].strip()
+                )
+            )
         ):
             footer = i
     lines = lines[:footer]
@@ -468,8 +483,10 @@ def _related(text: str, own_id: str) -> list[dict[str, str]]:
             number = str(int(number))
             if number != own_id:
                 related.setdefault(number, "")
-    return [{"article_id": k, "title": v, "reason": "referenced in the article"}
-            for k, v in related.items()]
+    return [
+        {"article_id": k, "title": v, "reason": "referenced in the article"}
+        for k, v in related.items()
+    ]
 
 
 def document_from_outline(outline: Outline) -> dict[str, Any]:
@@ -483,26 +500,37 @@ def document_from_outline(outline: Outline) -> dict[str, Any]:
             blocks += [Block([f"Issue {number}" + (f": {title}" if title else "")], 0)]
             blocks += issue_blocks
         blocks = [b for b in blocks if not FOOTER_START.match(b.lines[0].strip())]
-        body_sections.append({"key": section.key, "heading": section.heading, "body": _body(blocks)})
+        body_sections.append(
+            {"key": section.key, "heading": section.heading, "body": _body(blocks)}
+        )
     issue_sections = [s for s in sections if s.issues]
     issues: list[dict[str, Any]] = []
     symptoms: list[dict[str, Any]] = []
     if issue_sections:
         for number, title, blocks in issue_sections[0].issues:
-            issues.append({
-                "id": f"{aid}-{number}",
-                "number": number,
-                "title": title or _first_sentence(_body(blocks)) or f"Issue {number}",
-                "description": _body(blocks),
-                "_blocks": blocks,
-            })
+            issues.append(
+                {
+                    "id": f"{aid}-{number}",
+                    "number": number,
+                    "title": title or _first_sentence(_body(blocks)) or f"Issue {number}",
+                    "description": _body(blocks),
+                    "_blocks": blocks,
+                }
+            )
         # Issue numbers must be unique; a repeated number keeps the first.
         issues = list({i["number"]: i for i in reversed(issues)}.values())[::-1]
     else:
         symptom_section = next((s for s in sections if s.key in ("symptoms", "summary")), None)
         description = _body(symptom_section.blocks) if symptom_section else ""
-        issues.append({"id": f"{aid}-1", "number": 1, "title": outline.title,
-                       "description": description, "_blocks": []})
+        issues.append(
+            {
+                "id": f"{aid}-1",
+                "number": 1,
+                "title": outline.title,
+                "description": description,
+                "_blocks": [],
+            }
+        )
     seen_texts: dict[str, dict[str, Any]] = {}
 
     def add_symptoms(blocks: list[Block], issue_id: str) -> None:
@@ -553,8 +581,9 @@ def document_from_outline(outline: Outline) -> dict[str, Any]:
         for block in section.blocks:
             text = _join(block)
             if len(text) >= 20:
-                causes.append({"id": f"{aid}-c{len(causes) + 1}", "issue_ids": all_issue_ids,
-                               "text": text})
+                causes.append(
+                    {"id": f"{aid}-c{len(causes) + 1}", "issue_ids": all_issue_ids, "text": text}
+                )
     workarounds = []
     for section in (s for s in sections if s.key in REMEDY_SECTIONS):
         groups = [(None, section.blocks)] + [(n, b) for n, _, b in section.issues]
@@ -562,16 +591,22 @@ def document_from_outline(outline: Outline) -> dict[str, Any]:
             if not blocks:
                 continue
             steps, warnings, prose = _steps(blocks)
-            issue_ids = [f"{aid}-{number}"] if number and f"{aid}-{number}" in all_issue_ids \
+            issue_ids = (
+                [f"{aid}-{number}"]
+                if number and f"{aid}-{number}" in all_issue_ids
                 else all_issue_ids
-            workarounds.append({
-                "id": f"{aid}-w{len(workarounds) + 1}",
-                "issue_ids": issue_ids,
-                "title": section.heading.capitalize() + (f" (issue {number})" if number else ""),
-                "description": "\n\n".join(prose),
-                "warnings": warnings,
-                "steps": steps,
-            })
+            )
+            workarounds.append(
+                {
+                    "id": f"{aid}-w{len(workarounds) + 1}",
+                    "issue_ids": issue_ids,
+                    "title": section.heading.capitalize()
+                    + (f" (issue {number})" if number else ""),
+                    "description": "\n\n".join(prose),
+                    "warnings": warnings,
+                    "steps": steps,
+                }
+            )
     full_text = "\n".join(s["body"] for s in body_sections)
     summary_section = next((s for s in body_sections if s["key"] in ("summary", "symptoms")), None)
     summary = summary_section["body"].split("\n\n", 1)[0] if summary_section else ""
@@ -629,8 +664,12 @@ class ImportSummary:
         return sum(self.counts.values())
 
     def as_dict(self) -> dict[str, Any]:
-        return {**self.counts, "total": self.total, "seconds": round(self.seconds, 2),
-                "problems": self.problems}
+        return {
+            **self.counts,
+            "total": self.total,
+            "seconds": round(self.seconds, 2),
+            "problems": self.problems,
+        }
 
 
 def run_import(

@@ -90,12 +90,12 @@ class DecodeError(ValueError):
 
 def decode_paste(body: bytes, charset: str | None = None) -> str:
     """Decode a pasted log: a BOM wins, then the declared charset, then UTF-8 (or UTF-16 sniffed)."""
-    if body.startswith(codecs.BOM_UTF8):
-        return body[len(codecs.BOM_UTF8) :].decode("utf-8", errors="strict")
-    if body.startswith(codecs.BOM_UTF16_LE) or body.startswith(codecs.BOM_UTF16_BE):
-        return body.decode("utf-16")
     encoding = (charset or "").strip().lower() or None
-    if encoding is None and len(body) >= 4 and body.count(b"\x00") > len(body) // 4:
+    if body.startswith(codecs.BOM_UTF8):
+        body, encoding = body[len(codecs.BOM_UTF8) :], "utf-8"
+    elif body.startswith(codecs.BOM_UTF16_LE) or body.startswith(codecs.BOM_UTF16_BE):
+        encoding = "utf-16"
+    elif encoding is None and len(body) >= 4 and body.count(b"\x00") > len(body) // 4:
         # Windows tools write UTF-16 without a BOM now and then; ASCII text in it is half NULs.
         encoding = "utf-16-le" if body[1:2] == b"\x00" else "utf-16-be"
     encoding = encoding or "utf-8"

@@ -319,7 +319,7 @@ class Ranker:
         if prose:
             self._prose_evidence(by_issue, prose, allowed)
 
-        paste_files = {f.lower() for f in paste_log_files}
+        paste_files = {f.lower(): f for f in paste_log_files}
         for ranked in by_issue.values():
             ranked.score = sum(e.weight for e in ranked.evidence)
             if ranked.evidence and paste_files:
@@ -330,7 +330,7 @@ class Ranker:
                     if f in paste_files
                 }
                 if files:
-                    ranked.log_files = sorted(files)
+                    ranked.log_files = sorted(paste_files[f] for f in files)
                     ranked.score += LOG_FILE_BONUS * len(files)
             if ranked.text_coverage >= PROSE_MIN_COVERAGE:
                 ranked.score += PROSE_WEIGHT * ranked.text_coverage**2

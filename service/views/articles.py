@@ -41,7 +41,13 @@ def _list(table: str) -> Response:
         article_id=args["article_id"],
     )
     linker, schema = _LINKERS[table]
-    return page_response([linker(r) for r in records], next_cursor, schema, args["limit"])
+    if table == "causes":
+        updates = [r["missing_update"] for r in records if r.get("missing_update")]
+        present = kb().store.existing_article_ids(updates)
+        records = [links.cause_links(r, present) for r in records]
+    else:
+        records = [linker(r) for r in records]
+    return page_response(records, next_cursor, schema, args["limit"])
 
 
 @bp.get("/articles")

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from schemas.api import MatchArgsSchema, MatchBodySchema, MatchLineArgsSchema, MatchResponseOut
 from service.errors import ApiError
-from service.links import article_url, issue_url
+from service.links import article_url, cause_links, issue_url, related_links, workaround_links
 from service.matching import PasteTooLarge, match_log
 from service.normalize import DecodeError, decode_paste
 from service.views.common import json_response, kb, load_args
@@ -29,6 +30,8 @@ def _read_paste() -> tuple[str, dict[str, Any]]:
     if mimetype == "application/json" or mimetype.endswith("+json"):
         try:
             raw = request.get_json(force=True, silent=False)
+        except RequestEntityTooLarge:
+            raise
         except Exception:
             raise ApiError(
                 400,
@@ -74,6 +77,12 @@ def _respond(text: str, options: dict[str, Any]) -> Response:
     except PasteTooLarge as exc:
         raise ApiError(413, f"The paste is too large: {exc}.") from None
     for match in result["matches"]:
+        related_links(match["related_articles"])
+        present = {r["article_id"] for r in match["related_articles"] if r["in_store"]}
+        for cause in match["causes"]:
+            cause_links(cause, present)
+        for workaround in match["remediation"]:
+            workaround_links(workaround)
         match["links"] = {
             "issue": issue_url(match["issue_id"]),
             "article": article_url(match["article_id"]),
