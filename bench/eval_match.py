@@ -194,6 +194,7 @@ def main() -> int:
     parser.add_argument("--unrelated", type=int, default=200)
     parser.add_argument("--seed", type=int, default=20261125)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the BM25 baseline")
     args = parser.parse_args()
     archive = Path(args.archive)
     if not archive.exists():
@@ -226,7 +227,8 @@ def main() -> int:
         ours.append(rank)
         if rank != 1 and len(misses) < 15:
             misses.append({"article": article_id, "got": ranked[:3], "paste": paste[:300]})
-        base.append(first_rank(baseline_rank(kb, paste), correct))
+        if not args.no_baseline:
+            base.append(first_rank(baseline_rank(kb, paste), correct))
     confident = 0
     for paste in unrelated_pastes(rng, args.unrelated):
         result = match_log(kb, paste, limit=3)
@@ -237,7 +239,7 @@ def main() -> int:
         "articles": kb.store.count("articles"),
         "queries": len(queries),
         "matcher": scores(ours),
-        "baseline_bm25_whole_paste": scores(base),
+        "baseline_bm25_whole_paste": scores(base) if base else None,
         "unrelated_pastes": args.unrelated,
         "unrelated_confident_share": round(confident / max(1, args.unrelated), 3),
         "match_ms_p50": round(statistics.median(latencies), 2),

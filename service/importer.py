@@ -411,7 +411,23 @@ def _quoted_records(
             records[-1] = f"{records[-1]} {line}"
         else:
             records.append(line)
+    if not (has_trailer or under_log_header):
+        records = [r for r in records if not _is_sentence(r)]
     return [r for r in records if len(r) >= 8 and any(c.isalpha() for c in r)][:200]
+
+
+LIST_ITEM = re.compile(r"^(?:[a-zA-Z]|\d{1,2}|[ivx]{1,4})[.)]\s")
+
+
+def _is_sentence(text: str) -> bool:
+    """Article prose (a sentence, a lettered list item), not a quoted line."""
+    if LIST_ITEM.match(text):
+        return True
+    words = text.split()
+    if len(words) < 8 or not text[:1].isupper() or not text.rstrip().endswith((".", ":", ",")):
+        return False
+    alpha = sum(1 for w in words if w.strip(".,;:()\"'").isalpha())
+    return alpha / len(words) > 0.85
 
 
 def _log_header(line: str) -> list[str] | None:

@@ -48,6 +48,7 @@ def build_schema() -> Schema:
         log_files=KEYWORD(stored=True, lowercase=True, commas=True),
         title=TEXT(stored=True, analyzer=StemmingAnalyzer()),
         content=TEXT(analyzer=StemmingAnalyzer(), phrase=False),
+        length=STORED(),
     )
 
 
@@ -73,17 +74,20 @@ def symptom_document(row: Any) -> dict[str, Any]:
 
 
 def issue_document(row: Any) -> dict[str, Any]:
+    content = "\n".join(
+        part
+        for part in (row["article_title"], row["title"], row["description"], row["conditions"])
+        if part
+    )
     return {
         "doc_id": f"issue:{row['id']}",
         "doc_type": "issue",
         "article_id": row["article_id"],
         "issue_id": row["id"],
         "title": row["title"],
-        "content": "\n".join(
-            part
-            for part in (row["article_title"], row["title"], row["description"], row["conditions"])
-            if part
-        ),
+        "content": content,
+        # words in the issue text: a long text covers any query by chance, so coverage is damped
+        "length": len(content.split()),
     }
 
 

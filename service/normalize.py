@@ -403,7 +403,7 @@ def describe_code(code: str) -> str | None:
 def looks_like_prose(message: str) -> bool:
     """A sentence a person wrote, not a machine: mostly words, few symbols."""
     words = message.split()
-    if len(words) < 4:
+    if len(words) < 5:
         return False
     alpha = sum(1 for w in words if w.isalpha())
     return alpha / len(words) >= 0.6

@@ -39,6 +39,9 @@ MIN_CONFIDENCE = 0.2
 PROSE_TERMS = 30
 PROSE_MIN_COVERAGE = 0.35
 PROSE_WEIGHT = 1.3
+PROSE_FULL_TERMS = 10
+# Issue texts longer than this many words have their prose coverage damped.
+PROSE_REFERENCE_LENGTH = 250
 LOG_FILE_BONUS = 0.1
 # Terms more common than this share of symptoms are too generic to fetch candidates by.
 GENERIC_SHARE = 0.05
@@ -315,7 +318,12 @@ class Ranker:
             else:
                 still_left.append((line, normal))
 
-        prose = [line.message for line, _ in still_left if looks_like_prose(line.message)]
+        # Only lines outside any log format can be a person's words; log lines go to passes 1-2.
+        prose = [
+            line.message
+            for line, _ in still_left
+            if line.format == "plain" and looks_like_prose(line.message)
+        ]
         if prose:
             self._prose_evidence(by_issue, prose, allowed)
 
@@ -504,6 +512,10 @@ class Ranker:
                 }
             )
             coverage = sum(weights.get(t, 0.0) for t in matched) / total
+            # A handful of words is covered by many texts by chance; a description is longer.
+            coverage *= min(1.0, len(chosen) / PROSE_FULL_TERMS)
+            length = hit.get("length") or PROSE_REFERENCE_LENGTH
+            coverage *= min(1.0, (PROSE_REFERENCE_LENGTH / length) ** 0.5)
             if coverage < PROSE_MIN_COVERAGE:
                 continue
             article_id = hit["article_id"]
