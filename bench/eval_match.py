@@ -21,9 +21,6 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from whoosh import query as Q
-from whoosh.analysis import StemmingAnalyzer
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -32,6 +29,7 @@ from service.importer import run_import  # noqa: E402
 from service.kb import KnowledgeBase  # noqa: E402
 from service.matching import match_log  # noqa: E402
 from service.normalize import normalize, parse_line  # noqa: E402
+from service.search import WORD  # noqa: E402
 
 DEFAULT_ARCHIVE = ROOT.parent / "shared" / "corpus" / "kbarchive-sms.tar.gz"
 NOISE = [
@@ -155,19 +153,10 @@ def unrelated_pastes(rng: random.Random, count: int) -> list[str]:
     return pastes
 
 
-_analyzer = StemmingAnalyzer()
-
-
 def baseline_rank(kb: KnowledgeBase, paste: str) -> list[str]:
-    """The naive approach: the whole paste as one BM25 OR-query over article text."""
-    terms = list(dict.fromkeys(t.text for t in _analyzer(paste)))
-    if not terms:
-        return []
-    searcher = kb.index.searcher()
-    results = searcher.search(
-        Q.Or([Q.Term("content", t) for t in terms]), filter=Q.Term("doc_type", "article"), limit=10
-    )
-    return [hit["article_id"] for hit in results]
+    """The naive approach: the whole paste as one BM25 OR-query over article text (FTS5)."""
+    words = list(dict.fromkeys(w.lower() for w in WORD.findall(paste)))
+    return [hit["article_id"] for hit in kb.store.search_articles(words, limit=10)]
 
 
 def scores(ranks: list[int | None]) -> dict[str, float]:

@@ -152,8 +152,12 @@ class ArticleDocumentSchema(StrictSchema):
             raise ValidationError(errors)
 
 
+# One instance: building a schema (and its nested schemas) costs more than a load.
+_ARTICLE_SCHEMA = ArticleDocumentSchema()
+
+
 def load_article_document(data: Any) -> dict[str, Any]:
     """Validate raw data (from YAML, JSON or the importer) and return the loaded article."""
     if not isinstance(data, dict):
         raise ValidationError({"_schema": ["an article must be a mapping of fields"]})
-    return ArticleDocumentSchema().load(data)
+    return _ARTICLE_SCHEMA.load(data)

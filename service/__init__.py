@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
+import time
+
+from flask import Flask, Response, g, request
 
 from service.config import Config
 from service.errors import ApiError, register_error_handlers
@@ -42,9 +44,19 @@ def create_app(config: Config | None = None) -> Flask:
                 f"(got {request.headers.get('Accept')!r}).",
             )
 
+    @app.before_request
+    def start_timer() -> None:
+        g.started = time.perf_counter()
+
     @app.after_request
-    def no_sniff(response: Response) -> Response:
+    def add_headers(response: Response) -> Response:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        started = g.get("started")
+        if started is not None:
+            # Time spent in the app, so clients and benchmarks can tell it from the network's.
+            response.headers["Server-Timing"] = (
+                f"app;dur={(time.perf_counter() - started) * 1000:.2f}"
+            )
         return response
 
     return app

@@ -9,8 +9,11 @@ with the reason, so a batch can report it and go on.
 
 from __future__ import annotations
 
+import itertools
+import os
 import re
 import tarfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -90,7 +93,7 @@ def iter_sources(paths: list[str | Path]) -> Iterator[Source]:
             for child in sorted(path.rglob("*")):
                 if child.is_file() and _wanted(child.name):
                     yield _read_file(child)
-        elif path.name.endswith((".tar.gz", ".tgz", ".tar")):
+        elif _is_archive(path):
             yield from _iter_tar(path)
         else:
             yield _read_file(path)
@@ -665,6 +668,8 @@ def parse_article(text: str, name: str = "<text>") -> dict[str, Any]:
 
 OUTCOMES = ("imported", "updated", "unchanged", "kept", "skipped", "failed")
 INDEX_BATCH = 500
+# Sources handed to the parser processes at a time, per process: bounds memory on any archive.
+PARSE_WINDOW = 64
 
 
 @dataclass
@@ -688,52 +693,89 @@ class ImportSummary:
         }
 
 
+def _parse_source(source: Source) -> tuple[Source, dict[str, Any] | None, str | None, bool]:
+    """Parse one source: (source without its text, document, problem, whether it crashed)."""
+    bare = Source(source.name, None, source.problem, source.progress)
+    if source.text is None:
+        return bare, None, source.problem or "unreadable", True
+    try:
+        return bare, parse_article(source.text, source.name), None, False
+    except ImportProblem as exc:
+        return bare, None, str(exc), False
+    except Exception as exc:  # a parser bug on one file must not stop the batch
+        return bare, None, f"{type(exc).__name__}: {exc}", True
+
+
+def _parsed(sources: Iterator[Source], processes: int) -> Iterator[tuple]:
+    """Parse sources, in worker processes when asked, a bounded window at a time."""
+    if processes <= 1:
+        yield from map(_parse_source, sources)
+        return
+    import multiprocessing
+
+    window = PARSE_WINDOW * processes
+    with multiprocessing.get_context("fork").Pool(processes) as pool:
+        while True:
+            chunk = list(itertools.islice(sources, window))
+            if not chunk:
+                return
+            yield from pool.imap(_parse_source, chunk, chunksize=8)
+
+
 def run_import(
     kb: Any,
     paths: list[str | Path],
     progress: Any = None,
+    processes: int | None = None,
 ) -> ImportSummary:
     """Import every article under `paths` into the store, then index them in batches.
 
-    Each article is its own transaction: a bad file is reported and skipped, never aborting
-    the batch. `progress(done, fraction, summary)` is called after each source.
+    Parsing runs in `processes` worker processes (default: one per core, one process for a
+    single file); the store and the index are written by this process alone. Each article is
+    its own transaction: a bad file is reported and skipped, never aborting the batch.
+    `progress(done, fraction, summary)` is called after each source.
     """
-    import time
-
     started = time.monotonic()
     summary = ImportSummary()
     pending: list[str] = []
+    created: set[str] = set()
     kb.store.initialise()
     if not kb.index.exists():
         kb.index.rebuild(kb.store)
-    for source in iter_sources(paths):
-        if source.text is None:
-            summary.counts["failed"] += 1
-            summary.problems.append({"file": source.name, "reason": source.problem or "unreadable"})
+    # A bulk load into a small store indexes everything once at the end, in all cores, rather
+    # than batch by batch; until then the index lags and a crash is repaired at the next start.
+    existing = kb.store.count("articles")
+    deferred = False
+    if processes is None:
+        single = len(paths) == 1 and Path(paths[0]).is_file() and not _is_archive(Path(paths[0]))
+        processes = 1 if single else max(1, os.cpu_count() or 1)
+    for source, document, problem, crashed in _parsed(iter_sources(paths), processes):
+        if document is None:
+            summary.counts["failed" if crashed else "skipped"] += 1
+            summary.problems.append({"file": source.name, "reason": problem or "unreadable"})
         else:
-            try:
-                document = parse_article(source.text, source.name)
-            except ImportProblem as exc:
-                summary.counts["skipped"] += 1
-                summary.problems.append({"file": source.name, "reason": str(exc)})
-            except Exception as exc:  # a parser bug on one file must not stop the batch
-                summary.counts["failed"] += 1
-                summary.problems.append(
-                    {"file": source.name, "reason": f"{type(exc).__name__}: {exc}"}
-                )
-            else:
-                outcome = kb.store.save_article(document, source="imported")
-                summary.counts["imported" if outcome == "created" else outcome] += 1
-                if outcome in ("created", "updated"):
-                    pending.append(document["id"])
+            outcome = kb.store.save_article(document, source="imported")
+            summary.counts["imported" if outcome == "created" else outcome] += 1
+            if outcome in ("created", "updated"):
+                pending.append(document["id"])
+            if outcome == "created":
+                created.add(document["id"])
         if len(pending) >= INDEX_BATCH:
-            kb.index.update_articles(kb.store, pending)
+            deferred = deferred or len(pending) + summary.total > max(INDEX_BATCH, existing)
+            if not deferred:
+                kb.index.update_articles(kb.store, pending, created.intersection(pending))
             pending = []
         if progress is not None:
             progress(summary.total, source.progress, summary)
-    if pending:
-        kb.index.update_articles(kb.store, pending)
+    if deferred:
+        kb.index.rebuild(kb.store, procs=max(1, min(4, os.cpu_count() or 1)))
+    elif pending:
+        kb.index.update_articles(kb.store, pending, created.intersection(pending))
     elif kb.index_lags():
         kb.repair()
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _is_archive(path: Path) -> bool:
+    return path.name.endswith((".tar.gz", ".tgz", ".tar"))

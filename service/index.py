@@ -1,10 +1,10 @@
 """The Whoosh index: what matching and search need of each article, kept beside the store.
 
-Three kinds of document live in one index:
+Two kinds of document live in one index:
 - symptom: one per symptom record, with its normalised line signature (looked up exactly) and
   its distinctive terms (for partial matches);
-- issue: the prose a person would use to describe the issue (title, description, conditions);
-- article: title and text, for full-text search with snippets.
+- issue: the prose a person would use to describe the issue (title, description, conditions).
+Whole-article full-text search is not here: it lives in the store (SQLite FTS5).
 
 Only one writer may run at a time (a file lock guards it); request handlers only read, through a
 searcher that is kept open and refreshed when the index changes.
@@ -46,7 +46,6 @@ def build_schema() -> Schema:
         terms_stored=STORED(),
         component=ID(stored=True),
         log_files=KEYWORD(stored=True, lowercase=True, commas=True),
-        title=TEXT(stored=True, analyzer=StemmingAnalyzer()),
         content=TEXT(analyzer=StemmingAnalyzer(), phrase=False),
         length=STORED(),
     )
@@ -84,46 +83,42 @@ def issue_document(row: Any) -> dict[str, Any]:
         "doc_type": "issue",
         "article_id": row["article_id"],
         "issue_id": row["id"],
-        "title": row["title"],
         "content": content,
         # words in the issue text: a long text covers any query by chance, so coverage is damped
         "length": len(content.split()),
     }
 
 
-def article_document(article: dict[str, Any]) -> dict[str, Any]:
-    parts = [article["title"], article.get("summary", "")]
-    parts += [f"{s['heading']}\n{s['body']}" for s in article.get("sections", [])]
-    parts += [s["text"] for s in article.get("symptoms", [])]
-    return {
-        "doc_id": f"article:{article['id']}",
-        "doc_type": "article",
-        "article_id": article["id"],
-        "title": article["title"],
-        "content": "\n".join(p for p in parts if p),
-    }
-
-
 def documents_for_article(store: Store, article_id: str) -> Iterator[dict[str, Any]]:
     """Every index document of one stored article."""
-    article = store.get_article(article_id)
-    if article is None:
-        return
-    yield article_document(article)
     conn = store.conn
-    for row in conn.execute(
-        "SELECT i.id, i.article_id, i.title, i.description, a.title AS article_title,"
-        " (SELECT group_concat(text, char(10)) FROM symptoms s"
-        "   WHERE s.issue_id = i.id AND s.kind != 'log_line') AS conditions"
-        " FROM issues i JOIN articles a ON a.id = i.article_id WHERE i.article_id=?",
-        (article_id,),
-    ):
+    for row in conn.execute(ISSUE_TEXT_SQL + " WHERE i.article_id=?", (article_id,)):
         yield issue_document(row)
     for row in conn.execute(
         "SELECT id, issue_id, article_id, text, log_files FROM symptoms WHERE article_id=?",
         (article_id,),
     ):
         yield symptom_document(row)
+
+
+ISSUE_TEXT_SQL = (
+    "SELECT i.id, i.article_id, i.title, i.description, a.title AS article_title,"
+    " (SELECT group_concat(text, char(10)) FROM symptoms s"
+    "   WHERE s.issue_id = i.id AND s.kind != 'log_line') AS conditions"
+    " FROM issues i JOIN articles a ON a.id = i.article_id"
+)
+
+
+def all_documents(store: Store) -> Iterator[dict[str, Any]]:
+    """Every index document of the whole store, read in two passes rather than per article."""
+    conn = store.connect()
+    try:
+        for row in conn.execute(ISSUE_TEXT_SQL):
+            yield issue_document(row)
+        for row in conn.execute("SELECT id, issue_id, article_id, text, log_files FROM symptoms"):
+            yield symptom_document(row)
+    finally:
+        conn.close()
 
 
 class KBIndex:
@@ -136,6 +131,8 @@ class KBIndex:
         self._searcher: Searcher | None = None
         self._checked_at = 0.0
         self._lock = threading.Lock()
+        # Term statistics of the current searcher, shared by requests until the index changes.
+        self.term_cache: dict[tuple[str, str], float] = {}
 
     def exists(self) -> bool:
         return self.path.exists() and whoosh_index.exists_in(str(self.path), indexname=INDEX_NAME)
@@ -178,17 +175,49 @@ class KBIndex:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
-    def rebuild(self, store: Store) -> int:
-        """Index every article in the store from scratch; returns the number of documents."""
+    def rebuild(self, store: Store, procs: int = 1) -> int:
+        """Index every article in the store from scratch; returns the number of documents.
+
+        With `procs` > 1 Whoosh analyses documents in that many processes and leaves one
+        segment per process, which is what a bulk import wants once parsing is done.
+        """
         with self.write_lock():
             revision = store.revision()
             self.create()
             ix = self.open()
-            writer = ix.writer(limitmb=256)
+            if procs > 1:
+                writer = ix.writer(procs=procs, limitmb=256, multisegment=True)
+            else:
+                writer = ix.writer(limitmb=256)
             count = 0
             try:
-                ids = [r["id"] for r in store.conn.execute("SELECT id FROM articles ORDER BY id")]
-                for article_id in ids:
+                for document in all_documents(store):
+                    writer.add_document(**document)
+                    count += 1
+                writer.commit()
+            except BaseException:
+                writer.cancel()
+                raise
+            self.write_state({"revision": revision})
+        return count
+
+    def update_articles(
+        self, store: Store, article_ids: Iterable[str], new_ids: Iterable[str] = ()
+    ) -> int:
+        """Re-index the given articles (deleted ones drop out); returns documents written.
+
+        Articles in `new_ids` were never indexed, so there is nothing of theirs to delete.
+        """
+        fresh = set(new_ids)
+        with self.write_lock():
+            revision = store.revision()
+            ix = self.open()
+            writer = ix.writer(limitmb=128)
+            count = 0
+            try:
+                for article_id in article_ids:
+                    if article_id not in fresh:
+                        writer.delete_by_term("article_id", article_id)
                     for document in documents_for_article(store, article_id):
                         writer.add_document(**document)
                         count += 1
@@ -199,25 +228,10 @@ class KBIndex:
             self.write_state({"revision": revision})
         return count
 
-    def update_articles(self, store: Store, article_ids: Iterable[str]) -> int:
-        """Re-index the given articles (deleted ones drop out); returns documents written."""
+    def optimize(self) -> None:
+        """Merge all segments into one: after a bulk import, lookups touch one segment, not many."""
         with self.write_lock():
-            revision = store.revision()
-            ix = self.open()
-            writer = ix.writer(limitmb=128)
-            count = 0
-            try:
-                for article_id in article_ids:
-                    writer.delete_by_term("article_id", article_id)
-                    for document in documents_for_article(store, article_id):
-                        writer.add_document(**document)
-                        count += 1
-                writer.commit()
-            except BaseException:
-                writer.cancel()
-                raise
-            self.write_state({"revision": revision})
-        return count
+            self.open().optimize()
 
     # -- reading --------------------------------------------------------------------------
 
@@ -228,10 +242,12 @@ class KBIndex:
             if self._searcher is None:
                 self._searcher = self.open().searcher()
                 self._checked_at = now
+                self.term_cache = {}
             elif now - self._checked_at >= self.REFRESH_SECONDS:
                 self._checked_at = now
                 if not self._searcher.up_to_date():
                     self._searcher = self._searcher.refresh()
+                    self.term_cache = {}
             return self._searcher
 
     def document_count(self) -> int:

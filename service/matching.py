@@ -59,7 +59,8 @@ def match_log(
         if len(line.message) > config.max_line_chars:
             line.message = line.message[: config.max_line_chars]
             truncated_lines.append(line.number)
-    ranker = Ranker(kb.index.searcher())
+    searcher = kb.index.searcher()
+    ranker = Ranker(searcher, kb.index.term_cache)
     outcome = ranker.rank(paste.lines, paste.log_files, _product_filter(kb, product, version))
     matches = [_explain(kb, ranked) for ranked in outcome.issues[:limit]]
     body: dict[str, Any] = {

@@ -32,7 +32,7 @@ from service.normalize import (
 QUALITY = {"exact": 1.0, "normalised": 0.95}
 PARTIAL_QUALITY = 0.85
 PARTIAL_MIN_SIMILARITY = 0.6
-RARE_TERMS_PER_LINE = 6
+RARE_TERMS_PER_LINE = 4
 # A symptom carrying this much information (sum of its terms' idf) counts in full.
 FULL_INFORMATION = 14.0
 MIN_CONFIDENCE = 0.2
@@ -44,7 +44,8 @@ PROSE_FULL_TERMS = 10
 PROSE_REFERENCE_LENGTH = 250
 LOG_FILE_BONUS = 0.1
 # Terms more common than this share of symptoms are too generic to fetch candidates by.
-GENERIC_SHARE = 0.05
+GENERIC_SHARE = 0.01
+GENERIC_MIN_DF = 30
 
 # Whoosh's own stop list is short; prose from people carries many more function words.
 PROSE_STOP_WORDS = frozenset(
@@ -235,12 +236,15 @@ class _Symptom:
 class Ranker:
     """Ranks issues for the lines of one paste against one index searcher."""
 
-    def __init__(self, searcher: Searcher) -> None:
+    def __init__(self, searcher: Searcher, term_cache: dict | None = None) -> None:
         self.searcher = searcher
         self.reader = searcher.reader()
+        # (field, term) -> document frequency; shared across requests on the same searcher
+        self._df: dict[tuple[str, str], int] = term_cache if term_cache is not None else {}
         self._idf: dict[str, float] = {}
         self._symptoms: dict[int, _Symptom] = {}
         self._by_id: dict[str, _Symptom] = {}
+        self._postings: dict[tuple[str, str], list[int]] = {}
         self._symptom_count = max(1, self.searcher.doc_frequency("doc_type", "symptom"))
 
     # -- term statistics ------------------------------------------------------------------
@@ -249,9 +253,17 @@ class Ranker:
         """Inverse document frequency of a normalised term among symptoms (0 when absent)."""
         value = self._idf.get(term)
         if value is None:
-            df = self.reader.doc_frequency("terms", term)
+            df = self.df("terms", term)
             value = math.log(1 + self._symptom_count / df) if df else 0.0
             self._idf[term] = value
+        return value
+
+    def df(self, field_name: str, term: str) -> int:
+        key = (field_name, term)
+        value = self._df.get(key)
+        if value is None:
+            value = self.reader.doc_frequency(field_name, term)
+            self._df[key] = value
         return value
 
     def unseen_idf(self) -> float:
@@ -279,9 +291,15 @@ class Ranker:
         return cached
 
     def postings(self, field_name: str, term: str) -> list[int]:
-        if (field_name, term) not in self.reader:
-            return []
-        return list(self.searcher.postings(field_name, term).all_ids())
+        key = (field_name, term)
+        cached = self._postings.get(key)
+        if cached is None:
+            # The reader's postings need no scorer, unlike the searcher's.
+            cached = (
+                list(self.reader.postings(field_name, term).all_ids()) if key in self.reader else []
+            )
+            self._postings[key] = cached
+        return cached
 
     # -- passes ---------------------------------------------------------------------------
 
@@ -415,11 +433,11 @@ class Ranker:
         known = [t for t in normal.terms if self.idf(t) > 0]
         if len(known) < 2:
             return []
-        generic_df = max(50, int(self._symptom_count * GENERIC_SHARE))
+        generic_df = max(GENERIC_MIN_DF, int(self._symptom_count * GENERIC_SHARE))
         rare = sorted(known, key=self.idf, reverse=True)[:RARE_TERMS_PER_LINE]
         shared_counts: dict[int, int] = {}
         for term in rare:
-            if self.reader.doc_frequency("terms", term) > generic_df:
+            if self.df("terms", term) > generic_df:
                 continue
             for docnum in self.postings("terms", term):
                 shared_counts[docnum] = shared_counts.get(docnum, 0) + 1
@@ -484,7 +502,7 @@ class Ranker:
         weights: dict[str, float] = {}
         unseen: list[str] = []
         for term in terms:
-            df = self.reader.doc_frequency("content", term)
+            df = self.df("content", term)
             if df:
                 weights[term] = math.log(1 + issue_count / df)
             else:

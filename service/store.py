@@ -124,6 +124,12 @@ CREATE TABLE IF NOT EXISTS steps (
 );
 CREATE INDEX IF NOT EXISTS steps_workaround ON steps(workaround_id);
 """
+# Full-text search over whole articles lives in SQLite (FTS5, in C) beside the records, written in
+# the same transaction; the Whoosh index holds only what log matching needs.
+SEARCH_SCHEMA = """
+CREATE VIRTUAL TABLE IF NOT EXISTS article_search
+    USING fts5(title, body, tokenize='porter unicode61');
+"""
 
 RECORD_TABLES = ("articles", "issues", "symptoms", "causes", "workarounds")
 
@@ -184,6 +190,7 @@ class Store:
     def initialise(self) -> None:
         """Create the tables if they are missing (idempotent)."""
         self.conn.executescript(SCHEMA)
+        self.conn.executescript(SEARCH_SCHEMA)
         self.conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('revision', '0')")
 
     def exists(self) -> bool:
@@ -234,6 +241,7 @@ class Store:
                 return "unchanged"
             if row is not None:
                 conn.execute("DELETE FROM articles WHERE id=?", (document["id"],))
+                conn.execute("DELETE FROM article_search WHERE rowid=?", (int(document["id"]),))
             self._insert_article(conn, document, source, digest)
             self._bump_revision(conn)
             conn.execute("COMMIT")
@@ -249,6 +257,7 @@ class Store:
         try:
             deleted = conn.execute("DELETE FROM articles WHERE id=?", (article_id,)).rowcount
             if deleted:
+                conn.execute("DELETE FROM article_search WHERE rowid=?", (int(article_id),))
                 self._bump_revision(conn)
             conn.execute("COMMIT")
         except BaseException:
@@ -278,6 +287,16 @@ class Store:
                 digest,
                 _now(),
             ),
+        )
+        body = "\n\n".join(
+            [doc.get("summary", "")]
+            + [f"{s['heading']}\n{s['body']}" for s in doc.get("sections", [])]
+            + [s["text"] for s in doc.get("symptoms", [])]
+        )
+        # KB numbers are integers, so the article's number is its row in the search table.
+        conn.execute(
+            "INSERT INTO article_search(rowid, title, body) VALUES (?, ?, ?)",
+            (int(article_id), doc["title"], body),
         )
         aliases = {a for a in doc.get("aliases", []) if a.lower() != article_id.lower()}
         for alias in ("Q" + article_id, "KB" + article_id):
@@ -727,6 +746,33 @@ class Store:
             "   WHERE s.issue_id = i.id AND s.kind != 'log_line') AS conditions"
             " FROM issues i JOIN articles a ON a.id = i.article_id ORDER BY i.id"
         )
+
+    def search_articles(
+        self, words: list[str], *, limit: int, product: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Articles ranked by BM25 over title (weighted double) and body, with a snippet.
+
+        The words are quoted one by one, so nothing a user types is read as query syntax.
+        """
+        if not words:
+            return []
+        match = " OR ".join('"' + w.replace('"', '""') + '"' for w in words)
+        sql = (
+            "SELECT a.id AS article_id, a.title, -bm25(article_search, 2.0, 1.0) AS score,"
+            " snippet(article_search, 1, '**', '**', ' … ', 24) AS snippet"
+            " FROM article_search JOIN articles a ON CAST(a.id AS INTEGER) = article_search.rowid"
+            " WHERE article_search MATCH ?"
+        )
+        params: list[Any] = [match]
+        if product:
+            sql += (
+                " AND a.id IN (SELECT article_id FROM article_products"
+                " WHERE instr(lower(product), lower(?)) > 0)"
+            )
+            params.append(product)
+        sql += " ORDER BY bm25(article_search, 2.0, 1.0) LIMIT ?"
+        params.append(limit)
+        return [dict(row) for row in self.conn.execute(sql, params)]
 
     def article_products(self) -> dict[str, list[tuple[str, str]]]:
         """Products and versions per article, for filtering matches."""

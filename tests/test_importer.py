@@ -1,0 +1,283 @@
+"""Importing articles: both formats, archives, idempotence, bad files, and the `kb import` CLI."""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from service import create_app
+from service.cli import main as kb_main
+from service.importer import ImportProblem, parse_article
+from tests.conftest import make_config
+
+# Written for these tests in the shape of the archive: front matter, tab-indented text,
+# underlined headings, a log line wrapped at 80 columns and an SMS trailer.
+ARCHIVE_ARTICLE = """---
+layout: page
+title: "Q251070: SMS: Copylog.tcf Does Not Show Site that Updated Logon Point"
+permalink: /kb/251/Q251070/
+---
+
+## Q251070: SMS: Copylog.tcf Does Not Show Site that Updated Logon Point
+
+{% raw %}
+
+\tArticle: Q251070
+\tProduct(s): Microsoft Systems Management Server
+\tVersion(s): winnt:2.0
+\tOperating System(s): 
+\tKeyword(s): kbsms200 kbfix
+\tLast Modified: 12-MAR-2001
+\t
+\t-------------------------------------------------------------------------------
+\tThe information in this article applies to:
+\t
+\t- Microsoft Systems Management Server version 2.0 
+\t-------------------------------------------------------------------------------
+\t
+\tSYMPTOMS
+\t========
+\t
+\tThe logon point records the wrong site in its copy log. The Logon Server
+\tManager log shows:
+\t
+\tCopylog.tcf entry for X86.BIN\\CLICORE.EXE was written by site ABC although the
+\tfile came from another site  $$<SMS_NT_LOGON_SERVER_MANAGER><Mon Mar 12
+\t10:01:02.333 2001 Pacific Standard Time><thread=230 (0xE6)>
+\t
+\tCAUSE
+\t=====
+\t
+\tThe Logon Server Manager rewrites every entry of the copy log on each cycle.
+\t
+\tRESOLUTION
+\t==========
+\t
+\tTo resolve this problem, apply the update:
+\t
+\t1. Stop the SMS_EXECUTIVE service on the site server.
+\t
+\t2. Replace Smsnt.dll with the updated file and start the service
+\t   again.
+\t
+\tWARNING: Do not apply the update to a Service Pack 2 site.
+\t
+\tMORE INFORMATION
+\t================
+\t
+\tSee also Q264630 and the service pack article Q249077.
+\t
+\tAdditional query words: prodsms copylog
+\t
+\t======================================================================
+\tKeywords          : kbsms200 kbfix kbbug
+\tTechnology        : kbSMSSearch
+\tVersion           : winnt:2.0
+\t
+\t=============================================================================
+
+{% endraw %}
+"""
+
+PLAIN_ARTICLE = """SMS: SP1:Copylog.tcf Does Not Show Site that Updated Logon Point (249077)
+
+
+
+The information in this article applies to:
+
+  \u2022 Microsoft Systems Management Server 2.0 SP1
+
+This article was previously published under Q249077
+
+SYMPTOMS
+
+On Service Pack 1 sites the copy log names the wrong site.
+
+Smsnt.log
+
+Copylog.tcf was updated by site DEF for component CLICORE
+
+CAUSE
+
+Service Pack 1 carries the same Logon Server Manager code as the original release.
+
+RESOLUTION
+
+  1. Apply the Service Pack 1 update on each site server.
+  2. Restart the SMS_EXECUTIVE service.
+
+Modification Type:MajorLast Reviewed:3/1/2004
+Keywords:kbfix kbsms200sp1 KB249077
+"""
+
+NOT_AN_ARTICLE = "just some notes\nwithout a title line\n"
+NO_NUMBER = (
+    '---\nlayout: page\ntitle: "Something"\n---\n\n{% raw %}\n\tno header here\n{% endraw %}\n'
+)
+
+
+def test_the_archive_format_becomes_linked_records() -> None:
+    doc = parse_article(ARCHIVE_ARTICLE, "Q251070/README.md")
+    assert doc["id"] == "251070"
+    assert doc["title"] == "SMS: Copylog.tcf Does Not Show Site that Updated Logon Point"
+    assert doc["applies_to"] == [
+        {"product": "Microsoft Systems Management Server", "version": "2.0"}
+    ]
+    assert {"kbsms200", "kbfix", "kbbug"} <= set(doc["keywords"])
+    assert str(doc["last_reviewed"]) == "2001-03-12"
+    assert [s["key"] for s in doc["sections"]] == [
+        "symptoms",
+        "cause",
+        "resolution",
+        "more_information",
+    ]
+    # the wrapped log line is joined back into one symptom, trailer and all
+    [symptom] = doc["symptoms"]
+    assert symptom["text"].startswith("Copylog.tcf entry for X86.BIN\\CLICORE.EXE was written")
+    assert symptom["text"].endswith("<thread=230 (0xE6)>")
+    assert "file came from another site" in symptom["text"]
+    assert doc["causes"][0]["text"].startswith("The Logon Server Manager rewrites")
+    [workaround] = doc["workarounds"]
+    assert [s["text"] for s in workaround["steps"]] == [
+        "Stop the SMS_EXECUTIVE service on the site server.",
+        "Replace Smsnt.dll with the updated file and start the service again.",
+    ]
+    assert workaround["warnings"] == ["WARNING: Do not apply the update to a Service Pack 2 site."]
+    assert {r["article_id"] for r in doc["related"]} == {"264630", "249077"}
+    # the footer is not article text
+    assert all("Additional query words" not in s["body"] for s in doc["sections"])
+
+
+def test_the_plain_format_becomes_linked_records() -> None:
+    doc = parse_article(PLAIN_ARTICLE, "249077.txt")
+    assert doc["id"] == "249077"
+    assert doc["applies_to"] == [
+        {"product": "Microsoft Systems Management Server", "version": "2.0 SP1"}
+    ]
+    assert doc["modification_type"] == "Major"
+    assert str(doc["last_reviewed"]) == "2004-03-01"
+    [symptom] = doc["symptoms"]
+    assert symptom["text"] == "Copylog.tcf was updated by site DEF for component CLICORE"
+    assert symptom["log_files"] == ["Smsnt.log"]
+    assert [s["number"] for s in doc["workarounds"][0]["steps"]] == [1, 2]
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [("", "empty"), (NOT_AN_ARTICLE, "first line"), (NO_NUMBER, "article number")],
+)
+def test_unparseable_texts_say_why(text: str, reason: str) -> None:
+    with pytest.raises(ImportProblem, match=reason):
+        parse_article(text, "bad")
+
+
+def archive_with(tmp_path: Path, files: dict[str, str]) -> Path:
+    path = tmp_path / "articles.tar.gz"
+    with tarfile.open(path, "w:gz") as archive:
+        for name, text in files.items():
+            data = text.encode("utf-8")
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return path
+
+
+def run_cli(config, *args: str, capsys) -> tuple[int, str]:
+    import os
+
+    os.environ["KB_DATA"] = str(config.kb_data)
+    try:
+        code = kb_main(["--home", str(config.kb_home), *args])
+    finally:
+        del os.environ["KB_DATA"]
+    return code, capsys.readouterr().out
+
+
+def test_kb_import_reads_archives_skips_bad_files_and_is_idempotent(tmp_path, capsys) -> None:
+    config = make_config(tmp_path)
+    archive = archive_with(
+        tmp_path,
+        {
+            "kb/251/Q251070/README.md": ARCHIVE_ARTICLE,
+            "kb/249/Q249077/README.md": PLAIN_ARTICLE,
+            "kb/999/broken/README.md": NO_NUMBER,
+            "kb/264/Q264630/README.md": ARCHIVE_ARTICLE.replace("251070", "264630"),
+            "kb/notes.bin": "not an article file",
+        },
+    )
+    code, out = run_cli(config, "import", "--json", str(archive), capsys=capsys)
+    summary = json.loads(out)
+    assert code == 0
+    assert (summary["imported"], summary["skipped"], summary["kept"]) == (2, 1, 1)
+    assert summary["problems"][0]["file"].endswith("broken/README.md")
+    code, out = run_cli(config, "import", "--json", str(archive), capsys=capsys)
+    again = json.loads(out)
+    assert (again["imported"], again["updated"], again["unchanged"]) == (0, 0, 2)
+
+    app = create_app(config)
+    client = app.test_client()
+    # the curated seed won over the imported copy, and its related links now resolve
+    seed = client.get("/v1/articles/264630").get_json()
+    assert seed["source"] == "curated"
+    resolved = {r["article_id"] for r in seed["related"] if r["in_store"]}
+    assert resolved == {"251070", "249077"}
+    assert "/v1/articles/251070" in seed["links"]["related"]
+    imported = client.get("/v1/articles/251070").get_json()
+    assert "264630" in {r["article_id"] for r in imported["related"] if r["in_store"]}
+    # and imported articles are matched like curated ones
+    body = client.get(
+        "/v1/match",
+        query_string={"line": "Copylog.tcf was updated by site XYZ for component CLICORE"},
+    ).get_json()
+    assert body["matches"][0]["article_id"] == "249077"
+    app.extensions["kb"].close()
+
+
+def test_kb_import_reads_directories_and_reports_missing_paths(tmp_path, capsys) -> None:
+    config = make_config(tmp_path)
+    folder = tmp_path / "articles"
+    (folder / "nested").mkdir(parents=True)
+    (folder / "nested" / "251070.md").write_text(ARCHIVE_ARTICLE)
+    (folder / "249077.txt").write_text(PLAIN_ARTICLE, encoding="utf-16")
+    code, out = run_cli(
+        config, "import", "--json", str(folder), str(tmp_path / "missing"), capsys=capsys
+    )
+    summary = json.loads(out)
+    assert summary["imported"] == 2
+    assert summary["failed"] == 1
+    assert code == 1
+
+
+def test_cli_validate_build_and_check(tmp_path, capsys) -> None:
+    config = make_config(tmp_path)
+    code, out = run_cli(config, "validate", capsys=capsys)
+    assert code == 0 and "valid" in out
+    code, out = run_cli(config, "build", capsys=capsys)
+    assert code == 0 and "264630: created" in out
+    code, out = run_cli(config, "build", capsys=capsys)
+    assert "264630: unchanged" in out
+    code, out = run_cli(config, "check", "--json", capsys=capsys)
+    report = json.loads(out)
+    assert report["index_was_behind"] is False
+    assert report["articles"] == 2
+
+
+def test_kb_check_repairs_an_index_that_lags_the_store(tmp_path, capsys) -> None:
+    from service.kb import KnowledgeBase
+
+    config = make_config(tmp_path)
+    knowledge = KnowledgeBase(config)
+    knowledge.build()
+    # a write that reached the store but not the index, as after a crash between the two
+    knowledge.store.save_article(parse_article(PLAIN_ARTICLE), source="imported")
+    knowledge.close()
+    code, out = run_cli(config, "check", "--json", capsys=capsys)
+    report = json.loads(out)
+    assert report["index_was_behind"] is True
+    assert report["documents_reindexed"] > 0
+    code, out = run_cli(config, "check", "--json", capsys=capsys)
+    assert json.loads(out)["index_was_behind"] is False
