@@ -29,14 +29,14 @@ permalink: /kb/251/Q251070/
 \tArticle: Q251070
 \tProduct(s): Microsoft Systems Management Server
 \tVersion(s): winnt:2.0
-\tOperating System(s): 
+\tOperating System(s):
 \tKeyword(s): kbsms200 kbfix
 \tLast Modified: 12-MAR-2001
 \t
 \t-------------------------------------------------------------------------------
 \tThe information in this article applies to:
 \t
-\t- Microsoft Systems Management Server version 2.0 
+\t- Microsoft Systems Management Server version 2.0
 \t-------------------------------------------------------------------------------
 \t
 \tSYMPTOMS
