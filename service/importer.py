@@ -9,7 +9,6 @@ with the reason, so a batch can report it and go on.
 
 from __future__ import annotations
 
-import itertools
 import os
 import re
 import tarfile
@@ -398,8 +397,11 @@ def _quoted_records(
     if REFERENCE_LINE.match(lines[0]) and not has_trailer:
         return []
     prose = all(map(_is_prose, lines))
-    introduced = (intro.rstrip().endswith(":") or after_quote) and not prose
-    if not (has_trailer or block.indent > base_indent or introduced or under_log_header):
+    # What the text around a block says it is decides: a log or an error is evidence; code,
+    # commands and listings are not, however they are indented.
+    about_evidence = bool(EVIDENCE_INTRO.search(intro)) and not CODE_INTRO.search(intro)
+    introduced = intro.rstrip().endswith(":") or after_quote or block.indent > base_indent
+    if not (has_trailer or under_log_header or (introduced and about_evidence and not prose)):
         return []
     records: list[str] = []
     for line in lines:
@@ -415,10 +417,27 @@ def _quoted_records(
         else:
             records.append(line)
     if not (has_trailer or under_log_header):
-        records = [r for r in records if not _is_sentence(r)]
+        records = [r for r in records if not _is_sentence(r) and not CODE_LINE.search(r)]
     return [r for r in records if len(r) >= 8 and any(c.isalpha() for c in r)][:200]
 
 
+EVIDENCE_INTRO = re.compile(
+    r"\b(log|logs|logged|error|errors|message|messages|event|warning|displayed|displays|"
+    r"receive|received|appears?|reports?|reported|fails?|failed|status|output|trace|entry|"
+    r"entries|dialog)\b",
+    re.IGNORECASE,
+)
+CODE_INTRO = re.compile(
+    r"\b(code|sample|example|macro|program|script|syntax|statement|function|procedure|"
+    r"listing|declare|declaration|type the following|add the following|command|commands)\b",
+    re.IGNORECASE,
+)
+# Lines of source code, settings and file listings, which a log paste never quotes.
+CODE_LINE = re.compile(
+    r"(;\s*$|[{}]\s*$|^\s*(//|/\*|#include|#define|<!--|'|REM\s)|"
+    r"^\s*(Dim|Private|Public|Sub|End|Function|If|Else|For|Next|Set|Declare|Const|Option)\b|"
+    r"\b\d{2}-\d{2}-\d{2}\s+\d{1,2}:\d{2}[ap]\b)"
+)
 LIST_ITEM = re.compile(r"^(?:[a-zA-Z]|\d{1,2}|[ivx]{1,4})[.)]\s")
 
 
@@ -707,19 +726,28 @@ def _parse_source(source: Source) -> tuple[Source, dict[str, Any] | None, str | 
 
 
 def _parsed(sources: Iterator[Source], processes: int) -> Iterator[tuple]:
-    """Parse sources, in worker processes when asked, a bounded window at a time."""
+    """Parse sources in order, in worker processes when asked.
+
+    Reading the archive, parsing and writing overlap; a semaphore keeps at most a bounded
+    window of sources in flight, so memory stays flat whatever the archive's size.
+    """
     if processes <= 1:
         yield from map(_parse_source, sources)
         return
     import multiprocessing
+    import threading
 
-    window = PARSE_WINDOW * processes
+    in_flight = threading.BoundedSemaphore(PARSE_WINDOW * processes)
+
+    def throttled() -> Iterator[Source]:
+        for source in sources:
+            in_flight.acquire()
+            yield source
+
     with multiprocessing.get_context("fork").Pool(processes) as pool:
-        while True:
-            chunk = list(itertools.islice(sources, window))
-            if not chunk:
-                return
-            yield from pool.imap(_parse_source, chunk, chunksize=8)
+        for result in pool.imap(_parse_source, throttled(), chunksize=8):
+            in_flight.release()
+            yield result
 
 
 def run_import(

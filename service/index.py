@@ -24,7 +24,7 @@ from typing import Any
 
 from whoosh import index as whoosh_index
 from whoosh.analysis import SpaceSeparatedTokenizer, StemmingAnalyzer
-from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
+from whoosh.fields import ID, STORED, TEXT, Schema
 from whoosh.searching import Searcher
 
 from service.normalize import normalize, parse_line, signature_key, simplify
@@ -34,18 +34,23 @@ INDEX_NAME = "kb"
 STATE_FILE = "state.json"
 
 
+# Bumped whenever the schema or what goes into it changes; an index of another format is rebuilt.
+INDEX_FORMAT = 2
+
+
 def build_schema() -> Schema:
+    # Only what lookups need is indexed; the rest is stored, which costs far less to write.
     return Schema(
-        doc_id=ID(stored=True, unique=True),
-        doc_type=ID(stored=True),
+        doc_id=STORED(),
+        doc_type=ID(),
         article_id=ID(stored=True),
-        issue_id=ID(stored=True),
+        issue_id=STORED(),
         signature=ID(),
-        exact=ID(),
+        exact=STORED(),
         terms=TEXT(analyzer=SpaceSeparatedTokenizer(), phrase=False),
         terms_stored=STORED(),
-        component=ID(stored=True),
-        log_files=KEYWORD(stored=True, lowercase=True, commas=True),
+        component=STORED(),
+        log_files=STORED(),
         content=TEXT(analyzer=StemmingAnalyzer(), phrase=False),
         length=STORED(),
     )
@@ -144,7 +149,7 @@ class KBIndex:
             shutil.rmtree(self.path)
         self.path.mkdir(parents=True)
         whoosh_index.create_in(str(self.path), build_schema(), indexname=INDEX_NAME)
-        self.write_state({"revision": 0})
+        self.write_state({"revision": 0, "format": INDEX_FORMAT})
 
     def open(self) -> whoosh_index.Index:
         return whoosh_index.open_dir(str(self.path), indexname=INDEX_NAME)
@@ -198,7 +203,7 @@ class KBIndex:
             except BaseException:
                 writer.cancel()
                 raise
-            self.write_state({"revision": revision})
+            self.write_state({"revision": revision, "format": INDEX_FORMAT})
         return count
 
     def update_articles(
@@ -225,7 +230,7 @@ class KBIndex:
             except BaseException:
                 writer.cancel()
                 raise
-            self.write_state({"revision": revision})
+            self.write_state({"revision": revision, "format": INDEX_FORMAT})
         return count
 
     def optimize(self) -> None:

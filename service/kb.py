@@ -12,7 +12,7 @@ from typing import Any
 
 from service.config import Config
 from service.curated import load_curated
-from service.index import KBIndex
+from service.index import INDEX_FORMAT, KBIndex
 from service.store import Store
 
 
@@ -29,6 +29,8 @@ class KnowledgeBase:
         self.config = config
         self.store = Store(config.store_path)
         self.index = KBIndex(config.index_path)
+        self._cache: dict[str, Any] = {}
+        self._cache_revision = -1
 
     def is_built(self) -> bool:
         return self.store.exists() and self.index.exists()
@@ -52,7 +54,9 @@ class KnowledgeBase:
             self.repair()
 
     def index_lags(self) -> bool:
-        return self.index.read_state().get("revision") != self.store.revision()
+        """The index misses writes the store has, or was written in an older format."""
+        state = self.index.read_state()
+        return state.get("revision") != self.store.revision() or state.get("format") != INDEX_FORMAT
 
     def repair(self) -> int:
         """Rebuild the index when it does not reflect the store's revision; 0 when in step."""
@@ -71,6 +75,14 @@ class KnowledgeBase:
         if deleted:
             self.index.update_articles(self.store, [article_id])
         return deleted
+
+    def explain_cache(self) -> dict[str, Any]:
+        """A per-process cache for derived views of records, emptied whenever the store changes."""
+        revision = self.store.revision()
+        if revision != self._cache_revision:
+            self._cache = {}
+            self._cache_revision = revision
+        return self._cache
 
     def close(self) -> None:
         self.index.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from service.kb import KnowledgeBase
+from service.links import article_url, cause_links, issue_url, related_links, workaround_links
 from service.normalize import describe_code, parse_paste
 from service.ranking import RankedIssue, Ranker
 
@@ -78,27 +79,54 @@ def match_log(
     return body
 
 
-def _explain(kb: KnowledgeBase, ranked: RankedIssue) -> dict[str, Any]:
+def _issue_context(kb: KnowledgeBase, issue_id: str, article_id: str) -> dict[str, Any]:
+    """What a match shows of its issue beyond the evidence: title, causes, fix, related.
+
+    Kept per worker until the store's revision changes: the same issues come up again and
+    again, and their records change only when an article is written.
+    """
+    cache = kb.explain_cache()
+    context = cache.get(issue_id)
+    if context is not None:
+        return context
     store = kb.store
-    issue = store.issue_details(ranked.issue_id) or {}
-    symptoms = {s["id"]: s for s in issue.get("symptoms", [])}
-    codes = sorted({code for e in ranked.evidence for code in e.codes})
+    issue = store.issue_details(issue_id) or {}
     related = [
         dict(row)
         for row in store.conn.execute(
             "SELECT target_id AS article_id, title, reason FROM related_articles"
             " WHERE article_id=? ORDER BY position",
-            (ranked.article_id,),
+            (article_id,),
         )
     ]
     present = store.existing_article_ids([r["article_id"] for r in related])
     for r in related:
         r["in_store"] = r["article_id"] in present
+    related_links(related)
+    for cause in issue.get("causes", []):
+        cause_links(cause, present)
+    for workaround in issue.get("workarounds", []):
+        workaround_links(workaround)
+    context = {
+        "title": issue.get("title", ""),
+        "article_title": issue.get("article_title", ""),
+        "symptom_texts": {s["id"]: s["text"] for s in issue.get("symptoms", [])},
+        "causes": issue.get("causes", []),
+        "remediation": issue.get("workarounds", []),
+        "related_articles": related,
+    }
+    cache[issue_id] = context
+    return context
+
+
+def _explain(kb: KnowledgeBase, ranked: RankedIssue) -> dict[str, Any]:
+    context = _issue_context(kb, ranked.issue_id, ranked.article_id)
+    codes = sorted({code for e in ranked.evidence for code in e.codes})
     return {
         "article_id": ranked.article_id,
         "issue_id": ranked.issue_id,
-        "title": issue.get("title", ""),
-        "article_title": issue.get("article_title", ""),
+        "title": context["title"],
+        "article_title": context["article_title"],
         "score": round(ranked.score, 4),
         "confidence": ranked.confidence,
         "matched_lines": [
@@ -106,7 +134,7 @@ def _explain(kb: KnowledgeBase, ranked: RankedIssue) -> dict[str, Any]:
                 "line": e.line,
                 "text": e.text,
                 "symptom_id": e.symptom_id,
-                "symptom_text": symptoms.get(e.symptom_id, {}).get("text", ""),
+                "symptom_text": context["symptom_texts"].get(e.symptom_id, ""),
                 "match": e.how,
                 "similarity": e.similarity,
             }
@@ -116,7 +144,8 @@ def _explain(kb: KnowledgeBase, ranked: RankedIssue) -> dict[str, Any]:
         "text_coverage": ranked.text_coverage,
         "log_files": ranked.log_files,
         "error_codes": [{"code": c, "meaning": describe_code(c)} for c in codes],
-        "causes": issue.get("causes", []),
-        "remediation": issue.get("workarounds", []),
-        "related_articles": related,
+        "causes": context["causes"],
+        "remediation": context["remediation"],
+        "related_articles": context["related_articles"],
+        "links": {"issue": issue_url(ranked.issue_id), "article": article_url(ranked.article_id)},
     }

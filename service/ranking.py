@@ -231,6 +231,7 @@ class _Symptom:
     terms: tuple[str, ...]
     component: str
     log_files: tuple[str, ...]
+    exact: str
 
 
 class Ranker:
@@ -245,7 +246,7 @@ class Ranker:
         self._symptoms: dict[int, _Symptom] = {}
         self._by_id: dict[str, _Symptom] = {}
         self._postings: dict[tuple[str, str], list[int]] = {}
-        self._symptom_count = max(1, self.searcher.doc_frequency("doc_type", "symptom"))
+        self._symptom_count = max(1, self.df("doc_type", "symptom"))
 
     # -- term statistics ------------------------------------------------------------------
 
@@ -285,6 +286,7 @@ class Ranker:
                 tuple(stored.get("terms_stored", "").split()),
                 stored.get("component") or "",
                 tuple(f for f in (stored.get("log_files") or "").split(",") if f),
+                stored.get("exact") or "",
             )
             self._symptoms[docnum] = cached
             self._by_id[cached.symptom_id] = cached
@@ -404,12 +406,12 @@ class Ranker:
         docnums = self.postings("signature", signature_key(signature))
         if not docnums:
             return []
-        exact = set(self.postings("exact", signature_key(simplify(line.message))))
+        exact_key = signature_key(simplify(line.message))
         symptoms = [self.symptom(d) for d in docnums]
         issues_sharing = len({s.issue_id for s in symptoms})
         found = []
         for symptom in symptoms:
-            how = "exact" if symptom.docnum in exact else "normalised"
+            how = "exact" if symptom.exact == exact_key else "normalised"
             weight = QUALITY[how] * self._specificity(symptom, issues_sharing)
             found.append(
                 (
@@ -498,7 +500,7 @@ class Ranker:
                 t.text for t in _prose_analyzer("\n".join(messages)) if not t.text.isdigit()
             )
         )
-        issue_count = max(1, self.searcher.doc_frequency("doc_type", "issue"))
+        issue_count = max(1, self.df("doc_type", "issue"))
         weights: dict[str, float] = {}
         unseen: list[str] = []
         for term in terms:

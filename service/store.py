@@ -760,7 +760,7 @@ class Store:
         sql = (
             "SELECT a.id AS article_id, a.title, -bm25(article_search, 2.0, 1.0) AS score,"
             " snippet(article_search, 1, '**', '**', ' … ', 24) AS snippet"
-            " FROM article_search JOIN articles a ON CAST(a.id AS INTEGER) = article_search.rowid"
+            " FROM article_search JOIN articles a ON a.id = CAST(article_search.rowid AS TEXT)"
             " WHERE article_search MATCH ?"
         )
         params: list[Any] = [match]

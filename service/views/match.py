@@ -9,7 +9,6 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from schemas.api import MatchArgsSchema, MatchBodySchema, MatchLineArgsSchema, MatchResponseOut
 from service.errors import ApiError
-from service.links import article_url, cause_links, issue_url, related_links, workaround_links
 from service.matching import PasteTooLarge, match_log
 from service.normalize import DecodeError, decode_paste
 from service.views.common import json_response, kb, load_args
@@ -76,17 +75,6 @@ def _respond(text: str, options: dict[str, Any]) -> Response:
         )
     except PasteTooLarge as exc:
         raise ApiError(413, f"The paste is too large: {exc}.") from None
-    for match in result["matches"]:
-        related_links(match["related_articles"])
-        present = {r["article_id"] for r in match["related_articles"] if r["in_store"]}
-        for cause in match["causes"]:
-            cause_links(cause, present)
-        for workaround in match["remediation"]:
-            workaround_links(workaround)
-        match["links"] = {
-            "issue": issue_url(match["issue_id"]),
-            "article": article_url(match["article_id"]),
-        }
     return json_response(result, _out)
 
 
