@@ -5,7 +5,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export KB_HOME ?= var
 
-.PHONY: serve test install install-dev build lint bench eval clean
+.PHONY: serve test install install-dev build lint bench bench-import eval clean
 
 $(BIN)/kb: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,14 @@ lint: install-dev
 ## make bench: latency of /v1/match under gunicorn beside a hello-world baseline
 bench: install-dev
 	$(BIN)/python bench/bench_match.py
+
+## make bench-import: import the 60,335-article archive and measure time, memory and matching
+bench-import: install-dev
+	$(BIN)/python bench/bench_import.py
+
+## make eval: match quality on the SMS archive against a BM25 baseline
+eval: install-dev
+	$(BIN)/python bench/eval_match.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

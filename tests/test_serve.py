@@ -1,0 +1,106 @@
+"""The real thing: `kb serve` runs gunicorn, and curl-style requests get the documented answers."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import make_config
+
+SEED_LINES = (
+    "Trying to open IPC connection with APM...  CCIM32  $$<CCIM32><Thu Jul 26 14:22:53.512 2001 "
+    "Pacific Standard Time><thread=1600 (0x640)>\n"
+    'Component "Remote Control" moved from index 0 to 6  CCIM32\n'
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def request(port: int, method: str, path: str, body: bytes | None = None, headers=None):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        response = conn.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("serve")
+    config = make_config(root)
+    port = free_port()
+    log = open(root / "serve.log", "wb")  # noqa: SIM115 - closed at teardown
+    env = dict(os.environ, KB_HOME=str(config.kb_home), KB_DATA=str(config.kb_data))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--workers", "2"],
+        env=env,
+        cwd=Path(__file__).resolve().parent.parent,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if request(port, "GET", "/readyz")[0] == 200:
+                break
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            log.close()
+            raise AssertionError("kb serve did not start: " + (root / "serve.log").read_text())
+        time.sleep(0.2)
+    yield port
+    os.killpg(process.pid, signal.SIGTERM)
+    process.wait(timeout=30)
+    log.close()
+
+
+def test_curl_data_binary_of_a_log_file_gets_the_issue_and_its_fix(server: int) -> None:
+    # exactly what `curl --data-binary @Ccim32.log http://host/v1/match` sends
+    status, headers, body = request(
+        server, "POST", "/v1/match", SEED_LINES.encode(),
+        {"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert status == 200
+    result = json.loads(body)
+    top = result["matches"][0]
+    assert top["issue_id"] == "264630-1"
+    assert top["remediation"][0]["id"].startswith("264630-w")
+    assert "app;dur=" in headers["Server-Timing"]
+
+
+def test_the_article_is_served_with_its_links(server: int) -> None:
+    status, headers, body = request(server, "GET", "/v1/articles/264630")
+    assert status == 200
+    assert headers["Content-Type"] == "application/json"
+    assert json.loads(body)["links"]["self"] == "/v1/articles/264630"
+
+
+def test_errors_are_problem_json_under_gunicorn(server: int) -> None:
+    status, headers, body = request(server, "GET", "/v1/issues/nope")
+    assert status == 404
+    assert headers["Content-Type"] == "application/problem+json"
+    assert json.loads(body)["status"] == 404
+
+
+def test_docs_and_contract_are_served(server: int) -> None:
+    assert request(server, "GET", "/docs")[0] == 200
+    status, headers, _ = request(server, "GET", "/openapi.yaml")
+    assert status == 200 and headers["Content-Type"].startswith("application/yaml")
