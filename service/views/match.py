@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request
+from marshmallow import ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from schemas.api import MatchArgsSchema, MatchBodySchema, MatchLineArgsSchema, MatchResponseOut
-from service.errors import ApiError
+from service.errors import ApiError, field_errors
 from service.matching import PasteTooLarge, match_log
 from service.normalize import DecodeError, decode_paste
 from service.views.common import json_response, kb, load_args
@@ -42,7 +43,14 @@ def _read_paste() -> tuple[str, dict[str, Any]]:
                 'The JSON body must be an object such as {"log": "...", "limit": 5}.',
                 errors=[{"field": "body", "message": "must be a JSON object"}],
             )
-        body = _body.load(raw)
+        try:
+            body = _body.load(raw)
+        except ValidationError as exc:
+            errors = field_errors(exc.messages)
+            names = ", ".join(sorted({e["field"] for e in errors}))
+            raise ApiError(
+                422, f"The JSON body is not a valid paste: {names}.", errors=errors
+            ) from None
         return body.pop("log"), body
     if not mimetype or mimetype.startswith(RAW_TYPES):
         data = request.get_data(cache=False)
