@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from schemas.api import IssueContextOut
 from service.kb import KnowledgeBase
 from service.links import article_url, cause_links, issue_url, related_links, workaround_links
 from service.normalize import describe_code, parse_paste
 from service.ranking import RankedIssue, Ranker
 
+_CONTEXT_SCHEMA = IssueContextOut()
 NO_MATCH_HINT = (
     "No known issue matched. Paste more of the log (the lines around the first error help most), "
     "include the log file names, or describe the problem in words at /v1/search?q=..."
@@ -111,9 +113,13 @@ def _issue_context(kb: KnowledgeBase, issue_id: str, article_id: str) -> dict[st
         "title": issue.get("title", ""),
         "article_title": issue.get("article_title", ""),
         "symptom_texts": {s["id"]: s["text"] for s in issue.get("symptoms", [])},
-        "causes": issue.get("causes", []),
-        "remediation": issue.get("workarounds", []),
-        "related_articles": related,
+        **_CONTEXT_SCHEMA.dump(
+            {
+                "causes": issue.get("causes", []),
+                "remediation": issue.get("workarounds", []),
+                "related_articles": related,
+            }
+        ),
     }
     cache[issue_id] = context
     return context

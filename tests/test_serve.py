@@ -75,7 +75,10 @@ def server(tmp_path_factory: pytest.TempPathFactory):
 def test_curl_data_binary_of_a_log_file_gets_the_issue_and_its_fix(server: int) -> None:
     # exactly what `curl --data-binary @Ccim32.log http://host/v1/match` sends
     status, headers, body = request(
-        server, "POST", "/v1/match", SEED_LINES.encode(),
+        server,
+        "POST",
+        "/v1/match",
+        SEED_LINES.encode(),
         {"Content-Type": "application/x-www-form-urlencoded"},
     )
     assert status == 200
