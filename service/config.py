@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from service.auth import load_tokens
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -31,6 +33,7 @@ class Config:
     default_match_limit: int = 5
     max_match_limit: int = 50
     max_page_limit: int = 200
+    api_tokens: list[str] = field(default_factory=list)
 
     @classmethod
     def from_env(cls) -> Config:
@@ -40,6 +43,7 @@ class Config:
             max_body_bytes=_int_env("KB_MAX_BODY_BYTES", 2 * 1024 * 1024),
             max_paste_lines=_int_env("KB_MAX_PASTE_LINES", 20_000),
             max_line_chars=_int_env("KB_MAX_LINE_CHARS", 10_000),
+            api_tokens=load_tokens(),
         )
 
     @property

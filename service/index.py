@@ -135,6 +135,9 @@ class KBIndex:
         self.path = Path(path)
         self._searcher: Searcher | None = None
         self._checked_at = 0.0
+        # The searcher before the current one: closed at the next change, not while a request
+        # that started with it may still be reading.
+        self._retired: Searcher | None = None
         self._lock = threading.Lock()
         # Term statistics of the current searcher, shared by requests until the index changes.
         self.term_cache: dict[tuple[str, str], float] = {}
@@ -204,6 +207,7 @@ class KBIndex:
                 writer.cancel()
                 raise
             self.write_state({"revision": revision, "format": INDEX_FORMAT})
+        self._checked_at = 0.0  # this process wrote: its own next read must see the write
         return count
 
     def update_articles(
@@ -231,6 +235,7 @@ class KBIndex:
                 writer.cancel()
                 raise
             self.write_state({"revision": revision, "format": INDEX_FORMAT})
+        self._checked_at = 0.0
         return count
 
     def optimize(self) -> None:
@@ -248,10 +253,15 @@ class KBIndex:
                 self._searcher = self.open().searcher()
                 self._checked_at = now
                 self.term_cache = {}
-            elif now - self._checked_at >= self.REFRESH_SECONDS:
+            elif now - self._checked_at >= self.REFRESH_SECONDS or not self._checked_at:
                 self._checked_at = now
                 if not self._searcher.up_to_date():
-                    self._searcher = self._searcher.refresh()
+                    # A new searcher, not refresh(): refresh() reuses segment readers and misses
+                    # deletions made in a segment it already had open.
+                    if self._retired is not None:
+                        self._retired.close()
+                    self._retired = self._searcher
+                    self._searcher = self.open().searcher()
                     self.term_cache = {}
             return self._searcher
 
@@ -263,6 +273,7 @@ class KBIndex:
 
     def close(self) -> None:
         with self._lock:
-            if self._searcher is not None:
-                self._searcher.close()
-                self._searcher = None
+            for searcher in (self._searcher, self._retired):
+                if searcher is not None:
+                    searcher.close()
+            self._searcher = self._retired = None

@@ -423,6 +423,11 @@ class Store:
             raise ArticleNotFound(name)
         return row["id"]
 
+    def article_source(self, article_id: str) -> str | None:
+        """Where an article came from (curated, imported, api), or None when absent."""
+        row = self.conn.execute("SELECT source FROM articles WHERE id=?", (article_id,)).fetchone()
+        return row["source"] if row else None
+
     def article_exists(self, article_id: str) -> bool:
         return (
             self.conn.execute("SELECT 1 FROM articles WHERE id=?", (article_id,)).fetchone()

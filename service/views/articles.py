@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, current_app, request
+from marshmallow import ValidationError
 
 from schemas.api import (
     ArticleOut,
@@ -13,7 +14,12 @@ from schemas.api import (
     SymptomOut,
     WorkaroundOut,
 )
+from schemas.records import load_article_document
 from service import links
+from service.auth import require_writer
+from service.errors import ApiError, field_errors
+from service.importer import ImportProblem, parse_article
+from service.normalize import DecodeError, decode_paste
 from service.store import ArticleNotFound
 from service.views.common import json_response, kb, load_args, not_found, page_response
 
@@ -121,3 +127,92 @@ def get_workaround(workaround_id: str) -> Response:
     if workaround is None:
         raise not_found("workaround", workaround_id)
     return json_response(links.workaround_links(workaround), WorkaroundOut())
+
+
+# -- writes ---------------------------------------------------------------------------------
+
+
+def _authorise() -> None:
+    require_writer(current_app.config["KB_CONFIG"].api_tokens)
+
+
+def _refuse_curated(article_id: str) -> None:
+    if kb().store.article_source(article_id) == "curated":
+        raise ApiError(
+            409,
+            f"Article {article_id} is curated in kb_data/{article_id}.yaml; change it there and "
+            "run `kb build`, so the file and the store do not disagree.",
+        )
+
+
+def _written(article_id: str, outcome: str) -> Response:
+    article = kb().store.get_article(article_id)
+    response = json_response(
+        links.full_article_links(article), ArticleOut(), status=201 if outcome == "created" else 200
+    )
+    response.headers["Location"] = links.article_url(article_id)
+    return response
+
+
+@bp.put("/articles/<article_ref>")
+def put_article(article_ref: str) -> Response:
+    """Create or replace an article from its structured form (the kb_data shape, as JSON)."""
+    _authorise()
+    article_id = article_ref
+    if request.mimetype != "application/json":
+        raise ApiError(415, "Send the article as application/json, in the kb_data record shape.")
+    raw = request.get_json(silent=True)
+    if not isinstance(raw, dict):
+        raise ApiError(400, "The body must be a JSON object: an article in the kb_data shape.")
+    raw.setdefault("id", article_id)
+    if raw["id"] != article_id:
+        raise ApiError(
+            422,
+            f"The body's id {raw['id']!r} differs from the path's {article_id!r}.",
+            errors=[{"field": "id", "message": "must equal the article id in the path"}],
+        )
+    try:
+        document = load_article_document(raw)
+    except ValidationError as exc:
+        errors = field_errors(exc.messages)
+        names = ", ".join(sorted({e["field"] for e in errors}))
+        raise ApiError(422, f"The article is not valid: {names}.", errors=errors) from None
+    _refuse_curated(article_id)
+    outcome = kb().save_article(document, source="api")
+    return _written(article_id, outcome)
+
+
+@bp.post("/articles/import")
+def import_article() -> Response:
+    """Create or replace an article from raw KB text, in either format the importer reads."""
+    _authorise()
+    mimetype = request.mimetype or ""
+    if mimetype and not mimetype.startswith(("text/", "application/octet-stream")):
+        raise ApiError(415, "Send the article text as text/plain (either KB text format).")
+    try:
+        text = decode_paste(request.get_data(cache=False), request.mimetype_params.get("charset"))
+    except DecodeError as exc:
+        raise ApiError(400, f"The body is not readable text: {exc}.") from None
+    try:
+        document = parse_article(text, "request body")
+    except ImportProblem as exc:
+        raise ApiError(
+            422,
+            f"The text could not be read as a KB article: {exc}.",
+            errors=[{"field": "body", "message": str(exc)}],
+        ) from None
+    _refuse_curated(document["id"])
+    outcome = kb().save_article(document, source="api")
+    return _written(document["id"], outcome)
+
+
+@bp.delete("/articles/<article_ref>")
+def delete_article(article_ref: str) -> Response:
+    _authorise()
+    try:
+        article_id = kb().store.resolve_article_id(article_ref)
+    except ArticleNotFound:
+        raise not_found("article", article_ref) from None
+    _refuse_curated(article_id)
+    kb().delete_article(article_id)
+    return Response(status=204)

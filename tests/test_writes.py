@@ -1,0 +1,166 @@
+"""Writes: only with a token, durable, seen by every worker, repaired after a crash."""
+
+from __future__ import annotations
+
+import copy
+import time
+
+import pytest
+
+from service import create_app
+from service.importer import parse_article
+from service.kb import KnowledgeBase
+from tests.conftest import make_config
+from tests.test_importer import PLAIN_ARTICLE
+
+TOKEN = "s3cret-token-for-tests"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+ARTICLE = {
+    "id": "900100",
+    "title": "Inventory agent cannot write its cache",
+    "applies_to": [{"product": "Test Product", "version": "1.0"}],
+    "issues": [{"id": "900100-1", "number": 1, "title": "Agent stops"}],
+    "symptoms": [
+        {
+            "id": "900100-1-s01",
+            "issue_id": "900100-1",
+            "kind": "log_line",
+            "text": "Hardware scanner aborted: cannot open WMI namespace root\\cimv2\\sms",
+        }
+    ],
+    "workarounds": [
+        {
+            "id": "900100-w1",
+            "issue_ids": ["900100-1"],
+            "title": "Repair WMI",
+            "steps": [{"number": 1, "text": "Run winmgmt /salvagerepository."}],
+        }
+    ],
+}
+LINE = "Hardware scanner aborted: cannot open WMI namespace root\\cimv2\\sms"
+
+
+@pytest.fixture()
+def writable(tmp_path):
+    config = make_config(tmp_path, api_tokens=[TOKEN])
+    app = create_app(config)
+    yield app
+    app.extensions["kb"].close()
+
+
+def test_writes_are_off_without_a_configured_token(client) -> None:
+    response = client.put("/v1/articles/900100", json=ARTICLE, headers=AUTH)
+    assert response.status_code == 403
+    assert response.mimetype == "application/problem+json"
+    assert "KB_API_TOKENS" in response.get_json()["detail"]
+    assert client.delete("/v1/articles/900001", headers=AUTH).status_code == 403
+
+
+@pytest.mark.parametrize(
+    "headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {TOKEN}"}]
+)
+def test_a_missing_or_wrong_token_is_401(writable, headers) -> None:
+    response = writable.test_client().put("/v1/articles/900100", json=ARTICLE, headers=headers)
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert response.mimetype == "application/problem+json"
+
+
+def test_put_creates_then_replaces_and_matching_sees_it(writable) -> None:
+    client = writable.test_client()
+    created = client.put("/v1/articles/900100", json=ARTICLE, headers=AUTH)
+    assert created.status_code == 201
+    assert created.headers["Location"] == "/v1/articles/900100"
+    assert created.get_json()["source"] == "api"
+    again = client.put("/v1/articles/900100", json=ARTICLE, headers=AUTH)
+    assert again.status_code == 200
+    top = client.get("/v1/match", query_string={"line": LINE}).get_json()["matches"][0]
+    assert top["issue_id"] == "900100-1"
+    changed = copy.deepcopy(ARTICLE)
+    changed["symptoms"][0]["text"] = "Inventory scanner crashed while reading the MIF file"
+    assert client.put("/v1/articles/900100", json=changed, headers=AUTH).status_code == 200
+    assert client.get("/v1/match", query_string={"line": LINE}).get_json()["matches"] == []
+
+
+def test_delete_removes_the_article_and_its_records(writable) -> None:
+    client = writable.test_client()
+    client.put("/v1/articles/900100", json=ARTICLE, headers=AUTH)
+    assert client.delete("/v1/articles/Q900100", headers=AUTH).status_code == 204
+    assert client.get("/v1/articles/900100").status_code == 404
+    assert client.get("/v1/symptoms/900100-1-s01").status_code == 404
+    assert client.delete("/v1/articles/900100", headers=AUTH).status_code == 404
+
+
+def test_import_takes_raw_kb_text(writable) -> None:
+    client = writable.test_client()
+    response = client.post(
+        "/v1/articles/import", data=PLAIN_ARTICLE, headers=AUTH, content_type="text/plain"
+    )
+    assert response.status_code == 201
+    assert response.get_json()["id"] == "249077"
+    bad = client.post(
+        "/v1/articles/import", data="no title here\n", headers=AUTH, content_type="text/plain"
+    )
+    assert bad.status_code == 422
+    assert bad.mimetype == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ({**ARTICLE, "issues": []}, 422),
+        ({**ARTICLE, "id": "900101"}, 422),
+        ({**ARTICLE, "title": 7}, 422),
+        ({**ARTICLE, "colour": "red"}, 422),
+        (["not", "an", "object"], 400),
+    ],
+)
+def test_invalid_articles_are_refused_with_the_field_named(writable, body, status) -> None:
+    response = writable.test_client().put("/v1/articles/900100", json=body, headers=AUTH)
+    assert response.status_code == status
+    if status == 422:
+        assert response.get_json()["errors"]
+
+
+def test_curated_articles_are_changed_in_kb_data_not_through_the_api(writable) -> None:
+    client = writable.test_client()
+    seed = client.get("/v1/articles/264630").get_json()
+    body = {k: seed[k] for k in ("id", "title")} | {
+        "issues": [{"id": "264630-1", "number": 1, "title": "x"}]
+    }
+    assert client.put("/v1/articles/264630", json=body, headers=AUTH).status_code == 409
+    assert client.delete("/v1/articles/264630", headers=AUTH).status_code == 409
+    assert client.get("/v1/articles/264630").get_json()["title"] == seed["title"]
+
+
+def test_another_worker_sees_a_write_within_its_refresh_interval(tmp_path) -> None:
+    config = make_config(tmp_path, api_tokens=[TOKEN])
+    writer, reader = create_app(config), create_app(config)  # two workers, one KB_HOME
+    reads = reader.test_client()
+    assert reads.get("/v1/match", query_string={"line": LINE}).get_json()["matches"] == []
+    written_at = time.monotonic()
+    writer.test_client().put("/v1/articles/900100", json=ARTICLE, headers=AUTH)
+    assert reads.get("/v1/articles/900100").status_code == 200  # the store: at once
+    while True:  # the index: within the searcher's refresh interval (one second)
+        matches = reads.get("/v1/match", query_string={"line": LINE}).get_json()["matches"]
+        if matches:
+            break
+        assert time.monotonic() - written_at < 10, "the other worker never saw the write"
+        time.sleep(0.05)
+    assert matches[0]["issue_id"] == "900100-1"
+    for app in (writer, reader):
+        app.extensions["kb"].close()
+
+
+def test_a_write_the_index_missed_is_repaired_at_start(tmp_path) -> None:
+    config = make_config(tmp_path)
+    knowledge = KnowledgeBase(config)
+    knowledge.build()
+    # the process died after the store committed and before the index was updated
+    knowledge.store.save_article(parse_article(PLAIN_ARTICLE), source="api")
+    knowledge.close()
+    app = create_app(config)
+    line = "Copylog.tcf was updated by site QQQ for component CLICORE"
+    top = app.test_client().get("/v1/match", query_string={"line": line}).get_json()["matches"][0]
+    assert top["article_id"] == "249077"
+    app.extensions["kb"].close()
