@@ -9,6 +9,7 @@ from flask import Flask, Response, g, request
 from service.config import Config
 from service.errors import ApiError, register_error_handlers
 from service.kb import KnowledgeBase
+from service.observability import init_observability
 
 # Media types a JSON endpoint can answer with; anything else in Accept is a 406.
 JSON_MEDIA = ("application/json", "application/problem+json")
@@ -27,6 +28,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.extensions["kb"] = knowledge
 
     register_error_handlers(app)
+    init_observability(app)
 
     from service.views import articles, docs, health, match, search
 

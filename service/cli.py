@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 
 from service.config import Config
@@ -81,6 +82,12 @@ def cmd_serve(config: Config, args: argparse.Namespace) -> int:
         "service.wsgi:app",
     ]
     env = dict(os.environ, KB_HOME=str(config.kb_home), KB_DATA=str(config.kb_data))
+    # Workers write their metrics here and /metrics adds them up; a fresh directory per start,
+    # so counters of a previous run are not summed in.
+    metrics_dir = config.kb_home / "metrics"
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True)
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir.resolve())
     os.execve(sys.executable, argv, env)
     return 0  # not reached: gunicorn replaces this process
 

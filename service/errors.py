@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, json, request
+from flask import Flask, Response, g, json, request
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
@@ -136,5 +136,10 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        log.exception(
+            "unhandled error on %s %s (request id %s)",
+            request.method,
+            request.path,
+            g.get("request_id", "-"),
+        )
         return problem(500, "The server failed to answer this request. It has been logged.")

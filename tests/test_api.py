@@ -168,3 +168,24 @@ def test_docs_render_without_external_assets(client) -> None:
     spec = client.get("/openapi.yaml")
     assert spec.status_code == 200
     assert spec.get_data(as_text=True).startswith("openapi:")
+
+
+def test_request_ids_are_echoed_or_made(client) -> None:
+    given = client.get("/healthz", headers={"X-Request-ID": "ticket-4711.a"})
+    assert given.headers["X-Request-ID"] == "ticket-4711.a"
+    made = client.get("/healthz", headers={"X-Request-ID": "bad id with spaces"})
+    assert made.headers["X-Request-ID"] != "bad id with spaces"
+    assert len(made.headers["X-Request-ID"]) == 32
+
+
+def test_metrics_count_requests_and_match_outcomes(client) -> None:
+    client.get("/v1/match", query_string={"line": "Trying to open IPC connection with APM..."})
+    client.get("/v1/match", query_string={"line": "nothing of the kind"})
+    client.get("/v1/issues/nope")
+    text = client.get("/metrics").get_data(as_text=True)
+    assert 'kb_http_requests_total{method="GET",route="/v1/issues/<issue_id>",status="404"}' in text
+    assert 'kb_match_outcomes_total{outcome="confident"}' in text
+    assert 'kb_match_outcomes_total{outcome="none"}' in text
+    assert "kb_http_request_duration_seconds_bucket" in text
+    assert "kb_articles 2.0" in text
+    assert "kb_index_documents" in text

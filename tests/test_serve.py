@@ -107,3 +107,18 @@ def test_docs_and_contract_are_served(server: int) -> None:
     assert request(server, "GET", "/docs")[0] == 200
     status, headers, _ = request(server, "GET", "/openapi.yaml")
     assert status == 200 and headers["Content-Type"].startswith("application/yaml")
+
+
+def test_metrics_add_up_across_workers_and_request_ids_come_back(server: int) -> None:
+    for i in range(8):
+        status, headers, _ = request(server, "GET", "/healthz", headers={"X-Request-ID": f"r{i}"})
+        assert headers["X-Request-ID"] == f"r{i}"
+    _, _, body = request(server, "GET", "/metrics")
+    text = body.decode()
+    line = next(
+        x
+        for x in text.splitlines()
+        if x.startswith('kb_http_requests_total{method="GET",route="/healthz",status="200"}')
+    )
+    # every request counted once, whichever of the two workers answered it
+    assert float(line.rsplit(" ", 1)[1]) >= 8

@@ -12,6 +12,7 @@ from schemas.api import MatchArgsSchema, MatchBodySchema, MatchLineArgsSchema, M
 from service.errors import ApiError, field_errors
 from service.matching import PasteTooLarge, match_log
 from service.normalize import DecodeError, decode_paste
+from service.observability import record_match
 from service.views.common import json_response, kb, load_args
 
 bp = Blueprint("match", __name__, url_prefix="/v1")
@@ -83,6 +84,7 @@ def _respond(text: str, options: dict[str, Any]) -> Response:
         )
     except PasteTooLarge as exc:
         raise ApiError(413, f"The paste is too large: {exc}.") from None
+    record_match(result["matches"])
     return json_response(result, _out)
 
 
