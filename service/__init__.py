@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from flask import Flask, Response, g, request
+from werkzeug.routing import BaseConverter
 
 from service.config import Config
 from service.errors import ApiError, register_error_handlers
@@ -15,6 +16,12 @@ from service.observability import init_observability
 JSON_MEDIA = ("application/json", "application/problem+json")
 
 
+class ArticleRefConverter(BaseConverter):
+    """A KB number or an alias of one (264630, Q264630, KB264630): nothing else routes there."""
+
+    regex = r"(?:[Qq]|[Kk][Bb])?[0-9]{1,8}"
+
+
 def create_app(config: Config | None = None) -> Flask:
     """Build the app: configuration, knowledge base (built or repaired), blueprints, errors."""
     config = config or Config.from_env()
@@ -22,6 +29,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.config["KB_CONFIG"] = config
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     app.json.sort_keys = False
+    app.url_map.converters["article_ref"] = ArticleRefConverter
 
     knowledge = KnowledgeBase(config)
     knowledge.ensure_ready()

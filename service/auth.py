@@ -30,18 +30,22 @@ def load_tokens(env: dict[str, str] | None = None) -> list[str]:
 
 
 def require_writer(tokens: list[str]) -> None:
-    """Raise a problem+json 401 or 403 unless the request carries a configured token."""
+    """Raise a problem+json 401 or 403 unless the request carries a configured token.
+
+    No credentials is always a 401 (the client must authenticate); credentials sent to a
+    server with writes turned off are a 403 that says how to turn them on.
+    """
+    header = request.headers.get("Authorization", "")
+    scheme, _, presented = header.partition(" ")
+    challenge = {"WWW-Authenticate": 'Bearer realm="kb"'}
+    if scheme.lower() != "bearer" or not presented.strip():
+        raise ApiError(401, "This write needs Authorization: Bearer <token>.", headers=challenge)
     if not tokens:
         raise ApiError(
             403,
             "Writes are turned off on this server: no API token is configured. Set KB_API_TOKENS "
             "or KB_TOKEN_FILE and send Authorization: Bearer <token>.",
         )
-    header = request.headers.get("Authorization", "")
-    scheme, _, presented = header.partition(" ")
-    challenge = {"WWW-Authenticate": 'Bearer realm="kb"'}
-    if scheme.lower() != "bearer" or not presented.strip():
-        raise ApiError(401, "This write needs Authorization: Bearer <token>.", headers=challenge)
     presented_bytes = presented.strip().encode("utf-8")
     # Compare against every token, always, so timing says nothing about which one nearly matched.
     matched = False

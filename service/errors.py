@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import quote
 
 from flask import Flask, Response, g, json, request
 from marshmallow import ValidationError
@@ -75,7 +76,8 @@ def problem(
         "title": _TITLES.get(status, "Error"),
         "status": status,
         "detail": detail,
-        "instance": request.path,
+        # percent-encoded, so a path with any characters still makes a valid URI reference
+        "instance": quote(request.path, safe="/:@!$&'()*+,;=-._~"),
     }
     if errors:
         body["errors"] = errors

@@ -54,6 +54,8 @@ def test_writes_are_off_without_a_configured_token(client) -> None:
     assert response.mimetype == "application/problem+json"
     assert "KB_API_TOKENS" in response.get_json()["detail"]
     assert client.delete("/v1/articles/900001", headers=AUTH).status_code == 403
+    # without credentials the answer is a 401 whatever the configuration
+    assert client.delete("/v1/articles/900001").status_code == 401
 
 
 @pytest.mark.parametrize(

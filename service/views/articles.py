@@ -61,7 +61,7 @@ def list_articles() -> Response:
     return _list("articles")
 
 
-@bp.get("/articles/<article_ref>")
+@bp.get("/articles/<article_ref:article_ref>")
 def get_article(article_ref: str) -> Response:
     store = kb().store
     try:
@@ -154,7 +154,7 @@ def _written(article_id: str, outcome: str) -> Response:
     return response
 
 
-@bp.put("/articles/<article_ref>")
+@bp.put("/articles/<article_ref:article_ref>")
 def put_article(article_ref: str) -> Response:
     """Create or replace an article from its structured form (the kb_data shape, as JSON)."""
     _authorise()
@@ -206,7 +206,7 @@ def import_article() -> Response:
     return _written(document["id"], outcome)
 
 
-@bp.delete("/articles/<article_ref>")
+@bp.delete("/articles/<article_ref:article_ref>")
 def delete_article(article_ref: str) -> Response:
     _authorise()
     try:

@@ -1,0 +1,40 @@
+"""Schemathesis fuzzes every operation of openapi.yaml against the app: no 5xx, no drift.
+
+Bounded: a fixed number of examples per operation, no database of old failures, so `make
+test` takes the same time on every run.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import positive_data_acceptance
+
+from service import create_app
+from tests.conftest import make_config
+
+TOKEN = "fuzz-token"
+# Writes are on, so the fuzzer reaches the write paths too, not only their 401s.
+_app = create_app(make_config(Path(tempfile.mkdtemp(prefix="kb-fuzz-")), api_tokens=[TOKEN]))
+schema = schemathesis.openapi.from_wsgi("/openapi.json", _app)
+
+
+@schema.parametrize()
+@settings(
+    max_examples=30,
+    deadline=None,
+    database=None,
+    derandomize=True,
+    suppress_health_check=list(HealthCheck),
+)
+def test_no_operation_fails_or_breaks_its_contract(case) -> None:
+    excluded = []
+    if case.operation.method.upper() == "PUT" or case.operation.path == "/v1/articles/import":
+        # Rules OpenAPI cannot state: a PUT body's record ids start with the article id in the
+        # path, and an imported text must read as a KB article. A body valid by the schema
+        # alone is rightly refused there, so only that one check is left out; the rest stand.
+        excluded.append(positive_data_acceptance)
+    case.call_and_validate(headers={"Authorization": f"Bearer {TOKEN}"}, excluded_checks=excluded)
