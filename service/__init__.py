@@ -11,9 +11,7 @@ from service.config import Config
 from service.errors import ApiError, register_error_handlers
 from service.kb import KnowledgeBase
 from service.observability import init_observability
-
-# Media types a JSON endpoint can answer with; anything else in Accept is a 406.
-JSON_MEDIA = ("application/json", "application/problem+json")
+from service.views.common import offered_media
 
 
 class ArticleRefConverter(BaseConverter):
@@ -47,10 +45,11 @@ def create_app(config: Config | None = None) -> Flask:
     def check_accept() -> None:
         if not request.path.startswith("/v1/") or not request.accept_mimetypes:
             return
-        if request.accept_mimetypes.best_match(JSON_MEDIA) is None:
+        offered = offered_media(app.view_functions.get(request.endpoint))
+        if request.accept_mimetypes.best_match(offered) is None:
             raise ApiError(
                 406,
-                "This endpoint answers with application/json. Send Accept: application/json "
+                f"This endpoint answers with {', '.join(offered)}. Send Accept with one of them "
                 f"(got {request.headers.get('Accept')!r}).",
             )
 

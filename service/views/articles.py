@@ -21,7 +21,15 @@ from service.errors import ApiError, field_errors
 from service.importer import ImportProblem, parse_article
 from service.normalize import DecodeError, decode_paste
 from service.store import ArticleNotFound
-from service.views.common import json_response, kb, load_args, not_found, page_response
+from service.views.common import (
+    json_response,
+    kb,
+    load_args,
+    negotiated_response,
+    not_found,
+    page_response,
+    renders_text,
+)
 
 bp = Blueprint("articles", __name__, url_prefix="/v1")
 
@@ -62,6 +70,7 @@ def list_articles() -> Response:
 
 
 @bp.get("/articles/<article_ref:article_ref>")
+@renders_text
 def get_article(article_ref: str) -> Response:
     store = kb().store
     try:
@@ -71,7 +80,7 @@ def get_article(article_ref: str) -> Response:
     article = store.get_article(article_id)
     if article is None:
         raise not_found("article", article_ref)
-    return json_response(links.full_article_links(article), ArticleOut())
+    return negotiated_response("article", links.full_article_links(article), ArticleOut())
 
 
 @bp.get("/issues")
@@ -80,11 +89,18 @@ def list_issues() -> Response:
 
 
 @bp.get("/issues/<issue_id>")
+@renders_text
 def get_issue(issue_id: str) -> Response:
     issue = kb().store.get_issue(issue_id)
     if issue is None:
         raise not_found("issue", issue_id)
-    return json_response(links.issue_links(issue), IssueOut())
+
+    def with_records(body: dict) -> dict:
+        # People reading an issue want its causes and steps, not their ids.
+        details = kb().store.issue_details(issue_id) or {}
+        return {**body, **{k: details.get(k, []) for k in ("symptoms", "causes", "workarounds")}}
+
+    return negotiated_response("issue", links.issue_links(issue), IssueOut(), prepare=with_records)
 
 
 @bp.get("/symptoms")

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import Response, current_app, json, request
 from marshmallow import Schema
 
 from service.errors import ApiError
 from service.kb import KnowledgeBase
+from service.render import MARKDOWN, PLAIN, RENDERERS, TEXT_MEDIA
 
 JSON_TYPES = ("application/json", "application/problem+json")
 
@@ -25,6 +27,55 @@ def load_args(schema: Schema) -> dict[str, Any]:
 def json_response(data: Any, schema: Schema | None = None, status: int = 200) -> Response:
     body = schema.dump(data) if schema is not None else data
     return Response(json.dumps(body), status=status, mimetype="application/json")
+
+
+# Plain before Markdown: a client asking for text/* is most likely a terminal.
+TEXT_OFFER = (*JSON_TYPES, PLAIN, MARKDOWN)
+View = TypeVar("View", bound=Callable[..., Response])
+
+
+def renders_text(view: View) -> View:
+    """Mark a view that can also answer in Markdown or plain text (see service.render)."""
+    view.renders_text = True  # type: ignore[attr-defined]
+    return view
+
+
+def offered_media(view: Callable[..., Any] | None) -> tuple[str, ...]:
+    """The media types a view can answer with, JSON first so that */* gets JSON."""
+    return TEXT_OFFER if getattr(view, "renders_text", False) else JSON_TYPES
+
+
+def wanted_text() -> str | None:
+    """The text media type the client prefers over JSON, or None for JSON."""
+    if not request.accept_mimetypes:
+        return None
+    best = request.accept_mimetypes.best_match(TEXT_OFFER)
+    return best if best in TEXT_MEDIA else None
+
+
+def text_response(kind: str, body: dict[str, Any], media: str, status: int = 200) -> Response:
+    """`body` (the JSON answer, already dumped) rendered for people in `media`."""
+    text = RENDERERS[kind][media](body, request.host_url)
+    response = Response(text, status=status, mimetype=media)
+    response.headers["Vary"] = "Accept"
+    return response
+
+
+def negotiated_response(
+    kind: str, data: Any, schema: Schema, status: int = 200, prepare: Callable | None = None
+) -> Response:
+    """JSON by default; Markdown or plain text when the client prefers one of those.
+
+    `prepare` turns the dumped body into what the renderer of `kind` needs, when that is more
+    than the JSON answer holds (an issue rendered with its causes and steps inlined).
+    """
+    media = wanted_text()
+    if media is None:
+        response = json_response(data, schema, status)
+        response.headers["Vary"] = "Accept"
+        return response
+    body = schema.dump(data)
+    return text_response(kind, prepare(body) if prepare else body, media, status)
 
 
 def page_response(

@@ -13,7 +13,7 @@ from service.errors import ApiError, field_errors
 from service.matching import PasteTooLarge, match_log
 from service.normalize import DecodeError, decode_paste
 from service.observability import record_match
-from service.views.common import json_response, kb, load_args
+from service.views.common import kb, load_args, negotiated_response, renders_text
 
 bp = Blueprint("match", __name__, url_prefix="/v1")
 
@@ -85,10 +85,11 @@ def _respond(text: str, options: dict[str, Any]) -> Response:
     except PasteTooLarge as exc:
         raise ApiError(413, f"The paste is too large: {exc}.") from None
     record_match(result["matches"])
-    return json_response(result, _out)
+    return negotiated_response("match", result, _out)
 
 
 @bp.post("/match")
+@renders_text
 def match_paste() -> Response:
     query = load_args(_args)
     text, options = _read_paste()
@@ -105,6 +106,7 @@ def match_paste() -> Response:
 
 
 @bp.get("/match")
+@renders_text
 def match_line() -> Response:
     args = load_args(_line_args)
     return _respond(args.pop("line"), args)

@@ -1,0 +1,394 @@
+"""Answers as people read them: Markdown for chat, plain text for an 80-column terminal.
+
+The renderers take the same dictionaries the JSON API returns (a match response, a full
+article, an issue with its records inlined), so every form of an answer comes from one matcher
+and one store. Only the first few confident matches are shown in full; the rest get a line each,
+because a chat message or a terminal screen is read top-down and the first answer is what helps.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from collections.abc import Iterable
+from typing import Any
+
+WIDTH = 80
+# Matches shown with causes and steps; the others are listed one line each.
+FULL_MATCHES = 3
+CONFIDENT = 0.5
+
+MARKDOWN = "text/markdown"
+PLAIN = "text/plain"
+TEXT_MEDIA = (MARKDOWN, PLAIN)
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|])")
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def _md(text: str) -> str:
+    """Text with Markdown's active characters escaped, so a title never turns into markup."""
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def _code(text: str) -> str:
+    """An inline code span that survives backticks inside the text."""
+    fence = "``" if "`" in text else "`"
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _md_text(text: str) -> list[str]:
+    """Prose as Markdown paragraphs, with the articles' bullet lines kept as a list."""
+    out: list[str] = []
+    for paragraph in _paragraphs(text):
+        lines = [
+            f"- {_md(line.strip()[1:].strip())}" if line.strip().startswith("•") else _md(line)
+            for line in paragraph.splitlines()
+        ]
+        out += ["\n".join(lines), ""]
+    return out
+
+
+def _paragraphs(text: str) -> list[str]:
+    return [p.strip() for p in re.split(r"\n\s*\n", text or "") if p.strip()]
+
+
+def _wrap(text: str, indent: str | None = None, first: str | None = None) -> list[str]:
+    """Wrap each paragraph to 80 columns; `first` leads the very first line.
+
+    Without an explicit `indent`, later lines hang under the text of the first one.
+    """
+    if indent is None:
+        indent = " " * len(first or "")
+    lines: list[str] = []
+    for n, paragraph in enumerate(_paragraphs(text)):
+        if n:
+            lines.append("")
+        # Lines of a paragraph that look like a command or a file entry keep their shape.
+        for raw in paragraph.splitlines():
+            lead = first if (first is not None and not lines) else indent
+            lines.extend(
+                textwrap.wrap(
+                    raw.strip(),
+                    width=WIDTH,
+                    initial_indent=lead,
+                    subsequent_indent=indent,
+                    break_long_words=True,
+                    break_on_hyphens=False,
+                )
+                or [lead.rstrip()]
+            )
+    return lines
+
+
+def _url(base_url: str, path: str | None) -> str:
+    return f"{base_url.rstrip('/')}{path}" if path else ""
+
+
+def _shown(matches: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Split matches into those shown in full and those listed one line each."""
+    full = [m for m in matches[:FULL_MATCHES] if m["confidence"] >= CONFIDENT]
+    if not full and matches:
+        full = matches[:1]
+    return full, matches[len(full) :]
+
+
+def _issue_label(match: dict[str, Any]) -> str:
+    return f"KB{match['article_id']} issue {match['issue_id']}"
+
+
+# -- match ------------------------------------------------------------------------------------
+
+
+def match_markdown(body: dict[str, Any], base_url: str) -> str:
+    """A `/v1/match` answer as Markdown: top issues, evidence, causes, numbered steps."""
+    out: list[str] = []
+    matches = body["matches"]
+    summary = (
+        f"{body['records_read']} log record(s) read ({body['format']}), "
+        f"{body['matched_lines']} matched, {body['unmatched_lines']} matched nothing."
+    )
+    if not matches:
+        out += ["## No known issue matched", "", summary, "", _md(body.get("hint", ""))]
+        return "\n".join(out).rstrip() + "\n"
+    full, others = _shown(matches)
+    out += [f"_{summary}_", ""]
+    for rank, match in enumerate(full, 1):
+        out += _match_block_markdown(rank, match, base_url)
+    if others:
+        out += ["### Other candidates", ""]
+        for match in others:
+            link = _url(base_url, match["links"]["issue"])
+            out.append(
+                f"- [{_md(match['title'])}]({link}) ({_issue_label(match)}, "
+                f"confidence {match['confidence']:.2f})"
+            )
+        out.append("")
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _match_block_markdown(rank: int, match: dict[str, Any], base_url: str) -> list[str]:
+    article_link = _url(base_url, match["links"]["article"])
+    out = [
+        f"## {rank}. {_md(match['title'])}",
+        "",
+        f"[KB{match['article_id']}]({article_link}): {_md(match['article_title'])}  ",
+        f"Issue `{match['issue_id']}`, confidence **{match['confidence']:.2f}** "
+        f"(score {match['score']:g})",
+        "",
+    ]
+    evidence = match["matched_lines"]
+    if evidence or match.get("matched_terms"):
+        out += ["**Why it matched**", ""]
+        for item in evidence:
+            out.append(f"- line {item['line']} ({item['match']}): {_code(item['text'])}")
+        if match.get("matched_terms"):
+            terms = ", ".join(_code(t) for t in match["matched_terms"])
+            out.append(f"- words shared with the article: {terms}")
+        for code in match.get("error_codes", []):
+            out.append(f"- error {_code(code['code'])}: {_md(code['meaning'] or 'unknown code')}")
+        out.append("")
+    out += _records_markdown(match["causes"], match["remediation"], match["related_articles"])
+    out += [f"Full article: {article_link}", ""]
+    return out
+
+
+def _records_markdown(
+    causes: list[dict[str, Any]],
+    workarounds: list[dict[str, Any]],
+    related: Iterable[dict[str, Any]] = (),
+) -> list[str]:
+    out: list[str] = []
+    if causes:
+        out += ["**Causes**", ""]
+        out += [f"- {_md(' '.join(_paragraphs(c['text'])))}" for c in causes]
+        out.append("")
+    if workarounds:
+        out += ["**What fixes it**", ""]
+        for n, workaround in enumerate(workarounds, 1):
+            out += _workaround_markdown(n, workaround)
+    related = list(related)
+    if related:
+        out += ["**Related articles**", ""]
+        for item in related:
+            out.append(f"- KB{item['article_id']}: {_md(item.get('title') or '')}".rstrip(": "))
+        out.append("")
+    return out
+
+
+def _workaround_markdown(n: int, workaround: dict[str, Any]) -> list[str]:
+    out = [f"{n}. **{_md(workaround['title'])}**", ""]
+    indent = "   "
+    steps = workaround.get("steps", [])
+    for condition in workaround.get("preconditions", []):
+        out += [f"{indent}_When:_ {_md(condition)}", ""]
+    if not steps and workaround.get("description"):
+        out += [f"{indent}{_md(p)}\n" for p in _paragraphs(workaround["description"])]
+    for warning in workaround.get("warnings", []):
+        out += [f"{indent}> **Warning:** {_md(warning)}", ""]
+    if steps:
+        for step in steps:
+            paragraphs = _paragraphs(step["text"])
+            out.append(f"{indent}{step['number']}. {_md(paragraphs[0]) if paragraphs else ''}")
+            for paragraph in paragraphs[1:]:
+                out += ["", f"{indent}   {_md(paragraph)}"]
+            for warning in step.get("warnings", []):
+                out += ["", f"{indent}   > **Warning:** {_md(warning)}"]
+        out.append("")
+    return out
+
+
+def match_text(body: dict[str, Any], base_url: str) -> str:
+    """A `/v1/match` answer as plain text within 80 columns, for a terminal."""
+    matches = body["matches"]
+    out = [
+        f"{body['records_read']} record(s) read ({body['format']}); "
+        f"{body['matched_lines']} matched, {body['unmatched_lines']} matched nothing."
+    ]
+    if not matches:
+        out += [""] + _wrap(body.get("hint", ""))
+        return "\n".join(out) + "\n"
+    full, others = _shown(matches)
+    for rank, match in enumerate(full, 1):
+        out += ["", "=" * WIDTH]
+        out += _wrap(match["title"], first=f"{rank}. ")
+        out += [
+            f"   {_issue_label(match)}  confidence {match['confidence']:.2f}",
+            f"   {_url(base_url, match['links']['article'])}",
+        ]
+        if match["matched_lines"]:
+            out += ["", "Why it matched:"]
+            for item in match["matched_lines"]:
+                head = f"  line {item['line']:>4} {item['match']:<10} "
+                out += _wrap(item["text"], indent=" " * len(head), first=head)
+        for code in match.get("error_codes", []):
+            out += _wrap(code["meaning"] or "unknown code", first=f"  error {code['code']}: ")
+        out += _records_text(match["causes"], match["remediation"])
+    if others:
+        out += ["", "Other candidates:"]
+        for match in others:
+            head = f"  {match['confidence']:.2f} {_issue_label(match)}: "
+            out += _wrap(match["title"], indent="    ", first=head)
+    return "\n".join(out) + "\n"
+
+
+def _records_text(causes: list[dict[str, Any]], workarounds: list[dict[str, Any]]) -> list[str]:
+    out: list[str] = []
+    if causes:
+        out += ["", "Causes:"]
+        for cause in causes:
+            out += _wrap(" ".join(_paragraphs(cause["text"])), first="  - ")
+    if workarounds:
+        out += ["", "What fixes it:"]
+        for n, workaround in enumerate(workarounds, 1):
+            out += _wrap(workaround["title"], first=f"  {n}. ")
+            for condition in workaround.get("preconditions", []):
+                out += _wrap(condition, first="     When: ")
+            steps = workaround.get("steps", [])
+            if not steps and workaround.get("description"):
+                out += _wrap(workaround["description"], indent="     ")
+            for warning in workaround.get("warnings", []):
+                out += _wrap(warning, first="     WARNING: ")
+            for step in steps:
+                out += _wrap(step["text"], first=f"     {step['number']:>2}. ")
+                for warning in step.get("warnings", []):
+                    out += _wrap(warning, first="         WARNING: ")
+    return out
+
+
+# -- records ----------------------------------------------------------------------------------
+
+
+def _symptom_lines(symptoms: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [s for s in symptoms if s.get("kind") != "condition"]
+
+
+def issue_markdown(issue: dict[str, Any], base_url: str) -> str:
+    """An issue with its symptoms, causes and workarounds inlined, as Markdown."""
+    out = [
+        f"# {_md(issue['title'])}",
+        "",
+        f"[KB{issue['article_id']}]({_url(base_url, '/v1/articles/' + issue['article_id'])}): "
+        f"{_md(issue['article_title'])}, issue `{issue['id']}`",
+        "",
+    ]
+    out += _md_text(issue.get("description", ""))
+    out += _symptoms_markdown(issue.get("symptoms", []))
+    out += _records_markdown(issue.get("causes", []), issue.get("workarounds", []))
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _symptoms_markdown(symptoms: list[dict[str, Any]]) -> list[str]:
+    out: list[str] = []
+    conditions = [s for s in symptoms if s.get("kind") == "condition"]
+    lines = _symptom_lines(symptoms)
+    if conditions:
+        out += ["**Symptoms**", ""] + [f"- {_md(s['text'])}" for s in conditions] + [""]
+    if lines:
+        out += ["**Log lines**", ""]
+        for symptom in lines:
+            where = f" ({', '.join(symptom['log_files'])})" if symptom.get("log_files") else ""
+            out.append(f"- {_code(symptom['text'])}{_md(where)}")
+        out.append("")
+    return out
+
+
+def issue_text(issue: dict[str, Any], base_url: str) -> str:
+    """An issue with its records inlined, as plain text within 80 columns."""
+    out = _wrap(issue["title"])
+    out += [
+        f"KB{issue['article_id']} issue {issue['id']}",
+        _url(base_url, f"/v1/articles/{issue['article_id']}"),
+        "",
+    ]
+    out += _wrap(issue.get("description", ""))
+    out += _symptoms_text(issue.get("symptoms", []))
+    out += _records_text(issue.get("causes", []), issue.get("workarounds", []))
+    return "\n".join(out) + "\n"
+
+
+def _symptoms_text(symptoms: list[dict[str, Any]]) -> list[str]:
+    out: list[str] = []
+    lines = _symptom_lines(symptoms)
+    conditions = [s for s in symptoms if s.get("kind") == "condition"]
+    if conditions:
+        out += ["", "Symptoms:"]
+        for symptom in conditions:
+            out += _wrap(symptom["text"], indent="    ", first="  - ")
+    if lines:
+        out += ["", "Log lines:"]
+        for symptom in lines:
+            where = f" [{', '.join(symptom['log_files'])}]" if symptom.get("log_files") else ""
+            out += _wrap(symptom["text"] + where, indent="    ", first="  - ")
+    return out
+
+
+def _article_issues(article: dict[str, Any]) -> list[dict[str, Any]]:
+    """The article's issues with their own symptoms, causes and workarounds attached."""
+    issues = []
+    for issue in article.get("issues", []):
+        issue_id = issue["id"]
+        issues.append(
+            {
+                **issue,
+                "symptoms": [s for s in article.get("symptoms", []) if s["issue_id"] == issue_id],
+                "causes": [c for c in article.get("causes", []) if issue_id in c["issue_ids"]],
+                "workarounds": [
+                    w for w in article.get("workarounds", []) if issue_id in w["issue_ids"]
+                ],
+            }
+        )
+    return issues
+
+
+def article_markdown(article: dict[str, Any], base_url: str) -> str:
+    """A full article as Markdown: what it applies to, its issues with their fixes."""
+    out = [f"# KB{article['id']}: {_md(article['title'])}", ""]
+    applies = ", ".join(f"{a['product']} {a['version']}".strip() for a in article["applies_to"])
+    if applies:
+        out += [f"Applies to: {_md(applies)}", ""]
+    if article.get("summary"):
+        out += _md_text(article["summary"])
+    issues = _article_issues(article)
+    for issue in issues:
+        out += [f"## Issue {issue['number']}: {_md(issue['title'])}", ""]
+        out += _md_text(issue.get("description", ""))
+        out += _symptoms_markdown(issue["symptoms"])
+        out += _records_markdown(issue["causes"], issue["workarounds"])
+    out += _records_markdown([], [], article.get("related", []))
+    out.append(f"Source: {_url(base_url, article['links']['self'])}")
+    return "\n".join(out).rstrip() + "\n"
+
+
+def article_text(article: dict[str, Any], base_url: str) -> str:
+    """A full article as plain text within 80 columns."""
+    out = _wrap(f"KB{article['id']}: {article['title']}")
+    applies = ", ".join(f"{a['product']} {a['version']}".strip() for a in article["applies_to"])
+    if applies:
+        out += _wrap(applies, indent="            ", first="Applies to: ")
+    out.append(_url(base_url, article["links"]["self"]))
+    if article.get("summary"):
+        out += [""] + _wrap(article["summary"])
+    for issue in _article_issues(article):
+        out += ["", "=" * WIDTH]
+        out += _wrap(f"Issue {issue['number']}: {issue['title']}")
+        out += _symptoms_text(issue["symptoms"])
+        out += _records_text(issue["causes"], issue["workarounds"])
+    related = article.get("related", [])
+    if related:
+        out += ["", "Related articles:"]
+        for item in related:
+            out += _wrap(
+                item.get("title") or "", indent="    ", first=f"  KB{item['article_id']}: "
+            )
+    return "\n".join(out) + "\n"
+
+
+RENDERERS = {
+    "match": {MARKDOWN: match_markdown, PLAIN: match_text},
+    "article": {MARKDOWN: article_markdown, PLAIN: article_text},
+    "issue": {MARKDOWN: issue_markdown, PLAIN: issue_text},
+}
