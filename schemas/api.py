@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, Schema, fields, validate
+from typing import Any
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 
 class QueryArgsSchema(Schema):
@@ -38,6 +40,28 @@ class MatchBodySchema(Schema):
     limit = fields.Integer(load_default=None, validate=validate.Range(min=1, max=50))
     product = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
     version = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
+
+
+class FeedbackBodySchema(Schema):
+    """A verdict on a match: the match by its request id, or the paste sent again."""
+
+    issue_id = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    helpful = fields.Boolean(required=True, truthy={True}, falsy={False})
+    request_id = fields.String(load_default=None, validate=validate.Length(min=1, max=128))
+    log = fields.String(load_default=None, validate=validate.Length(min=1))
+    comment = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+
+    @validates_schema
+    def one_source(self, data: dict[str, Any], **_: Any) -> None:
+        if (data.get("request_id") is None) == (data.get("log") is None):
+            raise ValidationError(
+                "send either request_id (the X-Request-ID of the match) or log (the paste)",
+                field_name="request_id",
+            )
+
+
+class StatsArgsSchema(QueryArgsSchema):
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 
 class SearchArgsSchema(QueryArgsSchema):
@@ -95,6 +119,15 @@ class WorkaroundOut(Schema):
     links = fields.Dict()
 
 
+class LearnedSymptomOut(Schema):
+    id = fields.String()
+    issue_id = fields.String()
+    text = fields.String()
+    feedback_id = fields.Integer(allow_none=True)
+    created_at = fields.String()
+    links = fields.Dict()
+
+
 class IssueOut(Schema):
     id = fields.String()
     article_id = fields.String()
@@ -105,6 +138,7 @@ class IssueOut(Schema):
     symptom_ids = fields.List(fields.String())
     cause_ids = fields.List(fields.String())
     workaround_ids = fields.List(fields.String())
+    learned_symptoms = fields.List(fields.Nested(LearnedSymptomOut))
     links = fields.Dict()
 
 
@@ -154,6 +188,7 @@ class MatchedLineOut(Schema):
     symptom_text = fields.String()
     match = fields.String()
     similarity = fields.Float()
+    learned = fields.Boolean()
 
 
 class ErrorCodeOut(Schema):
@@ -203,6 +238,7 @@ class MatchOut(Schema):
 
 
 class MatchResponseOut(Schema):
+    request_id = fields.String()
     lines_read = fields.Integer()
     records_read = fields.Integer()
     format = fields.String()
@@ -226,3 +262,44 @@ class SearchResponseOut(Schema):
     query = fields.String()
     total = fields.Integer()
     results = fields.List(fields.Nested(SearchHitOut))
+
+
+class FeedbackRecordOut(Schema):
+    id = fields.Integer()
+    created_at = fields.String()
+    issue_id = fields.String()
+    helpful = fields.Boolean()
+    request_id = fields.String(allow_none=True)
+    comment = fields.String(allow_none=True)
+
+
+class FeedbackOut(Schema):
+    feedback = fields.Nested(FeedbackRecordOut)
+    learned_symptoms = fields.List(fields.Nested(LearnedSymptomOut))
+    penalised_lines = fields.Integer()
+    links = fields.Dict()
+
+
+class TopIssueOut(Schema):
+    issue_id = fields.String()
+    article_id = fields.String()
+    title = fields.String(allow_none=True)
+    count = fields.Integer()
+    first_matched = fields.String()
+    last_matched = fields.String()
+    links = fields.Dict()
+
+
+class ContentGapOut(Schema):
+    line = fields.String()
+    count = fields.Integer()
+    first_seen = fields.String()
+    last_seen = fields.String()
+
+
+class StatsOut(Schema):
+    pastes = fields.Integer()
+    pastes_unmatched = fields.Integer()
+    top_issues = fields.List(fields.Nested(TopIssueOut))
+    feedback = fields.Dict(keys=fields.String(), values=fields.Integer())
+    content_gaps = fields.List(fields.Nested(ContentGapOut))

@@ -7,6 +7,7 @@ import time
 from flask import Flask, Response, g, request
 from werkzeug.routing import BaseConverter
 
+from service.activity import ActivityLog
 from service.config import Config
 from service.errors import ApiError, register_error_handlers
 from service.kb import KnowledgeBase
@@ -32,13 +33,15 @@ def create_app(config: Config | None = None) -> Flask:
     knowledge = KnowledgeBase(config)
     knowledge.ensure_ready()
     app.extensions["kb"] = knowledge
+    if config.record_activity:
+        app.extensions["activity"] = ActivityLog(config.activity_path, config.activity_days)
 
     register_error_handlers(app)
     init_observability(app)
 
-    from service.views import articles, docs, health, match, search
+    from service.views import articles, docs, feedback, health, match, page, search
 
-    for module in (articles, match, search, health, docs):
+    for module in (articles, match, search, feedback, health, docs, page):
         app.register_blueprint(module.bp)
 
     @app.before_request

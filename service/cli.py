@@ -92,6 +92,14 @@ def cmd_serve(config: Config, args: argparse.Namespace) -> int:
     return 0  # not reached: gunicorn replaces this process
 
 
+def cmd_mcp(config: Config, _: argparse.Namespace) -> int:
+    """Serve MCP tools on stdin/stdout until the client closes stdin."""
+    from service.mcp_server import run_stdio
+
+    run_stdio(config)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kb", description="Knowledge base of known issues, matched from pasted logs."
@@ -112,6 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=None, help="default: cores + 1, at most 4")
     serve.set_defaults(run=cmd_serve)
+    commands.add_parser(
+        "mcp", help="serve the knowledge base as MCP tools on stdin/stdout, for chatbot clients"
+    ).set_defaults(run=cmd_mcp)
     from service.importer_cli import add_import_command
 
     add_import_command(commands)

@@ -34,6 +34,9 @@ class Config:
     max_match_limit: int = 50
     max_page_limit: int = 200
     api_tokens: list[str] = field(default_factory=list)
+    # Recent matches (normalised lines only) for feedback by request id and content-gap stats.
+    record_activity: bool = True
+    activity_days: int = 7
 
     @classmethod
     def from_env(cls) -> Config:
@@ -44,11 +47,17 @@ class Config:
             max_paste_lines=_int_env("KB_MAX_PASTE_LINES", 20_000),
             max_line_chars=_int_env("KB_MAX_LINE_CHARS", 10_000),
             api_tokens=load_tokens(),
+            record_activity=_int_env("KB_RECORD_ACTIVITY", 1) != 0,
+            activity_days=_int_env("KB_ACTIVITY_DAYS", 7),
         )
 
     @property
     def store_path(self) -> Path:
         return self.kb_home / "kb.sqlite3"
+
+    @property
+    def activity_path(self) -> Path:
+        return self.kb_home / "activity.sqlite3"
 
     @property
     def index_path(self) -> Path:

@@ -104,6 +104,8 @@ def documents_for_article(store: Store, article_id: str) -> Iterator[dict[str, A
         (article_id,),
     ):
         yield symptom_document(row)
+    for row in conn.execute(LEARNED_SQL + " WHERE i.article_id=?", (article_id,)):
+        yield symptom_document(row)
 
 
 ISSUE_TEXT_SQL = (
@@ -111,6 +113,14 @@ ISSUE_TEXT_SQL = (
     " (SELECT group_concat(text, char(10)) FROM symptoms s"
     "   WHERE s.issue_id = i.id AND s.kind != 'log_line') AS conditions"
     " FROM issues i JOIN articles a ON a.id = i.article_id"
+)
+
+
+# Learned symptoms are matched like curated ones; those of issues no longer in the store wait,
+# unindexed, in case the issue comes back.
+LEARNED_SQL = (
+    "SELECT l.id, l.issue_id, i.article_id, l.text, '[]' AS log_files"
+    " FROM learned_symptoms l JOIN issues i ON i.id = l.issue_id"
 )
 
 
@@ -122,8 +132,25 @@ def all_documents(store: Store) -> Iterator[dict[str, Any]]:
             yield issue_document(row)
         for row in conn.execute("SELECT id, issue_id, article_id, text, log_files FROM symptoms"):
             yield symptom_document(row)
+        for row in conn.execute(LEARNED_SQL):
+            yield symptom_document(row)
     finally:
         conn.close()
+
+
+def advance_state(state: dict[str, Any], revisions: Iterable[int]) -> dict[str, Any]:
+    """The index state once the writes of `revisions` are indexed.
+
+    `revision` stays the highest one up to which every write is indexed; writes indexed past a
+    gap wait in `ahead` until the gap is filled. A gap left by a process that died between its
+    commit and its index update keeps `revision` behind the store's, so the next start repairs.
+    """
+    done = state.get("revision", -1)
+    ahead = {r for r in [*state.get("ahead", []), *revisions] if r > done}
+    while done + 1 in ahead:
+        done += 1
+        ahead.remove(done)
+    return {**state, "revision": done, "ahead": sorted(ahead)}
 
 
 class KBIndex:
@@ -207,6 +234,8 @@ class KBIndex:
                 writer.cancel()
                 raise
             self.write_state({"revision": revision, "format": INDEX_FORMAT})
+        # This thread's writes all committed before `revision` was read: the rebuild has them.
+        store.take_unindexed()
         self._checked_at = 0.0  # this process wrote: its own next read must see the write
         return count
 
@@ -218,8 +247,9 @@ class KBIndex:
         Articles in `new_ids` were never indexed, so there is nothing of theirs to delete.
         """
         fresh = set(new_ids)
+        # Once each: an article named twice (and new) would otherwise be added twice.
+        article_ids = list(dict.fromkeys(article_ids))
         with self.write_lock():
-            revision = store.revision()
             ix = self.open()
             writer = ix.writer(limitmb=128)
             count = 0
@@ -234,7 +264,10 @@ class KBIndex:
             except BaseException:
                 writer.cancel()
                 raise
-            self.write_state({"revision": revision, "format": INDEX_FORMAT})
+            # Only the revisions of the writes just indexed count as done, not the store's
+            # current one: that may include another process's commit whose index update has not
+            # run yet, and would never run if that process died, leaving a gap no check sees.
+            self.write_state(advance_state(self.read_state(), store.take_unindexed(article_ids)))
         self._checked_at = 0.0
         return count
 

@@ -51,6 +51,7 @@ class KnowledgeBase:
         if not self.is_built():
             self.build()
         else:
+            self.store.initialise()  # adds tables introduced since the store was built
             self.repair()
 
     def index_lags(self) -> bool:

@@ -75,6 +75,18 @@ def issue_links(issue: dict[str, Any]) -> dict[str, Any]:
     return issue
 
 
+def learned_url(issue_id: str, learned_id: str) -> str:
+    return f"{issue_url(issue_id)}/learned/{learned_id}"
+
+
+def learned_links(learned: dict[str, Any]) -> dict[str, Any]:
+    learned["links"] = {
+        "self": learned_url(learned["issue_id"], learned["id"]),
+        "issue": issue_url(learned["issue_id"]),
+    }
+    return learned
+
+
 def article_links(article: dict[str, Any]) -> dict[str, Any]:
     issue_ids = article.get("issue_ids") or [i["id"] for i in article.get("issues", [])]
     links: dict[str, Any] = {

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from schemas.api import IssueContextOut
+from service import learning
 from service.kb import KnowledgeBase
 from service.links import article_url, cause_links, issue_url, related_links, workaround_links
-from service.normalize import describe_code, parse_paste
-from service.ranking import RankedIssue, Ranker
+from service.normalize import NormalizedLine, describe_code, normalize, parse_paste
+from service.ranking import MIN_CONFIDENCE, RankedIssue, Ranker
 
 _CONTEXT_SCHEMA = IssueContextOut()
 NO_MATCH_HINT = (
@@ -41,6 +43,17 @@ def _product_filter(kb: KnowledgeBase, product: str | None, version: str | None)
     return allowed
 
 
+@dataclass
+class MatchAnalysis:
+    """A match answer and what feedback on it may need later."""
+
+    body: dict[str, Any]
+    # Distinct normalised lines that matched no symptom.
+    unmatched: list[NormalizedLine] = field(default_factory=list)
+    # issue id -> signatures of the paste lines that matched it, for the issues answered.
+    evidence: dict[str, list[str]] = field(default_factory=dict)
+
+
 def match_log(
     kb: KnowledgeBase,
     text: str,
@@ -50,6 +63,18 @@ def match_log(
     version: str | None = None,
 ) -> dict[str, Any]:
     """Match a paste and return the response body of `/v1/match`."""
+    return analyse_log(kb, text, limit=limit, product=product, version=version).body
+
+
+def analyse_log(
+    kb: KnowledgeBase,
+    text: str,
+    *,
+    limit: int,
+    product: str | None = None,
+    version: str | None = None,
+) -> MatchAnalysis:
+    """Match a paste: the `/v1/match` body, plus the lines behind it for feedback."""
     config = kb.config
     paste = parse_paste(text, max_lines=config.max_paste_lines + 1)
     if paste.physical_lines > config.max_paste_lines:
@@ -65,7 +90,12 @@ def match_log(
     searcher = kb.index.searcher()
     ranker = Ranker(searcher, kb.index.term_cache)
     outcome = ranker.rank(paste.lines, paste.log_files, _product_filter(kb, product, version))
-    matches = [_explain(kb, ranked) for ranked in outcome.issues[:limit]]
+    ranked_issues = _apply_penalties(kb, outcome.issues)
+    evidence = {
+        r.issue_id: sorted({normalize(e.text).signature for e in r.evidence})
+        for r in ranked_issues[:limit]
+    }
+    matches = [_explain(kb, ranked) for ranked in ranked_issues[:limit]]
     body: dict[str, Any] = {
         "lines_read": paste.physical_lines,
         "records_read": sum(1 for line in paste.lines if not line.is_header),
@@ -78,7 +108,33 @@ def match_log(
     }
     if not matches:
         body["hint"] = NO_MATCH_HINT
-    return body
+    return MatchAnalysis(body, outcome.unmatched, evidence)
+
+
+def _apply_penalties(kb: KnowledgeBase, issues: list[RankedIssue]) -> list[RankedIssue]:
+    """Lower issues that users said did not help, when the same lines put them here again."""
+    cache = kb.explain_cache()
+    penalised = cache.get("penalised issues")
+    if penalised is None:
+        penalised = {
+            row["issue_id"]
+            for row in kb.store.conn.execute("SELECT DISTINCT issue_id FROM issue_penalties")
+        }
+        cache["penalised issues"] = penalised
+    if not penalised or not any(r.issue_id in penalised for r in issues):
+        return issues
+    for ranked in issues:
+        if ranked.issue_id not in penalised:
+            continue
+        verdicts_by_line = learning.penalties(kb.store, ranked.issue_id)
+        verdicts = max(
+            (verdicts_by_line.get(normalize(e.text).signature, 0) for e in ranked.evidence),
+            default=0,
+        )
+        ranked.score *= learning.penalty_factor(verdicts)
+    kept = [r for r in issues if r.confidence >= MIN_CONFIDENCE]
+    kept.sort(key=lambda r: (-r.score, r.issue_id))
+    return kept
 
 
 def _issue_context(kb: KnowledgeBase, issue_id: str, article_id: str) -> dict[str, Any]:
@@ -93,6 +149,7 @@ def _issue_context(kb: KnowledgeBase, issue_id: str, article_id: str) -> dict[st
         return context
     store = kb.store
     issue = store.issue_details(issue_id) or {}
+    learned = learning.learned_symptoms(store, issue_id)
     related = [
         dict(row)
         for row in store.conn.execute(
@@ -112,7 +169,11 @@ def _issue_context(kb: KnowledgeBase, issue_id: str, article_id: str) -> dict[st
     context = {
         "title": issue.get("title", ""),
         "article_title": issue.get("article_title", ""),
-        "symptom_texts": {s["id"]: s["text"] for s in issue.get("symptoms", [])},
+        "symptom_texts": {
+            **{s["id"]: s["text"] for s in issue.get("symptoms", [])},
+            **{s["id"]: s["text"] for s in learned},
+        },
+        "learned_ids": {s["id"] for s in learned},
         **_CONTEXT_SCHEMA.dump(
             {
                 "causes": issue.get("causes", []),
@@ -143,6 +204,7 @@ def _explain(kb: KnowledgeBase, ranked: RankedIssue) -> dict[str, Any]:
                 "symptom_text": context["symptom_texts"].get(e.symptom_id, ""),
                 "match": e.how,
                 "similarity": e.similarity,
+                "learned": e.symptom_id in context["learned_ids"],
             }
             for e in ranked.evidence
         ],

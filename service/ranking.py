@@ -220,6 +220,8 @@ class RankOutcome:
     issues: list[RankedIssue]
     matched_lines: int
     unmatched_lines: int
+    # The distinct lines that matched no symptom, normalised: what feedback can learn from.
+    unmatched: list[NormalizedLine] = field(default_factory=list)
 
 
 @dataclass
@@ -369,7 +371,8 @@ class Ranker:
         for ranked in ranked_issues:
             ranked.evidence.sort(key=lambda e: e.line)
         matched = sum(1 for _, normal in content if normal.signature in matched_signatures)
-        return RankOutcome(ranked_issues, matched, len(content) - matched)
+        unmatched = [n for s, (_, n) in unique.items() if s not in matched_signatures]
+        return RankOutcome(ranked_issues, matched, len(content) - matched, unmatched)
 
     def _symptom_files(self, symptom_id: str) -> tuple[str, ...]:
         symptom = self._by_id.get(symptom_id)

@@ -11,7 +11,7 @@ import hashlib
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -123,6 +123,36 @@ CREATE TABLE IF NOT EXISTS steps (
     notes TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX IF NOT EXISTS steps_workaround ON steps(workaround_id);
+-- What users taught the matcher (service.learning). Kept apart from the articles' records and
+-- keyed by issue id without a foreign key: re-importing an article replaces its issues, and what
+-- was learned for an issue id must outlive that.
+CREATE TABLE IF NOT EXISTS feedback (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    created_at TEXT NOT NULL,
+    issue_id TEXT NOT NULL,
+    helpful INTEGER NOT NULL,
+    request_id TEXT,
+    comment TEXT,
+    evidence TEXT NOT NULL DEFAULT '[]'
+);
+CREATE INDEX IF NOT EXISTS feedback_issue ON feedback(issue_id);
+CREATE TABLE IF NOT EXISTS learned_symptoms (
+    id TEXT PRIMARY KEY,
+    issue_id TEXT NOT NULL,
+    article_id TEXT NOT NULL,
+    text TEXT NOT NULL,
+    feedback_id INTEGER REFERENCES feedback(id),
+    created_at TEXT NOT NULL,
+    UNIQUE (issue_id, text)
+);
+CREATE INDEX IF NOT EXISTS learned_symptoms_article ON learned_symptoms(article_id);
+CREATE TABLE IF NOT EXISTS issue_penalties (
+    issue_id TEXT NOT NULL,
+    signature TEXT NOT NULL,
+    verdicts INTEGER NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (issue_id, signature)
+);
 """
 # Full-text search over whole articles lives in SQLite (FTS5, in C) beside the records, written in
 # the same transaction; the Whoosh index holds only what log matching needs.
@@ -228,6 +258,7 @@ class Store:
         """
         digest = content_hash(document)
         conn = self.conn
+        revision = None
         conn.execute("BEGIN IMMEDIATE")
         try:
             row = conn.execute(
@@ -243,31 +274,70 @@ class Store:
                 conn.execute("DELETE FROM articles WHERE id=?", (document["id"],))
                 conn.execute("DELETE FROM article_search WHERE rowid=?", (int(document["id"]),))
             self._insert_article(conn, document, source, digest)
-            self._bump_revision(conn)
+            revision = self.bump_revision(conn, document["id"])
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
+            self._forget_unindexed(revision)
             raise
         return "created" if row is None else "updated"
 
     def delete_article(self, article_id: str) -> bool:
         """Delete an article and every record linked to it; False when it did not exist."""
         conn = self.conn
+        revision = None
         conn.execute("BEGIN IMMEDIATE")
         try:
             deleted = conn.execute("DELETE FROM articles WHERE id=?", (article_id,)).rowcount
             if deleted:
                 conn.execute("DELETE FROM article_search WHERE rowid=?", (int(article_id),))
-                self._bump_revision(conn)
+                revision = self.bump_revision(conn, article_id)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
+            self._forget_unindexed(revision)
             raise
         return bool(deleted)
 
-    @staticmethod
-    def _bump_revision(conn: sqlite3.Connection) -> None:
+    def bump_revision(self, conn: sqlite3.Connection, article_id: str | None = None) -> int:
+        """Count a write, inside its transaction: caches and the index compare revisions.
+
+        The new revision is also noted as this thread's to index, under the article it changed
+        (None: the article the next index update of this thread names), until `take_unindexed`
+        hands it to that update. The index needs each write's own revision: the store's current
+        one may already include other processes' writes that are not indexed yet.
+        """
         conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key='revision'")
+        revision = int(conn.execute("SELECT value FROM meta WHERE key='revision'").fetchone()[0])
+        self._unindexed().append((revision, article_id))
+        return revision
+
+    def _unindexed(self) -> list[tuple[int, str | None]]:
+        pending = getattr(self._local, "unindexed", None)
+        if pending is None:
+            pending = self._local.unindexed = []
+        return pending
+
+    def _forget_unindexed(self, revision: int | None) -> None:
+        """A write rolled back after counting: its revision number will be given out again."""
+        pending = self._unindexed()
+        pending[:] = [entry for entry in pending if entry[0] != revision]
+
+    def take_unindexed(self, article_ids: Iterable[str] | None = None) -> list[int]:
+        """Revisions of this thread's committed writes that no index update has covered yet.
+
+        Those of `article_ids` (and of writes that named no article), or all when None; the
+        revisions returned are removed, as the caller is about to record them as indexed.
+        """
+        pending = self._unindexed()
+        wanted = None if article_ids is None else set(article_ids)
+
+        def covered(article_id: str | None) -> bool:
+            return wanted is None or article_id is None or article_id in wanted
+
+        taken = [revision for revision, article_id in pending if covered(article_id)]
+        pending[:] = [entry for entry in pending if not covered(entry[1])]
+        return taken
 
     @staticmethod
     def _insert_article(

@@ -6,6 +6,8 @@ test` takes the same time on every run.
 
 from __future__ import annotations
 
+import os
+import random
 import tempfile
 from pathlib import Path
 
@@ -31,10 +33,18 @@ schema = schemathesis.openapi.from_wsgi("/openapi.json", _app)
     suppress_health_check=list(HealthCheck),
 )
 def test_no_operation_fails_or_breaks_its_contract(case) -> None:
+    # Hypothesis seeds the global `random` identically for every example; Whoosh names new
+    # index segments with it, so two writes in a row would pick the same name. A real server
+    # never reseeds, so the test gives back what Hypothesis took.
+    random.seed(os.urandom(16))
     excluded = []
-    if case.operation.method.upper() == "PUT" or case.operation.path == "/v1/articles/import":
+    if case.operation.method.upper() == "PUT" or case.operation.path in (
+        "/v1/articles/import",
+        "/",
+    ):
         # Rules OpenAPI cannot state: a PUT body's record ids start with the article id in the
-        # path, and an imported text must read as a KB article. A body valid by the schema
-        # alone is rightly refused there, so only that one check is left out; the rest stand.
+        # path, an imported text must read as a KB article, and a log file sent to the page
+        # must be text. A body valid by the schema alone is rightly refused there, so only
+        # that one check is left out; the rest stand.
         excluded.append(positive_data_acceptance)
     case.call_and_validate(headers={"Authorization": f"Bearer {TOKEN}"}, excluded_checks=excluded)

@@ -15,7 +15,7 @@ from schemas.api import (
     WorkaroundOut,
 )
 from schemas.records import load_article_document
-from service import links
+from service import learning, links
 from service.auth import require_writer
 from service.errors import ApiError, field_errors
 from service.importer import ImportProblem, parse_article
@@ -26,6 +26,7 @@ from service.views.common import (
     kb,
     load_args,
     negotiated_response,
+    no_content,
     not_found,
     page_response,
     renders_text,
@@ -94,6 +95,9 @@ def get_issue(issue_id: str) -> Response:
     issue = kb().store.get_issue(issue_id)
     if issue is None:
         raise not_found("issue", issue_id)
+    issue["learned_symptoms"] = [
+        links.learned_links(r) for r in learning.learned_symptoms(kb().store, issue_id)
+    ]
 
     def with_records(body: dict) -> dict:
         # People reading an issue want its causes and steps, not their ids.
@@ -231,4 +235,4 @@ def delete_article(article_ref: str) -> Response:
         raise not_found("article", article_ref) from None
     _refuse_curated(article_id)
     kb().delete_article(article_id)
-    return Response(status=204)
+    return no_content()

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 from flask import Response, current_app, json, request
 from marshmallow import Schema
 
+from service.activity import ActivityLog
 from service.errors import ApiError
 from service.kb import KnowledgeBase
 from service.render import MARKDOWN, PLAIN, RENDERERS, TEXT_MEDIA
@@ -17,6 +18,11 @@ JSON_TYPES = ("application/json", "application/problem+json")
 
 def kb() -> KnowledgeBase:
     return current_app.extensions["kb"]
+
+
+def activity() -> ActivityLog | None:
+    """Where answered matches are recorded; None when the server is set not to record them."""
+    return current_app.extensions.get("activity")
 
 
 def load_args(schema: Schema) -> dict[str, Any]:
@@ -76,6 +82,13 @@ def negotiated_response(
         return response
     body = schema.dump(data)
     return text_response(kind, prepare(body) if prepare else body, media, status)
+
+
+def no_content() -> Response:
+    """A 204: no body, so no Content-Type either (Flask would otherwise claim text/html)."""
+    response = Response(status=204)
+    del response.headers["Content-Type"]
+    return response
 
 
 def page_response(

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app, g, request
 from marshmallow import ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from schemas.api import MatchArgsSchema, MatchBodySchema, MatchLineArgsSchema, MatchResponseOut
 from service.errors import ApiError, field_errors
-from service.matching import PasteTooLarge, match_log
+from service.matching import PasteTooLarge, analyse_log
 from service.normalize import DecodeError, decode_paste
 from service.observability import record_match
-from service.views.common import kb, load_args, negotiated_response, renders_text
+from service.views.common import activity, kb, load_args, negotiated_response, renders_text
 
 bp = Blueprint("match", __name__, url_prefix="/v1")
 
@@ -71,11 +71,12 @@ def _read_paste() -> tuple[str, dict[str, Any]]:
     )
 
 
-def _respond(text: str, options: dict[str, Any]) -> Response:
+def answer_paste(text: str, options: dict[str, Any]) -> dict[str, Any]:
+    """Match a paste for this request and record it for feedback; the `/v1/match` body."""
     config = current_app.config["KB_CONFIG"]
     limit = options.get("limit") or config.default_match_limit
     try:
-        result = match_log(
+        analysis = analyse_log(
             kb(),
             text,
             limit=limit,
@@ -84,8 +85,16 @@ def _respond(text: str, options: dict[str, Any]) -> Response:
         )
     except PasteTooLarge as exc:
         raise ApiError(413, f"The paste is too large: {exc}.") from None
+    result = {"request_id": g.request_id, **analysis.body}
     record_match(result["matches"])
-    return negotiated_response("match", result, _out)
+    log = activity()
+    if log is not None:
+        log.record_match(g.request_id, result["matches"], analysis.evidence, analysis.unmatched)
+    return result
+
+
+def _respond(text: str, options: dict[str, Any]) -> Response:
+    return negotiated_response("match", answer_paste(text, options), _out)
 
 
 @bp.post("/match")
