@@ -5,7 +5,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export KB_HOME ?= var
 
-.PHONY: serve test install install-dev build lint bench bench-import eval clean
+.PHONY: serve test install install-dev browser build lint bench load bench-import eval clean
 
 $(BIN)/kb: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,8 +29,17 @@ serve: install
 build: install
 	$(BIN)/kb build
 
+## make browser: Debian's Chromium and its driver, for the paste page's end-to-end tests
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	elif command -v sudo >/dev/null; then sudo apt-get update -qq && \
+		sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	else echo "install chromium and chromium-driver to run the browser tests" >&2; fi
+
 ## make test: install with dev extras and run the tests
-test: install-dev
+test: install-dev browser
 	$(BIN)/python -m pytest -q
 
 lint: install-dev
@@ -40,6 +49,10 @@ lint: install-dev
 ## make bench: latency of /v1/match under gunicorn beside a hello-world baseline
 bench: install-dev
 	$(BIN)/python bench/bench_match.py
+
+## make load: mixed traffic at 50 connections under gunicorn, alone and during a bulk import
+load: install-dev
+	$(BIN)/python bench/load.py
 
 ## make bench-import: import the 60,335-article archive and measure time, memory and matching
 bench-import: install-dev
