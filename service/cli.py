@@ -68,7 +68,7 @@ def cmd_serve(config: Config, args: argparse.Namespace) -> int:
     knowledge = KnowledgeBase(config)
     knowledge.ensure_ready()
     knowledge.close()
-    workers = args.workers or min(4, (os.cpu_count() or 1) + 1)
+    workers = args.workers or int(os.environ.get("KB_WORKERS") or min(4, (os.cpu_count() or 1) + 1))
     argv = [
         sys.executable,
         "-m",

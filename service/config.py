@@ -37,6 +37,9 @@ class Config:
     # Recent matches (normalised lines only) for feedback by request id and content-gap stats.
     record_activity: bool = True
     activity_days: int = 7
+    # Requests per minute per client address, per worker; 0 is off.
+    rate_limit: int = 0
+    rate_burst: int = 0
 
     @classmethod
     def from_env(cls) -> Config:
@@ -49,6 +52,8 @@ class Config:
             api_tokens=load_tokens(),
             record_activity=_int_env("KB_RECORD_ACTIVITY", 1) != 0,
             activity_days=_int_env("KB_ACTIVITY_DAYS", 7),
+            rate_limit=_int_env("KB_RATE_LIMIT", 0),
+            rate_burst=_int_env("KB_RATE_BURST", 0),
         )
 
     @property
