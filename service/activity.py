@@ -19,6 +19,7 @@ from typing import Any
 
 from service.learning import distinctive
 from service.normalize import NormalizedLine
+from service.store import open_database
 
 log = logging.getLogger(__name__)
 
@@ -70,12 +71,8 @@ class ActivityLog:
     def conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
             # A short timeout: a match is never held up long for its own bookkeeping.
-            conn = sqlite3.connect(self.path, timeout=0.5, isolation_level=None)
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
+            conn = open_database(self.path, timeout=0.5)
             conn.executescript(SCHEMA)
             self._local.conn = conn
         return conn

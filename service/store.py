@@ -164,6 +164,20 @@ CREATE VIRTUAL TABLE IF NOT EXISTS article_search
 RECORD_TABLES = ("articles", "issues", "symptoms", "causes", "workarounds")
 
 
+def open_database(path: Path, timeout: float) -> sqlite3.Connection:
+    """A connection in autocommit mode (transactions are explicit), rows by name, WAL journal.
+
+    WAL lets readers in other processes go on while one writer commits; `timeout` is how long
+    a writer waits for another's lock before giving up.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=timeout, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    return conn
+
+
 class ArticleNotFound(LookupError):
     """No article has that id or alias."""
 
@@ -195,12 +209,8 @@ class Store:
 
     def connect(self) -> sqlite3.Connection:
         """Open a new connection with foreign keys on and WAL for concurrent readers."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        conn.row_factory = sqlite3.Row
+        conn = open_database(self.path, timeout=30)
         conn.execute("PRAGMA foreign_keys = ON")
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")
         return conn
 
     @property
