@@ -19,8 +19,6 @@ import os
 import random
 import re
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,45 +31,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.pastes import make_paste  # noqa: E402
+from bench.serving import SMS_ARCHIVE, free_port, prepare_home, start, stop, wait_ready  # noqa: E402
 from service.config import Config  # noqa: E402
-from service.importer import run_import  # noqa: E402
 from service.kb import KnowledgeBase  # noqa: E402
 
-DEFAULT_ARCHIVE = ROOT.parent / "shared" / "corpus" / "kbarchive-sms.tar.gz"
 SIZES = {1: 60, 20: 40, 200: 30, 2000: 10}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_ready(port: int, path: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", path)
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"server on port {port} did not become ready")
-
-
-def start(argv: list[str], env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen(
-        argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
-    )
-
-
-def stop(process: subprocess.Popen) -> None:
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
 
 
 def timed_post(port: int, body: bytes) -> tuple[float, float]:
@@ -148,7 +112,7 @@ def median_of(rounds: list[dict]) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--home", default=str(Path(tempfile.gettempdir()) / "kb-bench-sms"))
-    parser.add_argument("--archive", default=str(DEFAULT_ARCHIVE))
+    parser.add_argument("--archive", default=str(SMS_ARCHIVE))
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--connections", type=int, default=10)
     parser.add_argument("--seconds", type=int, default=10)
@@ -158,15 +122,8 @@ def main() -> int:
         print("wrk is needed for the throughput part: apt-get install wrk", file=sys.stderr)
         return 2
     home = Path(args.home)
+    articles = prepare_home(home, Path(args.archive))
     kb = KnowledgeBase(Config(kb_home=home))
-    kb.build()
-    archive = Path(args.archive)
-    if kb.store.count("articles") < 100:
-        if not archive.exists():
-            print(f"archive not found: {archive}; measuring on the seed alone", file=sys.stderr)
-        else:
-            run_import(kb, [archive])
-    articles = kb.store.count("articles")
     rng = random.Random(11)
     pastes = {n: [make_paste(kb, n, rng).encode() for _ in range(5)] for n in SIZES}
     lines = [
