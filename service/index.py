@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import fcntl
 import json
-import shutil
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -153,6 +152,15 @@ def advance_state(state: dict[str, Any], revisions: Iterable[int]) -> dict[str, 
     return {**state, "revision": done, "ahead": sorted(ahead)}
 
 
+def _generation(filename: str) -> str:
+    """The index name a Whoosh file belongs to.
+
+    Whoosh names its files `_<name>_<n>.toc`, `<name>_<segment>.seg` and `<name>_WRITELOCK`.
+    """
+    stem = filename[1:] if filename.startswith("_") else filename
+    return stem.split("_", 1)[0]
+
+
 class KBIndex:
     """The on-disk index under `<KB_HOME>/index`, with one shared, refreshed searcher."""
 
@@ -161,6 +169,7 @@ class KBIndex:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._searcher: Searcher | None = None
+        self._searcher_name = INDEX_NAME
         self._checked_at = 0.0
         # The searcher before the current one: closed at the next change, not while a request
         # that started with it may still be reading.
@@ -169,20 +178,39 @@ class KBIndex:
         # Term statistics of the current searcher, shared by requests until the index changes.
         self.term_cache: dict[tuple[str, str], float] = {}
 
+    # A rebuild writes a new generation (a Whoosh index of another name in the same folder) and
+    # switches `name` in the state file once it is committed: readers keep answering from the
+    # old generation meanwhile, and a rebuild that dies leaves the old one in place.
+
+    def current_name(self) -> str:
+        """The generation readers and writers use now."""
+        return self.read_state().get("name", INDEX_NAME)
+
     def exists(self) -> bool:
-        return self.path.exists() and whoosh_index.exists_in(str(self.path), indexname=INDEX_NAME)
+        return self.path.exists() and whoosh_index.exists_in(
+            str(self.path), indexname=self.current_name()
+        )
 
-    def create(self) -> None:
-        """Start an empty index (replacing any old one)."""
-        self.close()
-        if self.path.exists():
-            shutil.rmtree(self.path)
-        self.path.mkdir(parents=True)
-        whoosh_index.create_in(str(self.path), build_schema(), indexname=INDEX_NAME)
-        self.write_state({"revision": 0, "format": INDEX_FORMAT})
+    def open(self, name: str | None = None) -> whoosh_index.Index:
+        return whoosh_index.open_dir(str(self.path), indexname=name or self.current_name())
 
-    def open(self) -> whoosh_index.Index:
-        return whoosh_index.open_dir(str(self.path), indexname=INDEX_NAME)
+    def _new_generation(self) -> str:
+        """Create an empty index of a name not used before; returns the name."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        name = f"{INDEX_NAME}{time.time_ns()}"
+        whoosh_index.create_in(str(self.path), build_schema(), indexname=name)
+        return name
+
+    def _drop_old_generations(self, keep: set[str]) -> None:
+        """Delete the files of generations other than `keep`.
+
+        The generation just replaced is kept until the next rebuild: a searcher opened on it a
+        moment ago may still be answering a request.
+        """
+        for path in self.path.iterdir():
+            generation = _generation(path.name)
+            if generation.startswith(INDEX_NAME) and generation not in keep and path.is_file():
+                path.unlink(missing_ok=True)
 
     # -- state: which store revision the index reflects ----------------------------------
 
@@ -218,8 +246,9 @@ class KBIndex:
         """
         with self.write_lock():
             revision = store.revision()
-            self.create()
-            ix = self.open()
+            previous = self.read_state()
+            name = self._new_generation()
+            ix = self.open(name)
             if procs > 1:
                 writer = ix.writer(procs=procs, limitmb=256, multisegment=True)
             else:
@@ -233,7 +262,8 @@ class KBIndex:
             except BaseException:
                 writer.cancel()
                 raise
-            self.write_state({"revision": revision, "format": INDEX_FORMAT})
+            self.write_state({"revision": revision, "format": INDEX_FORMAT, "name": name})
+            self._drop_old_generations({name, previous.get("name", INDEX_NAME)})
         # This thread's writes all committed before `revision` was read: the rebuild has them.
         store.take_unindexed()
         self._checked_at = 0.0  # this process wrote: its own next read must see the write
@@ -283,18 +313,21 @@ class KBIndex:
         with self._lock:
             now = time.monotonic()
             if self._searcher is None:
-                self._searcher = self.open().searcher()
+                self._searcher_name = self.current_name()
+                self._searcher = self.open(self._searcher_name).searcher()
                 self._checked_at = now
                 self.term_cache = {}
             elif now - self._checked_at >= self.REFRESH_SECONDS or not self._checked_at:
                 self._checked_at = now
-                if not self._searcher.up_to_date():
+                name = self.current_name()
+                if name != self._searcher_name or not self._searcher.up_to_date():
                     # A new searcher, not refresh(): refresh() reuses segment readers and misses
                     # deletions made in a segment it already had open.
                     if self._retired is not None:
                         self._retired.close()
                     self._retired = self._searcher
-                    self._searcher = self.open().searcher()
+                    self._searcher = self.open(name).searcher()
+                    self._searcher_name = name
                     self.term_cache = {}
             return self._searcher
 
@@ -302,7 +335,13 @@ class KBIndex:
         return self.searcher().doc_count()
 
     def size_on_disk(self) -> int:
-        return sum(f.stat().st_size for f in self.path.glob("*") if f.is_file())
+        """Bytes of the current generation's files."""
+        name = self.current_name()
+        return sum(
+            f.stat().st_size
+            for f in self.path.iterdir()
+            if f.is_file() and _generation(f.name) == name
+        )
 
     def close(self) -> None:
         with self._lock:

@@ -1,0 +1,85 @@
+"""The index beside the store: rebuilds never leave readers with an empty or missing index."""
+
+from __future__ import annotations
+
+from service import index as index_module
+from service.kb import KnowledgeBase
+from service.matching import match_log
+from tests.conftest import make_config
+
+SEED_LINE = "Trying to open IPC connection with APM...  CCIM32"
+
+
+def top_issue(knowledge: KnowledgeBase) -> str | None:
+    # Readers look for a newer index at most once a second; a test need not wait for that.
+    knowledge.index._checked_at = 0.0
+    matches = match_log(knowledge, SEED_LINE, limit=1)["matches"]
+    return matches[0]["issue_id"] if matches else None
+
+
+def test_readers_keep_answering_while_the_index_is_rebuilt(tmp_path, monkeypatch) -> None:
+    config = make_config(tmp_path)
+    reader, writer = KnowledgeBase(config), KnowledgeBase(config)
+    reader.ensure_ready()
+    assert top_issue(reader) == "264630-1"
+    first_generation = reader.index.current_name()
+
+    seen_during_rebuild = []
+    all_documents = index_module.all_documents
+
+    def slow_documents(store):
+        for n, document in enumerate(all_documents(store)):
+            if n == 5:
+                # Half-way through the rebuild, another process (the reader) answers a paste.
+                seen_during_rebuild.append(top_issue(reader))
+            yield document
+
+    monkeypatch.setattr(index_module, "all_documents", slow_documents)
+    writer.index.rebuild(writer.store)
+    second_generation = writer.index.current_name()
+    assert seen_during_rebuild == ["264630-1"]
+    assert second_generation != first_generation
+    assert top_issue(reader) == "264630-1"
+    assert reader.index.current_name() == second_generation
+
+    # The generation just replaced stays (a reader may still hold it); the one before goes.
+    writer.index.rebuild(writer.store)
+    names = {index_module._generation(p.name) for p in config.index_path.iterdir()}
+    assert first_generation not in names
+    assert {second_generation, writer.index.current_name()} <= names
+    assert top_issue(reader) == "264630-1"
+    reader.close()
+    writer.close()
+
+
+def test_a_rebuild_that_dies_leaves_the_old_generation_in_use(tmp_path, monkeypatch) -> None:
+    config = make_config(tmp_path)
+    knowledge = KnowledgeBase(config)
+    knowledge.ensure_ready()
+    before = knowledge.index.read_state()
+
+    def broken_documents(store):
+        yield from ()
+        raise OSError("disk full")
+
+    monkeypatch.setattr(index_module, "all_documents", broken_documents)
+    try:
+        knowledge.index.rebuild(knowledge.store)
+    except OSError:
+        pass
+    else:
+        raise AssertionError("the rebuild should have failed")
+    assert knowledge.index.read_state() == before
+    assert top_issue(knowledge) == "264630-1"
+    knowledge.close()
+
+
+def test_size_on_disk_counts_the_current_generation_only(tmp_path) -> None:
+    config = make_config(tmp_path)
+    knowledge = KnowledgeBase(config)
+    knowledge.ensure_ready()
+    size = knowledge.index.size_on_disk()
+    knowledge.index.rebuild(knowledge.store)
+    # Two generations are on disk now, but only one is the index.
+    assert 0.5 * size < knowledge.index.size_on_disk() < 1.5 * size
+    knowledge.close()
