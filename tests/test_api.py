@@ -189,3 +189,14 @@ def test_metrics_count_requests_and_match_outcomes(client) -> None:
     assert "kb_http_request_duration_seconds_bucket" in text
     assert "kb_articles 2.0" in text
     assert "kb_index_documents" in text
+
+
+def test_search_ignores_function_words_but_not_a_query_made_only_of_them(client) -> None:
+    with_words = client.get("/v1/search?q=the+copylog+of+the+logon+point").get_json()
+    without = client.get("/v1/search?q=copylog+logon+point").get_json()
+    assert [r["article_id"] for r in with_words["results"]] == [
+        r["article_id"] for r in without["results"]
+    ]
+    assert with_words["results"][0]["article_id"] == "264630"
+    only_function_words = client.get("/v1/search?q=the+of").get_json()
+    assert only_function_words["total"] > 0
