@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -152,6 +153,27 @@ def advance_state(state: dict[str, Any], revisions: Iterable[int]) -> dict[str, 
     return {**state, "revision": done, "ahead": sorted(ahead)}
 
 
+@dataclass
+class SearcherCaches:
+    """Lookups against one searcher that requests share: pastes keep asking the same things.
+
+    Each is emptied when it grows past `limit` entries, so memory stays bounded.
+    """
+
+    limit: int = 200_000
+    # (field, term) -> document frequency
+    df: dict[tuple[str, str], int] = field(default_factory=dict)
+    # (field, term) -> document numbers
+    postings: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    # (line signature, component) -> (symptom document number, similarity) of partial matches
+    partial: dict[tuple[str, str], list[tuple[int, float]]] = field(default_factory=dict)
+
+    def trim(self) -> None:
+        for cache in (self.df, self.postings, self.partial):
+            if len(cache) > self.limit:
+                cache.clear()
+
+
 def _generation(filename: str) -> str:
     """The index name a Whoosh file belongs to.
 
@@ -175,8 +197,8 @@ class KBIndex:
         # that started with it may still be reading.
         self._retired: Searcher | None = None
         self._lock = threading.Lock()
-        # Term statistics of the current searcher, shared by requests until the index changes.
-        self.term_cache: dict[tuple[str, str], float] = {}
+        # What requests work out about the current searcher, shared until the index changes.
+        self.caches = SearcherCaches()
 
     # A rebuild writes a new generation (a Whoosh index of another name in the same folder) and
     # switches `name` in the state file once it is committed: readers keep answering from the
@@ -316,7 +338,7 @@ class KBIndex:
                 self._searcher_name = self.current_name()
                 self._searcher = self.open(self._searcher_name).searcher()
                 self._checked_at = now
-                self.term_cache = {}
+                self.caches = SearcherCaches()
             elif now - self._checked_at >= self.REFRESH_SECONDS or not self._checked_at:
                 self._checked_at = now
                 name = self.current_name()
@@ -328,7 +350,7 @@ class KBIndex:
                     self._retired = self._searcher
                     self._searcher = self.open(name).searcher()
                     self._searcher_name = name
-                    self.term_cache = {}
+                    self.caches = SearcherCaches()
             return self._searcher
 
     def document_count(self) -> int:

@@ -11,6 +11,7 @@ are cut to MAX_MESSAGE_CHARS before any pattern runs.
 from __future__ import annotations
 
 import codecs
+import functools
 import hashlib
 import re
 from collections import Counter
@@ -340,6 +341,9 @@ def simplify(message: str) -> str:
     return " ".join(text.split()).lower()
 
 
+# Logs repeat themselves: the same message comes back in paste after paste, so the result is
+# kept. Bounded, and the lines are capped in length before they get here.
+@functools.lru_cache(maxsize=20_000)
 def normalize(message: str) -> NormalizedLine:
     """Replace instance data with placeholders; keep what identifies the problem."""
     text = message[:MAX_MESSAGE_CHARS]

@@ -20,6 +20,7 @@ from whoosh import query as Q
 from whoosh.analysis import StemmingAnalyzer
 from whoosh.searching import Searcher
 
+from service.index import SearcherCaches
 from service.normalize import (
     LogLine,
     NormalizedLine,
@@ -239,15 +240,17 @@ class _Symptom:
 class Ranker:
     """Ranks issues for the lines of one paste against one index searcher."""
 
-    def __init__(self, searcher: Searcher, term_cache: dict | None = None) -> None:
+    def __init__(self, searcher: Searcher, caches: SearcherCaches | None = None) -> None:
         self.searcher = searcher
         self.reader = searcher.reader()
-        # (field, term) -> document frequency; shared across requests on the same searcher
-        self._df: dict[tuple[str, str], int] = term_cache if term_cache is not None else {}
+        caches = caches if caches is not None else SearcherCaches()
+        caches.trim()
+        self._df = caches.df
+        self._postings = caches.postings
+        self._partials = caches.partial
         self._idf: dict[str, float] = {}
         self._symptoms: dict[int, _Symptom] = {}
         self._by_id: dict[str, _Symptom] = {}
-        self._postings: dict[tuple[str, str], list[int]] = {}
         self._symptom_count = max(1, self.df("doc_type", "symptom"))
 
     # -- term statistics ------------------------------------------------------------------
@@ -435,6 +438,37 @@ class Ranker:
     def _partial_evidence(
         self, line: LogLine, normal: NormalizedLine
     ) -> list[tuple[_Symptom, Evidence]]:
+        component = (line.component or "").lower()
+        key = (normal.signature, component)
+        candidates = self._partials.get(key)
+        if candidates is None:
+            candidates = self._partial_candidates(normal, component)
+            self._partials[key] = candidates
+        found = []
+        issues_sharing = len(candidates)
+        for docnum, similarity in candidates:
+            symptom = self.symptom(docnum)
+            weight = PARTIAL_QUALITY * similarity * self._specificity(symptom, issues_sharing)
+            found.append(
+                (
+                    symptom,
+                    Evidence(
+                        line.number,
+                        line.message,
+                        symptom.symptom_id,
+                        "partial",
+                        round(similarity, 3),
+                        weight,
+                        normal.codes,
+                    ),
+                )
+            )
+        return found
+
+    def _partial_candidates(
+        self, normal: NormalizedLine, component: str
+    ) -> list[tuple[int, float]]:
+        """The best partially matching symptom per issue, with its similarity to the line."""
         known = [t for t in normal.terms if self.idf(t) > 0]
         if len(known) < 2:
             return []
@@ -465,32 +499,14 @@ class Ranker:
             precision = shared_information / max(line_information, 1e-9)
             # Recall counts four times as much: a pasted line often carries extra words.
             similarity = 5 * precision * recall / (4 * precision + recall)
-            if line.component and symptom.component == line.component.lower():
+            if component and symptom.component == component:
                 similarity = min(1.0, similarity + 0.05)
             if similarity < PARTIAL_MIN_SIMILARITY:
                 continue
             current = best.get(symptom.issue_id)
             if current is None or similarity > current[0]:
                 best[symptom.issue_id] = (similarity, symptom)
-        found = []
-        issues_sharing = len(best)
-        for similarity, symptom in best.values():
-            weight = PARTIAL_QUALITY * similarity * self._specificity(symptom, issues_sharing)
-            found.append(
-                (
-                    symptom,
-                    Evidence(
-                        line.number,
-                        line.message,
-                        symptom.symptom_id,
-                        "partial",
-                        round(similarity, 3),
-                        weight,
-                        normal.codes,
-                    ),
-                )
-            )
-        return found
+        return [(symptom.docnum, similarity) for similarity, symptom in best.values()]
 
     def _prose_evidence(
         self,
