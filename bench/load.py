@@ -77,6 +77,9 @@ READ_MIX = {
 }
 TARGET_P99_MS = 250.0
 PASTE_LINES = 200
+# Distinct pastes in rotation: enough that the server's caches of lines it has seen before do
+# not turn the test into replays (each paste comes back a few times a minute at most).
+PASTE_POOL = 200
 ARTICLE_ID = re.compile(r"Q(\d+)/[^/]+$")
 
 
@@ -154,7 +157,7 @@ def build_requests(home: Path, rng: random.Random) -> dict[str, list[dict[str, s
         ]
         pastes = [
             {"method": "POST", "path": "/v1/match", "body": make_paste(kb, PASTE_LINES, rng)}
-            for _ in range(30)
+            for _ in range(PASTE_POOL)
         ]
         reads: list[dict[str, str]] = []
         for kind, share in READ_MIX.items():

@@ -67,6 +67,7 @@ def give_feedback(
         comment=comment,
     )
     # Every store write moves the revision; the index follows it, as for an article write.
+    kb.changed()
     kb.index.update_articles(kb.store, [issue["article_id"]])
     return outcome
 
@@ -76,5 +77,6 @@ def forget_learned(kb: KnowledgeBase, issue_id: str, learned_id: str) -> bool:
     article_id = learning.remove_learned(kb.store, issue_id, learned_id)
     if article_id is None:
         return False
+    kb.changed()
     kb.index.update_articles(kb.store, [article_id])
     return True

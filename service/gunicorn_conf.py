@@ -10,9 +10,10 @@ worker_class = "sync"
 timeout = 30
 graceful_timeout = 20
 keepalive = 5
-# Recycle workers now and then, staggered so they never all restart at once.
-max_requests = 5000
-max_requests_jitter = 500
+# Recycle workers now and then (a guard against slow leaks), staggered so they never all
+# restart at once; rarely, since a new worker starts with empty caches.
+max_requests = 50_000
+max_requests_jitter = 5_000
 # Build or repair the store once in the master, not in every worker at the same time.
 preload_app = True
 accesslog = "-"

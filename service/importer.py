@@ -801,6 +801,7 @@ def run_import(
         kb.index.update_articles(kb.store, pending, created.intersection(pending))
     elif kb.index_lags():
         kb.repair()
+    kb.changed()
     summary.seconds = time.monotonic() - started
     return summary
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Any
 
@@ -18,6 +19,14 @@ def add_import_command(commands: Any) -> None:
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.add_argument(
         "--no-progress", action="store_true", help="no progress bar, even on a terminal"
+    )
+    parser.add_argument(
+        "--nice",
+        type=int,
+        default=10,
+        metavar="N",
+        help="lower the import's CPU priority by N (default 10, 0 to keep it): a server on the "
+        "same machine keeps answering quickly while a bulk import runs",
     )
     parser.set_defaults(run=cmd_import)
 
@@ -43,6 +52,9 @@ def cmd_import(config: Config, args: argparse.Namespace) -> int:
     from service.importer import run_import
     from service.kb import KnowledgeBase
 
+    if args.nice > 0:
+        # Inherited by the parsing and indexing processes the importer starts.
+        os.nice(args.nice)
     knowledge = KnowledgeBase(config)
     if not knowledge.is_built():
         knowledge.build()

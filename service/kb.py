@@ -7,6 +7,7 @@ from the store, which is the source of truth.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +15,9 @@ from service.config import Config
 from service.curated import load_curated
 from service.index import INDEX_FORMAT, KBIndex
 from service.store import Store
+
+# How often a process looks for other processes' writes before trusting its caches.
+CACHE_CHECK_SECONDS = 1.0
 
 
 @dataclass
@@ -31,6 +35,7 @@ class KnowledgeBase:
         self.index = KBIndex(config.index_path)
         self._cache: dict[str, Any] = {}
         self._cache_revision = -1
+        self._cache_checked = 0.0
 
     def is_built(self) -> bool:
         return self.store.exists() and self.index.exists()
@@ -68,22 +73,37 @@ class KnowledgeBase:
     def save_article(self, document: dict[str, Any], source: str) -> str:
         outcome = self.store.save_article(document, source=source)
         if outcome in ("created", "updated"):
+            self.changed()
             self.index.update_articles(self.store, [document["id"]])
         return outcome
 
     def delete_article(self, article_id: str) -> bool:
         deleted = self.store.delete_article(article_id)
         if deleted:
+            self.changed()
             self.index.update_articles(self.store, [article_id])
         return deleted
 
     def explain_cache(self) -> dict[str, Any]:
-        """A per-process cache for derived views of records, emptied whenever the store changes."""
-        revision = self.store.revision()
-        if revision != self._cache_revision:
-            self._cache = {}
-            self._cache_revision = revision
+        """A per-process cache for derived views of records, emptied when the store changes.
+
+        Other processes' writes are looked for at most once a second, the same bound as the
+        index's: during a bulk import the store changes many times a second, and a cache
+        emptied on every request would be no cache at all. This process's own writes empty it
+        at once (see `changed`).
+        """
+        now = time.monotonic()
+        if now - self._cache_checked >= CACHE_CHECK_SECONDS:
+            self._cache_checked = now
+            revision = self.store.revision()
+            if revision != self._cache_revision:
+                self._cache = {}
+                self._cache_revision = revision
         return self._cache
+
+    def changed(self) -> None:
+        """This process wrote: its next read must see the write, not wait for the next check."""
+        self._cache_checked = 0.0
 
     def close(self) -> None:
         self.index.close()
