@@ -32,6 +32,9 @@ class KnowledgeBase:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.store = Store(config.store_path)
+        if self.store.exists():
+            # A store built by an earlier version lacks the tables added since: add them.
+            self.store.initialise()
         self.index = KBIndex(config.index_path)
         self._cache: dict[str, Any] = {}
         self._cache_revision = -1
@@ -56,7 +59,6 @@ class KnowledgeBase:
         if not self.is_built():
             self.build()
         else:
-            self.store.initialise()  # adds tables introduced since the store was built
             self.repair()
 
     def index_lags(self) -> bool:

@@ -255,3 +255,21 @@ def test_feedback_answers_conform_to_the_contract(client) -> None:
         assert_conforms(method, url.split("?", 1)[0], response)
         statuses.append(response.status_code)
     assert statuses == [201, 404, 422, 400, 200, 200, 400, 204, 404, 401]
+
+
+def test_a_store_built_before_feedback_existed_is_brought_up_to_date(fresh_config) -> None:
+    from service.kb import KnowledgeBase
+    from service.matching import match_log
+
+    knowledge = KnowledgeBase(fresh_config)
+    knowledge.ensure_ready()
+    for table in ("learned_symptoms", "issue_penalties", "feedback"):
+        knowledge.store.conn.execute(f"DROP TABLE {table}")
+    knowledge.close()
+    # Opened as a script would, without ensure_ready: the missing tables come back.
+    reopened = KnowledgeBase(fresh_config)
+    try:
+        body = match_log(reopened, "Trying to open IPC connection with APM...", limit=1)
+        assert body["matches"][0]["issue_id"] == "264630-1"
+    finally:
+        reopened.close()
