@@ -3,16 +3,20 @@
 Kept in its own SQLite file beside the store, so recording a match never waits on an article
 write or a bulk import, and never changes the store's revision. Only normalised lines are kept
 (instance data such as paths, names and numbers is already replaced by placeholders), never the
-raw paste. Recording is best effort: when the file is busy or unwritable the match is answered
-anyway and the miss is counted.
+raw paste. Recording is best effort: requests only queue their record, and when the file is busy
+or unwritable the records are dropped and counted, never the answer.
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
+import os
 import sqlite3
 import threading
+import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -51,19 +55,41 @@ CONFIDENT = 0.5
 GAP_LINES_PER_PASTE = 50
 GAP_MIN_TERMS = 2
 PRUNE_EVERY = 500
+FLUSH_SECONDS = 0.25
 
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
+@dataclass
+class _Record:
+    """One answered paste, ready to write: only normalised lines, already as JSON."""
+
+    request_id: str
+    stamp: str
+    issues: str
+    unmatched: str
+    top: tuple[str, str] | None
+    gaps: list[str]
+
+
 class ActivityLog:
-    """The activity database under `<KB_HOME>/activity.sqlite3`; one connection per thread."""
+    """The activity database under `<KB_HOME>/activity.sqlite3`.
+
+    Requests only queue their record; a thread of each worker writes the queue in one
+    transaction every `FLUSH_SECONDS`, so three workers answering at once never queue on the
+    database lock. What a crash can lose is the last fraction of a second of statistics.
+    """
 
     def __init__(self, path: str | Path, keep_days: int = 7) -> None:
         self.path = Path(path)
         self.keep_days = keep_days
         self._local = threading.local()
+        self._pending: list[_Record] = []
+        self._pending_lock = threading.Lock()
+        # One writing thread per process: gunicorn forks workers from a preloaded master.
+        self._writer_pid: int | None = None
         self._writes = 0
         self.missed = 0
 
@@ -71,13 +97,14 @@ class ActivityLog:
     def conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            # A short timeout: a match is never held up long for its own bookkeeping.
+            # A short timeout: a writer that cannot get the lock soon tries again next time.
             conn = open_database(self.path, timeout=0.5)
             conn.executescript(SCHEMA)
             self._local.conn = conn
         return conn
 
     def close(self) -> None:
+        self.flush()
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             conn.close()
@@ -91,63 +118,90 @@ class ActivityLog:
         matches: list[dict[str, Any]],
         evidence: dict[str, list[str]],
         unmatched: list[NormalizedLine],
-    ) -> bool:
-        """Remember one answered paste; False (and counted) when it could not be written."""
-        now = _now()
-        stamp = now.isoformat()
+    ) -> None:
+        """Queue one answered paste for writing; never raises, never waits on the database."""
         confident = [m for m in matches if m["confidence"] >= CONFIDENT]
+        record = _Record(
+            request_id=request_id,
+            stamp=_now().isoformat(),
+            issues=json.dumps(
+                {
+                    m["issue_id"]: {
+                        "article_id": m["article_id"],
+                        "lines": evidence.get(m["issue_id"], []),
+                    }
+                    for m in matches
+                }
+            ),
+            unmatched=json.dumps(distinctive(unmatched)),
+            top=(confident[0]["issue_id"], confident[0]["article_id"]) if confident else None,
+            gaps=[]
+            if confident
+            else [n.signature for n in unmatched if len(n.terms) >= GAP_MIN_TERMS][
+                :GAP_LINES_PER_PASTE
+            ],
+        )
+        with self._pending_lock:
+            self._pending.append(record)
+            if self._writer_pid != os.getpid():
+                self._writer_pid = os.getpid()
+                threading.Thread(target=self._write_forever, name="activity", daemon=True).start()
+                atexit.register(self.flush)
+
+    def _write_forever(self) -> None:
+        while True:
+            time.sleep(FLUSH_SECONDS)
+            self.flush()
+
+    def flush(self) -> int:
+        """Write what is queued, in one transaction; returns how many records were written."""
+        with self._pending_lock:
+            records, self._pending = self._pending, []
+        if not records:
+            return 0
         try:
             conn = self.conn
             conn.execute("BEGIN IMMEDIATE")
             try:
-                conn.execute(
-                    "INSERT OR REPLACE INTO matches(request_id, created_at, evidence, unmatched)"
-                    " VALUES (?, ?, ?, ?)",
-                    (
-                        request_id,
-                        stamp,
-                        json.dumps(
-                            {
-                                m["issue_id"]: {
-                                    "article_id": m["article_id"],
-                                    "lines": evidence.get(m["issue_id"], []),
-                                }
-                                for m in matches
-                            }
-                        ),
-                        json.dumps(distinctive(unmatched)),
-                    ),
-                )
-                self._count(conn, "pastes")
-                if confident:
-                    top = confident[0]
-                    conn.execute(
-                        "INSERT INTO issue_matches VALUES (?, ?, 1, ?, ?)"
-                        " ON CONFLICT(issue_id) DO UPDATE SET count = count + 1,"
-                        " last_matched = excluded.last_matched",
-                        (top["issue_id"], top["article_id"], stamp, stamp),
-                    )
-                else:
-                    self._count(conn, "pastes_unmatched")
-                    gaps = [n.signature for n in unmatched if len(n.terms) >= GAP_MIN_TERMS]
-                    conn.executemany(
-                        "INSERT INTO unmatched_lines VALUES (?, 1, ?, ?)"
-                        " ON CONFLICT(signature) DO UPDATE SET count = count + 1,"
-                        " last_seen = excluded.last_seen",
-                        [(g, stamp, stamp) for g in gaps[:GAP_LINES_PER_PASTE]],
-                    )
+                for record in records:
+                    self._write(conn, record)
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
-            self._writes += 1
-            if self._writes % PRUNE_EVERY == 0:
-                self.prune(now)
-            return True
         except sqlite3.Error as exc:
-            self.missed += 1
-            log.warning("match %s not recorded: %s", request_id, exc)
-            return False
+            self.missed += len(records)
+            log.warning("%d match record(s) not written: %s", len(records), exc)
+            return 0
+        self._writes += len(records)
+        if self._writes >= PRUNE_EVERY:
+            self._writes = 0
+            self.prune()
+        return len(records)
+
+    def _write(self, conn: sqlite3.Connection, record: _Record) -> None:
+        stamp = record.stamp
+        conn.execute(
+            "INSERT OR REPLACE INTO matches(request_id, created_at, evidence, unmatched)"
+            " VALUES (?, ?, ?, ?)",
+            (record.request_id, stamp, record.issues, record.unmatched),
+        )
+        self._count(conn, "pastes")
+        if record.top is not None:
+            conn.execute(
+                "INSERT INTO issue_matches VALUES (?, ?, 1, ?, ?)"
+                " ON CONFLICT(issue_id) DO UPDATE SET count = count + 1,"
+                " last_matched = excluded.last_matched",
+                (*record.top, stamp, stamp),
+            )
+        else:
+            self._count(conn, "pastes_unmatched")
+            conn.executemany(
+                "INSERT INTO unmatched_lines VALUES (?, 1, ?, ?)"
+                " ON CONFLICT(signature) DO UPDATE SET count = count + 1,"
+                " last_seen = excluded.last_seen",
+                [(g, stamp, stamp) for g in record.gaps],
+            )
 
     @staticmethod
     def _count(conn: sqlite3.Connection, key: str) -> None:
@@ -164,7 +218,19 @@ class ActivityLog:
     # -- reading ----------------------------------------------------------------------------
 
     def find_match(self, request_id: str) -> dict[str, Any] | None:
-        """The recorded answer of one request: issues with their lines, and unmatched lines."""
+        """The recorded answer of one request: issues with their lines, and unmatched lines.
+
+        A match answered a moment ago may still be queued, in this worker or in another: this
+        worker's queue is written first, and another's is waited for, once.
+        """
+        self.flush()
+        found = self._read_match(request_id)
+        if found is None:
+            time.sleep(FLUSH_SECONDS * 2)
+            found = self._read_match(request_id)
+        return found
+
+    def _read_match(self, request_id: str) -> dict[str, Any] | None:
         row = self.conn.execute(
             "SELECT created_at, evidence, unmatched FROM matches WHERE request_id=?", (request_id,)
         ).fetchone()
@@ -177,6 +243,7 @@ class ActivityLog:
         }
 
     def totals(self) -> dict[str, int]:
+        self.flush()
         rows = self.conn.execute("SELECT key, value FROM totals")
         values = {row["key"]: row["value"] for row in rows}
         return {
@@ -185,6 +252,7 @@ class ActivityLog:
         }
 
     def top_issues(self, limit: int) -> list[dict[str, Any]]:
+        self.flush()
         rows = self.conn.execute(
             "SELECT issue_id, article_id, count, first_matched, last_matched FROM issue_matches"
             " ORDER BY count DESC, last_matched DESC LIMIT ?",
@@ -193,6 +261,7 @@ class ActivityLog:
         return [dict(row) for row in rows]
 
     def content_gaps(self, limit: int) -> list[dict[str, Any]]:
+        self.flush()
         rows = self.conn.execute(
             "SELECT signature AS line, count, first_seen, last_seen FROM unmatched_lines"
             " ORDER BY count DESC, first_seen LIMIT ?",
