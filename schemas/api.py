@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import (
+    EXCLUDE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    validate,
+    validates_schema,
+)
 
 
 class QueryArgsSchema(Schema):
@@ -58,6 +66,34 @@ class FeedbackBodySchema(Schema):
                 "send either request_id (the X-Request-ID of the match) or log (the paste)",
                 field_name="request_id",
             )
+
+
+EXPANDABLE = ("symptoms", "causes", "workarounds")
+
+
+class IssueArgsSchema(QueryArgsSchema):
+    """`expand=causes,workarounds`: linked records inlined in full instead of by id alone."""
+
+    expand = fields.String(load_default="", validate=validate.Length(max=100))
+
+    @validates_schema
+    def known_records(self, data: dict[str, Any], **_: Any) -> None:
+        unknown = [p for p in _parts(data.get("expand", "")) if p not in EXPANDABLE]
+        if unknown:
+            raise ValidationError(
+                f"cannot expand {', '.join(map(repr, unknown))}: use a comma-separated list "
+                f"of {', '.join(EXPANDABLE)}",
+                field_name="expand",
+            )
+
+    @post_load
+    def split(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        data["expand"] = set(_parts(data.get("expand", "")))
+        return data
+
+
+def _parts(value: str) -> list[str]:
+    return [p.strip() for p in value.split(",") if p.strip()]
 
 
 class StatsArgsSchema(QueryArgsSchema):
@@ -139,6 +175,10 @@ class IssueOut(Schema):
     cause_ids = fields.List(fields.String())
     workaround_ids = fields.List(fields.String())
     learned_symptoms = fields.List(fields.Nested(LearnedSymptomOut))
+    # Present only when asked for with `expand`.
+    symptoms = fields.List(fields.Nested(SymptomOut))
+    causes = fields.List(fields.Nested(CauseOut))
+    workarounds = fields.List(fields.Nested(WorkaroundOut))
     links = fields.Dict()
 
 

@@ -166,14 +166,19 @@ def build_server(config: Config | None = None, app: Flask | None = None) -> MCPS
             ),
         ],
     ) -> dict[str, Any]:
-        """Read one known issue: its title, full description and linked record ids.
+        """Read one known issue in full: what it is, why it happens and how to fix it.
 
-        Call this for an `issue_id` seen in a match_log result or an article, to read how the
-        issue shows and when it happens. It lists its symptoms, causes and workarounds by id
-        only; the remediation steps themselves, with warnings, are in the match_log result's
-        `remediation` and in get_article for the issue's `article_id`.
+        Call this for an `issue_id` seen in a match_log result, a search_kb hit's article or
+        get_article, when the user wants that issue's fix. The record has the title and full
+        description, the symptoms by id, the `causes` in full, and the `workarounds` with their
+        preconditions, warnings and numbered steps, in the order to try them.
         """
-        return _call(app, "GET", f"/v1/issues/{quote(id, safe='')}")
+        return _call(
+            app,
+            "GET",
+            f"/v1/issues/{quote(id, safe='')}",
+            query_string={"expand": "causes,workarounds"},
+        )
 
     return server
 

@@ -123,6 +123,28 @@ def test_a_bad_parameter_is_named(client) -> None:
     assert body["errors"] == [{"field": "limit", "message": "Not a valid integer."}]
 
 
+def test_an_issue_expands_to_its_causes_and_ordered_steps(client) -> None:
+    plain = client.get("/v1/issues/264630-1").get_json()
+    assert "workarounds" not in plain and "causes" not in plain
+    body = client.get("/v1/issues/264630-1?expand=causes,workarounds").get_json()
+    assert [c["id"] for c in body["causes"]] == body["cause_ids"]
+    assert [w["id"] for w in body["workarounds"]] == body["workaround_ids"]
+    assert "symptoms" not in body
+    edit = next(w for w in body["workarounds"] if w["id"] == "264630-w2")
+    assert [s["number"] for s in edit["steps"]] == list(range(1, len(edit["steps"]) + 1))
+    assert any("CLICORE.EXE" in s["text"] for s in edit["steps"])
+    assert edit["links"]["self"] == "/v1/workarounds/264630-w2"
+    symptoms = client.get("/v1/issues/264630-2?expand=symptoms").get_json()["symptoms"]
+    assert [s["id"] for s in symptoms][:2] == ["264630-2-s01", "264630-2-s02"]
+
+
+def test_expanding_an_unknown_record_kind_is_refused_by_name(client) -> None:
+    response = client.get("/v1/issues/264630-1?expand=causes,steps")
+    assert response.status_code == 400
+    [error] = response.get_json()["errors"]
+    assert error["field"] == "expand" and "'steps'" in error["message"]
+
+
 def test_method_not_allowed_says_which_methods_are(client) -> None:
     response = client.post("/v1/articles/264630")
     assert response.status_code == 405

@@ -102,6 +102,8 @@ REQUESTS = [
     ("get", "/v1/articles", {"headers": {"Accept": "image/png"}}),
     ("get", "/v1/issues", {}),
     ("get", "/v1/issues/264630-1", {}),
+    ("get", "/v1/issues/264630-1?expand=symptoms,causes,workarounds", {}),
+    ("get", "/v1/issues/264630-1?expand=everything", {}),
     ("get", "/v1/issues/nope", {}),
     ("get", "/v1/symptoms?limit=5", {}),
     ("get", "/v1/symptoms/264630-1-s05", {}),

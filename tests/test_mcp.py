@@ -40,7 +40,11 @@ CALLS: dict[str, tuple[str, dict[str, Any]]] = {
 # the same requests through the Flask test client, for the calls that succeed
 API_REQUESTS = {
     "match": ("POST", "/v1/match", {"json": {"log": ISSUE1_PASTE, "limit": 3}}),
-    "issue": ("GET", "/v1/issues/264630-1", {}),
+    "issue": (
+        "GET",
+        "/v1/issues/264630-1",
+        {"query_string": {"expand": "causes,workarounds"}},
+    ),
     "article": ("GET", "/v1/articles/KB264630", {}),
     "search": (
         "GET",
@@ -153,6 +157,16 @@ def test_match_log_ranks_issue_1_first_with_its_remediation(conversation: Conver
     steps = [step for workaround in top["remediation"] for step in workaround["steps"]]
     assert steps and all(step["text"] for step in steps)
     assert top["remediation"][0]["id"].startswith("264630-w")
+
+
+def test_get_issue_gives_the_issue_with_its_causes_and_remediation(
+    conversation: Conversation,
+) -> None:
+    body = record(conversation.results["issue"])
+    assert body["id"] == "264630-1"
+    assert {c["missing_update"] for c in body["causes"]} >= {"251070", "249077"}
+    steps = [s["text"] for w in body["workarounds"] for s in w["steps"]]
+    assert any("Copylog.tcf" in text for text in steps)
 
 
 # Fields that differ between any two requests by design: a match's request id names that one

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, Response, current_app, request
 from marshmallow import ValidationError
 
 from schemas.api import (
+    EXPANDABLE,
     ArticleOut,
     ArticleSummaryOut,
     CauseOut,
+    IssueArgsSchema,
     IssueOut,
     ListArgsSchema,
     SymptomOut,
@@ -92,19 +96,36 @@ def list_issues() -> Response:
 @bp.get("/issues/<issue_id>")
 @renders_text
 def get_issue(issue_id: str) -> Response:
-    issue = kb().store.get_issue(issue_id)
+    expand = load_args(IssueArgsSchema())["expand"]
+    store = kb().store
+    issue = store.get_issue(issue_id)
     if issue is None:
         raise not_found("issue", issue_id)
     issue["learned_symptoms"] = [
-        links.learned_links(r) for r in learning.learned_symptoms(kb().store, issue_id)
+        links.learned_links(r) for r in learning.learned_symptoms(store, issue_id)
     ]
+    if expand:
+        issue.update({k: v for k, v in _linked_records(issue_id).items() if k in expand})
 
     def with_records(body: dict) -> dict:
         # People reading an issue want its causes and steps, not their ids.
-        details = kb().store.issue_details(issue_id) or {}
-        return {**body, **{k: details.get(k, []) for k in ("symptoms", "causes", "workarounds")}}
+        details = _linked_records(issue_id)
+        return {**body, **{k: details.get(k, []) for k in EXPANDABLE}}
 
     return negotiated_response("issue", links.issue_links(issue), IssueOut(), prepare=with_records)
+
+
+def _linked_records(issue_id: str) -> dict[str, Any]:
+    """An issue's symptoms, causes and workarounds in full, each with its links."""
+    store = kb().store
+    details = store.issue_details(issue_id) or {}
+    updates = [c["missing_update"] for c in details.get("causes", []) if c.get("missing_update")]
+    present = store.existing_article_ids(updates)
+    return {
+        "symptoms": [links.symptom_links(s) for s in details.get("symptoms", [])],
+        "causes": [links.cause_links(c, present) for c in details.get("causes", [])],
+        "workarounds": [links.workaround_links(w) for w in details.get("workarounds", [])],
+    }
 
 
 @bp.get("/symptoms")
