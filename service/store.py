@@ -842,27 +842,33 @@ class Store:
         if not words:
             return []
         match = " OR ".join('"' + w.replace('"', '""') + '"' for w in words)
-        # Ranking first, snippets after: SQLite works out every selected column of every
-        # matching row before it sorts, and a snippet costs far more than a score.
-        ranked = (
-            "SELECT rowid FROM article_search WHERE article_search MATCH ?"
+        # Ranking first, snippets after, one row at a time: SQLite works out every selected
+        # column of every matching row before it sorts, a snippet costs far more than a score,
+        # and a MATCH pinned to one rowid reads that row's postings alone.
+        ranked = self.conn.execute(
+            "SELECT rowid, -bm25(article_search, 2.0, 1.0) AS score FROM article_search"
+            " WHERE article_search MATCH ?"
             + (
                 " AND CAST(rowid AS TEXT) IN (SELECT article_id FROM article_products"
                 " WHERE instr(lower(product), lower(?)) > 0)"
                 if product
                 else ""
             )
-            + " ORDER BY bm25(article_search, 2.0, 1.0) LIMIT ?"
-        )
-        sql = (
-            "SELECT a.id AS article_id, a.title, -bm25(article_search, 2.0, 1.0) AS score,"
-            " snippet(article_search, 1, '**', '**', ' … ', 24) AS snippet"
-            " FROM article_search JOIN articles a ON a.id = CAST(article_search.rowid AS TEXT)"
-            f" WHERE article_search MATCH ? AND article_search.rowid IN ({ranked})"
-            " ORDER BY bm25(article_search, 2.0, 1.0)"
-        )
-        params: list[Any] = [match, match, *([product] if product else []), limit]
-        return [dict(row) for row in self.conn.execute(sql, params)]
+            + " ORDER BY bm25(article_search, 2.0, 1.0) LIMIT ?",
+            [match, *([product] if product else []), limit],
+        ).fetchall()
+        hits = []
+        for rowid, score in ranked:
+            row = self.conn.execute(
+                "SELECT a.id AS article_id, a.title,"
+                " snippet(article_search, 1, '**', '**', ' … ', 24) AS snippet"
+                " FROM article_search JOIN articles a ON a.id = CAST(article_search.rowid AS TEXT)"
+                " WHERE article_search MATCH ? AND article_search.rowid = ?",
+                (match, rowid),
+            ).fetchone()
+            if row is not None:
+                hits.append({**dict(row), "score": score})
+        return hits
 
     def article_products(self) -> dict[str, list[tuple[str, str]]]:
         """Products and versions per article, for filtering matches."""

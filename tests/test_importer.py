@@ -190,6 +190,10 @@ def run_cli(config, *args: str, capsys) -> tuple[int, str]:
     import os
 
     os.environ["KB_DATA"] = str(config.kb_data)
+    if args[:1] == ("import",):
+        # In process, at the test's own priority: the default lowers it, and may run the import
+        # in a child process, whose output capsys would not see (tested on its own below).
+        args = ("import", "--nice", "0", *args[1:])
     try:
         code = kb_main(["--home", str(config.kb_home), *args])
     finally:
@@ -250,6 +254,66 @@ def test_kb_import_reads_directories_and_reports_missing_paths(tmp_path, capsys)
     assert summary["imported"] == 2
     assert summary["failed"] == 1
     assert code == 1
+
+
+def kb_env(config) -> dict[str, str]:
+    import os
+
+    return {**os.environ, "KB_HOME": str(config.kb_home), "KB_DATA": str(config.kb_data)}
+
+
+def test_kb_import_from_a_shell_runs_at_low_priority_and_reports_as_usual(tmp_path) -> None:
+    # Started as a shell starts it, inside the caller's session: where autogroups are on, the
+    # import moves to a session of its own (see lower_priority); its output and exit status
+    # are the command's own either way.
+    import subprocess
+    import sys
+
+    config = make_config(tmp_path)
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "251070.md").write_text(ARCHIVE_ARTICLE)
+    (folder / "249077.txt").write_text(PLAIN_ARTICLE)
+    done = subprocess.run(
+        [sys.executable, "-m", "service.cli", "import", "--json", str(folder)],
+        env=kb_env(config),
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["imported"] == 2
+    app = create_app(config)
+    assert app.test_client().get("/v1/articles/251070").status_code == 200
+    app.extensions["kb"].close()
+
+
+def test_lower_priority_lowers_a_session_it_leads(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    from service.importer_cli import autogroups_enabled
+
+    if not autogroups_enabled():
+        pytest.skip("this kernel does not group processes by session")
+    code = (
+        "import os; from pathlib import Path; from service.importer_cli import lower_priority;"
+        "before = os.nice(0); lower_priority(3);"
+        "print(os.nice(0) - before, Path('/proc/self/autogroup').read_text().split()[-1])"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        start_new_session=True,
+    )
+    assert done.returncode == 0, done.stderr
+    own, session = done.stdout.split()
+    assert own == "3"
+    assert int(session) >= 3
 
 
 def test_cli_validate_build_and_check(tmp_path, capsys) -> None:
