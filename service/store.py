@@ -833,15 +833,21 @@ class Store:
         )
 
     def search_articles(
-        self, words: list[str], *, limit: int, product: str | None = None
+        self,
+        words: list[str],
+        *,
+        limit: int,
+        product: str | None = None,
+        every_word: bool = False,
     ) -> list[dict[str, Any]]:
         """Articles ranked by BM25 over title (weighted double) and body, with a snippet.
 
-        The words are quoted one by one, so nothing a user types is read as query syntax.
+        Articles with any of the words, or with all of them when `every_word`. The words are
+        quoted one by one, so nothing a user types is read as query syntax.
         """
         if not words:
             return []
-        match = " OR ".join('"' + w.replace('"', '""') + '"' for w in words)
+        match = _fts_query(words, " AND " if every_word else " OR ")
         # Ranking first, snippets after, one row at a time: SQLite works out every selected
         # column of every matching row before it sorts, a snippet costs far more than a score,
         # and a MATCH pinned to one rowid reads that row's postings alone.
@@ -870,9 +876,21 @@ class Store:
                 hits.append({**dict(row), "score": score})
         return hits
 
+    def articles_with_word(self, word: str) -> int:
+        """How many articles the full-text index finds `word` in (stemmed, as searches are)."""
+        return self.conn.execute(
+            "SELECT count(*) FROM article_search WHERE article_search MATCH ?",
+            (_fts_query([word], ""),),
+        ).fetchone()[0]
+
     def article_products(self) -> dict[str, list[tuple[str, str]]]:
         """Products and versions per article, for filtering matches."""
         products: dict[str, list[tuple[str, str]]] = {}
         for row in self.conn.execute("SELECT article_id, product, version FROM article_products"):
             products.setdefault(row["article_id"], []).append((row["product"], row["version"]))
         return products
+
+
+def _fts_query(words: list[str], joiner: str) -> str:
+    """An FTS5 query of `words` taken literally, each quoted, joined by `joiner`."""
+    return joiner.join('"' + w.replace('"', '""') + '"' for w in words)
