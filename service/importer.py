@@ -687,6 +687,10 @@ def parse_article(text: str, name: str = "<text>") -> dict[str, Any]:
 
 OUTCOMES = ("imported", "updated", "unchanged", "kept", "skipped", "failed")
 INDEX_BATCH = 500
+# The index is brought up to the store at most this often during an import: each index commit
+# makes every server worker open a new searcher and start its caches over, and a few commits a
+# second slowed a loaded server's matches several times over for as long as an import ran.
+INDEX_EVERY_SECONDS = 10.0
 # Sources handed to the parser processes at a time, per process: bounds memory on any archive.
 PARSE_WINDOW = 64
 
@@ -774,6 +778,7 @@ def run_import(
     # than batch by batch; until then the index lags and a crash is repaired at the next start.
     existing = kb.store.count("articles")
     deferred = False
+    indexed_at = time.monotonic()
     if processes is None:
         single = len(paths) == 1 and Path(paths[0]).is_file() and not _is_archive(Path(paths[0]))
         processes = 1 if single else max(1, os.cpu_count() or 1)
@@ -788,10 +793,11 @@ def run_import(
                 pending.append(document["id"])
             if outcome == "created":
                 created.add(document["id"])
-        if len(pending) >= INDEX_BATCH:
+        if len(pending) >= INDEX_BATCH and time.monotonic() - indexed_at >= INDEX_EVERY_SECONDS:
             deferred = deferred or len(pending) + summary.total > max(INDEX_BATCH, existing)
             if not deferred:
                 kb.index.update_articles(kb.store, pending, created.intersection(pending))
+                indexed_at = time.monotonic()
             pending = []
         if progress is not None:
             progress(summary.total, source.progress, summary)

@@ -8,6 +8,7 @@ from the store, which is the source of truth.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,48 @@ from service.store import Store
 
 # How often a process looks for other processes' writes before trusting its caches.
 CACHE_CHECK_SECONDS = 1.0
+
+
+class RevisionCache:
+    """Values derived from the store, each kept until an article it was derived from changes.
+
+    `put` names the articles a value depends on; a value put without them (or set with `[]`)
+    is dropped on any write.
+    """
+
+    def __init__(self) -> None:
+        self._values: dict[str, Any] = {}
+        self._depends: dict[str, frozenset[str] | None] = {}
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._values.get(key, default)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._values[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.put(key, value)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._values
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def put(self, key: str, value: Any, articles: Iterable[str] | None = None) -> None:
+        self._values[key] = value
+        self._depends[key] = None if articles is None else frozenset(articles)
+
+    def forget(self, written: set[str] | None) -> None:
+        """Drop what the articles in `written` may have changed; everything when None."""
+        if written is None:
+            self._values.clear()
+            self._depends.clear()
+            return
+        stale = [k for k, deps in self._depends.items() if deps is None or deps & written]
+        for key in stale:
+            del self._values[key]
+            del self._depends[key]
 
 
 @dataclass
@@ -36,7 +79,7 @@ class KnowledgeBase:
             # A store built by an earlier version lacks the tables added since: add them.
             self.store.initialise()
         self.index = KBIndex(config.index_path)
-        self._cache: dict[str, Any] = {}
+        self._cache = RevisionCache()
         self._cache_revision = -1
         self._cache_checked = 0.0
 
@@ -86,20 +129,24 @@ class KnowledgeBase:
             self.index.update_articles(self.store, [article_id])
         return deleted
 
-    def explain_cache(self) -> dict[str, Any]:
-        """A per-process cache for derived views of records, emptied when the store changes.
+    def explain_cache(self) -> RevisionCache:
+        """A per-process cache for derived views of records, kept in step with the store.
 
         Other processes' writes are looked for at most once a second, the same bound as the
         index's: during a bulk import the store changes many times a second, and a cache
-        emptied on every request would be no cache at all. This process's own writes empty it
-        at once (see `changed`).
+        checked on every request would cost more than it saves. This process's own writes are
+        seen at once (see `changed`). What a write changed is read from the store's write log:
+        values derived from the articles written are dropped, the rest kept, since a bulk
+        import of new articles leaves the issues already cached as they were.
         """
         now = time.monotonic()
         if now - self._cache_checked >= CACHE_CHECK_SECONDS:
             self._cache_checked = now
             revision = self.store.revision()
             if revision != self._cache_revision:
-                self._cache = {}
+                self._cache.forget(
+                    self.store.articles_written_since(self._cache_revision, revision)
+                )
                 self._cache_revision = revision
         return self._cache
 

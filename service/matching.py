@@ -140,8 +140,8 @@ def _apply_penalties(kb: KnowledgeBase, issues: list[RankedIssue]) -> list[Ranke
 def _issue_context(kb: KnowledgeBase, issue_id: str, article_id: str) -> dict[str, Any]:
     """What a match shows of its issue beyond the evidence: title, causes, fix, related.
 
-    Kept per worker until the store's revision changes: the same issues come up again and
-    again, and their records change only when an article is written.
+    Kept per worker until its article, or an article it links to, is written: the same issues
+    come up again and again, and their records change only when such an article does.
     """
     cache = kb.explain_cache()
     context = cache.get(issue_id)
@@ -182,7 +182,10 @@ def _issue_context(kb: KnowledgeBase, issue_id: str, article_id: str) -> dict[st
             }
         ),
     }
-    cache[issue_id] = context
+    # What the context shows of other articles: whether they are in the store.
+    others = {r["article_id"] for r in related}
+    others |= {c["missing_update"] for c in issue.get("causes", []) if c.get("missing_update")}
+    cache.put(issue_id, context, {article_id, *others})
     return context
 
 

@@ -153,7 +153,15 @@ CREATE TABLE IF NOT EXISTS issue_penalties (
     updated_at TEXT NOT NULL,
     PRIMARY KEY (issue_id, signature)
 );
+-- Which article each recent revision wrote, so that a process can tell what changed since the
+-- revision its caches were built at, and keep what did not.
+CREATE TABLE IF NOT EXISTS article_writes (
+    revision INTEGER PRIMARY KEY,
+    article_id TEXT NOT NULL
+);
 """
+# Revisions the write log keeps; a process whose caches are older than that starts them over.
+WRITE_LOG_KEEP = 10_000
 # Full-text search over whole articles lives in SQLite (FTS5, in C) beside the records, written in
 # the same transaction; the Whoosh index holds only what log matching needs.
 SEARCH_SCHEMA = """
@@ -319,8 +327,35 @@ class Store:
         """
         conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key='revision'")
         revision = int(conn.execute("SELECT value FROM meta WHERE key='revision'").fetchone()[0])
+        if article_id is not None:
+            conn.execute(
+                "INSERT OR REPLACE INTO article_writes(revision, article_id) VALUES (?, ?)",
+                (revision, article_id),
+            )
+            if revision % 1000 == 0:
+                conn.execute(
+                    "DELETE FROM article_writes WHERE revision <= ?", (revision - WRITE_LOG_KEEP,)
+                )
         self._unindexed().append((revision, article_id))
         return revision
+
+    def articles_written_since(
+        self, revision: int, current: int, limit: int = 1000
+    ) -> set[str] | None:
+        """The articles that writes after `revision`, up to `current`, changed.
+
+        None when that is not known for every one of those writes (the log was trimmed, or a
+        write named no article) or when they are more than `limit`: then assume anything did.
+        """
+        if revision < 0 or current - revision > limit:
+            return None
+        rows = self.conn.execute(
+            "SELECT article_id FROM article_writes WHERE revision > ? AND revision <= ?",
+            (revision, current),
+        ).fetchall()
+        if len(rows) != current - revision:
+            return None
+        return {row["article_id"] for row in rows}
 
     def _unindexed(self) -> list[tuple[int, str | None]]:
         pending = getattr(self._local, "unindexed", None)

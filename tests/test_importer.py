@@ -345,3 +345,57 @@ def test_kb_check_repairs_an_index_that_lags_the_store(tmp_path, capsys) -> None
     assert report["documents_reindexed"] > 0
     code, out = run_cli(config, "check", "--json", capsys=capsys)
     assert json.loads(out)["index_was_behind"] is False
+
+
+def numbered_articles(folder: Path, first: int, count: int) -> Path:
+    """`count` plain-format articles numbered from `first`, each with its own log line."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for number in range(first, first + count):
+        text = PLAIN_ARTICLE.replace("249077", str(number)).replace(
+            "site DEF for component CLICORE", f"site DEF for component CLI{number}"
+        )
+        (folder / f"{number}.txt").write_text(text)
+    return folder
+
+
+@pytest.mark.parametrize(("every_seconds", "index_commits"), [(0.0, 4), (3600.0, 1)])
+def test_an_import_indexes_in_batches_at_most_so_often(
+    tmp_path, monkeypatch, every_seconds: float, index_commits: int
+) -> None:
+    # Each index commit makes every server worker start its caches over: a batch is indexed
+    # when it is full and the last one is old enough, the rest at the end.
+    from service import importer
+    from service.kb import KnowledgeBase
+
+    config = make_config(tmp_path)
+    knowledge = KnowledgeBase(config)
+    knowledge.build()
+    # a store larger than the import, so the import is indexed batch by batch
+    importer.run_import(knowledge, [numbered_articles(tmp_path / "first", 700000, 12)], None, 1)
+    monkeypatch.setattr(importer, "INDEX_BATCH", 2)
+    monkeypatch.setattr(importer, "INDEX_EVERY_SECONDS", every_seconds)
+    commits = []
+    update = knowledge.index.update_articles
+    monkeypatch.setattr(
+        knowledge.index,
+        "update_articles",
+        lambda store, ids, created=None: commits.append(len(ids)) or update(store, ids, created),
+    )
+    summary = importer.run_import(
+        knowledge, [numbered_articles(tmp_path / "more", 710000, 7)], None, 1
+    )
+    assert summary.counts["imported"] == 7
+    assert len(commits) == index_commits and sum(commits) == 7
+    assert not knowledge.index_lags()
+    app = create_app(config)
+    body = (
+        app.test_client()
+        .get(
+            "/v1/match",
+            query_string={"line": "Copylog.tcf was updated by site XYZ for component CLI710006"},
+        )
+        .get_json()
+    )
+    assert body["matches"][0]["article_id"] == "710006"
+    app.extensions["kb"].close()
+    knowledge.close()

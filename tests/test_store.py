@@ -91,3 +91,49 @@ def test_pages_follow_the_cursor_to_the_end(store: Store, seed: dict) -> None:
         if cursor is None:
             break
     assert seen == sorted(s["id"] for s in seed["symptoms"])
+
+
+def test_the_write_log_tells_which_articles_changed_since_a_revision(
+    store: Store, seed: dict
+) -> None:
+    start = store.revision()
+    store.save_article(seed, source="curated")
+    other = load_article_document(
+        yaml.safe_load((PROJECT_ROOT / "tests/fixtures/900001.yaml").read_text())
+    )
+    store.save_article(other, source="imported")
+    store.save_article(seed, source="curated")  # unchanged: no write, no revision
+    now = store.revision()
+    assert now == start + 2
+    assert store.articles_written_since(start, now) == {"264630", "900001"}
+    assert store.articles_written_since(start + 1, now) == {"900001"}
+    assert store.articles_written_since(now, now) == set()
+    # more writes than asked for, or from before the log began: not known, so everything
+    assert store.articles_written_since(start, now, limit=1) is None
+    assert store.articles_written_since(-1, now) is None
+    store.conn.execute("DELETE FROM article_writes WHERE revision = ?", (start + 1,))
+    assert store.articles_written_since(start, now) is None
+
+
+def test_cached_views_are_dropped_only_for_the_articles_written(tmp_path) -> None:
+    from service.kb import KnowledgeBase
+    from tests.conftest import make_config
+
+    config = make_config(tmp_path)
+    knowledge = KnowledgeBase(config)
+    knowledge.build()
+    writer = KnowledgeBase(config)  # another process, as far as the cache can tell
+    cache = knowledge.explain_cache()
+    cache.put("seed view", 1, ["264630", "251070"])
+    cache.put("test view", 2, ["900001"])
+    cache.put("any write", 3)
+    assert writer.store.delete_article("900001")
+    knowledge.changed()  # look now rather than after the once-a-second check
+    cache = knowledge.explain_cache()
+    assert ("seed view" in cache, "test view" in cache, "any write" in cache) == (
+        True,
+        False,
+        False,
+    )
+    writer.close()
+    knowledge.close()
