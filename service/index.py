@@ -154,10 +154,39 @@ def advance_state(state: dict[str, Any], revisions: Iterable[int]) -> dict[str, 
 
 
 @dataclass
+class SegmentLookups:
+    """What was read from one index segment, in the segment's own document numbers.
+
+    Whoosh never changes a written segment; deletions only grow. So these stay true for as long
+    as the segment is in the index with the same deletions, across searchers and commits.
+    """
+
+    # (field, term) -> document frequency
+    df: dict[tuple[str, str], int] = field(default_factory=dict)
+    # (field, term) -> document numbers within the segment
+    postings: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+
+    def size(self) -> int:
+        return len(self.df) + len(self.postings)
+
+
+def _segment_key(leaf: Any) -> tuple[str, int] | None:
+    """A segment's identity and state: its id and how many of its documents are deleted."""
+    segment = getattr(leaf, "segment", None)
+    if segment is None:  # an empty index has no segment
+        return None
+    current = segment()
+    return current.segment_id(), current.deleted_count()
+
+
+@dataclass
 class SearcherCaches:
     """Lookups against one searcher that requests share: pastes keep asking the same things.
 
-    Each is emptied when it grows past `limit` entries, so memory stays bounded.
+    Term statistics and postings are also kept per segment, and a new searcher starts with
+    those of the segments it still has: a commit that adds a segment (an article written, a
+    batch of an import) costs reading that segment alone, not every lookup over again. Each
+    cache is emptied when it grows past `limit` entries, so memory stays bounded.
     """
 
     limit: int = 200_000
@@ -167,11 +196,59 @@ class SearcherCaches:
     postings: dict[tuple[str, str], list[int]] = field(default_factory=dict)
     # (line signature, component) -> (symptom document number, similarity) of partial matches
     partial: dict[tuple[str, str], list[tuple[int, float]]] = field(default_factory=dict)
+    # (segment id, deleted documents) -> what was read from that segment
+    segments: dict[tuple[str, int], SegmentLookups] = field(default_factory=dict)
 
     def trim(self) -> None:
         for cache in (self.df, self.postings, self.partial):
             if len(cache) > self.limit:
                 cache.clear()
+        if sum(lookups.size() for lookups in self.segments.values()) > 2 * self.limit:
+            self.segments.clear()
+
+    def carried_over(self, reader: Any) -> SearcherCaches:
+        """Caches for a new searcher on `reader`, with the lookups of segments it still has."""
+        keys = {_segment_key(leaf) for leaf, _ in reader.leaf_readers()}
+        kept = {key: lookups for key, lookups in self.segments.items() if key in keys}
+        return SearcherCaches(limit=self.limit, segments=kept)
+
+    def _leaves(self, reader: Any) -> Iterator[tuple[Any, int, SegmentLookups]]:
+        for leaf, offset in reader.leaf_readers():
+            key = _segment_key(leaf)
+            if key is None:
+                yield leaf, offset, SegmentLookups()
+            else:
+                yield leaf, offset, self.segments.setdefault(key, SegmentLookups())
+
+    def doc_frequency(self, reader: Any, field_name: str, term: str) -> int:
+        """How many documents have `term` in `field_name`, summed over the segments."""
+        key = (field_name, term)
+        value = self.df.get(key)
+        if value is None:
+            value = 0
+            for leaf, _, lookups in self._leaves(reader):
+                found = lookups.df.get(key)
+                if found is None:
+                    found = lookups.df[key] = leaf.doc_frequency(field_name, term)
+                value += found
+            self.df[key] = value
+        return value
+
+    def postings_of(self, reader: Any, field_name: str, term: str) -> list[int]:
+        """The searcher's document numbers having `term` in `field_name`, deleted ones left out."""
+        key = (field_name, term)
+        value = self.postings.get(key)
+        if value is None:
+            value = []
+            for leaf, offset, lookups in self._leaves(reader):
+                local = lookups.postings.get(key)
+                if local is None:
+                    # The reader's postings need no scorer, unlike the searcher's.
+                    local = list(leaf.postings(field_name, term).all_ids()) if key in leaf else []
+                    lookups.postings[key] = local
+                value.extend(docnum + offset for docnum in local)
+            self.postings[key] = value
+        return value
 
 
 def _generation(filename: str) -> str:
@@ -350,7 +427,7 @@ class KBIndex:
                     self._retired = self._searcher
                     self._searcher = self.open(name).searcher()
                     self._searcher_name = name
-                    self.caches = SearcherCaches()
+                    self.caches = self.caches.carried_over(self._searcher.reader())
             return self._searcher
 
     def document_count(self) -> int:

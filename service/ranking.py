@@ -245,6 +245,7 @@ class Ranker:
         self.reader = searcher.reader()
         caches = caches if caches is not None else SearcherCaches()
         caches.trim()
+        self._caches = caches
         self._df = caches.df
         self._postings = caches.postings
         self._partials = caches.partial
@@ -265,11 +266,9 @@ class Ranker:
         return value
 
     def df(self, field_name: str, term: str) -> int:
-        key = (field_name, term)
-        value = self._df.get(key)
+        value = self._df.get((field_name, term))
         if value is None:
-            value = self.reader.doc_frequency(field_name, term)
-            self._df[key] = value
+            value = self._caches.doc_frequency(self.reader, field_name, term)
         return value
 
     def unseen_idf(self) -> float:
@@ -298,14 +297,9 @@ class Ranker:
         return cached
 
     def postings(self, field_name: str, term: str) -> list[int]:
-        key = (field_name, term)
-        cached = self._postings.get(key)
+        cached = self._postings.get((field_name, term))
         if cached is None:
-            # The reader's postings need no scorer, unlike the searcher's.
-            cached = (
-                list(self.reader.postings(field_name, term).all_ids()) if key in self.reader else []
-            )
-            self._postings[key] = cached
+            cached = self._caches.postings_of(self.reader, field_name, term)
         return cached
 
     # -- passes ---------------------------------------------------------------------------

@@ -83,3 +83,33 @@ def test_size_on_disk_counts_the_current_generation_only(tmp_path) -> None:
     # Two generations are on disk now, but only one is the index.
     assert 0.5 * size < knowledge.index.size_on_disk() < 1.5 * size
     knowledge.close()
+
+
+def test_a_new_searcher_keeps_what_it_read_from_unchanged_segments(tmp_path) -> None:
+    from service.importer import parse_article
+    from tests.test_importer import PLAIN_ARTICLE
+
+    knowledge = KnowledgeBase(make_config(tmp_path))
+    knowledge.build()
+    line = "Copylog.tcf was updated by site XYZ for component CLICORE"
+
+    def articles() -> list[str]:
+        knowledge.index._checked_at = 0.0  # look for the new index now, not within a second
+        return [m["article_id"] for m in match_log(knowledge, line, limit=5)["matches"]]
+
+    assert "249077" not in articles()
+    before = dict(knowledge.index.caches.segments)
+    assert before and all(lookups.size() for lookups in before.values())
+
+    # another article arrives: a new segment, the old ones unchanged
+    knowledge.save_article(parse_article(PLAIN_ARTICLE), "imported")
+    assert articles()[0] == "249077"
+    after = knowledge.index.caches.segments
+    assert all(after[key] is lookups for key, lookups in before.items())
+    assert len(after) > len(before)
+
+    # deleting it marks documents deleted in its segment: that segment is read again
+    knowledge.delete_article("249077")
+    assert "249077" not in articles()
+    assert match_log(knowledge, "Trying to open IPC connection with APM", limit=5)["matches"]
+    knowledge.close()
