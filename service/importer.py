@@ -22,6 +22,7 @@ from typing import Any
 from marshmallow import ValidationError
 
 from schemas.records import load_article_document
+from service.normalize import normalize, parse_line
 
 TEXT_SUFFIXES = (".md", ".txt", ".text", ".kb")
 MAX_ARTICLE_BYTES = 2 * 1024 * 1024
@@ -421,6 +422,18 @@ def _quoted_records(
     return [r for r in records if len(r) >= 8 and any(c.isalpha() for c in r)][:200]
 
 
+def _carries_evidence(record: str) -> bool:
+    """Enough of a line to recognise it by: an error code, or two words of three letters.
+
+    What the archive's wrapping leaves behind ("Properties]", "8:55:04 AM 260 (0x104)", a
+    bare URL) would otherwise become symptoms that match nothing and clutter the issue.
+    """
+    normal = normalize(parse_line(record)[0])
+    if normal.codes:
+        return True
+    return sum(1 for term in normal.terms if len(term) >= 3 and term.isalpha()) >= 2
+
+
 EVIDENCE_INTRO = re.compile(
     r"\b(log|logs|logged|error|errors|message|messages|event|warning|displayed|displays|"
     r"receive|received|appears?|reports?|reported|fails?|failed|status|output|trace|entry|"
@@ -593,6 +606,10 @@ def document_from_outline(outline: Outline) -> dict[str, Any]:
             if re.search(r"error message|message box|dialog box", intro, re.IGNORECASE):
                 kind = "error_message"
             for record in records:
+                # A fragment still counts as quoted (the quotation goes on past it), but it is
+                # not made a symptom.
+                if not _carries_evidence(record):
+                    continue
                 if record in seen_texts:
                     seen_texts[record]["occurrences"] += 1
                     continue

@@ -166,6 +166,24 @@ def test_the_plain_format_becomes_linked_records() -> None:
     assert [s["number"] for s in doc["workarounds"][0]["steps"]] == [1, 2]
 
 
+def test_fragments_of_a_quoted_log_are_not_symptoms() -> None:
+    # What wrapping leaves on lines of their own has nothing to recognise a log by; a short
+    # line with an error code has.
+    quoted = (
+        "Copylog.tcf was updated by site DEF for component CLICORE\n\n"
+        "8:55:04 AM 260 (0x104)\n\nProperties]\n\n"
+        "http://support.example.com/kb/articles/c2002568.asp\n\nHRESULT: 0x80070005"
+    )
+    text = PLAIN_ARTICLE.replace(
+        "Copylog.tcf was updated by site DEF for component CLICORE", quoted
+    )
+    doc = parse_article(text, "249077.txt")
+    assert [s["text"] for s in doc["symptoms"]] == [
+        "Copylog.tcf was updated by site DEF for component CLICORE",
+        "HRESULT: 0x80070005",
+    ]
+
+
 @pytest.mark.parametrize(
     ("text", "reason"),
     [("", "empty"), (NOT_AN_ARTICLE, "first line"), (NO_NUMBER, "article number")],
