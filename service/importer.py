@@ -422,14 +422,21 @@ def _quoted_records(
     return [r for r in records if len(r) >= 8 and any(c.isalpha() for c in r)][:200]
 
 
+# Short lines that still name an error: a constant (WBEM_E_FAILED, SREQ_STATUS_ERROR) or a
+# numbered error or message ("Win32 error = 3", "Message ID 1418").
+ERROR_CONSTANT = re.compile(r"\b[A-Z][A-Z0-9]*_[A-Z0-9_]*[A-Z0-9]\b")
+NUMBERED_ERROR = re.compile(r"\b(?:error|message id|status)\W{0,3}\d+", re.IGNORECASE)
+
+
 def _carries_evidence(record: str) -> bool:
-    """Enough of a line to recognise it by: an error code, or two words of three letters.
+    """Enough of a line to recognise it by: an error code or name, or two words of three letters.
 
     What the archive's wrapping leaves behind ("Properties]", "8:55:04 AM 260 (0x104)", a
     bare URL) would otherwise become symptoms that match nothing and clutter the issue.
     """
-    normal = normalize(parse_line(record)[0])
-    if normal.codes:
+    message = parse_line(record)[0]
+    normal = normalize(message)
+    if normal.codes or ERROR_CONSTANT.search(message) or NUMBERED_ERROR.search(message):
         return True
     return sum(1 for term in normal.terms if len(term) >= 3 and term.isalpha()) >= 2
 

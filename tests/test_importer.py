@@ -168,11 +168,12 @@ def test_the_plain_format_becomes_linked_records() -> None:
 
 def test_fragments_of_a_quoted_log_are_not_symptoms() -> None:
     # What wrapping leaves on lines of their own has nothing to recognise a log by; a short
-    # line with an error code has.
+    # line with an error code, an error constant or a numbered error has.
     quoted = (
         "Copylog.tcf was updated by site DEF for component CLICORE\n\n"
         "8:55:04 AM 260 (0x104)\n\nProperties]\n\n"
-        "http://support.example.com/kb/articles/c2002568.asp\n\nHRESULT: 0x80070005"
+        "http://support.example.com/kb/articles/c2002568.asp\n\nHRESULT: 0x80070005\n\n"
+        "Line: 221\n\nError : WBEM_E_FAILED\n\nWin32 error = 3"
     )
     text = PLAIN_ARTICLE.replace(
         "Copylog.tcf was updated by site DEF for component CLICORE", quoted
@@ -181,6 +182,8 @@ def test_fragments_of_a_quoted_log_are_not_symptoms() -> None:
     assert [s["text"] for s in doc["symptoms"]] == [
         "Copylog.tcf was updated by site DEF for component CLICORE",
         "HRESULT: 0x80070005",
+        "Error : WBEM_E_FAILED",
+        "Win32 error = 3",
     ]
 
 
