@@ -24,8 +24,8 @@ CACHE_CHECK_SECONDS = 1.0
 class RevisionCache:
     """Values derived from the store, each kept until an article it was derived from changes.
 
-    `put` names the articles a value depends on; a value put without them (or set with `[]`)
-    is dropped on any write.
+    `put` names the articles a value depends on; a value put without them, or set with
+    `cache[key] = value`, is dropped on any write.
     """
 
     def __init__(self) -> None:
