@@ -75,11 +75,15 @@ def lower_priority(steps: int) -> None:
     have to share the CPU evenly with the import.
     """
     os.nice(steps)
-    if os.getsid(0) != os.getpid() or not autogroups_enabled():
+    if not (_leads_session() and autogroups_enabled()):
         return
     with contextlib.suppress(OSError, ValueError):
         current = int(AUTOGROUP.read_text().split()[-1])
         AUTOGROUP.write_text(f"{min(19, current + steps)}\n")
+
+
+def _leads_session() -> bool:
+    return os.getsid(0) == os.getpid()
 
 
 def _die_with_parent() -> None:
@@ -128,7 +132,7 @@ def cmd_import(config: Config, args: argparse.Namespace) -> int:
     from service.kb import KnowledgeBase
 
     if args.nice > 0:
-        if autogroups_enabled() and os.getsid(0) != os.getpid():
+        if autogroups_enabled() and not _leads_session():
             return run_in_own_session(config, args)
         lower_priority(args.nice)
     knowledge = KnowledgeBase(config)

@@ -35,17 +35,11 @@ class RevisionCache:
     def get(self, key: str, default: Any = None) -> Any:
         return self._values.get(key, default)
 
-    def __getitem__(self, key: str) -> Any:
-        return self._values[key]
-
     def __setitem__(self, key: str, value: Any) -> None:
         self.put(key, value)
 
     def __contains__(self, key: str) -> bool:
         return key in self._values
-
-    def __len__(self) -> int:
-        return len(self._values)
 
     def put(self, key: str, value: Any, articles: Iterable[str] | None = None) -> None:
         self._values[key] = value

@@ -246,8 +246,6 @@ class Ranker:
         caches = caches if caches is not None else SearcherCaches()
         caches.trim()
         self._caches = caches
-        self._df = caches.df
-        self._postings = caches.postings
         self._partials = caches.partial
         self._idf: dict[str, float] = {}
         self._symptoms: dict[int, _Symptom] = {}
@@ -266,10 +264,7 @@ class Ranker:
         return value
 
     def df(self, field_name: str, term: str) -> int:
-        value = self._df.get((field_name, term))
-        if value is None:
-            value = self._caches.doc_frequency(self.reader, field_name, term)
-        return value
+        return self._caches.doc_frequency(self.reader, field_name, term)
 
     def unseen_idf(self) -> float:
         """What a term the index has never seen is worth: as rare as a term can be."""
@@ -297,10 +292,7 @@ class Ranker:
         return cached
 
     def postings(self, field_name: str, term: str) -> list[int]:
-        cached = self._postings.get((field_name, term))
-        if cached is None:
-            cached = self._caches.postings_of(self.reader, field_name, term)
-        return cached
+        return self._caches.postings_of(self.reader, field_name, term)
 
     # -- passes ---------------------------------------------------------------------------
 

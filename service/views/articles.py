@@ -8,7 +8,6 @@ from flask import Blueprint, Response, current_app, request
 from marshmallow import ValidationError
 
 from schemas.api import (
-    EXPANDABLE,
     ArticleOut,
     ArticleSummaryOut,
     CauseOut,
@@ -109,8 +108,7 @@ def get_issue(issue_id: str) -> Response:
 
     def with_records(body: dict) -> dict:
         # People reading an issue want its causes and steps, not their ids.
-        details = _linked_records(issue_id)
-        return {**body, **{k: details.get(k, []) for k in EXPANDABLE}}
+        return {**body, **_linked_records(issue_id)}
 
     return negotiated_response("issue", links.issue_links(issue), IssueOut(), prepare=with_records)
 
