@@ -224,11 +224,13 @@ class ArticleOut(ArticleSummaryOut):
 class MatchedLineOut(Schema):
     line = fields.Integer()
     text = fields.String()
-    symptom_id = fields.String()
+    symptom_id = fields.String(allow_none=True)
     symptom_text = fields.String()
     match = fields.String()
     similarity = fields.Float()
     learned = fields.Boolean()
+    source = fields.String()
+    shared_by = fields.Integer()
 
 
 class ErrorCodeOut(Schema):

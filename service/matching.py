@@ -7,10 +7,11 @@ from typing import Any
 
 from schemas.api import IssueContextOut
 from service import learning
+from service.article_text import article_lines
 from service.kb import KnowledgeBase
 from service.links import article_url, cause_links, issue_url, related_links, workaround_links
 from service.normalize import NormalizedLine, describe_code, normalize, parse_paste
-from service.ranking import MIN_CONFIDENCE, RankedIssue, Ranker
+from service.ranking import MIN_CONFIDENCE, Evidence, RankedIssue, Ranker
 
 _CONTEXT_SCHEMA = IssueContextOut()
 NO_MATCH_HINT = (
@@ -88,7 +89,7 @@ def analyse_log(
             line.message = line.message[: config.max_line_chars]
             truncated_lines.append(line.number)
     searcher = kb.index.searcher()
-    ranker = Ranker(searcher, kb.index.caches)
+    ranker = Ranker(searcher, kb.index.caches, kb.store)
     outcome = ranker.rank(paste.lines, paste.log_files, _product_filter(kb, product, version))
     ranked_issues = _apply_penalties(kb, outcome.issues)
     evidence = {
@@ -189,6 +190,48 @@ def _issue_context(kb: KnowledgeBase, issue_id: str, article_id: str) -> dict[st
     return context
 
 
+def _article_line_texts(kb: KnowledgeBase, article_id: str) -> dict[int, str]:
+    """Line key -> the article's own words for it, for matches on the article's text.
+
+    Worked out from the stored article when a match needs it, and kept until it is written.
+    """
+    cache = kb.explain_cache()
+    name = f"lines of {article_id}"
+    texts = cache.get(name)
+    if texts is None:
+        document = kb.store.get_article(article_id) or {}
+        texts = {line.key: line.text for line in article_lines(document)} if document else {}
+        cache.put(name, texts, {article_id})
+    return texts
+
+
+def _matched_line(kb: KnowledgeBase, ranked: RankedIssue, e: Evidence, context: dict) -> dict:
+    if e.line_key is not None:
+        said = _article_line_texts(kb, ranked.article_id).get(e.line_key, "")
+        return {
+            "line": e.line,
+            "text": e.text,
+            "symptom_id": None,
+            "symptom_text": said,
+            "match": e.how,
+            "similarity": e.similarity,
+            "learned": False,
+            "source": "article_text",
+            "shared_by": e.shared_by,
+        }
+    return {
+        "line": e.line,
+        "text": e.text,
+        "symptom_id": e.symptom_id,
+        "symptom_text": context["symptom_texts"].get(e.symptom_id, ""),
+        "match": e.how,
+        "similarity": e.similarity,
+        "learned": e.symptom_id in context["learned_ids"],
+        "source": "learned" if e.symptom_id in context["learned_ids"] else "symptom",
+        "shared_by": e.shared_by,
+    }
+
+
 def _explain(kb: KnowledgeBase, ranked: RankedIssue) -> dict[str, Any]:
     context = _issue_context(kb, ranked.issue_id, ranked.article_id)
     codes = sorted({code for e in ranked.evidence for code in e.codes})
@@ -199,18 +242,7 @@ def _explain(kb: KnowledgeBase, ranked: RankedIssue) -> dict[str, Any]:
         "article_title": context["article_title"],
         "score": round(ranked.score, 4),
         "confidence": ranked.confidence,
-        "matched_lines": [
-            {
-                "line": e.line,
-                "text": e.text,
-                "symptom_id": e.symptom_id,
-                "symptom_text": context["symptom_texts"].get(e.symptom_id, ""),
-                "match": e.how,
-                "similarity": e.similarity,
-                "learned": e.symptom_id in context["learned_ids"],
-            }
-            for e in ranked.evidence
-        ],
+        "matched_lines": [_matched_line(kb, ranked, e, context) for e in ranked.evidence],
         "matched_terms": ranked.text_terms,
         "text_coverage": ranked.text_coverage,
         "log_files": ranked.log_files,

@@ -270,6 +270,8 @@ CAP_SHARE = re.compile(r"\b(CAP|SMS_SITE|SMS_CCM|SMS|SMSPKG)_([A-Z0-9]{3})\b", r
 HOST_AFTER_WORD = re.compile(
     r"\b(server|computer|machine|host|client|domain controller)\s+([A-Z][A-Z0-9_-]{2,})\b"
 )
+HOST_WORDS = ("server", "computer", "machine", "host", "client", "domain controller")
+DIGIT = re.compile(r"\d")
 ACCOUNT = re.compile(r"\b[A-Za-z][\w-]{0,30}\\[A-Za-z][\w.$-]{0,30}\b(?![\\.])")
 TOKEN = re.compile(r"<[a-z]+>|[a-z0-9_]+(?:\.[a-z0-9_]+)*")
 REPEATED_PLACEHOLDER = re.compile(r"(<[a-z]+>)(?:[\s,;]*\1)+")
@@ -347,24 +349,37 @@ def simplify(message: str) -> str:
 def normalize(message: str) -> NormalizedLine:
     """Replace instance data with placeholders; keep what identifies the problem."""
     text = message[:MAX_MESSAGE_CHARS]
-    text = GUID.sub(" <guid> ", text)
-    text = URL.sub(" <url> ", text)
-    text = EMAIL.sub(" <email> ", text)
-    text = UNC_PATH.sub(_path, text)
-    text = DRIVE_PATH.sub(_path, text)
-    text = UNIX_PATH.sub(_path, text)
-    text = CAP_SHARE.sub(lambda m: f"{m.group(1)}_<site>", text)
-    text = SITE_CODE.sub(lambda m: f"{m.group(1)} <site>", text)
-    text = HOST_AFTER_WORD.sub(lambda m: f"{m.group(1)} <host>", text)
-    text = ACCOUNT.sub(_account_or_path, text)
-    text = RELATIVE_PATH.sub(_path, text)
-    text = IPV4.sub(" <ip> ", text)
-    text = VERSION.sub(" <version> ", text)
-    text = DATE.sub(" <date> ", text)
-    text = TIME.sub(" <time> ", text)
-    text = HEX.sub(_hex, text)
+    # Each pattern runs only where the character it needs is present: most lines have no
+    # path, address or number, and the checks cost far less than the patterns.
+    if "-" in text:
+        text = GUID.sub(" <guid> ", text)
+    if "://" in text:
+        text = URL.sub(" <url> ", text)
+    if "@" in text:
+        text = EMAIL.sub(" <email> ", text)
+    if "\\" in text:
+        text = UNC_PATH.sub(_path, text)
+        text = DRIVE_PATH.sub(_path, text)
+    if "/" in text:
+        text = UNIX_PATH.sub(_path, text)
+    if "_" in text:
+        text = CAP_SHARE.sub(lambda m: f"{m.group(1)}_<site>", text)
+    if "site" in text.lower():
+        text = SITE_CODE.sub(lambda m: f"{m.group(1)} <site>", text)
+    if any(word in text for word in HOST_WORDS):
+        text = HOST_AFTER_WORD.sub(lambda m: f"{m.group(1)} <host>", text)
+    if "\\" in text:
+        text = ACCOUNT.sub(_account_or_path, text)
+        text = RELATIVE_PATH.sub(_path, text)
+    if DIGIT.search(text):
+        text = IPV4.sub(" <ip> ", text)
+        text = VERSION.sub(" <version> ", text)
+        text = DATE.sub(" <date> ", text)
+        text = TIME.sub(" <time> ", text)
+        text = HEX.sub(_hex, text)
     text = BARE_HRESULT.sub(lambda m: canonical_hresult(int(m.group(1), 16)) or m.group(0), text)
-    text = SIGNED_NUMBER.sub(_signed, text)
+    if DIGIT.search(text):
+        text = SIGNED_NUMBER.sub(_signed, text)
     text = text.lower()
     text = REPEATED_PLACEHOLDER.sub(r"\1", text)
     tokens = TOKEN.findall(text)

@@ -18,8 +18,10 @@ from dataclasses import dataclass, field
 
 from whoosh import query as Q
 from whoosh.analysis import StemmingAnalyzer
+from whoosh.lang.porter import stem
 from whoosh.searching import Searcher
 
+from service.article_text import Candidate, line_candidates, line_key
 from service.index import SearcherCaches
 from service.normalize import (
     LogLine,
@@ -29,9 +31,10 @@ from service.normalize import (
     signature_key,
     simplify,
 )
+from service.store import Store
 
 QUALITY = {"exact": 1.0, "normalised": 0.95}
-PARTIAL_QUALITY = 0.85
+PARTIAL_QUALITY = 0.8
 PARTIAL_MIN_SIMILARITY = 0.6
 RARE_TERMS_PER_LINE = 4
 # A symptom carrying this much information (sum of its terms' idf) counts in full.
@@ -44,6 +47,24 @@ PROSE_FULL_TERMS = 10
 # Issue texts longer than this many words have their prose coverage damped.
 PROSE_REFERENCE_LENGTH = 250
 LOG_FILE_BONUS = 0.1
+# Evidence from an article's own text (any line it says, not a symptom record): a whole line
+# counts a little less than a symptom, a message found inside a longer line less again, and a
+# line found only once a misspelt word is put right less still.
+TEXT_QUALITY = {"normalised": 0.9, "contained": 0.8, "typo": 0.6}
+# A line whose terms carry this much information (idf over the issues' texts) counts in full;
+# short lines of common words count less.
+TEXT_FULL_INFORMATION = 16.0
+CONTENT_PRIOR_ISSUES = 500
+# Paste lines with no whole-line match that are searched for a known message inside them, and
+# for a misspelt word, at most: both cost a few hundred lookups a line.
+SPAN_SEARCH_LINES = 40
+TYPO_SEARCH_LINES = 20
+TYPO_MIN_LETTERS = 5
+# Evidence this weak (a line many articles say, or of common words) is boilerplate of some log
+# format or of the KB: however many such lines a paste has, together they count at most
+# WEAK_EVIDENCE_CAP, which stays under a confident answer.
+WEAK_EVIDENCE = 0.3
+WEAK_EVIDENCE_CAP = 0.5
 # Terms more common than this share of symptoms are too generic to fetch candidates by.
 GENERIC_SHARE = 0.01
 GENERIC_MIN_DF = 30
@@ -199,6 +220,10 @@ class Evidence:
     similarity: float
     weight: float
     codes: tuple[str, ...] = ()
+    # Evidence from the article's text rather than a symptom record: the key of the article
+    # line it matched, and how many articles say that line.
+    line_key: int | None = None
+    shared_by: int = 1
 
 
 @dataclass
@@ -240,8 +265,14 @@ class _Symptom:
 class Ranker:
     """Ranks issues for the lines of one paste against one index searcher."""
 
-    def __init__(self, searcher: Searcher, caches: SearcherCaches | None = None) -> None:
+    def __init__(
+        self,
+        searcher: Searcher,
+        caches: SearcherCaches | None = None,
+        store: Store | None = None,
+    ) -> None:
         self.searcher = searcher
+        self.store = store
         self.reader = searcher.reader()
         caches = caches if caches is not None else SearcherCaches()
         caches.trim()
@@ -251,6 +282,8 @@ class Ranker:
         self._symptoms: dict[int, _Symptom] = {}
         self._by_id: dict[str, _Symptom] = {}
         self._symptom_count = max(1, self.df("doc_type", "symptom"))
+        self._issue_count = max(1, self.df("doc_type", "issue"))
+        self._content_idf: dict[str, float] = {}
 
     # -- term statistics ------------------------------------------------------------------
 
@@ -329,6 +362,12 @@ class Ranker:
             else:
                 still_left.append((line, normal))
 
+        if self.store is not None:
+            self._text_evidence(by_issue, list(unique.values()), allowed)
+            matched_signatures.update(
+                normalize(e.text).signature for r in by_issue.values() for e in r.evidence
+            )
+
         # Only lines outside any log format can be a person's words; log lines go to passes 1-2.
         prose = [
             line.message
@@ -340,7 +379,9 @@ class Ranker:
 
         paste_files = {f.lower(): f for f in paste_log_files}
         for ranked in by_issue.values():
-            ranked.score = sum(e.weight for e in ranked.evidence)
+            strong = sum(e.weight for e in ranked.evidence if e.weight >= WEAK_EVIDENCE)
+            weak = sum(e.weight for e in ranked.evidence if e.weight < WEAK_EVIDENCE)
+            ranked.score = strong + min(weak, WEAK_EVIDENCE_CAP)
             if ranked.evidence and paste_files:
                 files = {
                     f
@@ -388,9 +429,129 @@ class Ranker:
             else:
                 ranked.evidence.append(evidence)
 
+    # -- evidence from the articles' own text ----------------------------------------------
+
+    def content_idf(self, term: str) -> float:
+        """How rare a word is in the issues' texts (stemmed as they are); unseen words are rare."""
+        value = self._content_idf.get(term)
+        if value is None:
+            df = self.df("content", stem(term)) if term.isalpha() else 0
+            # Smoothed as if CONTENT_PRIOR_ISSUES more issues did not use the word: in a small
+            # knowledge base every word of its few issues would otherwise look common.
+            value = math.log(1 + (self._issue_count + CONTENT_PRIOR_ISSUES) / (df + 1))
+            self._content_idf[term] = value
+        return value
+
+    def _content_factor(self, terms: tuple[str, ...]) -> float:
+        return min(1.0, sum(self.content_idf(t) for t in terms) / TEXT_FULL_INFORMATION)
+
+    def _text_evidence(
+        self,
+        by_issue: dict[str, RankedIssue],
+        lines: list[tuple[LogLine, NormalizedLine]],
+        allowed: Callable[[str], bool] | None,
+    ) -> None:
+        """Evidence from any line an article says: whole paste lines first; then, for lines
+        that found nothing whole, a known message inside them and a misspelt word put right."""
+        assert self.store is not None
+        searches = [_TextSearch(line, normal) for line, normal in lines]
+        for search in searches:
+            search.candidates = line_candidates(search.line.message, spans=False)
+        found = self.store.articles_saying(c.key for s in searches for c in s.candidates)
+        missing = [s for s in searches if not any(c.key in found for c in s.candidates)]
+        more: list[int] = []
+        for search in missing[:SPAN_SEARCH_LINES]:
+            asked = {c.key for c in search.candidates}
+            spans = [
+                c for c in line_candidates(search.line.message, spans=True) if c.key not in asked
+            ]
+            search.candidates += spans
+            more += [c.key for c in spans]
+        for search in missing[:TYPO_SEARCH_LINES]:
+            typos = self._typo_candidates(search.normal)
+            search.candidates += typos
+            more += [c.key for c in typos]
+        if more:
+            found.update(self.store.articles_saying(more))
+
+        covered = {(e.line, r.article_id) for r in by_issue.values() for e in r.evidence}
+        # article -> line key -> the paste line it explains best: one article line explains
+        # one paste line.
+        best: dict[str, dict[int, tuple[float, Evidence, int]]] = {}
+        for search in searches:
+            per_article: dict[str, tuple[float, Evidence, int]] = {}
+            for candidate in search.candidates:
+                hit = found.get(candidate.key)
+                if hit is None:
+                    continue
+                total, articles = hit
+                quality = TEXT_QUALITY[candidate.how]
+                if candidate.how == "contained":
+                    quality *= 0.5 + 0.5 * candidate.coverage
+                weight = quality * self._content_factor(candidate.terms) * shared_factor(total)
+                for article_id, issue_number in articles:
+                    if (search.line.number, article_id) in covered:
+                        continue
+                    current = per_article.get(article_id)
+                    if current is not None and current[0] >= weight:
+                        continue
+                    evidence = Evidence(
+                        search.line.number,
+                        search.line.message,
+                        "",
+                        candidate.how,
+                        round(min(1.0, quality / TEXT_QUALITY["normalised"]), 3),
+                        weight,
+                        search.normal.codes,
+                        line_key=candidate.key,
+                        shared_by=total,
+                    )
+                    per_article[article_id] = (weight, evidence, issue_number)
+            for article_id, entry in per_article.items():
+                keyed = best.setdefault(article_id, {})
+                current = keyed.get(entry[1].line_key)
+                if current is None or current[0] < entry[0]:
+                    keyed[entry[1].line_key] = entry
+        if not best:
+            return
+        issue_ids = self.store.issue_ids_by_number(list(best))
+        for article_id, keyed in best.items():
+            if allowed is not None and not allowed(article_id):
+                continue
+            for _, evidence, issue_number in keyed.values():
+                issue_id = issue_ids.get((article_id, issue_number))
+                if issue_id is None:
+                    continue
+                ranked = by_issue.setdefault(issue_id, RankedIssue(issue_id, article_id))
+                ranked.evidence.append(evidence)
+
+    def _typo_candidates(self, normal: NormalizedLine) -> list[Candidate]:
+        """The whole line with one word the issues' texts never use put right, every way one
+        edit allows; the lookup itself tells which of them some article says."""
+        tokens = normal.signature.split()
+        if len(normal.terms) < 3:
+            return []
+        out: list[Candidate] = []
+        tried = 0
+        for i, token in enumerate(tokens):
+            if len(token) < TYPO_MIN_LETTERS or not token.isalpha():
+                continue
+            if self.df("content", stem(token)):
+                continue
+            tried += 1
+            if tried > 2:
+                break
+            for variant in one_edit_variants(token):
+                signature = " ".join([*tokens[:i], variant, *tokens[i + 1 :]])
+                terms = tuple(variant if t == token else t for t in normal.terms)
+                out.append(Candidate(line_key(signature), "typo", terms, 1.0))
+        return out
+
     def _specificity(self, symptom: _Symptom, issues_sharing: int) -> float:
-        information = self.information(symptom.terms)
-        return min(1.0, information / FULL_INFORMATION) / max(1, issues_sharing)
+        # Rare among symptoms is not enough: a short symptom of words every article uses
+        # ("Reading configuration......") is as generic as a log line can be.
+        information = min(1.0, self.information(symptom.terms) / FULL_INFORMATION)
+        return min(information, self._content_factor(symptom.terms)) * shared_factor(issues_sharing)
 
     def _signature_evidence(
         self, line: LogLine, normal: NormalizedLine, signature: str
@@ -434,7 +595,8 @@ class Ranker:
         issues_sharing = len(candidates)
         for docnum, similarity in candidates:
             symptom = self.symptom(docnum)
-            weight = PARTIAL_QUALITY * similarity * self._specificity(symptom, issues_sharing)
+            # Steeply: a line that shares most words with a symptom is often another message.
+            weight = PARTIAL_QUALITY * similarity**2 * self._specificity(symptom, issues_sharing)
             found.append(
                 (
                     symptom,
@@ -549,3 +711,34 @@ class Ranker:
             ranked = by_issue.setdefault(hit["issue_id"], RankedIssue(hit["issue_id"], article_id))
             ranked.text_coverage = round(coverage, 3)
             ranked.text_terms = matched
+
+
+def shared_factor(sharing: int) -> float:
+    """How much a line said by `sharing` issues or articles still tells them apart.
+
+    Gently falling: a message documented in a handful of articles still answers with those
+    articles (other lines and the rest decide between them), while a line hundreds of
+    articles say is boilerplate and counts for little.
+    """
+    return 1.0 / (1.0 + 0.5 * math.log(max(1, sharing)))
+
+
+def one_edit_variants(word: str) -> set[str]:
+    """Every word one deletion, transposition, replacement or insertion away from `word`."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    variants = {a + b[1:] for a, b in splits if b}
+    variants |= {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+    variants |= {a + c + b[1:] for a, b in splits if b for c in letters}
+    variants |= {a + c + b for a, b in splits for c in letters}
+    variants.discard(word)
+    return variants
+
+
+class _TextSearch:
+    """What one paste line asks of the article-line keys, and what it found."""
+
+    def __init__(self, line: LogLine, normal: NormalizedLine) -> None:
+        self.line = line
+        self.normal = normal
+        self.candidates: list[Candidate] = []

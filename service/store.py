@@ -11,10 +11,13 @@ import hashlib
 import json
 import sqlite3
 import threading
+from array import array
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+
+from service.article_text import LINE_KEYS_FORMAT, ArticleLine, article_lines
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -160,6 +163,26 @@ CREATE TABLE IF NOT EXISTS article_writes (
     article_id TEXT NOT NULL
 );
 """
+# Every line an article says, as keys of normalised lines (service/article_text.py): a paste
+# line finds the articles that say it with one lookup. The keys of each article are kept whole
+# beside it too, so that replacing or deleting it removes exactly the rows it added.
+LINES_SCHEMA = """
+CREATE TABLE IF NOT EXISTS article_lines (
+    key INTEGER NOT NULL,
+    article_id INTEGER NOT NULL,
+    issue_number INTEGER NOT NULL,
+    PRIMARY KEY (key, article_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS article_line_keys (
+    article_id INTEGER PRIMARY KEY,
+    keys BLOB NOT NULL
+);
+"""
+# Articles per key returned by a lookup: a line that many articles say is weighed by how many
+# say it, and which of them is beside the point.
+LINE_ARTICLES_LIMIT = 50
+# Keys per lookup statement, well under SQLite's limit on bound parameters.
+LINE_LOOKUP_CHUNK = 2_000
 # Revisions the write log keeps; a process whose caches are older than that starts them over.
 WRITE_LOG_KEEP = 10_000
 # Full-text search over whole articles lives in SQLite (FTS5, in C) beside the records, written in
@@ -239,7 +262,10 @@ class Store:
         """Create the tables if they are missing (idempotent)."""
         self.conn.executescript(SCHEMA)
         self.conn.executescript(SEARCH_SCHEMA)
+        self.conn.executescript(LINES_SCHEMA)
         self.conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('revision', '0')")
+        if self.get_meta("line_keys_format") != str(LINE_KEYS_FORMAT):
+            self.rebuild_article_lines()
 
     def exists(self) -> bool:
         if not self.path.exists():
@@ -269,10 +295,16 @@ class Store:
 
     # -- writes -----------------------------------------------------------------------------
 
-    def save_article(self, document: dict[str, Any], source: str) -> str:
+    def save_article(
+        self,
+        document: dict[str, Any],
+        source: str,
+        lines: list[ArticleLine] | None = None,
+    ) -> str:
         """Write one validated article and all its records; returns created/updated/unchanged.
 
-        A curated article is never replaced by an imported copy: that returns 'kept'.
+        A curated article is never replaced by an imported copy: that returns 'kept'. `lines`
+        are the article's `article_lines`, when the caller worked them out already.
         """
         digest = content_hash(document)
         conn = self.conn
@@ -291,7 +323,11 @@ class Store:
             if row is not None:
                 conn.execute("DELETE FROM articles WHERE id=?", (document["id"],))
                 conn.execute("DELETE FROM article_search WHERE rowid=?", (int(document["id"]),))
+                self._delete_lines(conn, int(document["id"]))
             self._insert_article(conn, document, source, digest)
+            self._insert_lines(
+                conn, int(document["id"]), lines if lines is not None else article_lines(document)
+            )
             revision = self.bump_revision(conn, document["id"])
             conn.execute("COMMIT")
         except BaseException:
@@ -309,6 +345,7 @@ class Store:
             deleted = conn.execute("DELETE FROM articles WHERE id=?", (article_id,)).rowcount
             if deleted:
                 conn.execute("DELETE FROM article_search WHERE rowid=?", (int(article_id),))
+                self._delete_lines(conn, int(article_id))
                 revision = self.bump_revision(conn, article_id)
             conn.execute("COMMIT")
         except BaseException:
@@ -316,6 +353,93 @@ class Store:
             self._forget_unindexed(revision)
             raise
         return bool(deleted)
+
+    @staticmethod
+    def _insert_lines(conn: sqlite3.Connection, article_id: int, lines: list[ArticleLine]) -> None:
+        conn.executemany(
+            "INSERT OR IGNORE INTO article_lines(key, article_id, issue_number) VALUES (?, ?, ?)",
+            [(line.key, article_id, line.issue_number) for line in lines],
+        )
+        keys = array("q", (line.key for line in lines))
+        conn.execute(
+            "INSERT OR REPLACE INTO article_line_keys(article_id, keys) VALUES (?, ?)",
+            (article_id, keys.tobytes()),
+        )
+
+    @staticmethod
+    def _delete_lines(conn: sqlite3.Connection, article_id: int) -> None:
+        row = conn.execute(
+            "SELECT keys FROM article_line_keys WHERE article_id=?", (article_id,)
+        ).fetchone()
+        if row is None:
+            return
+        keys = array("q")
+        keys.frombytes(row[0])
+        conn.executemany(
+            "DELETE FROM article_lines WHERE key=? AND article_id=?",
+            [(key, article_id) for key in keys],
+        )
+        conn.execute("DELETE FROM article_line_keys WHERE article_id=?", (article_id,))
+
+    def rebuild_article_lines(self) -> int:
+        """Make every article's line keys again (after the way they are made changed)."""
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if self.get_meta("line_keys_format") == str(LINE_KEYS_FORMAT):
+                # Another process made them while this one waited for the lock.
+                conn.execute("ROLLBACK")
+                return 0
+            conn.execute("DELETE FROM article_lines")
+            conn.execute("DELETE FROM article_line_keys")
+            ids = [row[0] for row in conn.execute("SELECT id FROM articles")]
+            for article_id in ids:
+                document = self.get_article(article_id)
+                if document is not None:
+                    self._insert_lines(conn, int(article_id), article_lines(document))
+            self.set_meta("line_keys_format", str(LINE_KEYS_FORMAT))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return len(ids)
+
+    def articles_saying(self, keys: Iterable[int]) -> dict[int, tuple[int, list[tuple[str, int]]]]:
+        """For each key some article says: how many articles say it, and (article id, issue
+        number) of at most LINE_ARTICLES_LIMIT of them."""
+        found: dict[int, tuple[int, list[tuple[str, int]]]] = {}
+        keys = list(dict.fromkeys(keys))
+        for start in range(0, len(keys), LINE_LOOKUP_CHUNK):
+            chunk = keys[start : start + LINE_LOOKUP_CHUNK]
+            rows = self.conn.execute(
+                "SELECT key, article_id, issue_number, total FROM ("
+                " SELECT key, article_id, issue_number,"
+                "  count(*) OVER (PARTITION BY key) AS total,"
+                "  row_number() OVER (PARTITION BY key ORDER BY article_id) AS n"
+                " FROM article_lines WHERE key IN (" + ",".join("?" * len(chunk)) + ")"
+                ") WHERE n <= ?",
+                [*chunk, LINE_ARTICLES_LIMIT],
+            )
+            for key, article_id, issue_number, total in rows:
+                entry = found.get(key)
+                if entry is None:
+                    entry = found[key] = (total, [])
+                entry[1].append((str(article_id), issue_number))
+        return found
+
+    def issue_ids_by_number(self, article_ids: list[str]) -> dict[tuple[str, int], str]:
+        """(article id, issue number) -> issue id, for the given articles."""
+        out: dict[tuple[str, int], str] = {}
+        for start in range(0, len(article_ids), LINE_LOOKUP_CHUNK):
+            chunk = article_ids[start : start + LINE_LOOKUP_CHUNK]
+            for row in self.conn.execute(
+                "SELECT article_id, number, id FROM issues WHERE article_id IN ("
+                + ",".join("?" * len(chunk))
+                + ")",
+                chunk,
+            ):
+                out[(row[0], row[1])] = row[2]
+        return out
 
     def bump_revision(self, conn: sqlite3.Connection, article_id: str | None = None) -> int:
         """Count a write, inside its transaction: caches and the index compare revisions.

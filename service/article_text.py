@@ -1,0 +1,217 @@
+"""Every line an article says, as keys a pasted line can be looked up by.
+
+Symptom records hold what the importer recognised as quoted evidence; an article says more
+than that. Here each article is cut into the pieces a user may paste: every line, two and three
+consecutive lines joined (the archive hard-wraps long messages), each sentence of a paragraph
+re-joined, and text quoted inside a sentence. Each piece is normalised like a pasted line and
+reduced to a 64-bit key; the store keeps (key, article, issue) rows, and a paste line finds
+the articles that say it with one lookup, whatever extraction picked.
+
+The same cutting applies to a pasted line on the other side (`line_candidates`): the whole
+line, the parts a message is usually embedded in (quotes, after "error:"), and shorter runs of
+words, so a known message inside a longer line still finds its article.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from service.normalize import STOP_WORDS, normalize, parse_line
+
+# Pieces with fewer terms than this say too little to find an article by.
+MIN_TERMS = 2
+# Longer pieces are not pasted as they are; their lines and sentences are.
+MAX_PIECE_CHARS = 600
+# Lines of one paragraph joined into windows, at most this many lines from its start: log
+# excerpts can be long, and a window past that adds keys nobody pastes.
+MAX_WINDOW_LINES = 60
+# Bumped whenever the cutting or the normaliser changes what keys an article has; a store with
+# keys of another format has them made again from its articles.
+LINE_KEYS_FORMAT = 1
+
+QUOTED = re.compile(r"[\"\u201c\u201d]([^\"\u201c\u201d\n]{4,300})[\"\u201c\u201d]")
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(\u201c])")
+# "Error message: <message>", "Event ID 1234: <message>": a short lead-in, then the message.
+LEAD_IN = re.compile(r"^([^:]{2,60}?):\s+(\S.*)$")
+
+
+def line_key(signature: str) -> int:
+    """A signed 64-bit key for a normalised line (SQLite integers are signed)."""
+    digest = hashlib.blake2b(signature.encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _joined(first: str, second: str) -> str:
+    """The signature of two lines joined with a space, from the lines' own signatures.
+
+    Normalising is local to tokens, so a joined line's signature is its lines' signatures in
+    a row, with a placeholder that ends one line and starts the next counted once, as
+    `normalize` counts it; working from signatures saves normalising every window again.
+    """
+    if not first or not second:
+        return first or second
+    if second[0] == "<" and first.endswith(second.split(" ", 1)[0]):
+        head = second.split(" ", 1)
+        if first.rsplit(" ", 1)[-1] == head[0]:
+            return first if len(head) == 1 else f"{first} {head[1]}"
+    return f"{first} {second}"
+
+
+def _term_count(signature: str) -> int:
+    return sum(1 for t in signature.split() if t[0] != "<" and t not in STOP_WORDS)
+
+
+def _has_code(signature: str) -> bool:
+    return "0x" in signature and any(t.startswith("0x") for t in signature.split())
+
+
+def _pieces_of_text(text: str) -> Iterator[tuple[str, str | None, int]]:
+    """(piece, its signature if known, its terms if known) for one block of article text a
+    user may paste, wrapped lines re-joined."""
+    for paragraph in re.split(r"\n\s*\n", text):
+        lines = [parse_line(line)[0] for line in paragraph.split("\n") if line.strip()]
+        lines = [line for line in lines if line]
+        if not lines:
+            continue
+        signatures: list[str] = []
+        counts: list[int] = []
+        for line in lines:
+            signature = normalize(line).signature
+            signatures.append(signature)
+            counts.append(_term_count(signature))
+            yield line, signature, counts[-1]
+            for inner in _inner_pieces(line):
+                yield inner, None, 0
+        last = min(len(lines), MAX_WINDOW_LINES)
+        for start in range(last - 1):
+            pair = _joined(signatures[start], signatures[start + 1])
+            yield "", pair, counts[start] + counts[start + 1]
+            if start + 2 < last:
+                yield (
+                    "",
+                    _joined(pair, signatures[start + 2]),
+                    counts[start] + counts[start + 1] + counts[start + 2],
+                )
+        if len(lines) > 1:
+            joined = " ".join(lines)
+            for sentence in SENTENCE_END.split(joined):
+                # A sentence within one line is already there as part of that line's runs.
+                if len(sentence) <= MAX_PIECE_CHARS and not any(sentence in x for x in lines):
+                    yield sentence, None, 0
+                    for inner in _inner_pieces(sentence):
+                        yield inner, None, 0
+
+
+def _inner_pieces(text: str) -> Iterator[str]:
+    """Messages embedded in a line: quoted text, and what follows a short lead-in."""
+    yield from QUOTED.findall(text)
+    lead = LEAD_IN.match(text)
+    if lead and len(lead.group(1).split()) <= 6:
+        yield lead.group(2)
+
+
+@dataclass(frozen=True)
+class ArticleLine:
+    """One piece of an article, as the matcher will look it up."""
+
+    key: int
+    text: str
+    issue_number: int
+
+
+def article_lines(document: dict[str, Any]) -> list[ArticleLine]:
+    """Every distinct piece of an article, each attributed to the issue whose text it is in.
+
+    Issue descriptions and symptoms come first, so a piece found there belongs to that issue;
+    the rest of the article (title, sections) belongs to the first issue.
+    """
+    issues = document.get("issues") or []
+    first = min((issue["number"] for issue in issues), default=1)
+    numbers = {issue["id"]: issue["number"] for issue in issues}
+    sources: list[tuple[str, int]] = []
+    for issue in issues:
+        sources.append((issue.get("title") or "", issue["number"]))
+        sources.append((issue.get("description") or "", issue["number"]))
+    for symptom in document.get("symptoms") or []:
+        sources.append((symptom["text"], numbers.get(symptom.get("issue_id"), first)))
+    sources.append((document.get("title") or "", first))
+    for section in document.get("sections") or []:
+        sources.append((section.get("body") or "", first))
+    seen: set[int] = set()
+    found: list[ArticleLine] = []
+    for text, number in sources:
+        for piece, known, terms in _pieces_of_text(text):
+            signature = known
+            if signature is None:
+                if len(piece) > MAX_PIECE_CHARS:
+                    continue
+                signature = normalize(piece).signature
+                terms = _term_count(signature)
+            if terms < MIN_TERMS and not _has_code(signature):
+                continue
+            key = line_key(signature)
+            if key in seen:
+                continue
+            seen.add(key)
+            found.append(ArticleLine(key, piece or signature, number))
+    return found
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A span of a pasted line to look up, and how much of the line it is."""
+
+    key: int
+    how: str
+    terms: tuple[str, ...]
+    # The share of the line's terms the span carries: a message inside more text counts less.
+    coverage: float
+
+
+# Runs of words tried inside a long line: at least this many tokens, at most this many.
+SPAN_MIN_TOKENS = 3
+SPAN_MAX_TOKENS = 14
+# Lines with more tokens than this are not searched for runs: logs do not quote essays.
+SPAN_LINE_MAX_TOKENS = 40
+
+
+def line_candidates(message: str, spans: bool) -> list[Candidate]:
+    """The keys to look up for one pasted message: whole, embedded parts, and (with `spans`)
+    every run of 3-14 tokens, for a known message inside a sentence that is not quoted.
+    """
+    normal = normalize(message)
+    if not normal.signature:
+        return []
+    terms = set(normal.terms)
+    out: dict[int, Candidate] = {}
+
+    def add(signature: str, how: str) -> None:
+        part = normalize_tokens(signature)
+        if len(part) < MIN_TERMS and not any(t.startswith("0x") for t in signature.split()):
+            return
+        key = line_key(signature)
+        if key not in out:
+            share = len(terms.intersection(part)) / max(1, len(terms))
+            out[key] = Candidate(key, how, part, share if how != "normalised" else 1.0)
+
+    add(normal.signature, "normalised")
+    for piece in _inner_pieces(message):
+        add(normalize(piece).signature, "contained")
+    for sentence in SENTENCE_END.split(message):
+        if sentence != message:
+            add(normalize(sentence).signature, "contained")
+    tokens = normal.signature.split()
+    if spans and len(tokens) <= SPAN_LINE_MAX_TOKENS:
+        for size in range(min(SPAN_MAX_TOKENS, len(tokens) - 1), SPAN_MIN_TOKENS - 1, -1):
+            for start in range(len(tokens) - size + 1):
+                add(" ".join(tokens[start : start + size]), "contained")
+    return list(out.values())
+
+
+def normalize_tokens(signature: str) -> tuple[str, ...]:
+    """The terms of an already normalised signature (no placeholders, no stop words)."""
+    return normalize(signature).terms
