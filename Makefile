@@ -58,9 +58,9 @@ load: install-dev
 bench-import: install-dev
 	$(BIN)/python bench/bench_import.py
 
-## make eval: match quality on the SMS archive against a BM25 baseline
+## make eval: match quality over HTTP on queries made from the raw archives (SMS, then all 60k)
 eval: install-dev
-	$(BIN)/python bench/eval_match.py
+	$(BIN)/python bench/eval_match.py --both
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

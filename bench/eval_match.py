@@ -1,247 +1,394 @@
-"""Evaluate matching on a real archive: do generated pastes find the article they came from?
+"""Evaluate matching as a user meets it: raw-archive queries against a real `kb serve`.
 
-Builds a knowledge base from the archive (or reuses one), turns each article's own quoted log
-lines into pastes as a helpdesk would send them (instance data changed, real log formatting,
-noise lines around), and reports top-1, top-3 and MRR, beside a naive baseline in the same run:
-the whole paste as one BM25 OR-query over article text. Unrelated logs measure false alarms.
+Queries come from `bench/eval_queries.py`, which reads the raw archive text with rules of its own
+(nothing from the importer, the normaliser or the index), so a score here cannot be the service
+agreeing with itself. The store is built with the `kb` CLI, served by gunicorn (`kb serve`, two
+workers) and asked over HTTP; the client-side latency is what is reported.
 
-    python bench/eval_match.py [--archive ../shared/corpus/kbarchive-sms.tar.gz] [--home DIR]
+Articles are split in two halves by a stable hash of their id: the "tuning" half may be looked at
+while improving the matcher, the "reporting" half is the one to quote. Both are reported.
+Beside the matcher, the same queries go to a naive baseline (the whole paste as one BM25 OR-query
+over article text, FTS5), and logs of other systems measure confident false alarms.
+
+    python bench/eval_match.py [--archive PATH | --both] [--home DIR] [--queries N]
+        [--json] [--show-misses] [--dump-queries FILE]
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
+import os
 import random
-import re
-import statistics
+import subprocess
 import sys
 import tempfile
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from service.config import Config  # noqa: E402
-from service.importer import run_import  # noqa: E402
-from service.kb import KnowledgeBase  # noqa: E402
-from service.matching import match_log  # noqa: E402
-from service.normalize import normalize, parse_line  # noqa: E402
+from bench.eval_queries import KINDS, Query, build_queries, iter_archive, load_corpus  # noqa: E402
+from bench.serving import ALL_ARCHIVE, SMS_ARCHIVE, free_port, start, stop, wait_ready  # noqa: E402
 from service.search import WORD  # noqa: E402
+from service.store import Store  # noqa: E402
 
-DEFAULT_ARCHIVE = ROOT.parent / "shared" / "corpus" / "kbarchive-sms.tar.gz"
-NOISE = [
-    "Sleeping for 60 seconds...",
-    "Waiting for the next cycle",
-    "Checking for new instructions",
-    "Service started successfully",
-    "Completed processing of 3 files",
-    "Heartbeat sent to the site server",
-    "Connection established",
-    "Reading configuration from registry",
-    "Thread exited normally",
-    "Found 0 pending jobs",
-]
-UNRELATED = [
-    "{mon} {day} {hh}:{mm}:{ss} web{n} sshd[{pid}]: Accepted publickey for {user} from 10.{a}.{b}.{c} port {port} ssh2",
-    "{mon} {day} {hh}:{mm}:{ss} web{n} systemd[1]: Started Session {pid} of user {user}.",
-    "{mon} {day} {hh}:{mm}:{ss} web{n} kernel: [{pid}.{port}] Out of memory: Killed process {pid} (java)",
-    "{mon} {day} {hh}:{mm}:{ss} db{n} postgres[{pid}]: LOG:  checkpoint complete: wrote {port} buffers",
-    '10.{a}.{b}.{c} - - [{day}/{mon}/2026:{hh}:{mm}:{ss} +0000] "GET /api/v2/items?page={n} HTTP/1.1" 200 {port} "-" "Mozilla/5.0"',
-    '10.{a}.{b}.{c} - {user} [{day}/{mon}/2026:{hh}:{mm}:{ss} +0000] "POST /login HTTP/1.1" 302 0 "-" "curl/8.1"',
-    "2026-11-{day} {hh}:{mm}:{ss},123 INFO  [main] o.s.b.w.e.tomcat.TomcatWebServer: Tomcat started on port(s): 8080",
-    "2026-11-{day} {hh}:{mm}:{ss},456 ERROR [pool-{n}-thread-{n}] c.e.app.OrderService: Order {pid} failed: timeout after 30000 ms",
-    "{hh}:{mm}:{ss}.{port} [nginx] upstream timed out (110: Connection timed out) while reading response header",
-    "npm ERR! code ERESOLVE unable to resolve dependency tree for react@{n}.0.0",
-    'Traceback (most recent call last): File "/srv/app/main.py", line {n}, in <module>',
-    'docker: Error response from daemon: Conflict. The container name "/web{n}" is already in use.',
-]
+NEGATIVES = ROOT / "bench" / "negatives"
+KB = Path(sys.executable).parent / "kb"
+IMPORTED_AT_LEAST = 100  # fewer articles: only the curated seed is there, import the archive
+CONFIDENT = 0.5  # the confidence from which the API presents a match as "sure"
+DEFAULT_QUERIES = {"sms": 600, "all": 1000}
+HALVES = ("reporting", "tuning")
 
 
-def disguise(line: str, rng: random.Random) -> str:
-    """Change what differs between machines: paths, site codes, servers, numbers, versions."""
-    line = re.sub(r"\b[A-Z]:\\", lambda m: rng.choice(["C:\\", "D:\\", "E:\\"]), line)
-    line = re.sub(r"\\\\[A-Za-z0-9_-]+\\", lambda m: f"\\\\SRV{rng.randint(1, 99):02d}\\", line)
-    line = re.sub(
-        r"\b(site|Site|SITE)( code)? [A-Z0-9]{3}\b",
-        lambda m: f"{m.group(1)}{m.group(2) or ''} {rng.choice(['A01', 'NYC', 'LN2'])}",
-        line,
+@dataclass
+class Outcome:
+    """What the service and the baseline answered to one query."""
+
+    query: Query
+    ranked: list[str]
+    confidences: list[float]
+    latency_ms: float
+    baseline: list[str]
+
+    def rank(self, ranked: list[str] | None = None) -> int | None:
+        """Position (1-based) of the first right article in `ranked` (default: the service's)."""
+        for position, article_id in enumerate(self.ranked if ranked is None else ranked, 1):
+            if article_id in self.query.correct:
+                return position
+        return None
+
+
+# ---------------------------------------------------------------------------------------------
+# The store and the server
+
+
+def prepare_store(home: Path, archive: Path) -> int:
+    """Build and import with the `kb` CLI, as an operator would; skip when already imported."""
+    store_path = home / "kb.sqlite3"
+    if store_path.exists() and count_articles(store_path) >= IMPORTED_AT_LEAST:
+        return count_articles(store_path)
+    env = dict(os.environ, KB_HOME=str(home))
+    started = time.monotonic()
+    subprocess.run([str(KB), "build"], env=env, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([str(KB), "import", str(archive)], env=env, check=True, stdout=sys.stderr)
+    print(f"imported {archive.name} in {time.monotonic() - started:.0f}s", file=sys.stderr)
+    return count_articles(store_path)
+
+
+def count_articles(store_path: Path) -> int:
+    """Articles in the store file."""
+    store = Store(store_path)
+    try:
+        return store.count("articles")
+    finally:
+        store.close()
+
+
+def serve(home: Path, log_path: Path) -> tuple[subprocess.Popen, int]:
+    """`kb serve` with two workers on a free port, ready to answer."""
+    port = free_port()
+    # Activity recording is off so that evaluation pastes do not end up in the store's stats.
+    env = dict(os.environ, KB_HOME=str(home), KB_RECORD_ACTIVITY="0", KB_RATE_LIMIT="0")
+    log = log_path.open("ab")
+    process = start(
+        [str(KB), "serve", "--port", str(port), "--workers", "2"],
+        env,
+        log,  # type: ignore[arg-type]
     )
-    line = re.sub(
-        r"\b(\d+)\.(\d+)\.(\d+)(\.\d+)?\b",
-        lambda m: ".".join(str(rng.randint(0, 2999)) for _ in range(4 if m.group(4) else 3)),
-        line,
-    )
-    line = re.sub(r"\bthread=\w+", f"thread={rng.randint(100, 9999)}", line)
-    return line
+    wait_ready(port, "/readyz", timeout=600, process=process)
+    return process, port
 
 
-def formatted(message: str, component: str, rng: random.Random) -> str:
-    style = rng.choice(["sms2", "cmtrace", "plain", "timestamped"])
-    if style == "sms2":
-        return (
-            f"{message}  $$<{component}><Thu Jul {rng.randint(1, 28)} 14:22:53.{rng.randint(100, 999)}"
-            f" 2001 Pacific Standard Time><thread={rng.randint(100, 4000)} (0x{rng.randint(256, 4095):X})>"
+def ask(port: int, query: Query) -> tuple[list[str], list[float], float]:
+    """Send one query; returns ranked article ids, their confidences and the latency in ms."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    started = time.perf_counter()
+    if query.as_line:
+        conn.request("GET", "/v1/match?" + urlencode({"line": query.paste, "limit": 10}))
+    else:
+        conn.request(
+            "POST",
+            "/v1/match?limit=10",
+            body=query.paste.encode("utf-8"),
+            headers={"Content-Type": "text/plain; charset=utf-8"},
         )
-    if style == "cmtrace":
-        return (
-            f'<![LOG[{message}]LOG]!><time="14:22:53.512+480" date="07-26-2001" '
-            f'component="{component}" context="" type="1" thread="{rng.randint(100, 9999)}" file="x.cpp:1">'
-        )
-    if style == "timestamped":
-        return f"2001-07-{rng.randint(10, 28)} 14:{rng.randint(10, 59)}:{rng.randint(10, 59)} {message}"
-    return message
+    response = conn.getresponse()
+    body = response.read()
+    latency = (time.perf_counter() - started) * 1000
+    conn.close()
+    if response.status != 200:
+        raise SystemExit(f"/v1/match answered {response.status}: {body[:300]!r}")
+    ranked: list[str] = []
+    confidences: list[float] = []
+    for match in json.loads(body)["matches"]:
+        # Several issues of one article count as that article once, at its best position.
+        if match["article_id"] not in ranked:
+            ranked.append(match["article_id"])
+            confidences.append(float(match.get("confidence") or 0))
+    return ranked, confidences, latency
 
 
-def build_queries(kb: KnowledgeBase, rng: random.Random, limit: int | None):
-    """One paste per article that quotes log lines, and the set of equally right answers."""
-    by_article: dict[str, list[str]] = defaultdict(list)
-    signature_articles: dict[str, set[str]] = defaultdict(set)
-    for row in kb.store.conn.execute(
-        "SELECT article_id, text FROM symptoms WHERE kind IN ('log_line', 'error_message')"
-    ):
-        message, _, _ = parse_line(row["text"])
-        normal = normalize(message)
-        if len(normal.terms) < 2:
-            continue
-        by_article[row["article_id"]].append(row["text"])
-        signature_articles[normal.signature].add(row["article_id"])
-    queries = []
-    for article_id in sorted(by_article):
-        lines = by_article[article_id]
-        chosen = rng.sample(lines, min(len(lines), rng.randint(1, 3)))
-        correct = {article_id}
-        for text in chosen:
-            correct |= signature_articles[normalize(parse_line(text)[0]).signature]
-        body = []
-        for text in chosen:
-            message, component, _ = parse_line(text)
-            body.append(formatted(disguise(message, rng), component or "SMS_COMPONENT", rng))
-        for _ in range(rng.randint(1, 4)):
-            body.insert(
-                rng.randint(0, len(body)), formatted(rng.choice(NOISE), "SMS_EXECUTIVE", rng)
-            )
-        queries.append((article_id, "\n".join(body), correct))
-    rng.shuffle(queries)
-    return queries[:limit] if limit else queries
+def baseline_rank(store: Store, paste: str) -> list[str]:
+    """The naive approach: the whole paste as one BM25 OR-query over article text (FTS5)."""
+    words = list(dict.fromkeys(w.lower() for w in WORD.findall(paste)))
+    return [hit["article_id"] for hit in store.search_articles(words, limit=10)]
 
 
-def unrelated_pastes(rng: random.Random, count: int) -> list[str]:
+# ---------------------------------------------------------------------------------------------
+# Negatives
+
+
+def negative_pastes(seed: int, per_source: int = 3) -> list[tuple[str, str]]:
+    """(source, paste) pairs: windows of 5-50 lines from each log under bench/negatives/."""
+    rng = random.Random(seed)
     pastes = []
-    for _ in range(count):
-        lines = []
-        for _ in range(rng.randint(3, 12)):
-            lines.append(
-                rng.choice(UNRELATED).format(
-                    mon=rng.choice(["Jan", "Feb", "Nov"]),
-                    day=rng.randint(10, 28),
-                    hh=rng.randint(10, 23),
-                    mm=rng.randint(10, 59),
-                    ss=rng.randint(10, 59),
-                    n=rng.randint(1, 9),
-                    pid=rng.randint(1000, 99999),
-                    user=rng.choice(["root", "alice", "deploy"]),
-                    a=rng.randint(0, 255),
-                    b=rng.randint(0, 255),
-                    c=rng.randint(0, 255),
-                    port=rng.randint(1024, 65000),
-                )
-            )
-        pastes.append("\n".join(lines))
+    for path in sorted(NEGATIVES.glob("*.log")):
+        lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        for _ in range(per_source):
+            size = rng.randint(5, min(50, len(lines)))
+            begin = rng.randint(0, len(lines) - size)
+            pastes.append((path.stem, "\n".join(lines[begin : begin + size])))
     return pastes
 
 
-def baseline_rank(kb: KnowledgeBase, paste: str) -> list[str]:
-    """The naive approach: the whole paste as one BM25 OR-query over article text (FTS5)."""
-    words = list(dict.fromkeys(w.lower() for w in WORD.findall(paste)))
-    return [hit["article_id"] for hit in kb.store.search_articles(words, limit=10)]
+# ---------------------------------------------------------------------------------------------
+# Scores
 
 
-def scores(ranks: list[int | None]) -> dict[str, float]:
-    n = len(ranks)
+def percentile(values: list[float], share: float) -> float:
+    """The value below which `share` of `values` lie (nearest rank)."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(share * len(ordered)))], 1)
+
+
+def scores(outcomes: list[Outcome]) -> dict[str, Any]:
+    """Top-1, top-3, MRR, misses, silences and confidence of the service, and the baseline's."""
+    n = len(outcomes)
+    if not n:
+        return {"n": 0}
+    ranks = [o.rank() for o in outcomes]
+    base = [o.rank(o.baseline) for o in outcomes]
+
+    def share(count: int) -> float:
+        return round(count / n, 3)
+
     return {
-        "top1": round(sum(1 for r in ranks if r == 1) / n, 3),
-        "top3": round(sum(1 for r in ranks if r is not None and r <= 3) / n, 3),
+        "n": n,
+        "top1": share(sum(r == 1 for r in ranks)),
+        "top3": share(sum(r is not None and r <= 3 for r in ranks)),
         "mrr": round(sum(1 / r for r in ranks if r) / n, 3),
+        "not_in_top10": share(sum(r is None for r in ranks)),
+        "no_answer": share(sum(not o.ranked for o in outcomes)),
+        "confident": share(
+            sum(bool(o.confidences) and o.confidences[0] >= CONFIDENT for o in outcomes)
+        ),
+        "baseline_top1": share(sum(r == 1 for r in base)),
+        "baseline_top3": share(sum(r is not None and r <= 3 for r in base)),
+        "baseline_mrr": round(sum(1 / r for r in base if r) / n, 3),
+        "p50_ms": percentile([o.latency_ms for o in outcomes], 0.5),
+        "p95_ms": percentile([o.latency_ms for o in outcomes], 0.95),
     }
 
 
-def first_rank(ranked: list[str], correct: set[str]) -> int | None:
-    for position, article_id in enumerate(ranked, start=1):
-        if article_id in correct:
-            return position
-    return None
+def report_of(outcomes: list[Outcome]) -> dict[str, Any]:
+    """Scores per half, and per kind inside each half."""
+    grouped: dict[str, dict[str, list[Outcome]]] = defaultdict(lambda: defaultdict(list))
+    for outcome in outcomes:
+        grouped[outcome.query.half][outcome.query.kind].append(outcome)
+        grouped[outcome.query.half]["all"].append(outcome)
+    return {
+        half: {kind: scores(grouped[half][kind]) for kind in (*KINDS, "all")} for half in HALVES
+    }
+
+
+COLUMNS = (
+    ("n", "n"),
+    ("top1", "top-1"),
+    ("top3", "top-3"),
+    ("mrr", "MRR"),
+    ("not_in_top10", "not in top 10"),
+    ("no_answer", "no answer"),
+    ("confident", "conf >= 0.5"),
+    ("baseline_top1", "BM25 top-1"),
+    ("baseline_top3", "BM25 top-3"),
+    ("baseline_mrr", "BM25 MRR"),
+    ("p50_ms", "p50 ms"),
+    ("p95_ms", "p95 ms"),
+)
+
+
+def markdown(result: dict[str, Any]) -> str:
+    """The report as Markdown tables, ready for the README."""
+    out = [
+        f"### {result['archive']}: {result['articles']:,} articles, {result['queries']} queries"
+        f" (seed {result['seed']})",
+        "",
+    ]
+    for half in HALVES:
+        label = "reporting half (quote this one)" if half == "reporting" else "tuning half"
+        out += [f"**{label}**", ""]
+        out.append("| kind | " + " | ".join(title for _, title in COLUMNS) + " |")
+        out.append("|---" * (len(COLUMNS) + 1) + "|")
+        for kind, row in result["halves"][half].items():
+            cells = [str(row.get(key, "")) for key, _ in COLUMNS]
+            name = f"**{kind}**" if kind == "all" else kind
+            out.append(f"| {name} | " + " | ".join(cells) + " |")
+        out.append("")
+    negatives = result["negatives"]
+    out += [
+        f"**negatives**: {negatives['pastes']} pastes of other systems' logs and clean logs;"
+        f" confidently matched (any match with confidence >= {CONFIDENT}):"
+        f" {negatives['confident']} ({negatives['confident_share']:.1%});"
+        f" any match at all: {negatives['answered']}",
+        "",
+        "| source | pastes | confidently matched |",
+        "|---|---|---|",
+    ]
+    for source, row in negatives["by_source"].items():
+        out.append(f"| {source} | {row['pastes']} | {row['confident']} |")
+    return "\n".join(out) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# One archive
+
+
+def evaluate(archive: Path, home: Path, args: argparse.Namespace, short: str) -> dict[str, Any]:
+    """Build or reuse the store, serve it, send the queries and negatives; the report."""
+    started = time.monotonic()
+    corpus = load_corpus(iter_archive(archive))
+    count = args.queries or DEFAULT_QUERIES[short]
+    queries = build_queries(corpus, count, args.seed)
+    del corpus  # 60k articles of text: not needed while the server runs
+    print(
+        f"{archive.name}: {len(queries)} queries in {time.monotonic() - started:.0f}s",
+        file=sys.stderr,
+    )
+    if args.dump_queries:
+        target = Path(args.dump_queries)
+        if args.both:
+            target = target.with_name(f"{target.stem}_{short}{target.suffix}")
+        with target.open("w", encoding="utf-8") as handle:
+            for query in queries:
+                handle.write(json.dumps(query.as_json()) + "\n")
+        print(f"queries written to {target}", file=sys.stderr)
+    articles = prepare_store(home, archive)
+    store = Store(home / "kb.sqlite3")
+    process, port = serve(home, home / "eval-serve.log")
+    try:
+        outcomes = []
+        for number, query in enumerate(queries, 1):
+            ranked, confidences, latency = ask(port, query)
+            outcomes.append(
+                Outcome(query, ranked, confidences, latency, baseline_rank(store, query.paste))
+            )
+            if number % 200 == 0:
+                print(f"  {number}/{len(queries)} queries", file=sys.stderr)
+        by_source: dict[str, Counter[str]] = defaultdict(Counter)
+        confident_negatives = []
+        for source, paste in negative_pastes(args.seed):
+            ranked, confidences, _ = ask(port, Query("negative", "", "", paste, []))
+            by_source[source]["pastes"] += 1
+            by_source[source]["answered"] += bool(ranked)
+            if any(c >= CONFIDENT for c in confidences):
+                by_source[source]["confident"] += 1
+                confident_negatives.append({"source": source, "got": ranked[:3], "paste": paste})
+    finally:
+        stop(process)
+        store.close()
+    pastes = sum(c["pastes"] for c in by_source.values())
+    confident = sum(c["confident"] for c in by_source.values())
+    result = {
+        "archive": archive.name,
+        "articles": articles,
+        "queries": len(queries),
+        "seed": args.seed,
+        "halves": report_of(outcomes),
+        "negatives": {
+            "pastes": pastes,
+            "confident": confident,
+            "confident_share": round(confident / max(1, pastes), 3),
+            "answered": sum(c["answered"] for c in by_source.values()),
+            "by_source": {
+                source: {"pastes": c["pastes"], "confident": c["confident"]}
+                for source, c in sorted(by_source.items())
+            },
+        },
+    }
+    if args.show_misses:
+        show_misses(outcomes, confident_negatives)
+    return result
+
+
+def show_misses(outcomes: list[Outcome], confident_negatives: list[dict[str, Any]]) -> None:
+    """Up to 20 reporting-half misses, spread over the kinds, and confident negatives."""
+    misses = [o for o in outcomes if o.query.half == "reporting" and o.rank() != 1]
+    rng = random.Random(0)
+    rng.shuffle(misses)
+    misses.sort(key=lambda o: KINDS.index(o.query.kind))
+    shown = [m for kind in KINDS for m in [o for o in misses if o.query.kind == kind][:4]][:20]
+    print(f"\n{len(misses)} reporting-half misses (rank != 1); some of them:", file=sys.stderr)
+    for outcome in shown:
+        entry = {
+            "kind": outcome.query.kind,
+            "article": outcome.query.article_id,
+            "correct": outcome.query.correct[:5],
+            "rank": outcome.rank(),
+            "got": list(zip(outcome.ranked[:3], outcome.confidences[:3], strict=True)),
+            "messages": outcome.query.messages,
+            "paste": outcome.query.paste[:400],
+        }
+        print(json.dumps(entry), file=sys.stderr)
+    if confident_negatives:
+        print(f"\n{len(confident_negatives)} negatives matched confidently:", file=sys.stderr)
+        for entry in confident_negatives[:10]:
+            print(json.dumps({**entry, "paste": entry["paste"][:300]}), file=sys.stderr)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--archive", default=str(DEFAULT_ARCHIVE))
-    parser.add_argument("--home", help="reuse or create the knowledge base here")
-    parser.add_argument("--queries", type=int, default=None, help="at most this many queries")
-    parser.add_argument("--unrelated", type=int, default=200)
+    parser.add_argument("--archive", default=str(SMS_ARCHIVE), help="default: the SMS archive")
+    parser.add_argument("--both", action="store_true", help="the SMS archive, then all 60k")
+    parser.add_argument(
+        "--home", help="KB_HOME to build or reuse (with --both: HOME-sms and HOME-all)"
+    )
+    parser.add_argument(
+        "--queries", type=int, help="queries per archive (default 600 SMS, 1000 all)"
+    )
     parser.add_argument("--seed", type=int, default=20261125)
-    parser.add_argument("--json", action="store_true")
-    parser.add_argument("--no-baseline", action="store_true", help="skip the BM25 baseline")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
+    parser.add_argument("--show-misses", action="store_true", help="misses to stderr")
+    parser.add_argument(
+        "--dump-queries", metavar="FILE", help="write the queries as JSONL (with --both: FILE_sms)"
+    )
     args = parser.parse_args()
-    archive = Path(args.archive)
-    if not archive.exists():
-        print(
-            f"archive not found: {archive} (eval expects the KB archive there; see README)",
-            file=sys.stderr,
-        )
-        return 2
-    home = Path(args.home) if args.home else Path(tempfile.mkdtemp(prefix="kb-eval-"))
-    kb = KnowledgeBase(Config(kb_home=home))
-    if not kb.is_built():
-        kb.build()
-    if kb.store.count("articles") < 100:
-        started = time.monotonic()
-        summary = run_import(kb, [archive])
-        print(
-            f"imported {archive.name}: {summary.counts} in {time.monotonic() - started:.1f}s",
-            file=sys.stderr,
-        )
-    rng = random.Random(args.seed)
-    queries = build_queries(kb, rng, args.queries)
-    ours, base, latencies = [], [], []
-    misses = []
-    for article_id, paste, correct in queries:
-        started = time.perf_counter()
-        result = match_log(kb, paste, limit=10)
-        latencies.append((time.perf_counter() - started) * 1000)
-        ranked = list(dict.fromkeys(m["article_id"] for m in result["matches"]))
-        rank = first_rank(ranked, correct)
-        ours.append(rank)
-        if rank != 1 and len(misses) < 15:
-            misses.append({"article": article_id, "got": ranked[:3], "paste": paste[:300]})
-        if not args.no_baseline:
-            base.append(first_rank(baseline_rank(kb, paste), correct))
-    confident = 0
-    for paste in unrelated_pastes(rng, args.unrelated):
-        result = match_log(kb, paste, limit=3)
-        if any(m["confidence"] >= 0.5 for m in result["matches"]):
-            confident += 1
-    report = {
-        "archive": archive.name,
-        "articles": kb.store.count("articles"),
-        "queries": len(queries),
-        "matcher": scores(ours),
-        "baseline_bm25_whole_paste": scores(base) if base else None,
-        "unrelated_pastes": args.unrelated,
-        "unrelated_confident_share": round(confident / max(1, args.unrelated), 3),
-        "match_ms_p50": round(statistics.median(latencies), 2),
-        "match_ms_p95": round(statistics.quantiles(latencies, n=20)[-1], 2),
-    }
+    runs = [(SMS_ARCHIVE, "sms"), (ALL_ARCHIVE, "all")] if args.both else [(Path(args.archive), "")]
+    results = []
+    for archive, short in runs:
+        if not archive.exists():
+            print(f"archive not found: {archive} (see README)", file=sys.stderr)
+            return 2
+        short = short or ("all" if "all" in archive.name else "sms")
+        if args.home:
+            home = Path(f"{args.home}-{short}") if args.both else Path(args.home)
+        else:
+            home = Path(tempfile.mkdtemp(prefix=f"kb-eval-{short}-"))
+        home.mkdir(parents=True, exist_ok=True)
+        result = evaluate(archive, home, args, short)
+        results.append(result)
+        if not args.json:
+            print(markdown(result), flush=True)
     if args.json:
-        print(json.dumps(report, indent=2))
-    else:
-        for key, value in report.items():
-            print(f"{key}: {value}")
-        print("\nsome misses:", file=sys.stderr)
-        for miss in misses:
-            print(json.dumps(miss)[:400], file=sys.stderr)
+        print(json.dumps(results if args.both else results[0], indent=2))
     return 0
 
 
