@@ -31,7 +31,7 @@ MAX_PIECE_CHARS = 600
 MAX_WINDOW_LINES = 60
 # Bumped whenever the cutting or the normaliser changes what keys an article has; a store with
 # keys of another format has them made again from its articles.
-LINE_KEYS_FORMAT = 1
+LINE_KEYS_FORMAT = 3
 
 QUOTED = re.compile(r"[\"\u201c\u201d]([^\"\u201c\u201d\n]{4,300})[\"\u201c\u201d]")
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(\u201c])")
@@ -69,11 +69,24 @@ def _has_code(signature: str) -> bool:
     return "0x" in signature and any(t.startswith("0x") for t in signature.split())
 
 
+def _rejoin_trailers(lines: list[str]) -> list[str]:
+    """Log lines whose `$$<component><time><thread>` trailer the archive wrapped, made whole."""
+    out: list[str] = []
+    for line in lines:
+        if out and (line.startswith("$$<") or ("$$<" in out[-1] and not out[-1].endswith(">"))):
+            out[-1] = f"{out[-1]}{'  ' if line.startswith('$$<') else ' '}{line}"
+        else:
+            out.append(line)
+    return out
+
+
 def _pieces_of_text(text: str) -> Iterator[tuple[str, str | None, int]]:
     """(piece, its signature if known, its terms if known) for one block of article text a
     user may paste, wrapped lines re-joined."""
     for paragraph in re.split(r"\n\s*\n", text):
-        lines = [parse_line(line)[0] for line in paragraph.split("\n") if line.strip()]
+        raw = _rejoin_trailers([line.strip() for line in paragraph.split("\n") if line.strip()])
+        # A trailer cut short (the article ends, or quotes part of a line) is cut off too.
+        lines = [parse_line(line)[0].split("$$<", 1)[0].rstrip() for line in raw]
         lines = [line for line in lines if line]
         if not lines:
             continue
@@ -190,13 +203,13 @@ def line_candidates(message: str, spans: bool) -> list[Candidate]:
     out: dict[int, Candidate] = {}
 
     def add(signature: str, how: str) -> None:
-        part = normalize_tokens(signature)
+        part = signature_terms(signature)
         if len(part) < MIN_TERMS and not any(t.startswith("0x") for t in signature.split()):
             return
         key = line_key(signature)
         if key not in out:
             share = len(terms.intersection(part)) / max(1, len(terms))
-            out[key] = Candidate(key, how, part, share if how != "normalised" else 1.0)
+            out[key] = Candidate(key, how, part, share if how == "contained" else 1.0)
 
     add(normal.signature, "normalised")
     for piece in _inner_pieces(message):
@@ -209,9 +222,31 @@ def line_candidates(message: str, spans: bool) -> list[Candidate]:
         for size in range(min(SPAN_MAX_TOKENS, len(tokens) - 1), SPAN_MIN_TOKENS - 1, -1):
             for start in range(len(tokens) - size + 1):
                 add(" ".join(tokens[start : start + size]), "contained")
+        # Slots: an article writes "<server name>" or "0xXXXXXXXX" where the log has a value;
+        # any placeholder of the paste, and one run of up to three tokens, may be that slot.
+        general = [SLOT if t.startswith("<") else t for t in tokens]
+        for source in {tuple(tokens), tuple(general)}:
+            for size in (1, 2, 3):
+                for start in range(len(source) - size + 1):
+                    add(_collapsed([*source[:start], SLOT, *source[start + size :]]), "slot")
+            add(_collapsed(list(source)), "slot")
     return list(out.values())
 
 
-def normalize_tokens(signature: str) -> tuple[str, ...]:
-    """The terms of an already normalised signature (no placeholders, no stop words)."""
-    return normalize(signature).terms
+SLOT = "<x>"
+
+
+def _collapsed(tokens: list[str]) -> str:
+    """Tokens as a signature, a placeholder repeated in a row counted once (as `normalize`)."""
+    kept: list[str] = []
+    for token in tokens:
+        if token.startswith("<") and kept and kept[-1] == token:
+            continue
+        kept.append(token)
+    return " ".join(kept)
+
+
+def signature_terms(signature: str) -> tuple[str, ...]:
+    """The terms of a normalised signature, as `normalize` picks them: no placeholders, no
+    stop words, each once."""
+    return tuple(dict.fromkeys(t for t in signature.split() if t[0] != "<" and t not in STOP_WORDS))

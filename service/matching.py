@@ -199,7 +199,7 @@ def _article_line_texts(kb: KnowledgeBase, article_id: str) -> dict[int, str]:
     name = f"lines of {article_id}"
     texts = cache.get(name)
     if texts is None:
-        document = kb.store.get_article(article_id) or {}
+        document = kb.store.article_text(article_id)
         texts = {line.key: line.text for line in article_lines(document)} if document else {}
         cache.put(name, texts, {article_id})
     return texts

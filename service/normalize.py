@@ -273,6 +273,9 @@ HOST_AFTER_WORD = re.compile(
 HOST_WORDS = ("server", "computer", "machine", "host", "client", "domain controller")
 DIGIT = re.compile(r"\d")
 ACCOUNT = re.compile(r"\b[A-Za-z][\w-]{0,30}\\[A-Za-z][\w.$-]{0,30}\b(?![\\.])")
+# What articles write where a log has a value: <server name>, <Domain>, 0xXXXXXXXX, %1. In a
+# paste the same spot holds a real value, which a slot lookup stands in for (article_text.py).
+PLACEHOLDER = re.compile(r"<[A-Za-z][a-z][A-Za-z _-]{0,38}>|\b(?:0x)?[Xx]{4,}\b|%[1-9sd]\b")
 TOKEN = re.compile(r"<[a-z]+>|[a-z0-9_]+(?:\.[a-z0-9_]+)*")
 REPEATED_PLACEHOLDER = re.compile(r"(<[a-z]+>)(?:[\s,;]*\1)+")
 
@@ -349,6 +352,8 @@ def simplify(message: str) -> str:
 def normalize(message: str) -> NormalizedLine:
     """Replace instance data with placeholders; keep what identifies the problem."""
     text = message[:MAX_MESSAGE_CHARS]
+    if "<" in text or "%" in text or "xxxx" in text.lower():
+        text = PLACEHOLDER.sub(" <x> ", text)
     # Each pattern runs only where the character it needs is present: most lines have no
     # path, address or number, and the checks cost far less than the patterns.
     if "-" in text:

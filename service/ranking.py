@@ -39,8 +39,8 @@ PARTIAL_MIN_SIMILARITY = 0.6
 RARE_TERMS_PER_LINE = 4
 # A symptom carrying this much information (sum of its terms' idf) counts in full.
 FULL_INFORMATION = 14.0
-MIN_CONFIDENCE = 0.2
-PROSE_TERMS = 30
+MIN_CONFIDENCE = 0.1
+PROSE_TERMS = 12
 PROSE_MIN_COVERAGE = 0.35
 PROSE_WEIGHT = 1.3
 PROSE_FULL_TERMS = 10
@@ -50,7 +50,7 @@ LOG_FILE_BONUS = 0.1
 # Evidence from an article's own text (any line it says, not a symptom record): a whole line
 # counts a little less than a symptom, a message found inside a longer line less again, and a
 # line found only once a misspelt word is put right less still.
-TEXT_QUALITY = {"normalised": 0.9, "contained": 0.8, "typo": 0.6}
+TEXT_QUALITY = {"normalised": 0.9, "slot": 0.8, "contained": 0.8, "typo": 0.75}
 # A line whose terms carry this much information (idf over the issues' texts) counts in full;
 # short lines of common words count less.
 TEXT_FULL_INFORMATION = 16.0
@@ -499,7 +499,7 @@ class Ranker:
                         search.line.number,
                         search.line.message,
                         "",
-                        candidate.how,
+                        "normalised" if candidate.how == "slot" else candidate.how,
                         round(min(1.0, quality / TEXT_QUALITY["normalised"]), 3),
                         weight,
                         search.normal.codes,
@@ -645,8 +645,9 @@ class Ranker:
             shared_information = self.information(tuple(shared))
             recall = shared_information / max(self.information(symptom.terms), 1e-9)
             precision = shared_information / max(line_information, 1e-9)
-            # Recall counts four times as much: a pasted line often carries extra words.
-            similarity = 5 * precision * recall / (4 * precision + recall)
+            # Both count alike: a line with words the symptom lacks is often another message,
+            # and a known message inside a longer line is found whole by the text pass.
+            similarity = 2 * precision * recall / (precision + recall)
             if component and symptom.component == component:
                 similarity = min(1.0, similarity + 0.05)
             if similarity < PARTIAL_MIN_SIMILARITY:

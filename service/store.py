@@ -394,7 +394,7 @@ class Store:
             conn.execute("DELETE FROM article_line_keys")
             ids = [row[0] for row in conn.execute("SELECT id FROM articles")]
             for article_id in ids:
-                document = self.get_article(article_id)
+                document = self.article_text(article_id)
                 if document is not None:
                     self._insert_lines(conn, int(article_id), article_lines(document))
             self.set_meta("line_keys_format", str(LINE_KEYS_FORMAT))
@@ -426,6 +426,38 @@ class Store:
                     entry = found[key] = (total, [])
                 entry[1].append((str(article_id), issue_number))
         return found
+
+    def article_text(self, article_id: str) -> dict[str, Any] | None:
+        """What `article_lines` reads of a stored article, and nothing else."""
+        conn = self.conn
+        row = conn.execute("SELECT title FROM articles WHERE id=?", (article_id,)).fetchone()
+        if row is None:
+            return None
+        return {
+            "title": row["title"],
+            "issues": [
+                dict(r)
+                for r in conn.execute(
+                    "SELECT id, number, title, description FROM issues WHERE article_id=?"
+                    " ORDER BY number",
+                    (article_id,),
+                )
+            ],
+            "symptoms": [
+                dict(r)
+                for r in conn.execute(
+                    "SELECT issue_id, text FROM symptoms WHERE article_id=? ORDER BY position",
+                    (article_id,),
+                )
+            ],
+            "sections": [
+                dict(r)
+                for r in conn.execute(
+                    "SELECT body FROM sections WHERE article_id=? ORDER BY position",
+                    (article_id,),
+                )
+            ],
+        }
 
     def issue_ids_by_number(self, article_ids: list[str]) -> dict[tuple[str, int], str]:
         """(article id, issue number) -> issue id, for the given articles."""
