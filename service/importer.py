@@ -9,6 +9,7 @@ with the reason, so a batch can report it and go on.
 
 from __future__ import annotations
 
+import html
 import os
 import re
 import tarfile
@@ -44,6 +45,8 @@ NUMBERED_STEP = re.compile(r"^\s*(\d{1,2})[.)]\s+(\S.*)$")
 BULLET = re.compile(r"^\s*(?:[-*\u2022]|o)\s+(\S.*)$")
 KB_REFERENCE = re.compile(r"\b(?:Q|KB)(\d{5,7})\b")
 REFERENCE_LINE = re.compile(r"^\s*(?:Q|KB)?(\d{6})\s+(\S.{3,})$")
+# "Q121847: Title" in a list of articles: a reference, whatever follows it.
+REFERENCE_START = re.compile(r"^\s*(?:Q{1,2}|KB)\d{5,7}\b")
 LOG_FILE_NAME = re.compile(r"\b([A-Za-z0-9_\-]+\.log)\b", re.IGNORECASE)
 WARNING_START = re.compile(r"^(WARNING|CAUTION|IMPORTANT|NOTE)\b\s*:?\s*", re.IGNORECASE)
 FOOTER_START = re.compile(
@@ -188,6 +191,38 @@ def _parse_date(text: str) -> date | None:
     return None
 
 
+def _section_key(heading: str, taken: set[str]) -> str:
+    """A key the record schema accepts ('^[a-z][a-z0-9_]*$'), short and unique in the article.
+
+    Headings such as '3. NOTES ON MEMORY', '32-BIT DISK ACCESS' or a code comment underlined by
+    accident start with a digit or a sign; the key takes the words after them.
+    """
+    key = SECTION_KEYS.get(heading.upper())
+    if key is None:
+        words = re.sub(r"[^a-z0-9]+", "_", heading.lower()).strip("_")
+        key = re.sub(r"^[0-9_]+", "", words)[:60].rstrip("_") or "section"
+    unique, n = key, 2
+    while unique in taken and key not in SECTION_KEYS.values():
+        unique, n = f"{key}_{n}", n + 1
+    return unique
+
+
+def _is_rule(line: str, char: str) -> bool:
+    """A line of one repeated character, long enough to be a rule rather than text."""
+    text = line.strip()
+    return len(text) > 30 and set(text) == {char}
+
+
+def _ends_text(lines: list[str], at: int) -> bool:
+    """Whether the rule at `at` opens the archive's footer: its fields follow, or nothing does.
+
+    An application note quotes its own banner between rules of '=' inside the text; cutting
+    there lost whole articles.
+    """
+    rest = [line.strip() for line in lines[at + 1 :] if line.strip()]
+    return not rest or bool(FOOTER_START.match(rest[0])) or all(set(x) == {"="} for x in rest)
+
+
 def _split_sections(lines: list[str], underlined: bool) -> tuple[list[str], list[Section]]:
     """Split body lines at section headings; returns (lines before the first, sections)."""
     heads: list[tuple[int, str, int]] = []  # (line index, heading, lines the heading takes)
@@ -203,10 +238,8 @@ def _split_sections(lines: list[str], underlined: bool) -> tuple[list[str], list
     sections = []
     for n, (start, heading, size) in enumerate(heads):
         end = heads[n + 1][0] if n + 1 < len(heads) else len(lines)
-        key = SECTION_KEYS.get(heading.upper()) or re.sub(
-            r"[^a-z0-9]+", "_", heading.lower()
-        ).strip("_")
-        section = Section(key or "section", heading)
+        key = _section_key(heading, {s.key for s in sections})
+        section = Section(key, heading)
         body = lines[start + size : end]
         section.blocks, section.issues = _split_issues(body, underlined)
         sections.append(section)
@@ -293,7 +326,8 @@ def outline_archive(text: str, name: str) -> Outline:
         id_match = from_name
     article_id = str(int(id_match.group(1)))
     title = (title_match.group(1) if title_match else "").strip()
-    title = re.sub(r"^(?:Q|KB)\d+:\s*", "", title).replace('\\"', '"')
+    # The front matter writes quotes as HTML does ("&quot;Bad Command&quot;" in 1,300 titles).
+    title = html.unescape(re.sub(r"^(?:Q|KB)\d+:\s*", "", title).replace('\\"', '"'))
     if not title:
         raise ImportProblem("no title in the front matter")
     keywords = header.get("Keyword(s)", "").split()
@@ -307,17 +341,15 @@ def outline_archive(text: str, name: str) -> Outline:
             and i > 12
             and (
                 line.strip().startswith("Additional query words")
-                or (
-                    len(line.strip()) > 30
-                    and set(line.strip()) == {"="}
-                    and not lines[i - 1].strip()
-                )
+                or (_is_rule(line, "=") and not lines[i - 1].strip() and _ends_text(lines, i))
             )
         ):
             footer = i
     lines = lines[:footer]
     preamble, sections = _split_sections(lines, underlined=True)
-    if not sections:
+    if not any(section.blocks or section.issues for section in sections):
+        # Text before the first heading is the article when the headings hold none (an empty
+        # SUMMARY after the text): without it the article would have no text at all.
         sections = [_untitled_section(preamble)]
     return Outline(
         article_id=article_id,
@@ -383,29 +415,83 @@ def _is_prose(line: str) -> bool:
 
 
 def _quoted_records(
-    block: Block, base_indent: int, intro: str, after_quote: bool, under_log_header: bool = False
+    block: Block,
+    base_indent: int,
+    intro: str,
+    after_quote: bool,
+    under_log_header: bool = False,
+    quote_indent: int | None = None,
 ) -> list[str]:
     """The log lines or messages a block quotes, re-joined where the archive wrapped them.
 
-    A block is a quotation when it carries SMS trailers, is indented deeper than the text
-    around it, follows an introduction ending in ':' or another quotation, and is not prose.
+    A block is a quotation when it carries SMS trailers, follows a log file's name, or follows
+    an introduction that speaks of a log, an error or a message (ending in ':', after another
+    quotation, or with the block indented deeper than the text around it). An error message
+    is often a sentence, so the block right after an introduction that announces a message is
+    taken even when it reads like prose when it is indented deeper; at the text's own depth
+    only a short one after "...the following error message:" is, not in the article's voice.
     """
     lines = [line.strip() for line in block.lines]
-    text = "\n".join(lines)
-    has_trailer = "$$<" in text
-    if NUMBERED_STEP.match(lines[0]) or BULLET.match(lines[0]):
+    has_trailer = any("$$<" in line for line in lines)
+    if NUMBERED_STEP.match(lines[0]) or (
+        (REFERENCE_LINE.match(lines[0]) or REFERENCE_START.match(lines[0])) and not has_trailer
+    ):
         return []
-    if REFERENCE_LINE.match(lines[0]) and not has_trailer:
-        return []
-    prose = all(map(_is_prose, lines))
     # What the text around a block says it is decides: a log or an error is evidence; code,
-    # commands and listings are not, however they are indented.
-    about_evidence = bool(EVIDENCE_INTRO.search(intro)) and not CODE_INTRO.search(intro)
-    introduced = intro.rstrip().endswith(":") or after_quote or block.indent > base_indent
-    if not (has_trailer or under_log_header or (introduced and about_evidence and not prose)):
+    # commands and listings are not, however they are indented. The last sentence is the one
+    # that introduces the block ("... To fix it, type the following command:").
+    last = _last_sentence(intro)
+    about_evidence = bool(EVIDENCE_INTRO.search(intro)) and not CODE_INTRO.search(last)
+    announces_message = bool(MESSAGE_INTRO.search(last)) and not CODE_INTRO.search(last)
+    deeper = block.indent > base_indent
+    # A quotation goes on at its own depth; back at the text's depth after an indented one,
+    # the article speaks again ("The agent then stops.").
+    goes_on = after_quote and quote_indent is not None and block.indent >= quote_indent
+    introduced = (intro.rstrip().endswith(":") and not after_quote) or goes_on
+    if has_trailer or under_log_header:
+        return _log_records(block)
+    if BULLET.match(lines[0]) and not (introduced and announces_message):
         return []
+    # Only the block right after its introduction may read like prose: the text after a quoted
+    # message goes back to the article's voice ("A second, similar event is logged when...").
+    # A quotation that goes on at its own depth or deeper (the next lines of a dialog or an
+    # indented log) is still the quotation.
+    if deeper and (
+        (announces_message and not after_quote)
+        or (goes_on and about_evidence and not ARTICLE_VOICE.match(lines[0]))
+    ):
+        records = _unwrap(block)
+    elif introduced and about_evidence and not all(map(_is_prose, lines)):
+        records = _unwrap(block)
+        if _shared_lead(block.lines) is None:
+            # Lines of a log share their first word; without it, a sentence is prose.
+            records = [r for r in records if not _is_sentence(r)]
+    elif (
+        not after_quote
+        and intro.rstrip().endswith(":")
+        and announces_message
+        and len(lines) <= 3
+        and not ARTICLE_VOICE.match(lines[0])
+    ):
+        records = _unwrap(block)
+    else:
+        return []
+    records = [_unquote(BULLET.sub(r"\1", r)) for r in records]
+    return [
+        r
+        for r in records
+        if _quotable(r)
+        and not LIST_ITEM.match(r)
+        and not INTRODUCTION.search(r)
+        and not ARTICLE_NOTE.match(r)
+    ][:MAX_SYMPTOMS]
+
+
+def _log_records(block: Block) -> list[str]:
+    """Log lines: a line carrying an SMS trailer goes on until its '$$<...>' trailer ends."""
     records: list[str] = []
-    for line in lines:
+    has_trailer = any("$$<" in line for line in block.lines)
+    for line in (x.strip() for x in block.lines):
         if has_trailer:
             # Join wrapped pieces until the record carries its $$<...> trailer to the end.
             if records and ("$$<" not in records[-1] or not records[-1].endswith(">")):
@@ -413,13 +499,107 @@ def _quoted_records(
                 records[-1] = f"{records[-1]}{joint}{line}"
                 continue
             records.append(line)
-        elif records and len(records[-1]) >= 72 and line[:1].islower():
-            records[-1] = f"{records[-1]} {line}"
         else:
-            records.append(line)
-    if not (has_trailer or under_log_header):
-        records = [r for r in records if not _is_sentence(r) and not CODE_LINE.search(r)]
-    return [r for r in records if len(r) >= 8 and any(c.isalpha() for c in r)][:200]
+            records = _unwrap(block)
+            break
+    return [r for r in records if len(r) >= 8 and any(c.isalpha() for c in r)][:MAX_SYMPTOMS]
+
+
+# The archive was hard-wrapped at 80 columns: a line is taken as wrapped when the next line's
+# first word would have made it longer than this.
+WRAP_COLUMNS = 80
+MAX_SYMPTOMS = 200
+DANGLING = re.compile(
+    r"\s(?:the|a|an|to|of|in|on|for|from|with|and|or|by|at|is|was|are|were|be|that|this)$",
+    re.IGNORECASE,
+)
+
+
+def _lead(line: str) -> str:
+    """The shape of a line's first word: '[05/03/99' -> '[99/99/99', 'Package' stays."""
+    first = line.split(maxsplit=1)[0] if line.strip() else ""
+    return re.sub(r"\d", "9", first)
+
+
+def _shared_lead(lines: list[str]) -> str | None:
+    """The first word most lines of a block start with, when they share one.
+
+    It marks where records start ("[99/99/99", "Package", "SMSCLI:"); a word of the
+    language ("the") may start a wrapped piece as well, so it marks nothing.
+    """
+    leads = [_lead(line) for line in lines]
+    common = max(set(leads), key=leads.count)
+    if leads.count(common) >= max(3, (len(lines) + 1) // 2) and not common.islower():
+        return common
+    if len(lines) == 2 and leads[0] == leads[1] and not common.isalpha():
+        return common
+    return None
+
+
+def _unwrap(block: Block) -> list[str]:
+    """The block's lines with the archive's hard wraps undone: one record per quoted line.
+
+    A line continues the one before when that one was long enough to have been wrapped
+    (the next line's first word would not have fitted within WRAP_COLUMNS), or it starts in
+    lower case after a long line. When the block's lines share a first word ('Package Command
+    Manager ==> ...', '[05/03/99 ...]'), a line starting with it starts a record and one that
+    does not continues a long line before it; a sentence's end followed by a capital starts
+    a record.
+    """
+    raw = [line.rstrip() for line in block.lines]
+    common = _shared_lead(raw)
+    records: list[str] = []
+    previous = ""
+    for line in raw:
+        text = line.strip()
+        word = text.split(maxsplit=1)[0]
+        if records and _continues(previous, word, common is not None, _lead(line) == common):
+            records[-1] = f"{records[-1]} {text}"
+        else:
+            records.append(text)
+        previous = line
+    return records
+
+
+def _continues(previous: str, word: str, shared: bool, has_lead: bool) -> bool:
+    """Whether a line whose first word is `word` is the wrapped rest of `previous`."""
+    if shared:
+        return not has_lead and len(previous) >= 60
+    if previous.endswith((".", "!", "?")) and word[:1].isupper():
+        return False
+    if DANGLING.search(previous):
+        # "... the semaphore from" / "... ("<name>"). The": a line cannot end there.
+        return True
+    if len(previous) + 1 + len(word) > WRAP_COLUMNS:
+        return True
+    return len(previous) >= 66 and word[:1].islower()
+
+
+def _unquote(text: str) -> str:
+    """A message quoted whole ('"Access is denied."') without its quotation marks."""
+    match = re.fullmatch(r"[\"\u201c](.+?)[\"\u201d]([.,;]?)", text.strip())
+    return match.group(1).strip() if match else text.strip()
+
+
+# A registry key or value, a path or file name, a URL: named in messages, never one alone.
+PATH_TOKEN = re.compile(r"^(?:HKEY_|HKLM\\|HKCU\\|[A-Za-z]:\\|\\\\|%\w+%|https?://|www\.)|[\\/]")
+FILE_NAME = re.compile(r"^[\w$~-]+(?:\.[A-Za-z0-9]{1,4})+[,.;:]?$")
+
+
+def _quotable(record: str) -> bool:
+    """A quoted line worth matching: not code, a registry listing, a path or URL alone."""
+    if len(record) < 8 or not any(c.isalpha() for c in record) or CODE_LINE.search(record):
+        return False
+    if re.search(r"\bHKEY_|\bHKLM\\", record):
+        return False
+    words = [w for w in record.split() if not PATH_TOKEN.search(w) and not FILE_NAME.match(w)]
+    return bool(words)
+
+
+def _last_sentence(text: str) -> str:
+    """The sentence an introduction ends with: the one that announces what follows."""
+    parts = re.split(r"(?<=[.!?])\s+(?=[A-Z])", text.strip())
+    return parts[-1] if parts else ""
 
 
 # Short lines that still name an error: a constant (WBEM_E_FAILED, SREQ_STATUS_ERROR) or a
@@ -484,6 +664,161 @@ def _log_header(line: str) -> list[str] | None:
         return None
     # "Wn_logon and Wnmanual.log" names two logs, the first without its extension
     return names + [f"{w}.log" for w in others]
+
+
+# An introduction that announces a message (not only a log): what follows it may be a sentence.
+MESSAGE_INTRO = re.compile(
+    r"\b(errors?|messages?|dialog|events?|logs?|logged|receive[sd]?|displays?|displayed|"
+    r"appears?|states?|reads|says|prompts?|warnings?)\b",
+    re.IGNORECASE,
+)
+# Lines in the article's own voice, which are not a message even right after "...message:".
+ARTICLE_VOICE = re.compile(
+    r"^(?:To|For (?:more|additional)|This (?:article|problem|behavior|issue|error|message|"
+    r"occurs|can|may)|These|If|When|Where|Once|Note|NOTE|Microsoft|See|Click|Then|In |On |"
+    r"At |You can|You must|-or-|-and-|or|and)\b"
+)
+# The article's own notes; "Warning: ..." and "warning C4146: ..." are messages, not notes.
+ARTICLE_NOTE = re.compile(r"^(?:NOTE|Note|IMPORTANT|CAUTION)\s*:")
+# A line introducing the next quotation ("..., the following error message appears:").
+INTRODUCTION = re.compile(
+    r"(?:\byou\b|\bfollowing (?:error )?(?:messages?|entry|entries|text|lines?|keys?|may)\b"
+    r"|\b(?:logs?|logged|contains?|appears?|displays?|displayed|receive)\b).*:$"
+    r"|^(?:At|On|In) the [\w ]{1,40}:$",
+    re.IGNORECASE,
+)
+# "-or-" and "-and-" between two quoted messages: the quotation goes on past them.
+MESSAGE_KIND = re.compile(
+    r"error message|message box|dialog|receive|displays|displayed|appears|prompt", re.IGNORECASE
+)
+LOG_WORD = re.compile(r"\.log\b|\blog\b|\blogs\b|\blogged\b|\bentr(?:y|ies)\b", re.I)
+SEPARATOR = re.compile(r"^-?\s*(?:or|and)\s*-?$", re.IGNORECASE)
+
+# A message quoted inside a sentence, straight or curly quotes, on one line or wrapped.
+INLINE_QUOTE = re.compile(r"\"([^\"]{4,500}?)\"|\u201c([^\u201d]{4,500}?)\u201d")
+# What names the quotation a message: the words before it in its sentence...
+INLINE_BEFORE = re.compile(
+    r"\b(?:errors?|messages?|dialog|warnings?|prompts?|receive[sd]?|receiving|displays?|"
+    r"displayed|states?|stating|says|saying|reads|reading|events?|logged|logs?|entry|"
+    r"reports?|reporting|returns?|returned|returning|fails? with|failed with|following)\W*$"
+    r"|\b(?:error|message|dialog box|warning|event|log)\b.*\b(?:receive[sd]?|get|see|says?|"
+    r"reads?|states?|displays?|like|similar to|appears?|is|as|of)\W*$",
+    re.IGNORECASE,
+)
+# ...or the words right after it ('"Access is denied" error message', '"X" appears').
+INLINE_AFTER = re.compile(
+    r"^[\s,.]*(?:\(?\w+\)?\s)?(?:errors?|messages?|dialog|warnings?|events?|appears|"
+    r"is displayed|is logged|is returned)\b",
+    re.IGNORECASE,
+)
+# A sentence about the user interface ('click', 'the box that reads') quotes labels.
+INLINE_UI = re.compile(
+    r"\b(?:click|select|check|clear|type|box|button|option|tab|menu|field)\b", re.IGNORECASE
+)
+INLINE_MESSAGE_WORD = re.compile(r"\b(?:error|message|warning)", re.IGNORECASE)
+# A Help topic or a menu, button or option quoted by name is not a message.
+INLINE_NOT_MESSAGE = re.compile(
+    r"^[\s,.]*(?:\w+\s)?(?:Help|topic|menu|button|tab|command|option|check box|box|field|"
+    r"folder|key|value|entry|icon|link|section|setting|property|dialog box)\b",
+    re.IGNORECASE,
+)
+
+
+def _inline_messages(text: str) -> list[str]:
+    """Messages quoted inside the article's sentences.
+
+    'you receive the following error message: "Bad or missing Command Interpreter"' and
+    '... the error "Access is denied" when ...' name a message; '"Restoring the Registry"
+    Help topic', 'click "Restart the computer in MS-DOS mode"' or a quoted path do not.
+    """
+    if '"' not in text and "\u201c" not in text:
+        return []
+    text = " ".join(text.split())
+    messages = []
+    for match in INLINE_QUOTE.finditer(text):
+        quote = (match.group(1) or match.group(2)).strip().rstrip(",;").strip()
+        before = re.split(
+            r"(?<=[.!?])\s+(?=[A-Z])", text[max(0, match.start() - 120) : match.start()]
+        )
+        after = text[match.end() : match.end() + 40]
+        if not (INLINE_BEFORE.search(before[-1]) or INLINE_AFTER.match(after)):
+            continue
+        clause = re.split(r"[,;]\s", before[-1])[-1]
+        if INLINE_UI.search(clause) and not INLINE_MESSAGE_WORD.search(clause):
+            # 'Check the box that reads "Use this site system as..."': a label, not a message
+            continue
+        if INLINE_NOT_MESSAGE.match(after) and not INLINE_AFTER.match(after):
+            continue
+        if _looks_like_message(quote):
+            messages.append(quote)
+    return messages
+
+
+def _looks_like_message(quote: str) -> bool:
+    """Two words or more besides paths and file names, and something to recognise it by."""
+    if re.search(r"\bHKEY_|\bHKLM\\|without (?:the )?quotation marks", quote, re.IGNORECASE):
+        return False
+    words = [
+        w
+        for w in quote.split()
+        if not PATH_TOKEN.search(w) and not FILE_NAME.match(w) and re.search(r"[A-Za-z]{2}", w)
+    ]
+    return len(words) >= 2 and _quotable(quote) and _carries_evidence(quote)
+
+
+# Event Viewer entries as the archive quotes them: "Event ID: 1025", "Source: ...", fields, and
+# "Description: <the text>" - the description is what a paste of the event log carries.
+EVENT_ID = re.compile(r"^Event\s+ID\s*:?\s*\d+", re.IGNORECASE)
+EVENT_FIELD = re.compile(
+    r"^(?:Event\s+ID|Event\s+Type|Event\s+Source|Event\s+Category|Source|Type|Category|Date|"
+    r"Time|User|Computer|Event\s+Log|Log|Level|Keywords|Task Category)\s*:",
+    re.IGNORECASE,
+)
+DESCRIPTION = re.compile(r"^Description\s*:\s*(.*)$", re.IGNORECASE)
+
+
+def _event_description(block: Block) -> str | None:
+    """The description of an Event ID block, its wrapped lines joined; '' when it has none.
+
+    None when the block is not an event: the text is then read by the other rules.
+    """
+    lines = [line.strip() for line in block.lines]
+    if not any(EVENT_ID.match(line) for line in lines[:3]):
+        return None
+    text: list[str] = []
+    described = False
+    for line in lines:
+        match = DESCRIPTION.match(line)
+        if match:
+            described, text = True, [match.group(1)]
+        elif described or not (EVENT_FIELD.match(line) or EVENT_ID.match(line)):
+            text.append(line)
+    return _unquote(" ".join(t for t in text if t))
+
+
+# A message named in the title: "Err Msg: <message>", "Error Message: <message>", "ScanDisk
+# Err Msg on System with Hard Card: <message>", or quoted next to the word error or message.
+TITLE_MESSAGE = re.compile(
+    r"\b(?:Err(?:or)?\s*Msgs?|Error\s+Messages?)\b[^:\"']{0,60}:\s*(?P<message>.+)$",
+    re.IGNORECASE,
+)
+TITLE_QUOTE = re.compile(r"\"(?P<a>[^\"]{3,})\"|(?:^|(?<=\s))'(?P<b>[^']{3,}?)'(?=\s|$|[:,])")
+TITLE_ERROR_WORD = re.compile(r"\b(?:Err|Error|Errors|Msg|ErrMsg|Message|Messages)\b\W*$")
+TITLE_ERROR_AFTER = re.compile(r"^\W*(?:Err|Error|Errors|Msg|ErrMsg|Message|Messages)\b")
+
+
+def _title_messages(title: str) -> list[str]:
+    """The error message a title names, as the title writes it (often title-cased)."""
+    messages = []
+    for match in TITLE_QUOTE.finditer(title):
+        before, after = title[: match.start()], title[match.end() :]
+        if TITLE_ERROR_WORD.search(before) or TITLE_ERROR_AFTER.match(after):
+            messages.append(match.group("a") or match.group("b"))
+    named = TITLE_MESSAGE.search(title)
+    if named and not messages:
+        # A qualifier in brackets is the article's, not the message's: "(Low Memory)".
+        messages.append(re.sub(r"\s*\([^)]*\)\s*$", "", named.group("message")))
+    return [m.strip() for m in messages if _looks_like_message(m) or _carries_evidence(m)]
 
 
 def _first_sentence(text: str) -> str:
@@ -591,10 +926,46 @@ def document_from_outline(outline: Outline) -> dict[str, Any]:
         )
     seen_texts: dict[str, dict[str, Any]] = {}
 
+    def add_symptom(text: str, issue_id: str, kind: str, files: list[str]) -> None:
+        # A fragment still counts as quoted (the quotation goes on past it), but it is not
+        # made a symptom.
+        if not _carries_evidence(text):
+            return
+        if text in seen_texts:
+            seen_texts[text]["occurrences"] += 1
+            return
+        if len(symptoms) >= MAX_SYMPTOMS:
+            return
+        symptom = {
+            "id": f"{issue_id}-s{len(symptoms) + 1:02d}",
+            "issue_id": issue_id,
+            "kind": kind,
+            "text": text[:10_000],
+            "log_files": files,
+            "occurrences": 1,
+        }
+        seen_texts[text] = symptom
+        symptoms.append(symptom)
+
     def add_symptoms(blocks: list[Block], issue_id: str) -> None:
         base = min((b.indent for b in blocks), default=0)
         intro, files, after_quote, under_header = "", [], False, False
+        quote_indent: int | None = None
         for block in blocks:
+            if len(block.lines) == 1 and SEPARATOR.match(block.lines[0].strip()):
+                # "-or-" between two messages: the next block is the second message, introduced
+                # like the first.
+                after_quote = False
+                continue
+            description = _event_description(block)
+            if description is not None:
+                if description:
+                    add_symptom(description, issue_id, "log_line", files)
+                    after_quote = True
+                else:
+                    # "Description:" with its text in the next block
+                    intro, after_quote = "The event description:", False
+                continue
             header = _log_header(block.lines[0])
             if header is not None:
                 files, intro, under_header = header, block.lines[0], True
@@ -602,34 +973,33 @@ def document_from_outline(outline: Outline) -> dict[str, Any]:
                     after_quote = True
                     continue
                 block = Block(block.lines[1:], block.indent)
-            records = _quoted_records(block, base, intro, after_quote, under_header)
+            records = _quoted_records(block, base, intro, after_quote, under_header, quote_indent)
             if not records:
-                intro = " ".join(block.lines)
-                files = list(dict.fromkeys(LOG_FILE_NAME.findall(intro)))
+                text = " ".join(line.strip() for line in block.lines)
+                # A label between two quotations ('At the Logon Point:') keeps what the text
+                # before it announced.
+                label = (
+                    len(text) < 40
+                    and text.endswith(":")
+                    and bool(re.search(r"\b(?:error|message)", _last_sentence(intro), re.I))
+                )
+                intro = _last_sentence(intro) if label else text
+                for message in _inline_messages(text):
+                    add_symptom(message, issue_id, "error_message", [])
+                files = list(dict.fromkeys(LOG_FILE_NAME.findall(text))) or (files if label else [])
                 after_quote = under_header = False
                 continue
-            after_quote = True
+            after_quote, quote_indent = True, block.indent
+            # What the introduction calls it: "error message" says it, then a log; a dialog
+            # box or what the user receives or sees is a message.
+            said = _last_sentence(intro)
             kind = "log_line"
-            if re.search(r"error message|message box|dialog box", intro, re.IGNORECASE):
+            if "error message" in said.lower() or (
+                MESSAGE_KIND.search(said) and not LOG_WORD.search(said) and not under_header
+            ):
                 kind = "error_message"
             for record in records:
-                # A fragment still counts as quoted (the quotation goes on past it), but it is
-                # not made a symptom.
-                if not _carries_evidence(record):
-                    continue
-                if record in seen_texts:
-                    seen_texts[record]["occurrences"] += 1
-                    continue
-                symptom = {
-                    "id": f"{issue_id}-s{len(symptoms) + 1:02d}",
-                    "issue_id": issue_id,
-                    "kind": kind,
-                    "text": record[:10_000],
-                    "log_files": files,
-                    "occurrences": 1,
-                }
-                seen_texts[record] = symptom
-                symptoms.append(symptom)
+                add_symptom(record, issue_id, kind, files)
 
     for issue in issues:
         add_symptoms(issue.pop("_blocks"), issue["id"])
@@ -637,6 +1007,12 @@ def document_from_outline(outline: Outline) -> dict[str, Any]:
     for section in sections:
         if section.key not in REMEDY_SECTIONS + ("cause", "status", "references"):
             add_symptoms(section.blocks, first_issue)
+    # The message a title names belongs to the first issue, unless the text quotes it already
+    # (the title's copy is title-cased and often cut short with "...").
+    quoted = " ".join(seen_texts).lower()
+    for message in _title_messages(outline.title):
+        if " ".join(message.rstrip(".").split()).lower() not in quoted:
+            add_symptom(message, first_issue, "error_message", [])
     all_issue_ids = [i["id"] for i in issues]
     causes = []
     for section in (s for s in sections if s.key == "cause"):

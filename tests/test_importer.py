@@ -420,3 +420,308 @@ def test_an_import_indexes_in_batches_at_most_so_often(
     assert body["matches"][0]["article_id"] == "710006"
     app.extensions["kb"].close()
     knowledge.close()
+
+
+# -- symptoms: the messages and log lines an article quotes ---------------------------------
+
+
+def archive_article(title: str, body: str, number: str = "900123") -> str:
+    """A made-up article in the archive's shape: front matter, header, tab-indented body."""
+    header = (
+        f"Article: Q{number}\nProduct(s): Microsoft Widget Server\nVersion(s): 2.0\n"
+        "Operating System(s):\nKeyword(s): kbwidget\nLast Modified: 01-FEB-2001\n\n"
+        + "-"
+        * 79
+        + "\nThe information in this article applies to:\n\n"
+        "- Microsoft Widget Server version 2.0\n" + "-" * 79 + "\n\n"
+    )
+    footer = "\n\nAdditional query words: widget\n\n" + "=" * 70 + "\nKeywords : kbwidget\n"
+    text = "\n".join("\t" + line for line in (header + body + footer).split("\n"))
+    return (
+        f'---\nlayout: page\ntitle: "Q{number}: {title}"\n---\n\n{{% raw %}}\n{text}\n'
+        "{% endraw %}\n"
+    )
+
+
+def symptom_texts(doc: dict) -> list[str]:
+    return [s["text"] for s in doc["symptoms"]]
+
+
+def test_a_message_after_an_introduction_is_a_symptom_with_its_wrapped_line_joined() -> None:
+    # A message reads like a sentence; indented under "...the following error message:" it is
+    # the message, not the article's prose.
+    body = """SYMPTOMS
+========
+
+When you start the widget agent, the job does not complete and Widget.log records
+the following error message:
+
+  The widget catalog could not be opened because the catalog server did not
+  answer in time.
+
+The agent then stops.
+"""
+    doc = parse_article(archive_article("Widget Agent Stops", body))
+    [symptom] = doc["symptoms"]
+    assert symptom["text"] == (
+        "The widget catalog could not be opened because the catalog server did not answer in time."
+    )
+    assert symptom["kind"] == "error_message"
+    assert symptom["log_files"] == ["Widget.log"]
+
+
+def test_an_introduction_without_a_colon_still_introduces_the_indented_message() -> None:
+    body = """SYMPTOMS
+========
+
+When you open the console, you may receive the following error message
+
+  Cannot reach the widget server. Check the network connection and try again.
+
+CAUSE
+=====
+
+The console looks for the server before the network is up.
+"""
+    doc = parse_article(archive_article("Console Cannot Reach Server", body))
+    assert symptom_texts(doc) == [
+        "Cannot reach the widget server. Check the network connection and try again."
+    ]
+
+
+def test_log_lines_sharing_a_first_word_are_joined_only_where_wrapped() -> None:
+    # "... the lock on the work queue from" + "AGENTSVC." is one log line the archive wrapped at
+    # 80 columns; the lines around it, long or short, are lines of their own.
+    body = """SYMPTOMS
+========
+
+Agent.log shows the following entries:
+
+Widget Agent Manager ==> Initializing .....
+Widget Agent Manager ==> Timed out waiting for the agent service semaphore.
+Widget Agent Manager ==> Failed to obtain the lock on the work queue from
+AGENTSVC.
+Widget Agent Manager ==> Exiting .........
+"""
+    doc = parse_article(archive_article("Agent Exits at Startup", body))
+    assert symptom_texts(doc) == [
+        "Widget Agent Manager ==> Initializing .....",
+        "Widget Agent Manager ==> Timed out waiting for the agent service semaphore.",
+        "Widget Agent Manager ==> Failed to obtain the lock on the work queue from AGENTSVC.",
+        "Widget Agent Manager ==> Exiting .........",
+    ]
+    assert {s["kind"] for s in doc["symptoms"]} == {"log_line"}
+
+
+def test_a_line_ending_mid_sentence_is_joined_to_the_next() -> None:
+    body = """SYMPTOMS
+========
+
+You receive the following error message:
+
+  An error occurred while preparing to run the job for widget "<WID00001>". The
+  operating system reported error 1326. The user name or password is wrong.
+"""
+    doc = parse_article(archive_article("Job Does Not Run", body))
+    assert symptom_texts(doc) == [
+        'An error occurred while preparing to run the job for widget "<WID00001>". The '
+        "operating system reported error 1326. The user name or password is wrong."
+    ]
+
+
+def test_messages_quoted_inside_sentences_are_symptoms() -> None:
+    body = """SYMPTOMS
+========
+
+When you start the computer, you receive the following error message: "Bad or
+missing widget interpreter". Later the console reports the error "Access is denied"
+when you open a catalog.
+"""
+    doc = parse_article(archive_article("Widget Console Fails at Startup", body))
+    assert symptom_texts(doc) == ["Bad or missing widget interpreter", "Access is denied"]
+    assert {s["kind"] for s in doc["symptoms"]} == {"error_message"}
+
+
+def test_quoted_names_labels_and_paths_are_not_symptoms() -> None:
+    body = """SYMPTOMS
+========
+
+For more information, view the "Restoring the Widget Registry" Help topic. Click
+"Restart the computer in safe mode" and then click Yes. The error message names
+the folder "C:\\Program Files\\Widget Server", and the box that reads "Use this
+server as a catalog server" is cleared. Type "rem" (without quotation marks).
+"""
+    doc = parse_article(archive_article("Catalog Server Option Is Cleared", body))
+    assert symptom_texts(doc) == []
+
+
+def test_the_message_a_title_names_is_a_symptom_of_the_first_issue() -> None:
+    body = """SYMPTOMS
+========
+
+The widget console stops when it opens a large catalog.
+"""
+    doc = parse_article(archive_article("Err Msg: Cannot Open the Widget Catalog", body))
+    [symptom] = doc["symptoms"]
+    assert symptom["text"] == "Cannot Open the Widget Catalog"
+    assert symptom["issue_id"] == "900123-1"
+    assert symptom["kind"] == "error_message"
+    quoted = parse_article(
+        archive_article("FIX: Error Message &quot;Widget Not Found&quot; When Opening Form", body)
+    )
+    assert quoted["title"] == 'FIX: Error Message "Widget Not Found" When Opening Form'
+    assert symptom_texts(quoted) == ["Widget Not Found"]
+
+
+def test_a_title_message_the_text_quotes_in_full_is_not_repeated() -> None:
+    body = """SYMPTOMS
+========
+
+When you open a large catalog, you receive the following error message:
+
+  Cannot open the widget catalog because it is larger than 2 GB.
+"""
+    doc = parse_article(archive_article("Err Msg: Cannot Open the Widget Catalog...", body))
+    assert symptom_texts(doc) == ["Cannot open the widget catalog because it is larger than 2 GB."]
+
+
+def test_the_description_of_an_event_is_the_symptom_not_its_fields() -> None:
+    body = """SYMPTOMS
+========
+
+The following event is logged in the application log:
+
+  Event ID: 5057
+  Source: Widget Catalog Service
+  Type: Error
+  Category: None
+  Description: The widget catalog service could not load the catalog index
+  because the index file is damaged.
+"""
+    doc = parse_article(archive_article("Event ID 5057 at Catalog Start", body))
+    [symptom] = doc["symptoms"]
+    assert symptom["text"] == (
+        "The widget catalog service could not load the catalog index because the index "
+        "file is damaged."
+    )
+
+
+def test_messages_listed_with_or_between_them_are_each_a_symptom() -> None:
+    body = """SYMPTOMS
+========
+
+You may receive one of the following error messages:
+
+  - Widget service subkey already exists
+
+-or-
+
+  - Unable to remove the widget name provider
+"""
+    doc = parse_article(archive_article("Widget Service Will Not Reinstall", body))
+    assert symptom_texts(doc) == [
+        "Widget service subkey already exists",
+        "Unable to remove the widget name provider",
+    ]
+
+
+def test_steps_code_listings_and_prose_are_not_symptoms() -> None:
+    body = """SYMPTOMS
+========
+
+The widget agent fails to start after the upgrade and logs an error.
+
+When this error occurs, the agent writes the following to its settings:
+
+  [Widget]
+  CatalogPath=C:\\Widget\\Catalog
+  HKEY_LOCAL_MACHINE\\Software\\Widget\\Agent
+
+The following files are updated by the fix:
+
+  Date      Time   Version    Size     File name
+  --------------------------------------------------
+  03-12-01  10:01a 2.0.120.1  123,456  Widgetag.dll
+  03-12-01  10:01a 2.0.120.1   45,312  Widgetsv.exe
+
+To see the error, type the following code in the console:
+
+  Dim Catalog As Object
+  Set Catalog = OpenCatalog("main");
+
+To reproduce the error, follow these steps:
+
+1. Start the widget console and open the main catalog on the server
+   that runs the agent.
+2. Click Refresh.
+
+The error message appears because the agent reads an old setting. This is a
+problem in the agent and not in the console, and it occurs on every server.
+
+NOTE: The error is logged only when logging is turned on for the widget agent.
+
+For more information, see the following article in the Knowledge Base:
+
+  Q123456 How to Turn On Widget Agent Logging
+"""
+    doc = parse_article(archive_article("Widget Agent Fails After Upgrade", body))
+    assert symptom_texts(doc) == []
+
+
+def test_section_keys_are_valid_whatever_the_heading() -> None:
+    # Headings numbered or starting with a digit, repeated or very long, make keys the record
+    # schema accepts: starting with a letter, short, unique in the article.
+    body = """SUMMARY
+=======
+
+Notes on the widget server release.
+
+3. NOTES ON MEMORY
+==================
+
+The server needs 16 MB.
+
+32-BIT DISK ACCESS
+==================
+
+Turn it on.
+
+32-BIT DISK ACCESS
+==================
+
+Turn it off for old disks.
+
+//  6   ==> 06 * 4096 =  24576
+==============================
+
+A heading underlined by accident.
+"""
+    doc = parse_article(archive_article("Widget Server Release Notes", body))
+    keys = [s["key"] for s in doc["sections"]]
+    assert keys == ["summary", "notes_on_memory", "bit_disk_access", "bit_disk_access_2", "section"]
+
+
+def test_text_before_an_empty_heading_and_a_quoted_banner_are_kept() -> None:
+    # An application note quotes its banner between rules of '='; the text before an empty
+    # SUMMARY heading is the article's only text. Neither is dropped as header or footer.
+    body = """The widget index command creates an index in which only one record appears for
+each key value.
+
+SUMMARY
+=======
+
+"""
+    doc = parse_article(archive_article("Unique Widget Indexes", body))
+    assert "only one record appears" in doc["sections"][0]["body"]
+    banner = """SUMMARY
+=======
+
+======================================================================
+   Widget Support Application Note (Text File)
+                WN0001: WIDGET COMPATIBILITY TESTING
+======================================================================
+
+This application note explains how to test a widget driver.
+"""
+    note = parse_article(archive_article("Widget Compatibility Testing", banner))
+    assert "how to test a widget driver" in note["sections"][0]["body"]
