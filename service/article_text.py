@@ -31,7 +31,7 @@ MAX_PIECE_CHARS = 600
 MAX_WINDOW_LINES = 60
 # Bumped whenever the cutting or the normaliser changes what keys an article has; a store with
 # keys of another format has them made again from its articles.
-LINE_KEYS_FORMAT = 3
+LINE_KEYS_FORMAT = 4
 
 QUOTED = re.compile(r"[\"\u201c\u201d]([^\"\u201c\u201d\n]{4,300})[\"\u201c\u201d]")
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(\u201c])")
@@ -80,10 +80,16 @@ def _rejoin_trailers(lines: list[str]) -> list[str]:
     return out
 
 
-def _pieces_of_text(text: str) -> Iterator[tuple[str, str | None, int]]:
+def _pieces_of_text(
+    text: str, within: tuple[str, ...] = ()
+) -> Iterator[tuple[str, str | None, int]]:
     """(piece, its signature if known, its terms if known) for one block of article text a
-    user may paste, wrapped lines re-joined."""
+    user may paste, wrapped lines re-joined; only of paragraphs having all words `within`."""
     for paragraph in re.split(r"\n\s*\n", text):
+        if within:
+            lowered = paragraph.lower()
+            if not all(word in lowered for word in within):
+                continue
         raw = _rejoin_trailers([line.strip() for line in paragraph.split("\n") if line.strip()])
         # A trailer cut short (the article ends, or quotes part of a line) is cut off too.
         lines = [parse_line(line)[0].split("$$<", 1)[0].rstrip() for line in raw]
@@ -102,10 +108,10 @@ def _pieces_of_text(text: str) -> Iterator[tuple[str, str | None, int]]:
         last = min(len(lines), MAX_WINDOW_LINES)
         for start in range(last - 1):
             pair = _joined(signatures[start], signatures[start + 1])
-            yield "", pair, counts[start] + counts[start + 1]
+            yield " ".join(lines[start : start + 2]), pair, counts[start] + counts[start + 1]
             if start + 2 < last:
                 yield (
-                    "",
+                    " ".join(lines[start : start + 3]),
                     _joined(pair, signatures[start + 2]),
                     counts[start] + counts[start + 1] + counts[start + 2],
                 )
@@ -136,11 +142,12 @@ class ArticleLine:
     issue_number: int
 
 
-def article_lines(document: dict[str, Any]) -> list[ArticleLine]:
+def article_lines(document: dict[str, Any], within: tuple[str, ...] = ()) -> list[ArticleLine]:
     """Every distinct piece of an article, each attributed to the issue whose text it is in.
 
     Issue descriptions and symptoms come first, so a piece found there belongs to that issue;
-    the rest of the article (title, sections) belongs to the first issue.
+    the rest of the article (title, sections) belongs to the first issue. With `within`, only
+    the pieces of paragraphs that have all those words (to find the words behind a key).
     """
     issues = document.get("issues") or []
     first = min((issue["number"] for issue in issues), default=1)
@@ -157,7 +164,7 @@ def article_lines(document: dict[str, Any]) -> list[ArticleLine]:
     seen: set[int] = set()
     found: list[ArticleLine] = []
     for text, number in sources:
-        for piece, known, terms in _pieces_of_text(text):
+        for piece, known, terms in _pieces_of_text(text, within):
             signature = known
             if signature is None:
                 if len(piece) > MAX_PIECE_CHARS:
@@ -166,11 +173,11 @@ def article_lines(document: dict[str, Any]) -> list[ArticleLine]:
                 terms = _term_count(signature)
             if terms < MIN_TERMS and not _has_code(signature):
                 continue
-            key = line_key(signature)
-            if key in seen:
-                continue
-            seen.add(key)
-            found.append(ArticleLine(key, piece or signature, number))
+            for variant in (signature, numbers_masked(signature)):
+                key = line_key(variant)
+                if key not in seen:
+                    seen.add(key)
+                    found.append(ArticleLine(key, piece, number))
     return found
 
 
@@ -212,6 +219,7 @@ def line_candidates(message: str, spans: bool) -> list[Candidate]:
             out[key] = Candidate(key, how, part, share if how == "contained" else 1.0)
 
     add(normal.signature, "normalised")
+    add(numbers_masked(normal.signature), "slot")
     for piece in _inner_pieces(message):
         add(normalize(piece).signature, "contained")
     for sentence in SENTENCE_END.split(message):
@@ -234,6 +242,18 @@ def line_candidates(message: str, spans: bool) -> list[Candidate]:
 
 
 SLOT = "<x>"
+DIGIT = re.compile(r"\d")
+
+
+def numbers_masked(signature: str) -> str:
+    """The signature with its small numbers as slots ("revision 7" and "revision 12" alike).
+
+    Both sides have this key besides the exact one, which still counts more: a number that
+    means something (an error number) is kept there.
+    """
+    if not DIGIT.search(signature):
+        return signature
+    return _collapsed([SLOT if t.isdigit() else t for t in signature.split()])
 
 
 def _collapsed(tokens: list[str]) -> str:

@@ -11,7 +11,7 @@ from service.article_text import article_lines
 from service.kb import KnowledgeBase
 from service.links import article_url, cause_links, issue_url, related_links, workaround_links
 from service.normalize import NormalizedLine, describe_code, normalize, parse_paste
-from service.ranking import MIN_CONFIDENCE, Evidence, RankedIssue, Ranker
+from service.ranking import Evidence, RankedIssue, Ranker
 
 _CONTEXT_SCHEMA = IssueContextOut()
 NO_MATCH_HINT = (
@@ -133,8 +133,8 @@ def _apply_penalties(kb: KnowledgeBase, issues: list[RankedIssue]) -> list[Ranke
             default=0,
         )
         ranked.score *= learning.penalty_factor(verdicts)
-    kept = [r for r in issues if r.confidence >= MIN_CONFIDENCE]
-    kept.sort(key=lambda r: (-r.score, r.issue_id))
+    kept = [r for r in issues if r.worth_showing]
+    kept.sort(key=RankedIssue.order)
     return kept
 
 
@@ -190,24 +190,30 @@ def _issue_context(kb: KnowledgeBase, issue_id: str, article_id: str) -> dict[st
     return context
 
 
-def _article_line_texts(kb: KnowledgeBase, article_id: str) -> dict[int, str]:
-    """Line key -> the article's own words for it, for matches on the article's text.
+def _article_line_text(kb: KnowledgeBase, article_id: str, e: Evidence) -> str:
+    """The article's own words for the line a match found in its text.
 
-    Worked out from the stored article when a match needs it, and kept until it is written.
+    Worked out from the stored article when a match shows it (only the paragraphs having the
+    matched words are cut again), and kept until the article is written.
     """
     cache = kb.explain_cache()
-    name = f"lines of {article_id}"
-    texts = cache.get(name)
-    if texts is None:
+    name = f"line {e.line_key} of {article_id}"
+    text = cache.get(name)
+    if text is None:
         document = kb.store.article_text(article_id)
-        texts = {line.key: line.text for line in article_lines(document)} if document else {}
-        cache.put(name, texts, {article_id})
-    return texts
+        text = ""
+        if document is not None:
+            for line in article_lines(document, e.key_words):
+                if line.key == e.line_key:
+                    text = line.text
+                    break
+        cache.put(name, text, {article_id})
+    return text
 
 
 def _matched_line(kb: KnowledgeBase, ranked: RankedIssue, e: Evidence, context: dict) -> dict:
     if e.line_key is not None:
-        said = _article_line_texts(kb, ranked.article_id).get(e.line_key, "")
+        said = _article_line_text(kb, ranked.article_id, e)
         return {
             "line": e.line,
             "text": e.text,

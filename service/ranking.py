@@ -13,7 +13,7 @@ how many issues share it), summed per issue, and turned into a confidence in 0..
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from whoosh import query as Q
@@ -224,6 +224,8 @@ class Evidence:
     # line it matched, and how many articles say that line.
     line_key: int | None = None
     shared_by: int = 1
+    # The rarest words of what matched, to find the article's own words for it again.
+    key_words: tuple[str, ...] = ()
 
 
 @dataclass
@@ -235,10 +237,21 @@ class RankedIssue:
     text_coverage: float = 0.0
     text_terms: list[str] = field(default_factory=list)
     log_files: list[str] = field(default_factory=list)
+    # The share of the score left when lines that several articles say count only as much as
+    # they tell this one apart: the score ranks, this says how sure the ranking is.
+    distinct_share: float = 1.0
 
     @property
     def confidence(self) -> float:
-        return round(1.0 - math.exp(-self.score), 3)
+        return round(1.0 - math.exp(-self.score * self.distinct_share), 3)
+
+    def order(self) -> tuple[float, float, str]:
+        """Sort key, best first: how sure, then the score, then the id for a stable order."""
+        return (-self.score * self.distinct_share, -self.score, self.issue_id)
+
+    @property
+    def worth_showing(self) -> bool:
+        return self.score > 0 and 1.0 - math.exp(-self.score) >= MIN_CONFIDENCE
 
 
 @dataclass
@@ -367,11 +380,19 @@ class Ranker:
             matched_signatures.update(
                 normalize(e.text).signature for r in by_issue.values() for e in r.evidence
             )
+        explained = {
+            normalize(e.text).signature
+            for r in by_issue.values()
+            for e in r.evidence
+            if e.weight >= WEAK_EVIDENCE
+        }
 
         # Only lines outside any log format can be a person's words; log lines go to passes 1-2.
+        # Lines the articles' text already explains well need no comparison with descriptions.
         prose = [
             line.message
-            for line, _ in still_left
+            for line, normal in still_left
+            if normal.signature not in explained
             if line.format == "plain" and looks_like_prose(line.message)
         ]
         if prose:
@@ -379,9 +400,12 @@ class Ranker:
 
         paste_files = {f.lower(): f for f in paste_log_files}
         for ranked in by_issue.values():
-            strong = sum(e.weight for e in ranked.evidence if e.weight >= WEAK_EVIDENCE)
-            weak = sum(e.weight for e in ranked.evidence if e.weight < WEAK_EVIDENCE)
-            ranked.score = strong + min(weak, WEAK_EVIDENCE_CAP)
+            ranked.score = evidence_sum(e.weight for e in ranked.evidence)
+            if ranked.score > 0:
+                distinct = evidence_sum(
+                    e.weight * distinct_factor(e.shared_by) for e in ranked.evidence
+                )
+                ranked.distinct_share = distinct / ranked.score
             if ranked.evidence and paste_files:
                 files = {
                     f
@@ -394,10 +418,8 @@ class Ranker:
                     ranked.score += LOG_FILE_BONUS * len(files)
             if ranked.text_coverage >= PROSE_MIN_COVERAGE:
                 ranked.score += PROSE_WEIGHT * ranked.text_coverage**2
-        ranked_issues = [
-            r for r in by_issue.values() if r.score > 0 and r.confidence >= MIN_CONFIDENCE
-        ]
-        ranked_issues.sort(key=lambda r: (-r.score, r.issue_id))
+        ranked_issues = [r for r in by_issue.values() if r.worth_showing]
+        ranked_issues.sort(key=RankedIssue.order)
         for ranked in ranked_issues:
             ranked.evidence.sort(key=lambda e: e.line)
         matched = sum(1 for _, normal in content if normal.signature in matched_signatures)
@@ -505,6 +527,9 @@ class Ranker:
                         search.normal.codes,
                         line_key=candidate.key,
                         shared_by=total,
+                        key_words=tuple(
+                            sorted(candidate.terms, key=self.content_idf, reverse=True)[:2]
+                        ),
                     )
                     per_article[article_id] = (weight, evidence, issue_number)
             for article_id, entry in per_article.items():
@@ -577,6 +602,7 @@ class Ranker:
                         1.0,
                         weight,
                         normal.codes,
+                        shared_by=issues_sharing,
                     ),
                 )
             )
@@ -608,6 +634,7 @@ class Ranker:
                         round(similarity, 3),
                         weight,
                         normal.codes,
+                        shared_by=issues_sharing,
                     ),
                 )
             )
@@ -712,6 +739,23 @@ class Ranker:
             ranked = by_issue.setdefault(hit["issue_id"], RankedIssue(hit["issue_id"], article_id))
             ranked.text_coverage = round(coverage, 3)
             ranked.text_terms = matched
+
+
+def evidence_sum(weights: Iterable[float]) -> float:
+    """Evidence summed, weak evidence (boilerplate) together counting at most a capped amount."""
+    strong = weak = 0.0
+    for weight in weights:
+        if weight >= WEAK_EVIDENCE:
+            strong += weight
+        else:
+            weak += weight
+    return strong + min(weak, WEAK_EVIDENCE_CAP)
+
+
+def distinct_factor(sharing: int) -> float:
+    """How much of a line's weight says "this one" rather than "one of these": two articles
+    documenting the same message still point at one problem; a dozen do not."""
+    return min(1.0, 2.0 / max(1, sharing))
 
 
 def shared_factor(sharing: int) -> float:

@@ -1,0 +1,122 @@
+"""Cutting articles into lookup keys, and pasted lines into the keys to look up."""
+
+from __future__ import annotations
+
+from service.article_text import article_lines, line_candidates, line_key
+from service.normalize import normalize
+
+
+def keys_of(document: dict) -> dict[int, str]:
+    return {line.key: line.text for line in article_lines(document)}
+
+
+def key(text: str) -> int:
+    return line_key(normalize(text).signature)
+
+
+def doc(body: str, **extra) -> dict:
+    return {
+        "title": "Widget agent stops",
+        "issues": [{"id": "900001-1", "number": 1, "title": "Agent stops", "description": ""}],
+        "symptoms": [],
+        "sections": [{"key": "more_information", "heading": "MORE INFORMATION", "body": body}],
+        **extra,
+    }
+
+
+def test_every_line_of_the_article_is_a_key_not_only_symptoms() -> None:
+    keys = keys_of(doc("The catalog service writes:\n\nWidget catalog refused the handle"))
+    assert key("Widget catalog refused the handle") in keys
+    assert key("WIDGET   catalog refused the handle ") in keys
+
+
+def test_a_message_wrapped_over_two_or_three_lines_is_found_whole() -> None:
+    body = (
+        "Widget Manager ==> Failed to get control of the semaphore from\n"
+        "WIDGETSVC before the timeout\nexpired."
+    )
+    keys = keys_of(doc(body))
+    assert (
+        key("Widget Manager ==> Failed to get control of the semaphore from WIDGETSVC") not in keys
+    )
+    assert (
+        key(
+            "Widget Manager ==> Failed to get control of the semaphore from WIDGETSVC before the timeout"
+        )
+        in keys
+    )
+    assert (
+        key(
+            "Widget Manager ==> Failed to get control of the semaphore from WIDGETSVC before "
+            "the timeout expired."
+        )
+        in keys
+    )
+
+
+def test_quoted_text_and_the_text_after_a_lead_in_are_keys_of_their_own() -> None:
+    body = 'When you start it, you receive the error "Widget cache is corrupt or missing".\n\n'
+    body += "Error message: Cannot reach the widget catalog"
+    keys = keys_of(doc(body))
+    assert key("Widget cache is corrupt or missing") in keys
+    assert key("Cannot reach the widget catalog") in keys
+
+
+def test_an_sms_trailer_wrapped_or_cut_short_does_not_stay_in_the_key() -> None:
+    body = (
+        "~Widget queue flushed for site ABC  $$<WIDGET_MANAGER><Sat Dec 02 15:16:59\n"
+        "1995~><thread=D5>\n"
+        "~Widget queue deleted the package 61000012  $$<WIDGET_MANAGER><Fri Oct 15 17:09"
+    )
+    keys = keys_of(doc(body))
+    assert key("Widget queue flushed for site XYZ") in keys
+    assert key("Widget queue deleted the package 61000099") in keys
+
+
+def test_lines_of_an_issue_belong_to_that_issue_the_rest_to_the_first() -> None:
+    document = doc("General widget catalog text for everyone")
+    document["issues"].append(
+        {
+            "id": "900001-2",
+            "number": 2,
+            "title": "Second problem",
+            "description": "Widget printer spooler lost its queue",
+        }
+    )
+    numbers = {line.key: line.issue_number for line in article_lines(document)}
+    assert numbers[key("Widget printer spooler lost its queue")] == 2
+    assert numbers[key("General widget catalog text for everyone")] == 1
+
+
+def test_lines_too_short_to_tell_anything_are_left_out() -> None:
+    keys = keys_of(doc("OK\n\nof the\n\nWidget"))
+    assert key("OK") not in keys
+    assert key("of the") not in keys
+
+
+def candidate_keys(message: str, spans: bool) -> dict[int, str]:
+    return {c.key: c.how for c in line_candidates(message, spans)}
+
+
+def test_a_known_message_inside_a_longer_line_is_a_contained_candidate() -> None:
+    quoted = candidate_keys('Error "Widget cache is corrupt or missing" when booting', False)
+    assert quoted[key("Widget cache is corrupt or missing")] == "contained"
+    unquoted = candidate_keys("I get Widget cache is corrupt or missing when booting", True)
+    assert unquoted[key("Widget cache is corrupt or missing")] == "contained"
+    assert key("Widget cache is corrupt or missing") not in candidate_keys(
+        "I get Widget cache is corrupt or missing when booting", False
+    )
+
+
+def test_a_value_where_the_article_wrote_a_placeholder_finds_it_through_a_slot() -> None:
+    article = keys_of(doc("Could not start <application>. The shared package could not be found."))
+    pasted = candidate_keys("Could not start Excel. The shared package could not be found.", True)
+    found = [k for k in pasted if k in article]
+    assert found and pasted[found[0]] == "slot"
+
+
+def test_the_span_search_is_bounded_for_long_lines() -> None:
+    long_line = " ".join(f"word{i}" for i in range(500))
+    assert len(line_candidates(long_line, True)) < 10
+    medium = " ".join(f"word{i}" for i in range(40))
+    assert len(line_candidates(medium, True)) < 1000

@@ -1,0 +1,166 @@
+"""Any line an article says finds it over HTTP, not only what became a symptom record."""
+
+from __future__ import annotations
+
+import pytest
+
+from service import create_app
+from tests.conftest import make_config
+
+TOKEN = "findability-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def article(number: str, title: str, body: str, symptoms: list[str] = ()) -> dict:
+    """A made-up article whose text is all in one section, with optional symptom records."""
+    issue = f"{number}-1"
+    return {
+        "id": number,
+        "title": title,
+        "applies_to": [{"product": "Widget Server", "version": "2.0"}],
+        "issues": [{"id": issue, "number": 1, "title": title}],
+        "symptoms": [
+            {"id": f"{issue}-s{i:02d}", "issue_id": issue, "kind": "log_line", "text": text}
+            for i, text in enumerate(symptoms, start=1)
+        ],
+        "sections": [{"key": "more_information", "heading": "MORE INFORMATION", "body": body}],
+    }
+
+
+ARTICLES = [
+    article(
+        "910001",
+        "Widget agent exits when it cannot get its semaphore",
+        "If the widget agent starts while the service is busy, the log shows:\n\n"
+        "Widget Manager ==> Timed out waiting for the widget service semaphore.\n"
+        "Widget Manager ==> Failed to get control of the semaphore from\n"
+        "WIDGETSVC.\n\nRestart the agent after the job completes.",
+    ),
+    article(
+        "910002",
+        "Widget console reports a corrupt catalog",
+        'When you open the console, you receive the error "Widget catalog is corrupt or '
+        'unreadable" and the console closes.',
+    ),
+    article(
+        "910003",
+        "Catalog errors after a disk fills up",
+        'The console may say "Widget catalog is corrupt or unreadable" when the disk that '
+        "holds the catalog is full; the catalog writer also logs Catalog flush aborted on "
+        "volume index rebuild.",
+    ),
+    article(
+        "910004",
+        "Catalog errors after an upgrade",
+        'After an upgrade the console may say "Widget catalog is corrupt or unreadable", and '
+        "the upgrade log records:\n\nSchema conversion stopped at widget table revision 12",
+    ),
+    article(
+        "910005",
+        "Widget agent cannot start an application from a package",
+        "The agent displays: Could not start <application>. The shared widget package could "
+        "not be found.",
+    ),
+]
+# Lines any clean log of the made-up product has; every article quotes them.
+BOILERPLATE = [
+    "Widget service started successfully",
+    "Reading widget configuration from the registry",
+    "Widget heartbeat sent to the site server",
+]
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory):
+    config = make_config(tmp_path_factory.mktemp("findability"), api_tokens=[TOKEN])
+    app = create_app(config)
+    client = app.test_client()
+    numbers = [f"{920000 + i}" for i in range(12)]
+    boiler = [
+        article(n, f"Unrelated widget topic {n}", "A clean log reads:\n\n" + "\n".join(BOILERPLATE))
+        for n in numbers
+    ]
+    for document in ARTICLES + boiler:
+        response = client.put(f"/v1/articles/{document['id']}", json=document, headers=AUTH)
+        assert response.status_code in (200, 201), response.get_data(as_text=True)
+    yield client
+    app.extensions["kb"].close()
+
+
+def match(client, text: str) -> dict:
+    response = client.post("/v1/match", data=text.encode(), content_type="text/plain")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()
+
+
+def test_a_line_the_article_says_but_no_symptom_records_finds_it(client) -> None:
+    body = match(client, "Widget Manager ==> Timed out waiting for the widget service semaphore.")
+    top = body["matches"][0]
+    assert top["article_id"] == "910001"
+    line = top["matched_lines"][0]
+    assert line["source"] == "article_text"
+    assert line["symptom_id"] is None
+    assert "semaphore" in line["symptom_text"]
+
+
+def test_a_message_the_article_wrapped_matches_the_whole_pasted_line(client) -> None:
+    paste = "Widget Manager ==> Failed to get control of the semaphore from WIDGETSVC."
+    assert match(client, paste)["matches"][0]["article_id"] == "910001"
+
+
+def test_a_message_quoted_inside_a_sentence_is_contained(client) -> None:
+    body = match(
+        client,
+        "users get Widget Manager ==> Timed out waiting for the widget service semaphore every morning",
+    )
+    top = body["matches"][0]
+    assert top["article_id"] == "910001"
+    assert top["matched_lines"][0]["match"] == "contained"
+
+
+def test_one_misspelt_word_still_matches_at_a_lower_quality(client) -> None:
+    exact = match(client, "Widget Manager ==> Timed out waiting for the widget service semaphore.")
+    typo = match(client, "Widget Manager ==> Timed out waiting for the widget service semaphroe.")
+    assert typo["matches"][0]["article_id"] == "910001"
+    assert typo["matches"][0]["matched_lines"][0]["match"] == "typo"
+    assert typo["matches"][0]["score"] < exact["matches"][0]["score"]
+
+
+def test_a_value_where_the_article_wrote_a_placeholder_matches(client) -> None:
+    body = match(client, "Could not start WINWORD. The shared widget package could not be found.")
+    assert body["matches"][0]["article_id"] == "910005"
+
+
+def test_a_message_several_articles_quote_returns_them_all_and_says_it_is_shared(client) -> None:
+    body = match(client, "Widget catalog is corrupt or unreadable")
+    found = [m["article_id"] for m in body["matches"]]
+    assert set(found[:3]) == {"910002", "910003", "910004"}
+    assert all(m["matched_lines"][0]["shared_by"] == 3 for m in body["matches"][:3])
+    assert all(m["confidence"] < 0.5 for m in body["matches"][:3])
+
+
+def test_another_line_of_the_paste_decides_between_articles_sharing_a_message(client) -> None:
+    paste = (
+        "Widget catalog is corrupt or unreadable\n"
+        "Schema conversion stopped at widget table revision 7\n"
+    )
+    assert match(client, paste)["matches"][0]["article_id"] == "910004"
+
+
+def test_boilerplate_lines_alone_never_make_a_confident_answer(client) -> None:
+    paste = "\n".join(BOILERPLATE * 3 + [f"{line} again" for line in BOILERPLATE])
+    body = match(client, paste)
+    assert all(m["confidence"] < 0.5 for m in body["matches"])
+
+
+def test_an_article_deleted_is_no_longer_found_by_its_text(client) -> None:
+    document = article("910099", "Short-lived article", "Gizmo frobnicator overheated badly")
+    assert client.put("/v1/articles/910099", json=document, headers=AUTH).status_code == 201
+    assert (
+        match(client, "Gizmo frobnicator overheated badly")["matches"][0]["article_id"] == "910099"
+    )
+    assert client.delete("/v1/articles/910099", headers=AUTH).status_code == 204
+    assert all(
+        m["article_id"] != "910099"
+        for m in match(client, "Gizmo frobnicator overheated badly")["matches"]
+    )
