@@ -23,6 +23,7 @@ from typing import Any
 from marshmallow import ValidationError
 
 from schemas.records import load_article_document
+from service.article_text import ArticleLine, article_lines
 from service.normalize import normalize, parse_line
 
 TEXT_SUFFIXES = (".md", ".txt", ".text", ".kb")
@@ -1116,20 +1117,26 @@ class ImportSummary:
         }
 
 
-def _parse_source(source: Source) -> tuple[Source, dict[str, Any] | None, str | None, bool]:
-    """Parse one source: (source without its text, document, problem, whether it crashed)."""
+ParseResult = tuple[Source, dict[str, Any] | None, list[ArticleLine], str | None, bool]
+
+
+def _parse_source(source: Source) -> ParseResult:
+    """Parse one source: (source without its text, document, its line keys, problem, whether
+    it crashed). The line keys are worked out here, in the parser processes, so that the one
+    process writing the store only writes them."""
     bare = Source(source.name, None, source.problem, source.progress)
     if source.text is None:
-        return bare, None, source.problem or "unreadable", True
+        return bare, None, [], source.problem or "unreadable", True
     try:
-        return bare, parse_article(source.text, source.name), None, False
+        document = parse_article(source.text, source.name)
+        return bare, document, article_lines(document), None, False
     except ImportProblem as exc:
-        return bare, None, str(exc), False
+        return bare, None, [], str(exc), False
     except Exception as exc:  # a parser bug on one file must not stop the batch
-        return bare, None, f"{type(exc).__name__}: {exc}", True
+        return bare, None, [], f"{type(exc).__name__}: {exc}", True
 
 
-def _parsed(sources: Iterator[Source], processes: int) -> Iterator[tuple]:
+def _parsed(sources: Iterator[Source], processes: int) -> Iterator[ParseResult]:
     """Parse sources in order, in worker processes when asked.
 
     Reading the archive, parsing and writing overlap; a semaphore keeps at most a bounded
@@ -1182,12 +1189,12 @@ def run_import(
     if processes is None:
         single = len(paths) == 1 and Path(paths[0]).is_file() and not _is_archive(Path(paths[0]))
         processes = 1 if single else max(1, os.cpu_count() or 1)
-    for source, document, problem, crashed in _parsed(iter_sources(paths), processes):
+    for source, document, lines, problem, crashed in _parsed(iter_sources(paths), processes):
         if document is None:
             summary.counts["failed" if crashed else "skipped"] += 1
             summary.problems.append({"file": source.name, "reason": problem or "unreadable"})
         else:
-            outcome = kb.store.save_article(document, source="imported")
+            outcome = kb.store.save_article(document, source="imported", lines=lines)
             summary.counts["imported" if outcome == "created" else outcome] += 1
             if outcome in ("created", "updated"):
                 pending.append(document["id"])
