@@ -210,8 +210,10 @@ def _section_key(heading: str, taken: set[str]) -> str:
 
 def _is_rule(line: str, char: str) -> bool:
     """A line of one repeated character, long enough to be a rule rather than text."""
+    if char * 4 not in line:
+        return False
     text = line.strip()
-    return len(text) > 30 and set(text) == {char}
+    return len(text) > 30 and text == char * len(text)
 
 
 def _ends_text(lines: list[str], at: int) -> bool:
@@ -434,6 +436,16 @@ def _quoted_records(
     """
     lines = [line.strip() for line in block.lines]
     has_trailer = any("$$<" in line for line in lines)
+    if has_trailer or under_log_header:
+        return _log_records(block)
+    deeper = block.indent > base_indent
+    # A quotation goes on at its own depth; back at the text's depth after an indented one,
+    # the article speaks again ("The agent then stops.").
+    goes_on = after_quote and quote_indent is not None and block.indent >= quote_indent
+    introduced = (intro.rstrip().endswith(":") and not after_quote) or goes_on
+    if not (deeper or introduced):
+        # Most blocks are the article's paragraphs: out before reading what the intro says.
+        return []
     if NUMBERED_STEP.match(lines[0]) or (
         (REFERENCE_LINE.match(lines[0]) or REFERENCE_START.match(lines[0])) and not has_trailer
     ):
@@ -442,23 +454,26 @@ def _quoted_records(
     # commands and listings are not, however they are indented. The last sentence is the one
     # that introduces the block ("... To fix it, type the following command:").
     last = _last_sentence(intro)
-    about_evidence = bool(EVIDENCE_INTRO.search(intro)) and not CODE_INTRO.search(last)
-    announces_message = bool(MESSAGE_INTRO.search(last)) and not CODE_INTRO.search(last)
-    deeper = block.indent > base_indent
-    # A quotation goes on at its own depth; back at the text's depth after an indented one,
-    # the article speaks again ("The agent then stops.").
-    goes_on = after_quote and quote_indent is not None and block.indent >= quote_indent
-    introduced = (intro.rstrip().endswith(":") and not after_quote) or goes_on
-    if has_trailer or under_log_header:
-        return _log_records(block)
+    # "...the following errors" is about errors even when a "logon script" or "sample
+    # entries" are named on the way.
+    code = bool(CODE_INTRO.search(last)) and not STRONG_MESSAGE_INTRO.search(last)
+    about_evidence = bool(EVIDENCE_INTRO.search(intro)) and not code
+    announces_message = bool(MESSAGE_INTRO.search(last)) and not code
     if BULLET.match(lines[0]) and not (introduced and announces_message):
         return []
     # Only the block right after its introduction may read like prose: the text after a quoted
     # message goes back to the article's voice ("A second, similar event is logged when...").
     # A quotation that goes on at its own depth or deeper (the next lines of a dialog or an
     # indented log) is still the quotation.
+    code_lines = sum(1 for line in lines if CODE_STATEMENT.search(line))
+    if code_lines and code_lines * 3 >= len(lines):
+        # A block of source code quotes no message, whatever its other lines look like.
+        return []
+    # Without a colon, "...may cause an error on the client." still points at what follows;
+    # a step ("8. Click OK in the Links dialog box.") is followed by more of the step.
+    points = intro.rstrip().endswith(":") or not (NUMBERED_STEP.match(last) or BULLET.match(last))
     if deeper and (
-        (announces_message and not after_quote)
+        (announces_message and points and not after_quote)
         or (goes_on and about_evidence and not ARTICLE_VOICE.match(lines[0]))
     ):
         records = _unwrap(block)
@@ -485,6 +500,7 @@ def _quoted_records(
         and not LIST_ITEM.match(r)
         and not INTRODUCTION.search(r)
         and not ARTICLE_NOTE.match(r)
+        and not TABLE_LINE.match(r)
     ][:MAX_SYMPTOMS]
 
 
@@ -549,12 +565,15 @@ def _unwrap(block: Block) -> list[str]:
     """
     raw = [line.rstrip() for line in block.lines]
     common = _shared_lead(raw)
+    hard_wrapped = max(map(len, raw)) <= WRAP_COLUMNS + 2
     records: list[str] = []
     previous = ""
     for line in raw:
         text = line.strip()
         word = text.split(maxsplit=1)[0]
-        if records and _continues(previous, word, common is not None, _lead(line) == common):
+        if records and _continues(
+            previous, word, common is not None, _lead(line) == common, hard_wrapped
+        ):
             records[-1] = f"{records[-1]} {text}"
         else:
             records.append(text)
@@ -562,8 +581,14 @@ def _unwrap(block: Block) -> list[str]:
     return records
 
 
-def _continues(previous: str, word: str, shared: bool, has_lead: bool) -> bool:
-    """Whether a line whose first word is `word` is the wrapped rest of `previous`."""
+def _continues(
+    previous: str, word: str, shared: bool, has_lead: bool, hard_wrapped: bool = True
+) -> bool:
+    """Whether a line whose first word is `word` is the wrapped rest of `previous`.
+
+    `hard_wrapped` is false for a block with lines longer than the archive's wrap (a dump
+    or a listing kept as it was): there a long line is not a sign of wrapping.
+    """
     if shared:
         return not has_lead and len(previous) >= 60
     if previous.endswith((".", "!", "?")) and word[:1].isupper():
@@ -571,9 +596,9 @@ def _continues(previous: str, word: str, shared: bool, has_lead: bool) -> bool:
     if DANGLING.search(previous):
         # "... the semaphore from" / "... ("<name>"). The": a line cannot end there.
         return True
-    if len(previous) + 1 + len(word) > WRAP_COLUMNS:
+    if hard_wrapped and len(previous) + 1 + len(word) > WRAP_COLUMNS:
         return True
-    return len(previous) >= 66 and word[:1].islower()
+    return hard_wrapped and len(previous) >= 66 and word[:1].islower()
 
 
 def _unquote(text: str) -> str:
@@ -630,14 +655,25 @@ EVIDENCE_INTRO = re.compile(
 )
 CODE_INTRO = re.compile(
     r"\b(code|sample|example|macro|program|script|syntax|statement|function|procedure|"
-    r"listing|declare|declaration|type the following|add the following|command|commands)\b",
+    r"listing|declare|declaration|type the following|add the following|command|commands|"
+    r"query on|following query|following words|keywords)\b"
+    # "The first error occurs if:" lists conditions, not messages.
+    r"|\b(?:if|when|because|after|before|unless|conditions|scenarios|reasons)\s*:\s*$",
     re.IGNORECASE,
 )
 # Lines of source code, settings and file listings, which a log paste never quotes.
 CODE_LINE = re.compile(
     r"(;\s*$|[{}]\s*$|^\s*(//|/\*|#include|#define|<!--|'|REM\s)|"
     r"^\s*(Dim|Private|Public|Sub|End|Function|If|Else|For|Next|Set|Declare|Const|Option)\b|"
+    r"^\s*[A-Za-z_][\w.]*(?:\(\w*\))?\s*=\s*[\w.]+\(|"
     r"\b\d{2}-\d{2}-\d{2}\s+\d{1,2}:\d{2}[ap]\b)"
+)
+# Statements of source code, for telling a block of code from a quoted message.
+CODE_STATEMENT = re.compile(
+    r"(;\s*$|\{\s*$|^\s*(//|/\*|#include|#define|<!--|REM\s)|"
+    r"^\s*(Dim|Private Sub|Public Sub|Sub|End Sub|End If|End Function|Function|Next|Set \w+ =|"
+    r"Declare|Const|Option Explicit|Static)\b|"
+    r"^\s*[A-Za-z_][\w.]*(?:\(\w*\))?\s*=\s*[\w.]+\()"
 )
 LIST_ITEM = re.compile(r"^(?:[a-zA-Z]|\d{1,2}|[ivx]{1,4})[.)]\s")
 
@@ -679,6 +715,8 @@ ARTICLE_VOICE = re.compile(
     r"occurs|can|may)|These|If|When|Where|Once|Note|NOTE|Microsoft|See|Click|Then|In |On |"
     r"At |You can|You must|-or-|-and-|or|and)\b"
 )
+# A row or a rule of a drawn table ("| Thread | WinNT client logs |", "+-----+").
+TABLE_LINE = re.compile(r"^(?:\|.*\||\+[-=+]{3,})")
 # The article's own notes; "Warning: ..." and "warning C4146: ..." are messages, not notes.
 ARTICLE_NOTE = re.compile(r"^(?:NOTE|Note|IMPORTANT|CAUTION)\s*:")
 # A line introducing the next quotation ("..., the following error message appears:").
@@ -686,6 +724,11 @@ INTRODUCTION = re.compile(
     r"(?:\byou\b|\bfollowing (?:error )?(?:messages?|entry|entries|text|lines?|keys?|may)\b"
     r"|\b(?:logs?|logged|contains?|appears?|displays?|displayed|receive)\b).*:$"
     r"|^(?:At|On|In) the [\w ]{1,40}:$",
+    re.IGNORECASE,
+)
+STRONG_MESSAGE_INTRO = re.compile(
+    r"\bfollowing\s+(?:[\w-]+\s+){0,3}?(?:errors?|messages?|warnings?|events?|entries|entry)\b"
+    r"|\berror messages?\b",
     re.IGNORECASE,
 )
 # "-or-" and "-and-" between two quoted messages: the quotation goes on past them.
@@ -702,8 +745,9 @@ INLINE_BEFORE = re.compile(
     r"\b(?:errors?|messages?|dialog|warnings?|prompts?|receive[sd]?|receiving|displays?|"
     r"displayed|states?|stating|says|saying|reads|reading|events?|logged|logs?|entry|"
     r"reports?|reporting|returns?|returned|returning|fails? with|failed with|following)\W*$"
-    r"|\b(?:error|message|dialog box|warning|event|log)\b.*\b(?:receive[sd]?|get|see|says?|"
-    r"reads?|states?|displays?|like|similar to|appears?|is|as|of)\W*$",
+    r"|\b(?:error|message|dialog box|warning|event|log)\b[^.]{0,30}\b(?:receive[sd]?|get|see|"
+    r"says?|reads?|states?|displays?|like|similar to|appears?)\W*$"
+    r"|\b(?:error|message)\s+\S+\s+is\W*$",
     re.IGNORECASE,
 )
 # ...or the words right after it ('"Access is denied" error message', '"X" appears').
@@ -713,8 +757,11 @@ INLINE_AFTER = re.compile(
     re.IGNORECASE,
 )
 # A sentence about the user interface ('click', 'the box that reads') quotes labels.
+# So does one about the documentation ('the Help file says "..."').
 INLINE_UI = re.compile(
-    r"\b(?:click|select|check|clear|type|box|button|option|tab|menu|field)\b", re.IGNORECASE
+    r"\b(?:click|select|check|clear|type|box|button|option|tab|menu|field|Help|documentation|"
+    r"manual|guide|topic|article|Readme)\b",
+    re.IGNORECASE,
 )
 INLINE_MESSAGE_WORD = re.compile(r"\b(?:error|message|warning)", re.IGNORECASE)
 # A Help topic or a menu, button or option quoted by name is not a message.
@@ -806,6 +853,17 @@ TITLE_MESSAGE = re.compile(
 TITLE_QUOTE = re.compile(r"\"(?P<a>[^\"]{3,})\"|(?:^|(?<=\s))'(?P<b>[^']{3,}?)'(?=\s|$|[:,])")
 TITLE_ERROR_WORD = re.compile(r"\b(?:Err|Error|Errors|Msg|ErrMsg|Message|Messages)\b\W*$")
 TITLE_ERROR_AFTER = re.compile(r"^\W*(?:Err|Error|Errors|Msg|ErrMsg|Message|Messages)\b")
+
+
+def _same_message(title_message: str, text: str) -> bool:
+    """Whether the text quotes the message a title names, in the title's shorter words.
+
+    Titles are title-cased, cut short ("...") and drop words ("Glfmod2 Caused a Divide Error
+    in Glfani32.dll" for "Glfmod20 caused a divide error in module Glfani32.dll.").
+    """
+    words = set(re.findall(r"[a-z]{3,}", title_message.lower()))
+    found = set(re.findall(r"[a-z]{3,}", text.lower()))
+    return bool(words) and len(words & found) >= 0.8 * len(words)
 
 
 def _title_messages(title: str) -> list[str]:
@@ -958,6 +1016,10 @@ def document_from_outline(outline: Outline) -> dict[str, Any]:
                 # like the first.
                 after_quote = False
                 continue
+            if TABLE_LINE.match(block.lines[0].strip()):
+                # A drawn table lists things; what follows it is introduced afresh.
+                intro, after_quote = "", False
+                continue
             description = _event_description(block)
             if description is not None:
                 if description:
@@ -987,7 +1049,8 @@ def document_from_outline(outline: Outline) -> dict[str, Any]:
                 intro = _last_sentence(intro) if label else text
                 for message in _inline_messages(text):
                     add_symptom(message, issue_id, "error_message", [])
-                files = list(dict.fromkeys(LOG_FILE_NAME.findall(text))) or (files if label else [])
+                named = LOG_FILE_NAME.findall(text) if ".log" in text.lower() else []
+                files = list(dict.fromkeys(named)) or (files if label else [])
                 after_quote = under_header = False
                 continue
             after_quote, quote_indent = True, block.indent
@@ -1010,9 +1073,8 @@ def document_from_outline(outline: Outline) -> dict[str, Any]:
             add_symptoms(section.blocks, first_issue)
     # The message a title names belongs to the first issue, unless the text quotes it already
     # (the title's copy is title-cased and often cut short with "...").
-    quoted = " ".join(seen_texts).lower()
     for message in _title_messages(outline.title):
-        if " ".join(message.rstrip(".").split()).lower() not in quoted:
+        if not any(_same_message(message, text) for text in seen_texts):
             add_symptom(message, first_issue, "error_message", [])
     all_issue_ids = [i["id"] for i in issues]
     causes = []
