@@ -72,7 +72,8 @@ REAL_WORD = re.compile(r"[\"'(<]*[A-Za-z]{3,}[.,:;!?\"')>]*")
 # How a new log entry starts, so it is never taken for the rest of a wrapped one: a level or
 # component in capitals ("ERROR -", "NAL[1]", "SQL>>>"), a bracket, a tilde or a number.
 NEW_ENTRY = re.compile(r"^([A-Z]{3,}\b|[\[<~*\d])")
-TRAILER_START = re.compile(r"\$\$<?[A-Z]")
+# "$$<COMPONENT>", and the slips articles make of it: "$$COMPONENT", "$<COMPONENT>".
+TRAILER_START = re.compile(r"\${1,2}<[A-Z]|\$\$[A-Z]")
 # Before a quoted string, these make it a name to type or click, not a message.
 NAMING_BEFORE = re.compile(
     r"\b(type|run|enter|command|search on|query on|named|called|labell?ed|titled|option|click|"
@@ -463,16 +464,8 @@ def vary(message: str, rng: random.Random) -> str:
         lambda m: m.group(1) + m.group(2) + rng.choice(("A01", "NYC", "LN2", "P01")),
         text,
     )
-    text = re.sub(
-        r"\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b",
-        lambda m: f"10.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}",
-        text,
-    )
-    text = re.sub(
-        r"\b\d+\.\d+\.\d+(\.\d+)?\b",
-        lambda m: ".".join(str(rng.randint(1, 3000)) for _ in m.group(0).split(".")),
-        text,
-    )
+    # IPs and versions in one pass, so a changed IP is not then changed again as a version.
+    text = re.sub(r"\b\d+(\.\d+){2,3}\b", lambda m: dotted_value(m.group(0), rng), text)
     text = GUID.sub(lambda m: random_guid(rng, braces=m.group(0).startswith("{")), text)
     text = re.sub(
         r"\b\d{1,2}/\d{1,2}/\d{2,4}\b",
@@ -484,7 +477,9 @@ def vary(message: str, rng: random.Random) -> str:
         lambda m: "{:02d}:{:02d}:{:02d}".format(*random_time(rng)[:3]),
         text,
     )
-    text = re.sub(r"thread[= ]\w+", lambda m: f"thread={rng.randint(100, 9999)}", text)
+    text = re.sub(
+        r"\bthread=(0x)?[0-9A-Fa-f]+\b", lambda m: f"thread={rng.randint(100, 9999)}", text
+    )
     # DOMAIN\user, but not a folder of a path (C:\SMS\inboxes: "SMS" follows a backslash).
     text = re.sub(
         r"(?<![\\:\w])([A-Z][A-Z0-9_-]{1,15})\\([A-Za-z][\w.-]{1,20})\b(?!\\)",
@@ -509,10 +504,18 @@ def vary(message: str, rng: random.Random) -> str:
     )
     # Counts: a number before a counted noun changes from machine to machine.
     return re.sub(
-        r"\b\d+(?= (files?|bytes|records?|seconds|minutes|items?|objects?|machines?|clients?)\b)",
+        r"(?<![/\w.])\d+(?= (files?|bytes|records?|seconds|minutes|items?|objects?|machines?|clients?)\b)",
         lambda m: str(rng.randint(2, 5000)),
         text,
     )
+
+
+def dotted_value(dotted: str, rng: random.Random) -> str:
+    """Another IP address for an IP address (four parts up to 255), else another version."""
+    parts = dotted.split(".")
+    if len(parts) == 4 and all(len(p) <= 3 and int(p) <= 255 for p in parts):
+        return f"10.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
+    return ".".join(str(rng.randint(1, 3000)) for _ in parts)
 
 
 def placeholder_value(name: str, rng: random.Random) -> str:

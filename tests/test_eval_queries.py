@@ -8,6 +8,7 @@ halves stable, typos exactly one edit away.
 from __future__ import annotations
 
 import random
+import re
 
 import pytest
 
@@ -24,6 +25,7 @@ from bench.eval_queries import (
     normal_form,
     parse_article,
     quoted_lines,
+    vary,
 )
 
 
@@ -223,3 +225,16 @@ def test_log_paste_keeps_the_message_among_noise():
     lines = query.paste.splitlines()
     assert 3 <= len(lines) <= 11
     assert sum("Spool folder quota" in line for line in lines) == 1
+
+
+def test_instance_data_varies_but_error_codes_stay():
+    message = (
+        "Error 1069 at 10:22:01: CORP\\bob on \\\\SRV7\\share (148.108.135.255) copied 12 files,"
+        " Windows 95/98 clients, thread=1600"
+    )
+    varied = vary(message, random.Random(4))
+    assert varied.startswith("Error 1069 at ")
+    assert "CORP\\bob" not in varied and "SRV7" not in varied
+    assert re.search(r"\(10\.\d{1,3}\.\d{1,3}\.\d{1,3}\)", varied)
+    assert "95/98 clients" in varied
+    assert "thread=1600" not in varied
