@@ -607,6 +607,9 @@ def _unquote(text: str) -> str:
     return match.group(1).strip() if match else text.strip()
 
 
+# A line of an .ini file or a setting: "[Microsoft Mail]", "MailBeep=<path>".
+# "ID=3400: SMS Scheduler does not..." is a status message, not a setting.
+SETTING_LINE = re.compile(r"^\[[^\]]{1,60}\]$|^[A-Za-z][\w.]*=(?:<[^>]*>|[^\s:]+)$")
 # A registry key or value, a path or file name, a URL: named in messages, never one alone.
 PATH_TOKEN = re.compile(r"^(?:HKEY_|HKLM\\|HKCU\\|[A-Za-z]:\\|\\\\|%\w+%|https?://|www\.)|[\\/]")
 FILE_NAME = re.compile(r"^[\w$~-]+(?:\.[A-Za-z0-9]{1,4})+[,.;:]?$")
@@ -616,7 +619,9 @@ def _quotable(record: str) -> bool:
     """A quoted line worth matching: not code, a registry listing, a path or URL alone."""
     if len(record) < 8 or not any(c.isalpha() for c in record) or CODE_LINE.search(record):
         return False
-    if re.search(r"\bHKEY_|\bHKLM\\", record):
+    if re.search(r"\bHKEY_|\bHKLM\\|\bREG_(?:SZ|DWORD|EXPAND_SZ|MULTI_SZ|BINARY)\b", record):
+        return False
+    if SETTING_LINE.match(record):
         return False
     words = [w for w in record.split() if not PATH_TOKEN.search(w) and not FILE_NAME.match(w)]
     return bool(words)
@@ -825,23 +830,34 @@ EVENT_FIELD = re.compile(
 DESCRIPTION = re.compile(r"^Description\s*:\s*(.*)$", re.IGNORECASE)
 
 
-def _event_description(block: Block) -> str | None:
-    """The description of an Event ID block, its wrapped lines joined; '' when it has none.
+def _event_descriptions(block: Block) -> list[str] | None:
+    """The descriptions of the events a block quotes, wrapped lines joined; [] when none has.
 
-    None when the block is not an event: the text is then read by the other rules.
+    A block may quote several events one after another ("Event Type:", "Event Source:",
+    "Event ID:", "Description: ..."); each description runs to the next event's fields.
+    Without a "Description:" field, the lines that are no field are the description
+    ("Event ID: 3013 Source: Rdr" and the message on the next line). None when the block
+    is not an event: the text is then read by the other rules.
     """
     lines = [line.strip() for line in block.lines]
-    if not any(EVENT_ID.match(line) for line in lines[:3]):
+    if not any(EVENT_ID.match(line) for line in lines):
         return None
-    text: list[str] = []
-    described = False
+    described: list[list[str]] = []
+    current: list[str] | None = None
+    loose: list[str] = []
     for line in lines:
         match = DESCRIPTION.match(line)
         if match:
-            described, text = True, [match.group(1)]
-        elif described or not (EVENT_FIELD.match(line) or EVENT_ID.match(line)):
-            text.append(line)
-    return _unquote(" ".join(t for t in text if t))
+            current = [match.group(1)]
+            described.append(current)
+        elif EVENT_FIELD.match(line) or EVENT_ID.match(line):
+            current = None
+        elif current is not None:
+            current.append(line)
+        else:
+            loose.append(line)
+    texts = [" ".join(t for t in d if t) for d in described] if described else [" ".join(loose)]
+    return [_unquote(t) for t in texts if t]
 
 
 # A message named in the title: "Err Msg: <message>", "Error Message: <message>", "ScanDisk
@@ -1020,10 +1036,11 @@ def document_from_outline(outline: Outline) -> dict[str, Any]:
                 # A drawn table lists things; what follows it is introduced afresh.
                 intro, after_quote = "", False
                 continue
-            description = _event_description(block)
-            if description is not None:
-                if description:
+            descriptions = _event_descriptions(block)
+            if descriptions is not None:
+                for description in descriptions:
                     add_symptom(description, issue_id, "log_line", files)
+                if descriptions:
                     after_quote = True
                 else:
                     # "Description:" with its text in the next block

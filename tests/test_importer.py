@@ -606,6 +606,39 @@ The following event is logged in the application log:
     )
 
 
+def test_each_event_of_a_block_gives_its_description() -> None:
+    # Fields first and the event ID among them; two events in one block; an event whose
+    # message follows its ID line without a "Description:" field.
+    body = """SYMPTOMS
+========
+
+The backup stops, and the following two events are logged in the application log:
+
+  Event Type: Error
+  Event Source: WidgetStore
+  Event Category: Backup
+  Event ID: 105
+  Description: WidgetStore (123) The store has stopped the backup with error
+  -1032.
+  Event Type: Error
+  Event Source: WidgetStore
+  Event ID: 145
+  Description: WidgetStore (123) The store could not access the file called
+  C:\\Widget\\Data\\store.log.
+
+You may also receive the following error message:
+
+  Event ID: 3013 Source: Rdr
+  "The redirector has timed out to \\\\WIDGETSRV."
+"""
+    doc = parse_article(archive_article("Widget Backup Stops with Error 1032", body))
+    assert symptom_texts(doc) == [
+        "WidgetStore (123) The store has stopped the backup with error -1032.",
+        "WidgetStore (123) The store could not access the file called C:\\Widget\\Data\\store.log.",
+        "The redirector has timed out to \\\\WIDGETSRV.",
+    ]
+
+
 def test_messages_listed_with_or_between_them_are_each_a_symptom() -> None:
     body = """SYMPTOMS
 ========
@@ -663,6 +696,12 @@ NOTE: The error is logged only when logging is turned on for the widget agent.
 For more information, see the following article in the Knowledge Base:
 
   Q123456 How to Turn On Widget Agent Logging
+
+The agent logs an error when its settings read:
+
+  [Widget Agent]
+  LogLevel=<any number, but not 0>
+  Catalog Directory = REG_SZ C:\\Widget\\Catalog
 """
     doc = parse_article(archive_article("Widget Agent Fails After Upgrade", body))
     assert symptom_texts(doc) == []
