@@ -27,6 +27,8 @@ from whoosh.analysis import SpaceSeparatedTokenizer, StemmingAnalyzer
 from whoosh.fields import ID, STORED, TEXT, Schema
 from whoosh.searching import Searcher
 
+from service import line_index
+from service.line_index import LineReader
 from service.normalize import normalize, parse_line, signature_key, simplify
 from service.store import Store
 
@@ -35,7 +37,7 @@ STATE_FILE = "state.json"
 
 
 # Bumped whenever the schema or what goes into it changes; an index of another format is rebuilt.
-INDEX_FORMAT = 2
+INDEX_FORMAT = 3
 
 
 def build_schema() -> Schema:
@@ -252,10 +254,13 @@ class SearcherCaches:
 
 
 def _generation(filename: str) -> str:
-    """The index name a Whoosh file belongs to.
+    """The index name a file belongs to.
 
-    Whoosh names its files `_<name>_<n>.toc`, `<name>_<segment>.seg` and `<name>_WRITELOCK`.
+    Whoosh names its files `_<name>_<n>.toc`, `<name>_<segment>.seg` and `<name>_WRITELOCK`;
+    the line index is `lines-<name>.sqlite3` (and its `-wal` and `-shm`).
     """
+    if filename.startswith(line_index.LINES_PREFIX):
+        return filename[len(line_index.LINES_PREFIX) :].split(".", 1)[0]
     stem = filename[1:] if filename.startswith("_") else filename
     return stem.split("_", 1)[0]
 
@@ -276,6 +281,7 @@ class KBIndex:
         self._lock = threading.Lock()
         # What requests work out about the current searcher, shared until the index changes.
         self.caches = SearcherCaches()
+        self.lines = LineReader(self.path)
 
     # A rebuild writes a new generation (a Whoosh index of another name in the same folder) and
     # switches `name` in the state file once it is committed: readers keep answering from the
@@ -361,6 +367,7 @@ class KBIndex:
             except BaseException:
                 writer.cancel()
                 raise
+            line_index.build(self.path, name, store)
             self.write_state({"revision": revision, "format": INDEX_FORMAT, "name": name})
             self._drop_old_generations({name, previous.get("name", INDEX_NAME)})
         # This thread's writes all committed before `revision` was read: the rebuild has them.
@@ -393,6 +400,7 @@ class KBIndex:
             except BaseException:
                 writer.cancel()
                 raise
+            line_index.update(self.path, self.current_name(), store, article_ids)
             # Only the revisions of the writes just indexed count as done, not the store's
             # current one: that may include another process's commit whose index update has not
             # run yet, and would never run if that process died, leaving a gap no check sees.
@@ -430,6 +438,11 @@ class KBIndex:
                     self.caches = self.caches.carried_over(self._searcher.reader())
             return self._searcher
 
+    def articles_saying(self, keys: Iterable[int]) -> line_index.Found:
+        """Which articles say each of these line keys, in the generation being read."""
+        self.searcher()
+        return self.lines.articles_saying(self._searcher_name, keys)
+
     def document_count(self) -> int:
         return self.searcher().doc_count()
 
@@ -443,6 +456,7 @@ class KBIndex:
         )
 
     def close(self) -> None:
+        self.lines.close()
         with self._lock:
             for searcher in (self._searcher, self._retired):
                 if searcher is not None:

@@ -89,7 +89,7 @@ def analyse_log(
             line.message = line.message[: config.max_line_chars]
             truncated_lines.append(line.number)
     searcher = kb.index.searcher()
-    ranker = Ranker(searcher, kb.index.caches, kb.store)
+    ranker = Ranker(searcher, kb.index.caches, kb.store, kb.index.articles_saying)
     outcome = ranker.rank(paste.lines, paste.log_files, _product_filter(kb, product, version))
     ranked_issues = _apply_penalties(kb, outcome.issues)
     evidence = {

@@ -23,6 +23,7 @@ from whoosh.searching import Searcher
 
 from service.article_text import Candidate, line_candidates, line_key
 from service.index import SearcherCaches
+from service.line_index import Found
 from service.normalize import (
     LogLine,
     NormalizedLine,
@@ -283,9 +284,11 @@ class Ranker:
         searcher: Searcher,
         caches: SearcherCaches | None = None,
         store: Store | None = None,
+        line_lookup: Callable[[Iterable[int]], Found] | None = None,
     ) -> None:
         self.searcher = searcher
         self.store = store
+        self.line_lookup = line_lookup
         self.reader = searcher.reader()
         caches = caches if caches is not None else SearcherCaches()
         caches.trim()
@@ -375,7 +378,7 @@ class Ranker:
             else:
                 still_left.append((line, normal))
 
-        if self.store is not None:
+        if self.store is not None and self.line_lookup is not None:
             self._text_evidence(by_issue, list(unique.values()), allowed)
             matched_signatures.update(
                 normalize(e.text).signature for r in by_issue.values() for e in r.evidence
@@ -475,11 +478,11 @@ class Ranker:
     ) -> None:
         """Evidence from any line an article says: whole paste lines first; then, for lines
         that found nothing whole, a known message inside them and a misspelt word put right."""
-        assert self.store is not None
+        assert self.store is not None and self.line_lookup is not None
         searches = [_TextSearch(line, normal) for line, normal in lines]
         for search in searches:
             search.candidates = line_candidates(search.line.message, spans=False)
-        found = self.store.articles_saying(c.key for s in searches for c in s.candidates)
+        found = self.line_lookup(c.key for s in searches for c in s.candidates)
         missing = [s for s in searches if not any(c.key in found for c in s.candidates)]
         more: list[int] = []
         for search in missing[:SPAN_SEARCH_LINES]:
@@ -494,7 +497,7 @@ class Ranker:
             search.candidates += typos
             more += [c.key for c in typos]
         if more:
-            found.update(self.store.articles_saying(more))
+            found.update(self.line_lookup(more))
 
         covered = {(e.line, r.article_id) for r in by_issue.values() for e in r.evidence}
         # article -> line key -> the paste line it explains best: one article line explains

@@ -163,26 +163,18 @@ CREATE TABLE IF NOT EXISTS article_writes (
     article_id TEXT NOT NULL
 );
 """
-# Every line an article says, as keys of normalised lines (service/article_text.py): a paste
-# line finds the articles that say it with one lookup. The keys of each article are kept whole
-# beside it too, so that replacing or deleting it removes exactly the rows it added.
+# Every line an article says, as keys of normalised lines (service/article_text.py), kept whole
+# beside the article and written with it; the line index (service/line_index.py) turns them
+# around, key -> articles, for lookups.
 LINES_SCHEMA = """
-CREATE TABLE IF NOT EXISTS article_lines (
-    key INTEGER NOT NULL,
-    article_id INTEGER NOT NULL,
-    issue_number INTEGER NOT NULL,
-    PRIMARY KEY (key, article_id)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS article_line_keys (
+CREATE TABLE IF NOT EXISTS line_keys (
     article_id INTEGER PRIMARY KEY,
-    keys BLOB NOT NULL
+    keys BLOB NOT NULL,
+    issue_numbers BLOB NOT NULL
 );
 """
-# Articles per key returned by a lookup: a line that many articles say is weighed by how many
-# say it, and which of them is beside the point.
-LINE_ARTICLES_LIMIT = 50
-# Keys per lookup statement, well under SQLite's limit on bound parameters.
-LINE_LOOKUP_CHUNK = 2_000
+# Articles per statement when their issues are looked up together.
+ISSUE_LOOKUP_CHUNK = 2_000
 # Revisions the write log keeps; a process whose caches are older than that starts them over.
 WRITE_LOG_KEEP = 10_000
 # Full-text search over whole articles lives in SQLite (FTS5, in C) beside the records, written in
@@ -323,7 +315,6 @@ class Store:
             if row is not None:
                 conn.execute("DELETE FROM articles WHERE id=?", (document["id"],))
                 conn.execute("DELETE FROM article_search WHERE rowid=?", (int(document["id"]),))
-                self._delete_lines(conn, int(document["id"]))
             self._insert_article(conn, document, source, digest)
             self._insert_lines(
                 conn, int(document["id"]), lines if lines is not None else article_lines(document)
@@ -345,7 +336,7 @@ class Store:
             deleted = conn.execute("DELETE FROM articles WHERE id=?", (article_id,)).rowcount
             if deleted:
                 conn.execute("DELETE FROM article_search WHERE rowid=?", (int(article_id),))
-                self._delete_lines(conn, int(article_id))
+                conn.execute("DELETE FROM line_keys WHERE article_id=?", (int(article_id),))
                 revision = self.bump_revision(conn, article_id)
             conn.execute("COMMIT")
         except BaseException:
@@ -356,30 +347,14 @@ class Store:
 
     @staticmethod
     def _insert_lines(conn: sqlite3.Connection, article_id: int, lines: list[ArticleLine]) -> None:
-        conn.executemany(
-            "INSERT OR IGNORE INTO article_lines(key, article_id, issue_number) VALUES (?, ?, ?)",
-            [(line.key, article_id, line.issue_number) for line in lines],
-        )
-        keys = array("q", (line.key for line in lines))
         conn.execute(
-            "INSERT OR REPLACE INTO article_line_keys(article_id, keys) VALUES (?, ?)",
-            (article_id, keys.tobytes()),
+            "INSERT OR REPLACE INTO line_keys(article_id, keys, issue_numbers) VALUES (?, ?, ?)",
+            (
+                article_id,
+                array("q", (line.key for line in lines)).tobytes(),
+                array("H", (line.issue_number for line in lines)).tobytes(),
+            ),
         )
-
-    @staticmethod
-    def _delete_lines(conn: sqlite3.Connection, article_id: int) -> None:
-        row = conn.execute(
-            "SELECT keys FROM article_line_keys WHERE article_id=?", (article_id,)
-        ).fetchone()
-        if row is None:
-            return
-        keys = array("q")
-        keys.frombytes(row[0])
-        conn.executemany(
-            "DELETE FROM article_lines WHERE key=? AND article_id=?",
-            [(key, article_id) for key in keys],
-        )
-        conn.execute("DELETE FROM article_line_keys WHERE article_id=?", (article_id,))
 
     def rebuild_article_lines(self) -> int:
         """Make every article's line keys again (after the way they are made changed)."""
@@ -390,8 +365,7 @@ class Store:
                 # Another process made them while this one waited for the lock.
                 conn.execute("ROLLBACK")
                 return 0
-            conn.execute("DELETE FROM article_lines")
-            conn.execute("DELETE FROM article_line_keys")
+            conn.execute("DELETE FROM line_keys")
             ids = [row[0] for row in conn.execute("SELECT id FROM articles")]
             for article_id in ids:
                 document = self.article_text(article_id)
@@ -404,28 +378,35 @@ class Store:
             raise
         return len(ids)
 
-    def articles_saying(self, keys: Iterable[int]) -> dict[int, tuple[int, list[tuple[str, int]]]]:
-        """For each key some article says: how many articles say it, and (article id, issue
-        number) of at most LINE_ARTICLES_LIMIT of them."""
-        found: dict[int, tuple[int, list[tuple[str, int]]]] = {}
-        keys = list(dict.fromkeys(keys))
-        for start in range(0, len(keys), LINE_LOOKUP_CHUNK):
-            chunk = keys[start : start + LINE_LOOKUP_CHUNK]
-            rows = self.conn.execute(
-                "SELECT key, article_id, issue_number, total FROM ("
-                " SELECT key, article_id, issue_number,"
-                "  count(*) OVER (PARTITION BY key) AS total,"
-                "  row_number() OVER (PARTITION BY key ORDER BY article_id) AS n"
-                " FROM article_lines WHERE key IN (" + ",".join("?" * len(chunk)) + ")"
-                ") WHERE n <= ?",
-                [*chunk, LINE_ARTICLES_LIMIT],
+    def iter_line_keys(
+        self, article_ids: list[int] | None = None
+    ) -> Iterator[tuple[int, array, list[int]]]:
+        """(article id, its line keys, the issue number of each) for the given articles, or all."""
+        if article_ids is None:
+            conn = self.connect()
+            rows: Iterable[Any] = conn.execute(
+                "SELECT article_id, keys, issue_numbers FROM line_keys"
             )
-            for key, article_id, issue_number, total in rows:
-                entry = found.get(key)
-                if entry is None:
-                    entry = found[key] = (total, [])
-                entry[1].append((str(article_id), issue_number))
-        return found
+        else:
+            conn = None
+            rows = [
+                row
+                for article_id in article_ids
+                for row in self.conn.execute(
+                    "SELECT article_id, keys, issue_numbers FROM line_keys WHERE article_id=?",
+                    (article_id,),
+                )
+            ]
+        try:
+            for article_id, blob, numbers in rows:
+                keys = array("q")
+                keys.frombytes(blob)
+                issues = array("H")
+                issues.frombytes(numbers)
+                yield article_id, keys, issues.tolist()
+        finally:
+            if conn is not None:
+                conn.close()
 
     def article_text(self, article_id: str) -> dict[str, Any] | None:
         """What `article_lines` reads of a stored article, and nothing else."""
@@ -462,8 +443,8 @@ class Store:
     def issue_ids_by_number(self, article_ids: list[str]) -> dict[tuple[str, int], str]:
         """(article id, issue number) -> issue id, for the given articles."""
         out: dict[tuple[str, int], str] = {}
-        for start in range(0, len(article_ids), LINE_LOOKUP_CHUNK):
-            chunk = article_ids[start : start + LINE_LOOKUP_CHUNK]
+        for start in range(0, len(article_ids), ISSUE_LOOKUP_CHUNK):
+            chunk = article_ids[start : start + ISSUE_LOOKUP_CHUNK]
             for row in self.conn.execute(
                 "SELECT article_id, number, id FROM issues WHERE article_id IN ("
                 + ",".join("?" * len(chunk))

@@ -1,0 +1,182 @@
+"""The line index: from a normalised line's key to the articles that say it.
+
+The store keeps each article's line keys beside the article (one row, written in the article's
+own transaction). This index turns them around, key -> articles, in a SQLite file of its own
+beside the Whoosh files of the same index generation, and is kept like them: built whole by a
+rebuild, in one sorted pass, and brought up to date article by article afterwards. Keeping it
+out of the store's per-article transactions matters: keys are random, so each article's keys
+land on as many different pages of a key-ordered table, and writing them one article at a time
+costs a page per key.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from array import array
+from collections.abc import Iterable
+from pathlib import Path
+
+from service.store import Store, open_database
+
+# Articles per key a lookup returns: a line that many articles say is weighed by how many
+# say it, and which of them is beside the point.
+ARTICLES_PER_KEY = 50
+# Keys per lookup statement, well under SQLite's limit on bound parameters.
+LOOKUP_CHUNK = 2_000
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS lines (
+    key INTEGER NOT NULL,
+    article_id INTEGER NOT NULL,
+    issue_number INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS indexed (
+    article_id INTEGER PRIMARY KEY,
+    keys BLOB NOT NULL
+);
+"""
+KEY_INDEX = "CREATE INDEX IF NOT EXISTS lines_key ON lines(key, article_id, issue_number)"
+
+# What a lookup returns per key: how many articles say it, and (article id, issue number) of
+# at most ARTICLES_PER_KEY of them.
+Found = dict[int, tuple[int, list[tuple[str, int]]]]
+
+
+LINES_PREFIX = "lines-"
+
+
+def lines_file(directory: Path, generation: str) -> Path:
+    """The line index of one index generation.
+
+    Not named `<generation>_...`: Whoosh deletes files of that shape that its table of contents
+    does not list, whenever it commits.
+    """
+    return directory / f"{LINES_PREFIX}{generation}.sqlite3"
+
+
+def build(directory: Path, generation: str, store: Store) -> int:
+    """Write the line index of `generation` from every article in the store; returns rows.
+
+    Rows go in unordered and the key index is made once at the end: SQLite sorts them in one
+    pass, far faster than keeping a key-ordered table in order row by row.
+    """
+    path = lines_file(directory, generation)
+    for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        leftover.unlink(missing_ok=True)
+    conn = open_database(path, timeout=30)
+    try:
+        conn.execute("PRAGMA cache_size = -131072")
+        conn.executescript(SCHEMA)
+        conn.execute("BEGIN")
+        rows = 0
+        for article_id, keys, issues in store.iter_line_keys():
+            conn.executemany(
+                "INSERT INTO lines(key, article_id, issue_number) VALUES (?, ?, ?)",
+                zip(keys, [article_id] * len(keys), issues, strict=True),
+            )
+            conn.execute(
+                "INSERT INTO indexed(article_id, keys) VALUES (?, ?)",
+                (article_id, keys.tobytes()),
+            )
+            rows += len(keys)
+        conn.execute(KEY_INDEX)
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+    return rows
+
+
+def update(directory: Path, generation: str, store: Store, article_ids: Iterable[str]) -> int:
+    """Bring the given articles' rows up to the store (deleted articles drop out)."""
+    conn = open_database(lines_file(directory, generation), timeout=30)
+    try:
+        conn.executescript(SCHEMA)
+        conn.execute(KEY_INDEX)
+        conn.execute("BEGIN IMMEDIATE")
+        rows = 0
+        ids = [int(a) for a in dict.fromkeys(article_ids)]
+        for article_id in ids:
+            old = conn.execute(
+                "SELECT keys FROM indexed WHERE article_id=?", (article_id,)
+            ).fetchone()
+            if old is not None:
+                keys = array("q")
+                keys.frombytes(old[0])
+                conn.executemany(
+                    "DELETE FROM lines WHERE key=? AND article_id=?",
+                    [(key, article_id) for key in keys],
+                )
+                conn.execute("DELETE FROM indexed WHERE article_id=?", (article_id,))
+        for article_id, keys, issues in store.iter_line_keys(ids):
+            conn.executemany(
+                "INSERT INTO lines(key, article_id, issue_number) VALUES (?, ?, ?)",
+                zip(keys, [article_id] * len(keys), issues, strict=True),
+            )
+            conn.execute(
+                "INSERT INTO indexed(article_id, keys) VALUES (?, ?)",
+                (article_id, keys.tobytes()),
+            )
+            rows += len(keys)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    finally:
+        conn.close()
+    return rows
+
+
+class LineReader:
+    """Lookups in the line index of the generation readers use now, one connection a thread."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._local = threading.local()
+
+    def connection(self, generation: str) -> sqlite3.Connection | None:
+        """A read connection to `generation`'s line index; None when it has none (yet)."""
+        current = getattr(self._local, "current", None)
+        if current is not None and current[0] == generation:
+            return current[1]
+        if current is not None:
+            current[1].close()
+            self._local.current = None
+        path = lines_file(self.directory, generation)
+        if not path.exists():
+            return None
+        conn = sqlite3.connect(path, check_same_thread=False)
+        self._local.current = (generation, conn)
+        return conn
+
+    def articles_saying(self, generation: str, keys: Iterable[int]) -> Found:
+        """For each key some article says: how many say it, and some of them."""
+        conn = self.connection(generation)
+        found: Found = {}
+        if conn is None:
+            return found
+        wanted = list(dict.fromkeys(keys))
+        for start in range(0, len(wanted), LOOKUP_CHUNK):
+            chunk = wanted[start : start + LOOKUP_CHUNK]
+            rows = conn.execute(
+                "SELECT key, article_id, issue_number, total FROM ("
+                " SELECT key, article_id, issue_number,"
+                "  count(*) OVER (PARTITION BY key) AS total,"
+                "  row_number() OVER (PARTITION BY key ORDER BY article_id) AS n"
+                " FROM lines WHERE key IN (" + ",".join("?" * len(chunk)) + ")"
+                ") WHERE n <= ?",
+                [*chunk, ARTICLES_PER_KEY],
+            )
+            for key, article_id, issue_number, total in rows:
+                entry = found.get(key)
+                if entry is None:
+                    entry = found[key] = (total, [])
+                entry[1].append((str(article_id), issue_number))
+        return found
+
+    def close(self) -> None:
+        current = getattr(self._local, "current", None)
+        if current is not None:
+            current[1].close()
+            self._local.current = None
