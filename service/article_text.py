@@ -31,7 +31,7 @@ MAX_PIECE_CHARS = 600
 MAX_WINDOW_LINES = 60
 # Bumped whenever the cutting or the normaliser changes what keys an article has; a store with
 # keys of another format has them made again from its articles.
-LINE_KEYS_FORMAT = 5
+LINE_KEYS_FORMAT = 6
 
 QUOTED = re.compile(r"[\"\u201c\u201d]([^\"\u201c\u201d\n]{4,300})[\"\u201c\u201d]")
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(\u201c])")

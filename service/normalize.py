@@ -394,6 +394,9 @@ def normalize(message: str) -> NormalizedLine:
         if token.startswith("<") and collapsed and collapsed[-1] == token:
             continue
         collapsed.append(token)
+    # A date or time in front says when, not what: one log writes it, another does not.
+    while len(collapsed) > 1 and collapsed[0] in ("<date>", "<time>"):
+        collapsed.pop(0)
     signature = " ".join(collapsed)
     terms = tuple(
         dict.fromkeys(t for t in collapsed if not t.startswith("<") and t not in STOP_WORDS)

@@ -56,11 +56,13 @@ TEXT_QUALITY = {"normalised": 0.9, "slot": 0.8, "contained": 0.8, "typo": 0.75}
 # short lines of common words count less.
 TEXT_FULL_INFORMATION = 16.0
 CONTENT_PRIOR_ISSUES = 500
+# Lines of fewer terms than this count less ("Sleeping for 60 seconds", "File not found").
+SHORT_LINE_TERMS = 5
 # Paste lines with no whole-line match that are searched for a known message inside them, and
 # for a misspelt word, at most: both cost a few hundred lookups a line.
 SPAN_SEARCH_LINES = 40
 TYPO_SEARCH_LINES = 20
-TYPO_MIN_LETTERS = 5
+TYPO_MIN_LETTERS = 4
 # Evidence this weak (a line many articles say, or of common words) is boilerplate of some log
 # format or of the KB: however many such lines a paste has, together they count at most
 # WEAK_EVIDENCE_CAP, which stays under a confident answer.
@@ -468,7 +470,9 @@ class Ranker:
         return value
 
     def _content_factor(self, terms: tuple[str, ...]) -> float:
-        return min(1.0, sum(self.content_idf(t) for t in terms) / TEXT_FULL_INFORMATION)
+        """How much a line says: the rarity of its words, and short lines count less."""
+        information = sum(self.content_idf(t) for t in terms) / TEXT_FULL_INFORMATION
+        return min(1.0, information) * min(1.0, (len(terms) + 1) / SHORT_LINE_TERMS)
 
     def _text_evidence(
         self,
@@ -499,7 +503,8 @@ class Ranker:
         if more:
             found.update(self.line_lookup(more))
 
-        covered = {(e.line, r.article_id) for r in by_issue.values() for e in r.evidence}
+        # (paste line, article) -> the symptom evidence already found for it
+        covered = {(e.line, r.article_id): e for r in by_issue.values() for e in r.evidence}
         # article -> line key -> the paste line it explains best: one article line explains
         # one paste line.
         best: dict[str, dict[int, tuple[float, Evidence, int]]] = {}
@@ -515,7 +520,11 @@ class Ranker:
                     quality *= 0.5 + 0.5 * candidate.coverage
                 weight = quality * self._content_factor(candidate.terms) * shared_factor(total)
                 for article_id, issue_number in articles:
-                    if (search.line.number, article_id) in covered:
+                    symptom = covered.get((search.line.number, article_id))
+                    if symptom is not None:
+                        # The symptom stays the explanation; the article's text may say the
+                        # line better (a misspelt word put right), and then it counts so.
+                        symptom.weight = max(symptom.weight, weight)
                         continue
                     current = per_article.get(article_id)
                     if current is not None and current[0] >= weight:
