@@ -31,9 +31,13 @@ MAX_PIECE_CHARS = 600
 MAX_WINDOW_LINES = 60
 # Bumped whenever the cutting or the normaliser changes what keys an article has; a store with
 # keys of another format has them made again from its articles.
-LINE_KEYS_FORMAT = 6
+LINE_KEYS_FORMAT = 7
 
-QUOTED = re.compile(r"[\"\u201c\u201d]([^\"\u201c\u201d\n]{4,300})[\"\u201c\u201d]")
+QUOTED = re.compile(
+    r"[\"\u201c\u201d]([^\"\u201c\u201d\n]{4,300})[\"\u201c\u201d]"
+    # single quotes only around words, so that an apostrophe does not open a quotation
+    r"|(?:^|(?<=\s))'([^'\n]{4,300})'(?=[\s.,;:!?]|$)"
+)
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(\u201c])")
 # "Error message: <message>", "Event ID 1234: <message>": a short lead-in, then the message.
 LEAD_IN = re.compile(r"^([^:]{2,60}?):\s+(\S.*)$")
@@ -127,7 +131,8 @@ def _pieces_of_text(
 
 def _inner_pieces(text: str) -> Iterator[str]:
     """Messages embedded in a line: quoted text, and what follows a short lead-in."""
-    yield from QUOTED.findall(text)
+    for double, single in QUOTED.findall(text):
+        yield double or single
     lead = LEAD_IN.match(text)
     if lead and len(lead.group(1).split()) <= 6:
         yield lead.group(2)
@@ -192,6 +197,8 @@ class Candidate:
     coverage: float
 
 
+# The least share of a line a quoted message in it counts as.
+QUOTED_SHARE = 0.8
 # Runs of words tried inside a long line: at least this many tokens, at most this many.
 SPAN_MIN_TOKENS = 3
 SPAN_MAX_TOKENS = 14
@@ -216,12 +223,15 @@ def line_candidates(message: str, spans: bool) -> list[Candidate]:
         key = line_key(signature)
         if key not in out:
             share = len(terms.intersection(part)) / max(1, len(terms))
+            if how == "quoted":
+                # Quotation marks say where a message starts and ends: most of what it says.
+                how, share = "contained", max(share, QUOTED_SHARE)
             out[key] = Candidate(key, how, part, share if how == "contained" else 1.0)
 
     add(normal.signature, "normalised")
     add(numbers_masked(normal.signature), "slot")
     for piece in _inner_pieces(message):
-        add(normalize(piece).signature, "contained")
+        add(normalize(piece).signature, "quoted")
     for sentence in SENTENCE_END.split(message):
         if sentence != message:
             add(normalize(sentence).signature, "contained")

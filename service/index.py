@@ -28,6 +28,7 @@ from whoosh.fields import ID, STORED, TEXT, Schema
 from whoosh.searching import Searcher
 
 from service import line_index
+from service.article_text import LINE_KEYS_FORMAT
 from service.line_index import LineReader
 from service.normalize import normalize, parse_line, signature_key, simplify
 from service.store import Store
@@ -37,7 +38,8 @@ STATE_FILE = "state.json"
 
 
 # Bumped whenever the schema or what goes into it changes; an index of another format is rebuilt.
-INDEX_FORMAT = 3
+# The line keys' own format is part of it: keys made another way need the line index rebuilt.
+INDEX_FORMAT = f"3.{LINE_KEYS_FORMAT}"
 
 
 def build_schema() -> Schema:
