@@ -188,13 +188,30 @@ def article_lines(document: dict[str, Any], within: tuple[str, ...] = ()) -> lis
 
 @dataclass(frozen=True)
 class Candidate:
-    """A span of a pasted line to look up, and how much of the line it is."""
+    """A span of a pasted line to look up, and how much of the line it is.
+
+    What it says is worked out only for the few candidates some article says: a paste asks
+    for thousands.
+    """
 
     key: int
     how: str
-    terms: tuple[str, ...]
-    # The share of the line's terms the span carries: a message inside more text counts less.
-    coverage: float
+    signature: str
+    line_terms: frozenset[str]
+    quoted: bool = False
+
+    @property
+    def terms(self) -> tuple[str, ...]:
+        return signature_terms(self.signature)
+
+    @property
+    def coverage(self) -> float:
+        """The share of the line's terms the span carries: a message inside more text counts
+        less, unless quotation marks say where it starts and ends."""
+        if self.how != "contained":
+            return 1.0
+        share = len(self.line_terms.intersection(self.terms)) / max(1, len(self.line_terms))
+        return max(share, QUOTED_SHARE) if self.quoted else share
 
 
 # The least share of a line a quoted message in it counts as.
@@ -213,25 +230,20 @@ def line_candidates(message: str, spans: bool) -> list[Candidate]:
     normal = normalize(message)
     if not normal.signature:
         return []
-    terms = set(normal.terms)
+    terms = frozenset(normal.terms)
     out: dict[int, Candidate] = {}
 
-    def add(signature: str, how: str) -> None:
-        part = signature_terms(signature)
-        if len(part) < MIN_TERMS and not any(t.startswith("0x") for t in signature.split()):
-            return
+    # No check of how much a span says here: articles have no keys for pieces that say too
+    # little (see article_lines), so looking such a span up only finds nothing.
+    def add(signature: str, how: str, quoted: bool = False) -> None:
         key = line_key(signature)
         if key not in out:
-            share = len(terms.intersection(part)) / max(1, len(terms))
-            if how == "quoted":
-                # Quotation marks say where a message starts and ends: most of what it says.
-                how, share = "contained", max(share, QUOTED_SHARE)
-            out[key] = Candidate(key, how, part, share if how == "contained" else 1.0)
+            out[key] = Candidate(key, how, signature, terms, quoted)
 
     add(normal.signature, "normalised")
     add(numbers_masked(normal.signature), "slot")
     for piece in _inner_pieces(message):
-        add(normalize(piece).signature, "quoted")
+        add(normalize(piece).signature, "contained", quoted=True)
     for sentence in SENTENCE_END.split(message):
         if sentence != message:
             add(normalize(sentence).signature, "contained")

@@ -61,8 +61,9 @@ SHORT_LINE_TERMS = 5
 # Paste lines with no whole-line match that are searched for a known message inside them, and
 # for a misspelt word, at most: both cost a few hundred lookups a line.
 SPAN_SEARCH_LINES = 40
-TYPO_SEARCH_LINES = 20
+TYPO_SEARCH_LINES = 10
 TYPO_MIN_LETTERS = 4
+TYPO_WORDS_PER_LINE = 2
 # Evidence this weak (a line many articles say, or of common words) is boilerplate of some log
 # format or of the KB: however many such lines a paste has, together they count at most
 # WEAK_EVIDENCE_CAP, which stays under a confident answer.
@@ -565,23 +566,24 @@ class Ranker:
     def _typo_candidates(self, normal: NormalizedLine) -> list[Candidate]:
         """The whole line with one word the issues' texts never use put right, every way one
         edit allows; the lookup itself tells which of them some article says."""
-        tokens = normal.signature.split()
         if len(normal.terms) < 3:
             return []
-        out: list[Candidate] = []
-        tried = 0
-        for i, token in enumerate(tokens):
-            if len(token) < TYPO_MIN_LETTERS or not token.isalpha():
-                continue
-            if self.df("content", stem(token)):
-                continue
-            tried += 1
-            if tried > 2:
-                break
-            for variant in one_edit_variants(token):
+        tokens = normal.signature.split()
+        unknown = [
+            i
+            for i, token in enumerate(tokens)
+            if len(token) >= TYPO_MIN_LETTERS
+            and token.isalpha()
+            and not self.df("content", stem(token))
+        ]
+        terms = frozenset(normal.terms)
+        out = []
+        # The issues' texts do not hold every word an article uses, so a word they lack may
+        # be spelt right: the first few such words are each tried as the misspelt one.
+        for i in unknown[:TYPO_WORDS_PER_LINE]:
+            for variant in one_edit_variants(tokens[i]):
                 signature = " ".join([*tokens[:i], variant, *tokens[i + 1 :]])
-                terms = tuple(variant if t == token else t for t in normal.terms)
-                out.append(Candidate(line_key(signature), "typo", terms, 1.0))
+                out.append(Candidate(line_key(signature), "typo", signature, terms))
         return out
 
     def _specificity(self, symptom: _Symptom, issues_sharing: int) -> float:
