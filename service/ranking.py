@@ -21,7 +21,7 @@ from whoosh.analysis import StemmingAnalyzer
 from whoosh.lang.porter import stem
 from whoosh.searching import Searcher
 
-from service.article_text import Candidate, line_candidates, line_key
+from service.article_text import Candidate, line_candidates, line_key, numbers_masked
 from service.index import SearcherCaches
 from service.line_index import Found
 from service.normalize import (
@@ -373,7 +373,15 @@ class Ranker:
             self._add(by_issue, found, allowed)
 
         still_left: list[tuple[LogLine, NormalizedLine]] = []
+        # Lines that differ only in their numbers ("Sleeping for 60 seconds", "... 45 ...")
+        # are one search: logs repeat such lines by the hundred.
+        searched: set[str] = set()
         for line, normal in leftovers:
+            shape = numbers_masked(normal.signature)
+            if shape in searched:
+                still_left.append((line, normal))
+                continue
+            searched.add(shape)
             found = self._partial_evidence(line, normal)
             if found:
                 matched_signatures.add(normal.signature)
@@ -488,7 +496,16 @@ class Ranker:
         for search in searches:
             search.candidates = line_candidates(search.line.message, spans=False)
         found = self.line_lookup(c.key for s in searches for c in s.candidates)
-        missing = [s for s in searches if not any(c.key in found for c in s.candidates)]
+        missing = []
+        shapes: set[str] = set()
+        for search in searches:
+            if any(c.key in found for c in search.candidates):
+                continue
+            # One search per shape of line, as in the partial pass.
+            shape = numbers_masked(search.normal.signature)
+            if shape not in shapes:
+                shapes.add(shape)
+                missing.append(search)
         more: list[int] = []
         for search in missing[:SPAN_SEARCH_LINES]:
             asked = {c.key for c in search.candidates}
