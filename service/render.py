@@ -28,6 +28,15 @@ _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|])")
 # -- helpers ----------------------------------------------------------------------------------
 
 
+def _shared(item: dict[str, Any]) -> str:
+    """Says when a matched line is not this article's alone: the paste's other lines decide."""
+    count = item.get("shared_by", 1)
+    if count <= 1:
+        return ""
+    what = "articles" if item.get("source") == "article_text" else "issues"
+    return f", said by {count} {what}"
+
+
 def _md(text: str) -> str:
     """Text with Markdown's active characters escaped, so a title never turns into markup."""
     return _MD_SPECIAL.sub(r"\\\1", text)
@@ -144,7 +153,9 @@ def _match_block_markdown(rank: int, match: dict[str, Any], base_url: str) -> li
     if evidence or match.get("matched_terms"):
         out += ["**Why it matched**", ""]
         for item in evidence:
-            out.append(f"- line {item['line']} ({item['match']}): {_code(item['text'])}")
+            out.append(
+                f"- line {item['line']} ({item['match']}{_shared(item)}): {_code(item['text'])}"
+            )
         if match.get("matched_terms"):
             terms = ", ".join(_code(t) for t in match["matched_terms"])
             out.append(f"- words shared with the article: {terms}")
@@ -223,7 +234,7 @@ def match_text(body: dict[str, Any], base_url: str) -> str:
             out += ["", "Why it matched:"]
             for item in match["matched_lines"]:
                 head = f"  line {item['line']:>4} {item['match']:<10} "
-                out += _wrap(item["text"], indent=" " * len(head), first=head)
+                out += _wrap(item["text"] + _shared(item), indent=" " * len(head), first=head)
         for code in match.get("error_codes", []):
             out += _wrap(code["meaning"] or "unknown code", first=f"  error {code['code']}: ")
         out += _records_text(match["causes"], match["remediation"])

@@ -164,3 +164,14 @@ def test_an_article_deleted_is_no_longer_found_by_its_text(client) -> None:
         m["article_id"] != "910099"
         for m in match(client, "Gizmo frobnicator overheated badly")["matches"]
     )
+
+
+def test_the_plain_text_answer_says_a_line_is_shared(client) -> None:
+    response = client.post(
+        "/v1/match",
+        data=b"Widget catalog is corrupt or unreadable",
+        content_type="text/plain",
+        headers={"Accept": "text/plain"},
+    )
+    assert response.status_code == 200
+    assert "said by 3 articles" in response.get_data(as_text=True)
