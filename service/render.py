@@ -37,6 +37,14 @@ def _shared(item: dict[str, Any]) -> str:
     return f", said by {count} {what}"
 
 
+def _all_shared(match: dict[str, Any]) -> str:
+    """For a match listed in one line: says when every line it matched others say too."""
+    lines = match["matched_lines"]
+    if not lines or min(item.get("shared_by", 1) for item in lines) <= 1:
+        return ""
+    return f" (its lines are{_shared(min(lines, key=lambda i: i.get('shared_by', 1)))[1:]})"
+
+
 def _md(text: str) -> str:
     """Text with Markdown's active characters escaped, so a title never turns into markup."""
     return _MD_SPECIAL.sub(r"\\\1", text)
@@ -133,7 +141,7 @@ def match_markdown(body: dict[str, Any], base_url: str) -> str:
             link = _url(base_url, match["links"]["issue"])
             out.append(
                 f"- [{_md(match['title'])}]({link}) ({_issue_label(match)}, "
-                f"confidence {match['confidence']:.2f})"
+                f"confidence {match['confidence']:.2f}{_all_shared(match)})"
             )
         out.append("")
     return "\n".join(out).rstrip() + "\n"
@@ -242,7 +250,7 @@ def match_text(body: dict[str, Any], base_url: str) -> str:
         out += ["", "Other candidates:"]
         for match in others:
             head = f"  {match['confidence']:.2f} {_issue_label(match)}: "
-            out += _wrap(match["title"], indent="    ", first=head)
+            out += _wrap(match["title"] + _all_shared(match), indent="    ", first=head)
     return "\n".join(out) + "\n"
 
 
