@@ -42,6 +42,7 @@ from service.store import Store  # noqa: E402
 NEGATIVES = ROOT / "bench" / "negatives"
 KB = Path(sys.executable).parent / "kb"
 IMPORTED_AT_LEAST = 100  # fewer articles: only the curated seed is there, import the archive
+COMPLETE_SHARE = 0.98  # of the archive's articles in the store: the import finished
 CONFIDENT = 0.5  # the confidence from which the API presents a match as "sure"
 DEFAULT_QUERIES = {"sms": 600, "all": 1000}
 HALVES = ("reporting", "tuning")
@@ -69,11 +70,18 @@ class Outcome:
 # The store and the server
 
 
-def prepare_store(home: Path, archive: Path) -> int:
-    """Build and import with the `kb` CLI, as an operator would; skip when already imported."""
+def prepare_store(home: Path, archive: Path, archive_articles: int) -> int:
+    """Build and import with the `kb` CLI, as an operator would; skip when already imported.
+
+    A store with fewer articles than the archive holds (less a few the importer may refuse) is
+    an interrupted import: importing again completes it, so a partial store is never scored.
+    """
     store_path = home / "kb.sqlite3"
-    if store_path.exists() and count_articles(store_path) >= IMPORTED_AT_LEAST:
-        return count_articles(store_path)
+    have = count_articles(store_path) if store_path.exists() else 0
+    if have >= max(IMPORTED_AT_LEAST, int(archive_articles * COMPLETE_SHARE)):
+        return have
+    if have >= IMPORTED_AT_LEAST:
+        print(f"{home}: {have} of {archive_articles} articles, importing the rest", file=sys.stderr)
     env = dict(os.environ, KB_HOME=str(home))
     started = time.monotonic()
     subprocess.run([str(KB), "build"], env=env, check=True, stdout=subprocess.DEVNULL)
@@ -268,6 +276,7 @@ def evaluate(archive: Path, home: Path, args: argparse.Namespace, short: str) ->
     corpus = load_corpus(iter_archive(archive))
     count = args.queries or DEFAULT_QUERIES[short]
     queries = build_queries(corpus, count, args.seed)
+    archive_articles = len(corpus.texts)
     del corpus  # 60k articles of text: not needed while the server runs
     print(
         f"{archive.name}: {len(queries)} queries in {time.monotonic() - started:.0f}s",
@@ -281,7 +290,7 @@ def evaluate(archive: Path, home: Path, args: argparse.Namespace, short: str) ->
             for query in queries:
                 handle.write(json.dumps(query.as_json()) + "\n")
         print(f"queries written to {target}", file=sys.stderr)
-    articles = prepare_store(home, archive)
+    articles = prepare_store(home, archive, archive_articles)
     store = Store(home / "kb.sqlite3")
     process, port = serve(home, home / "eval-serve.log")
     try:
