@@ -867,8 +867,12 @@ TITLE_MESSAGE = re.compile(
     re.IGNORECASE,
 )
 TITLE_QUOTE = re.compile(r"\"(?P<a>[^\"]{3,})\"|(?:^|(?<=\s))'(?P<b>[^']{3,}?)'(?=\s|$|[:,])")
-TITLE_ERROR_WORD = re.compile(r"\b(?:Err|Error|Errors|Msg|ErrMsg|Message|Messages)\b\W*$")
-TITLE_ERROR_AFTER = re.compile(r"^\W*(?:Err|Error|Errors|Msg|ErrMsg|Message|Messages)\b")
+TITLE_ERROR_WORD = re.compile(
+    r"\b(?:Err|Error|Errors|Msg|ErrMsg|Message|Messages)\b\W*$", re.IGNORECASE
+)
+TITLE_ERROR_AFTER = re.compile(
+    r"^\W*(?:Err|Error|Errors|Msg|ErrMsg|Message|Messages)\b", re.IGNORECASE
+)
 
 
 def _same_message(title_message: str, text: str) -> bool:
@@ -893,7 +897,13 @@ def _title_messages(title: str) -> list[str]:
     if named and not messages:
         # A qualifier in brackets is the article's, not the message's: "(Low Memory)".
         messages.append(re.sub(r"\s*\([^)]*\)\s*$", "", named.group("message")))
-    return [m.strip() for m in messages if _looks_like_message(m) or _carries_evidence(m)]
+    # A title names its message on purpose: two words are enough ("Stop 0x0000003f
+    # NO_more_system_PTES"), where a quoted line would need more to tell it from a fragment.
+    return [
+        m.strip()
+        for m in messages
+        if _carries_evidence(m) or (len(m.split()) >= 2 and _quotable(m))
+    ]
 
 
 def _first_sentence(text: str) -> str:
@@ -1001,10 +1011,12 @@ def document_from_outline(outline: Outline) -> dict[str, Any]:
         )
     seen_texts: dict[str, dict[str, Any]] = {}
 
-    def add_symptom(text: str, issue_id: str, kind: str, files: list[str]) -> None:
+    def add_symptom(
+        text: str, issue_id: str, kind: str, files: list[str], named: bool = False
+    ) -> None:
         # A fragment still counts as quoted (the quotation goes on past it), but it is not
-        # made a symptom.
-        if not _carries_evidence(text):
+        # made a symptom; a message the title names is no fragment.
+        if not named and not _carries_evidence(text):
             return
         if text in seen_texts:
             seen_texts[text]["occurrences"] += 1
@@ -1092,7 +1104,7 @@ def document_from_outline(outline: Outline) -> dict[str, Any]:
     # (the title's copy is title-cased and often cut short with "...").
     for message in _title_messages(outline.title):
         if not any(_same_message(message, text) for text in seen_texts):
-            add_symptom(message, first_issue, "error_message", [])
+            add_symptom(message, first_issue, "error_message", [], named=True)
     all_issue_ids = [i["id"] for i in issues]
     causes = []
     for section in (s for s in sections if s.key == "cause"):

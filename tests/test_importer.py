@@ -571,6 +571,13 @@ The widget console stops when it opens a large catalog.
     )
     assert quoted["title"] == 'FIX: Error Message "Widget Not Found" When Opening Form'
     assert symptom_texts(quoted) == ["Widget Not Found"]
+    lower = parse_article(archive_article('Widget Companion err msg "Missing Widget Map"', body))
+    assert symptom_texts(lower) == ["Missing Widget Map"]
+    stop = parse_article(archive_article("Err Msg: Stop 0x0000003f NO_more_widget_PTES", body))
+    assert symptom_texts(stop) == ["Stop 0x0000003f NO_more_widget_PTES"]
+    # a title that says an error occurs, without naming it, names no message
+    plain = parse_article(archive_article("Error Message When You Open a Widget", body))
+    assert symptom_texts(plain) == []
 
 
 def test_a_title_message_the_text_quotes_in_full_is_not_repeated() -> None:
