@@ -31,7 +31,7 @@ MAX_PIECE_CHARS = 600
 MAX_WINDOW_LINES = 60
 # Bumped whenever the cutting or the normaliser changes what keys an article has; a store with
 # keys of another format has them made again from its articles.
-LINE_KEYS_FORMAT = 7
+LINE_KEYS_FORMAT = 8
 
 QUOTED = re.compile(
     r"[\"\u201c\u201d]([^\"\u201c\u201d\n]{4,300})[\"\u201c\u201d]"
@@ -178,7 +178,9 @@ def article_lines(document: dict[str, Any], within: tuple[str, ...] = ()) -> lis
                 terms = _term_count(signature)
             if terms < MIN_TERMS and not _has_code(signature):
                 continue
-            for variant in (signature, numbers_masked(signature)):
+            masked = numbers_masked(signature)
+            variants = (signature, masked) if _term_count(masked) >= MIN_TERMS else (signature,)
+            for variant in variants:
                 key = line_key(variant)
                 if key not in seen:
                     seen.add(key)
@@ -199,6 +201,8 @@ class Candidate:
     signature: str
     line_terms: frozenset[str]
     quoted: bool = False
+    # Found only once a misspelt word of the line was put right.
+    typo: bool = False
 
     @property
     def terms(self) -> tuple[str, ...]:
@@ -253,13 +257,16 @@ def line_candidates(message: str, spans: bool) -> list[Candidate]:
             for start in range(len(tokens) - size + 1):
                 add(" ".join(tokens[start : start + size]), "contained")
         # Slots: an article writes "<server name>" or "0xXXXXXXXX" where the log has a value;
-        # any placeholder of the paste, and one run of up to three tokens, may be that slot.
-        general = [SLOT if t.startswith("<") else t for t in tokens]
-        for source in {tuple(tokens), tuple(general)}:
-            for size in (1, 2, 3):
-                for start in range(len(source) - size + 1):
-                    add(_collapsed([*source[:start], SLOT, *source[start + size :]]), "slot")
-            add(_collapsed(list(source)), "slot")
+        # any placeholder of the paste, and one run of up to three tokens, may be that slot,
+        # in the whole line and in a message quoted in it.
+        bases = [tokens] + [normalize(piece).signature.split() for piece in _inner_pieces(message)]
+        for base in bases:
+            general = tuple(SLOT if t.startswith("<") else t for t in base)
+            for source in {tuple(base), general}:
+                for size in (1, 2, 3):
+                    for start in range(len(source) - size + 1):
+                        add(_collapsed([*source[:start], SLOT, *source[start + size :]]), "slot")
+                add(_collapsed(list(source)), "slot")
     return list(out.values())
 
 

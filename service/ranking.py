@@ -13,6 +13,7 @@ how many issues share it), summed per issue, and turned into a confidence in 0..
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -40,7 +41,7 @@ PARTIAL_MIN_SIMILARITY = 0.6
 RARE_TERMS_PER_LINE = 4
 # A symptom carrying this much information (sum of its terms' idf) counts in full.
 FULL_INFORMATION = 14.0
-MIN_CONFIDENCE = 0.1
+MIN_CONFIDENCE = 0.05
 PROSE_TERMS = 12
 PROSE_MIN_COVERAGE = 0.35
 PROSE_WEIGHT = 1.3
@@ -51,7 +52,8 @@ LOG_FILE_BONUS = 0.1
 # Evidence from an article's own text (any line it says, not a symptom record): a whole line
 # counts a little less than a symptom, a message found inside a longer line less again, and a
 # line found only once a misspelt word is put right less still.
-TEXT_QUALITY = {"normalised": 0.9, "slot": 0.8, "contained": 0.8, "typo": 0.75}
+TEXT_QUALITY = {"normalised": 0.9, "slot": 0.8, "contained": 0.8}
+TYPO_QUALITY = 0.83
 # A line whose terms carry this much information (idf over the issues' texts) counts in full;
 # short lines of common words count less.
 TEXT_FULL_INFORMATION = 16.0
@@ -64,6 +66,12 @@ SPAN_SEARCH_LINES = 40
 TYPO_SEARCH_LINES = 10
 TYPO_MIN_LETTERS = 4
 TYPO_WORDS_PER_LINE = 2
+# Pastes of at most this many distinct lines have misspelt words put right by vocabulary, in
+# at most this many lines, and stop after this many candidates of corrected lines.
+TYPO_CORRECTED_PASTE_LINES = 20
+TYPO_CORRECTED_LINES = 3
+TYPO_CORRECTED_CANDIDATES = 3_000
+TYPO_CORRECTIONS_PER_WORD = 3
 # Evidence this weak (a line many articles say, or of common words) is boilerplate of some log
 # format or of the KB: however many such lines a paste has, together they count at most
 # WEAK_EVIDENCE_CAP, which stays under a confident answer.
@@ -518,6 +526,15 @@ class Ranker:
             typos = self._typo_candidates(search.normal)
             search.candidates += typos
             more += [c.key for c in typos]
+        # A short paste is typed or picked by hand: there a misspelt word is put right by the
+        # words the issues' texts use, and the corrected line is searched every way, slots and
+        # runs of words included. Bounded: a few lines, a few words each.
+        if len(searches) <= TYPO_CORRECTED_PASTE_LINES:
+            for search in missing[:TYPO_CORRECTED_LINES]:
+                asked = {c.key for c in search.candidates}
+                corrected = [c for c in self._corrected_candidates(search) if c.key not in asked]
+                search.candidates += corrected
+                more += [c.key for c in corrected]
         if more:
             found.update(self.line_lookup(more))
 
@@ -536,7 +553,11 @@ class Ranker:
                 quality = TEXT_QUALITY[candidate.how]
                 if candidate.how == "contained":
                     quality *= 0.5 + 0.5 * candidate.coverage
+                if candidate.typo:
+                    quality *= TYPO_QUALITY
                 weight = quality * self._content_factor(candidate.terms) * shared_factor(total)
+                if weight <= 0:
+                    continue
                 for article_id, issue_number in articles:
                     symptom = covered.get((search.line.number, article_id))
                     if symptom is not None:
@@ -551,7 +572,7 @@ class Ranker:
                         search.line.number,
                         search.line.message,
                         "",
-                        "normalised" if candidate.how == "slot" else candidate.how,
+                        _how(candidate),
                         round(min(1.0, quality / TEXT_QUALITY["normalised"]), 3),
                         weight,
                         search.normal.codes,
@@ -600,7 +621,31 @@ class Ranker:
         for i in unknown[:TYPO_WORDS_PER_LINE]:
             for variant in one_edit_variants(tokens[i]):
                 signature = " ".join([*tokens[:i], variant, *tokens[i + 1 :]])
-                out.append(Candidate(line_key(signature), "typo", signature, terms))
+                out.append(
+                    Candidate(line_key(signature), "normalised", signature, terms, typo=True)
+                )
+        return out
+
+    def _corrected_candidates(self, search: _TextSearch) -> list[Candidate]:
+        """Every candidate of the line with one unknown word replaced by a word one edit away
+        that the issues' texts use (the most used one)."""
+        out: list[Candidate] = []
+        message = search.line.message
+        for word in dict.fromkeys(re.findall(r"[A-Za-z]{4,}", message)):
+            if self.df("content", stem(word.lower())):
+                continue
+            known = [v for v in one_edit_variants(word.lower()) if self.df("content", stem(v))]
+            if not known:
+                continue
+            known.sort(key=lambda v: self.df("content", stem(v)), reverse=True)
+            for best in known[:TYPO_CORRECTIONS_PER_WORD]:
+                fixed = re.sub(rf"\b{word}\b", best, message, count=1)
+                out += [
+                    Candidate(c.key, c.how, c.signature, c.line_terms, c.quoted, typo=True)
+                    for c in line_candidates(fixed, spans=True)
+                ]
+            if len(out) > TYPO_CORRECTED_CANDIDATES:
+                break
         return out
 
     def _specificity(self, symptom: _Symptom, issues_sharing: int) -> float:
@@ -770,6 +815,13 @@ class Ranker:
             ranked = by_issue.setdefault(hit["issue_id"], RankedIssue(hit["issue_id"], article_id))
             ranked.text_coverage = round(coverage, 3)
             ranked.text_terms = matched
+
+
+def _how(candidate: Candidate) -> str:
+    """How a text match is named in an answer: `typo` when a word had to be put right."""
+    if candidate.typo:
+        return "typo"
+    return "normalised" if candidate.how == "slot" else candidate.how
 
 
 def evidence_sum(weights: Iterable[float]) -> float:
