@@ -39,7 +39,7 @@ STATE_FILE = "state.json"
 
 # Bumped whenever the schema or what goes into it changes; an index of another format is rebuilt.
 # The line keys' own format is part of it: keys made another way need the line index rebuilt.
-INDEX_FORMAT = f"3.{LINE_KEYS_FORMAT}"
+INDEX_FORMAT = f"4.{LINE_KEYS_FORMAT}"
 
 
 def build_schema() -> Schema:

@@ -29,14 +29,14 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS lines (
     key INTEGER NOT NULL,
     article_id INTEGER NOT NULL,
-    issue_number INTEGER NOT NULL
-);
+    issue_number INTEGER NOT NULL,
+    PRIMARY KEY (key, article_id)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS indexed (
     article_id INTEGER PRIMARY KEY,
     keys BLOB NOT NULL
 );
 """
-KEY_INDEX = "CREATE INDEX IF NOT EXISTS lines_key ON lines(key, article_id, issue_number)"
 
 # What a lookup returns per key: how many articles say it, and (article id, issue number) of
 # at most ARTICLES_PER_KEY of them.
@@ -58,8 +58,9 @@ def lines_file(directory: Path, generation: str) -> Path:
 def build(directory: Path, generation: str, store: Store) -> int:
     """Write the line index of `generation` from every article in the store; returns rows.
 
-    Rows go in unordered and the key index is made once at the end: SQLite sorts them in one
-    pass, far faster than keeping a key-ordered table in order row by row.
+    Rows go into a staging table as they come and into the key-ordered table once, sorted:
+    SQLite sorts them in one pass, far faster than keeping a key-ordered table in order row by
+    row.
     """
     path = lines_file(directory, generation)
     for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
@@ -68,11 +69,12 @@ def build(directory: Path, generation: str, store: Store) -> int:
     try:
         conn.execute("PRAGMA cache_size = -131072")
         conn.executescript(SCHEMA)
+        conn.execute("CREATE TEMP TABLE staging (key INTEGER, article_id INTEGER, issue INTEGER)")
         conn.execute("BEGIN")
         rows = 0
         for article_id, keys, issues in store.iter_line_keys():
             conn.executemany(
-                "INSERT INTO lines(key, article_id, issue_number) VALUES (?, ?, ?)",
+                "INSERT INTO staging(key, article_id, issue) VALUES (?, ?, ?)",
                 zip(keys, [article_id] * len(keys), issues, strict=True),
             )
             conn.execute(
@@ -80,7 +82,11 @@ def build(directory: Path, generation: str, store: Store) -> int:
                 (article_id, keys.tobytes()),
             )
             rows += len(keys)
-        conn.execute(KEY_INDEX)
+        # An article saying a line twice (keys of two issues) keeps one row, as updates do.
+        conn.execute(
+            "INSERT OR IGNORE INTO lines(key, article_id, issue_number)"
+            " SELECT key, article_id, issue FROM staging ORDER BY key, article_id"
+        )
         conn.execute("COMMIT")
     finally:
         conn.close()
@@ -92,7 +98,6 @@ def update(directory: Path, generation: str, store: Store, article_ids: Iterable
     conn = open_database(lines_file(directory, generation), timeout=30)
     try:
         conn.executescript(SCHEMA)
-        conn.execute(KEY_INDEX)
         conn.execute("BEGIN IMMEDIATE")
         rows = 0
         ids = [int(a) for a in dict.fromkeys(article_ids)]
@@ -110,7 +115,7 @@ def update(directory: Path, generation: str, store: Store, article_ids: Iterable
                 conn.execute("DELETE FROM indexed WHERE article_id=?", (article_id,))
         for article_id, keys, issues in store.iter_line_keys(ids):
             conn.executemany(
-                "INSERT INTO lines(key, article_id, issue_number) VALUES (?, ?, ?)",
+                "INSERT OR IGNORE INTO lines(key, article_id, issue_number) VALUES (?, ?, ?)",
                 zip(keys, [article_id] * len(keys), issues, strict=True),
             )
             conn.execute(
