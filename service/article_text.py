@@ -20,18 +20,23 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from service.normalize import STOP_WORDS, normalize, parse_line
+from service.normalize import STOP_WORDS, line_signature, normalize, parse_line
 
 # Pieces with fewer terms than this say too little to find an article by.
 MIN_TERMS = 2
 # Longer pieces are not pasted as they are; their lines and sentences are.
 MAX_PIECE_CHARS = 600
+# Longer sentences of a paragraph are the article's own explanations, not messages.
+MAX_SENTENCE_CHARS = 250
 # Lines of one paragraph joined into windows, at most this many lines from its start: log
 # excerpts can be long, and a window past that adds keys nobody pastes.
 MAX_WINDOW_LINES = 60
+# The archive wraps text at 80 columns; a line shorter than this ended where its writer ended
+# it, and is not joined to the next one.
+WRAPPED_MIN_CHARS = 35
 # Bumped whenever the cutting or the normaliser changes what keys an article has; a store with
 # keys of another format has them made again from its articles.
-LINE_KEYS_FORMAT = 8
+LINE_KEYS_FORMAT = 9
 
 QUOTED = re.compile(
     r"[\"\u201c\u201d]([^\"\u201c\u201d\n]{4,300})[\"\u201c\u201d]"
@@ -66,7 +71,8 @@ def _joined(first: str, second: str) -> str:
 
 
 def _term_count(signature: str) -> int:
-    return sum(1 for t in signature.split() if t[0] != "<" and t not in STOP_WORDS)
+    words = signature.split()
+    return len(words) - sum(1 for t in words if t[0] == "<" or t in STOP_WORDS)
 
 
 def _has_code(signature: str) -> bool:
@@ -103,7 +109,7 @@ def _pieces_of_text(
         signatures: list[str] = []
         counts: list[int] = []
         for line in lines:
-            signature = normalize(line).signature
+            signature = line_signature(line)
             signatures.append(signature)
             counts.append(_term_count(signature))
             yield line, signature, counts[-1]
@@ -111,9 +117,12 @@ def _pieces_of_text(
                 yield inner, None, 0
         last = min(len(lines), MAX_WINDOW_LINES)
         for start in range(last - 1):
+            # Only a line long enough to have reached the wrap goes on in the next one.
+            if len(raw[start]) < WRAPPED_MIN_CHARS:
+                continue
             pair = _joined(signatures[start], signatures[start + 1])
             yield " ".join(lines[start : start + 2]), pair, counts[start] + counts[start + 1]
-            if start + 2 < last:
+            if start + 2 < last and len(raw[start + 1]) >= WRAPPED_MIN_CHARS:
                 yield (
                     " ".join(lines[start : start + 3]),
                     _joined(pair, signatures[start + 2]),
@@ -123,7 +132,7 @@ def _pieces_of_text(
             joined = " ".join(lines)
             for sentence in SENTENCE_END.split(joined):
                 # A sentence within one line is already there as part of that line's runs.
-                if len(sentence) <= MAX_PIECE_CHARS and not any(sentence in x for x in lines):
+                if len(sentence) <= MAX_SENTENCE_CHARS and not any(sentence in x for x in lines):
                     yield sentence, None, 0
                     for inner in _inner_pieces(sentence):
                         yield inner, None, 0
@@ -168,23 +177,32 @@ def article_lines(document: dict[str, Any], within: tuple[str, ...] = ()) -> lis
         sources.append((section.get("body") or "", first))
     seen: set[int] = set()
     found: list[ArticleLine] = []
+    done: set[str] = set()
     for text, number in sources:
+        # An issue's description is often a section's text too: cut once, for the issue.
+        if text in done:
+            continue
+        done.add(text)
         for piece, known, terms in _pieces_of_text(text, within):
             signature = known
             if signature is None:
                 if len(piece) > MAX_PIECE_CHARS:
                     continue
-                signature = normalize(piece).signature
+                signature = line_signature(piece)
                 terms = _term_count(signature)
             if terms < MIN_TERMS and not _has_code(signature):
                 continue
-            masked = numbers_masked(signature)
-            variants = (signature, masked) if _term_count(masked) >= MIN_TERMS else (signature,)
-            for variant in variants:
-                key = line_key(variant)
-                if key not in seen:
-                    seen.add(key)
-                    found.append(ArticleLine(key, piece, number))
+            key = line_key(signature)
+            if key not in seen:
+                seen.add(key)
+                found.append(ArticleLine(key, piece, number))
+            if DIGIT.search(signature):
+                masked = numbers_masked(signature)
+                if masked != signature and _term_count(masked) >= MIN_TERMS:
+                    key = line_key(masked)
+                    if key not in seen:
+                        seen.add(key)
+                        found.append(ArticleLine(key, piece, number))
     return found
 
 
@@ -272,6 +290,8 @@ def line_candidates(message: str, spans: bool) -> list[Candidate]:
 
 SLOT = "<x>"
 DIGIT = re.compile(r"\d")
+NUMBER_TOKEN = re.compile(r"(?<![^ ])\d+(?![^ ])")
+REPEATED_SLOT = re.compile(r"<x>(?: <x>)+")
 
 
 def numbers_masked(signature: str) -> str:
@@ -282,7 +302,7 @@ def numbers_masked(signature: str) -> str:
     """
     if not DIGIT.search(signature):
         return signature
-    return _collapsed([SLOT if t.isdigit() else t for t in signature.split()])
+    return REPEATED_SLOT.sub(SLOT, NUMBER_TOKEN.sub(SLOT, signature))
 
 
 def _collapsed(tokens: list[str]) -> str:

@@ -351,6 +351,21 @@ def simplify(message: str) -> str:
 @functools.lru_cache(maxsize=20_000)
 def normalize(message: str) -> NormalizedLine:
     """Replace instance data with placeholders; keep what identifies the problem."""
+    collapsed = _signature_tokens(message)
+    signature = " ".join(collapsed)
+    terms = tuple(dict.fromkeys(t for t in collapsed if t[0] != "<" and t not in STOP_WORDS))
+    codes = tuple(dict.fromkeys(t for t in collapsed if t.startswith("0x") and len(t) == 10))
+    return NormalizedLine(signature, signature, terms, codes)
+
+
+def line_signature(message: str) -> str:
+    """`normalize(message).signature` alone, without the terms and codes, and not kept:
+    for the many lines of articles, each looked at once."""
+    return " ".join(_signature_tokens(message))
+
+
+def _signature_tokens(message: str) -> list[str]:
+    """The tokens of a message once instance data is replaced by placeholders."""
     text = message[:MAX_MESSAGE_CHARS]
     if "<" in text or "%" in text or "xxxx" in text.lower():
         text = PLACEHOLDER.sub(" <x> ", text)
@@ -386,23 +401,18 @@ def normalize(message: str) -> NormalizedLine:
     if DIGIT.search(text):
         text = SIGNED_NUMBER.sub(_signed, text)
     text = text.lower()
-    text = REPEATED_PLACEHOLDER.sub(r"\1", text)
-    tokens = TOKEN.findall(text)
+    if "<" in text:
+        text = REPEATED_PLACEHOLDER.sub(r"\1", text)
     collapsed: list[str] = []
-    for token in tokens:
+    for token in TOKEN.findall(text):
         # A variable part longer in one copy (more path segments, more site codes) is one slot.
-        if token.startswith("<") and collapsed and collapsed[-1] == token:
+        if token[0] == "<" and collapsed and collapsed[-1] == token:
             continue
         collapsed.append(token)
     # A date or time in front says when, not what: one log writes it, another does not.
     while len(collapsed) > 1 and collapsed[0] in ("<date>", "<time>"):
         collapsed.pop(0)
-    signature = " ".join(collapsed)
-    terms = tuple(
-        dict.fromkeys(t for t in collapsed if not t.startswith("<") and t not in STOP_WORDS)
-    )
-    codes = tuple(dict.fromkeys(t for t in collapsed if t.startswith("0x") and len(t) == 10))
-    return NormalizedLine(" ".join(collapsed), signature, terms, codes)
+    return collapsed
 
 
 def _account_or_path(match: re.Match[str]) -> str:
