@@ -499,8 +499,26 @@ class Ranker:
     ) -> None:
         """Evidence from any line an article says: whole paste lines first; then, for lines
         that found nothing whole, a known message inside them and a misspelt word put right."""
-        assert self.store is not None and self.line_lookup is not None
+        assert self.store is not None
         searches = [_TextSearch(line, normal) for line, normal in lines]
+        found = self._look_up(searches)
+        best = self._best_hits(searches, found, by_issue)
+        if not best:
+            return
+        issue_ids = self.store.issue_ids_by_number(list(best))
+        for article_id, keyed in best.items():
+            if allowed is not None and not allowed(article_id):
+                continue
+            for _, evidence, issue_number in keyed.values():
+                issue_id = issue_ids.get((article_id, issue_number))
+                if issue_id is None:
+                    continue
+                ranked = by_issue.setdefault(issue_id, RankedIssue(issue_id, article_id))
+                ranked.evidence.append(evidence)
+
+    def _look_up(self, searches: list[_TextSearch]) -> Found:
+        """Each line's candidates, cheapest first, and which articles say each of them."""
+        assert self.line_lookup is not None
         for search in searches:
             search.candidates = line_candidates(search.line.message, spans=False)
         found = self.line_lookup(c.key for s in searches for c in s.candidates)
@@ -537,7 +555,16 @@ class Ranker:
                 more += [c.key for c in corrected]
         if more:
             found.update(self.line_lookup(more))
+        return found
 
+    def _best_hits(
+        self,
+        searches: list[_TextSearch],
+        found: Found,
+        by_issue: dict[str, RankedIssue],
+    ) -> dict[str, dict[int, tuple[float, Evidence, int]]]:
+        """Per article, the evidence of each of its lines that a paste line matched best:
+        (weight, evidence, issue number) by line key."""
         # (paste line, article) -> the symptom evidence already found for it
         covered = {(e.line, r.article_id): e for r in by_issue.values() for e in r.evidence}
         # article -> line key -> the paste line it explains best: one article line explains
@@ -588,18 +615,7 @@ class Ranker:
                 current = keyed.get(entry[1].line_key)
                 if current is None or current[0] < entry[0]:
                     keyed[entry[1].line_key] = entry
-        if not best:
-            return
-        issue_ids = self.store.issue_ids_by_number(list(best))
-        for article_id, keyed in best.items():
-            if allowed is not None and not allowed(article_id):
-                continue
-            for _, evidence, issue_number in keyed.values():
-                issue_id = issue_ids.get((article_id, issue_number))
-                if issue_id is None:
-                    continue
-                ranked = by_issue.setdefault(issue_id, RankedIssue(issue_id, article_id))
-                ranked.evidence.append(evidence)
+        return best
 
     def _typo_candidates(self, normal: NormalizedLine) -> list[Candidate]:
         """The whole line with one word the issues' texts never use put right, every way one
@@ -628,7 +644,7 @@ class Ranker:
 
     def _corrected_candidates(self, search: _TextSearch) -> list[Candidate]:
         """Every candidate of the line with one unknown word replaced by a word one edit away
-        that the issues' texts use (the most used one)."""
+        that the issues' texts use (the few most used such words)."""
         out: list[Candidate] = []
         message = search.line.message
         for word in dict.fromkeys(re.findall(r"[A-Za-z]{4,}", message)):
