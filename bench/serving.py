@@ -1,12 +1,14 @@
-"""Helpers the benchmarks share: a store with the SMS archive, servers on free ports, wrk.
+"""Helpers the benchmarks share: a store with an archive, servers on free ports, sizes on disk.
 
 `prepare_home` builds the seed and imports an archive once into a KB_HOME; `start`/`stop` run a
-server in its own process group so that stopping it also stops the workers it forked.
+server in its own process group so that stopping it also stops the workers it forked;
+`home_sizes` says what a KB_HOME holds on disk, part by part.
 """
 
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import signal
 import socket
@@ -25,6 +27,7 @@ SMS_ARCHIVE = ROOT.parent / "shared" / "corpus" / "kbarchive-sms.tar.gz"
 ALL_ARCHIVE = ROOT.parent / "shared" / "corpus" / "kbarchive-all.tar.gz"
 # Fewer articles than this means the archive has not been imported yet (the seed alone is one).
 IMPORTED_AT_LEAST = 100
+MB = 2**20
 
 
 def prepare_home(home: Path, archive: Path) -> int:
@@ -90,3 +93,30 @@ def stop(process: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+
+
+def home_sizes(home: Path) -> dict[str, float]:
+    """Megabytes on disk in a KB_HOME: the store, the Whoosh index, the line index, the rest.
+
+    The index folder holds one generation in use (named in state.json): its Whoosh files and
+    its line index `lines-<generation>.sqlite3` are counted apart, and files of any other
+    generation (an earlier one not yet removed) are counted as `other_generations_mb`, so the
+    size of the index in use is not overstated. SQLite's -wal and -shm files count with their
+    database.
+    """
+    index = home / "index"
+    state = index / "state.json"
+    current = json.loads(state.read_text()).get("name", "") if state.exists() else ""
+    sizes = {"store_mb": 0, "whoosh_index_mb": 0, "line_index_mb": 0, "other_generations_mb": 0}
+    for path in home.glob("kb.sqlite3*"):
+        sizes["store_mb"] += path.stat().st_size
+    for path in index.iterdir() if index.is_dir() else ():
+        if not path.is_file() or path.name in ("state.json", "write.lock"):
+            continue
+        if path.name.startswith(f"lines-{current}."):
+            sizes["line_index_mb"] += path.stat().st_size
+        elif current and path.name.lstrip("_").startswith(f"{current}_"):
+            sizes["whoosh_index_mb"] += path.stat().st_size
+        else:
+            sizes["other_generations_mb"] += path.stat().st_size
+    return {key: round(value / MB, 1) for key, value in sizes.items()}
