@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,9 @@ from service.normalize import STOP_WORDS, line_signature, normalize, parse_line
 MIN_TERMS = 2
 # Longer pieces are not pasted as they are; their lines and sentences are.
 MAX_PIECE_CHARS = 600
+# Sections of steps and references: their lines are keys, their sentences are instructions
+# nobody pastes from a log.
+REMEDY_SECTIONS = frozenset({"resolution", "workaround", "status", "references"})
 # Longer sentences of a paragraph are the article's own explanations, not messages.
 MAX_SENTENCE_CHARS = 250
 # Lines of one paragraph joined into windows, at most this many lines from its start: log
@@ -36,7 +40,7 @@ MAX_WINDOW_LINES = 60
 WRAPPED_MIN_CHARS = 35
 # Bumped whenever the cutting or the normaliser changes what keys an article has; a store with
 # keys of another format has them made again from its articles.
-LINE_KEYS_FORMAT = 9
+LINE_KEYS_FORMAT = 10
 
 QUOTED = re.compile(
     r"[\"\u201c\u201d]([^\"\u201c\u201d\n]{4,300})[\"\u201c\u201d]"
@@ -91,10 +95,11 @@ def _rejoin_trailers(lines: list[str]) -> list[str]:
 
 
 def _pieces_of_text(
-    text: str, within: tuple[str, ...] = ()
+    text: str, within: tuple[str, ...] = (), sentences: bool = True
 ) -> Iterator[tuple[str, str | None, int]]:
     """(piece, its signature if known, its terms if known) for one block of article text a
-    user may paste, wrapped lines re-joined; only of paragraphs having all words `within`."""
+    user may paste, wrapped lines re-joined; only of paragraphs having all words `within`;
+    with `sentences`, also the sentences of paragraphs, joined across their lines."""
     for paragraph in re.split(r"\n\s*\n", text):
         if within:
             lowered = paragraph.lower()
@@ -128,7 +133,7 @@ def _pieces_of_text(
                     _joined(pair, signatures[start + 2]),
                     counts[start] + counts[start + 1] + counts[start + 2],
                 )
-        if len(lines) > 1:
+        if sentences and len(lines) > 1:
             joined = " ".join(lines)
             for sentence in SENTENCE_END.split(joined):
                 # A sentence within one line is already there as part of that line's runs.
@@ -145,6 +150,22 @@ def _inner_pieces(text: str) -> Iterator[str]:
     lead = LEAD_IN.match(text)
     if lead and len(lead.group(1).split()) <= 6:
         yield lead.group(2)
+
+
+@dataclass(frozen=True)
+class LineKeys:
+    """An article's line keys and the issue number of each, compact: parser processes hand
+    them to the writing process, and the store keeps them as they are."""
+
+    keys: array
+    issue_numbers: array
+
+    @classmethod
+    def of(cls, lines: list[ArticleLine]) -> LineKeys:
+        return cls(
+            array("q", (line.key for line in lines)),
+            array("H", (line.issue_number for line in lines)),
+        )
 
 
 @dataclass(frozen=True)
@@ -175,6 +196,11 @@ def article_lines(document: dict[str, Any], within: tuple[str, ...] = ()) -> lis
     sources.append((document.get("title") or "", first))
     for section in document.get("sections") or []:
         sources.append((section.get("body") or "", first))
+    remedies = {
+        section.get("body") or ""
+        for section in document.get("sections") or []
+        if section.get("key") in REMEDY_SECTIONS
+    }
     seen: set[int] = set()
     found: list[ArticleLine] = []
     done: set[str] = set()
@@ -183,7 +209,7 @@ def article_lines(document: dict[str, Any], within: tuple[str, ...] = ()) -> lis
         if text in done:
             continue
         done.add(text)
-        for piece, known, terms in _pieces_of_text(text, within):
+        for piece, known, terms in _pieces_of_text(text, within, text not in remedies):
             signature = known
             if signature is None:
                 if len(piece) > MAX_PIECE_CHARS:

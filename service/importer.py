@@ -23,7 +23,7 @@ from typing import Any
 from marshmallow import ValidationError
 
 from schemas.records import load_article_document
-from service.article_text import ArticleLine, article_lines
+from service.article_text import LineKeys, article_lines
 from service.normalize import normalize, parse_line
 
 TEXT_SUFFIXES = (".md", ".txt", ".text", ".kb")
@@ -1208,7 +1208,7 @@ class ImportSummary:
         }
 
 
-ParseResult = tuple[Source, dict[str, Any] | None, list[ArticleLine], str | None, bool]
+ParseResult = tuple[Source, dict[str, Any] | None, LineKeys | None, str | None, bool]
 
 
 def _parse_source(source: Source) -> ParseResult:
@@ -1217,14 +1217,14 @@ def _parse_source(source: Source) -> ParseResult:
     process writing the store only writes them."""
     bare = Source(source.name, None, source.problem, source.progress)
     if source.text is None:
-        return bare, None, [], source.problem or "unreadable", True
+        return bare, None, None, source.problem or "unreadable", True
     try:
         document = parse_article(source.text, source.name)
-        return bare, document, article_lines(document), None, False
+        return bare, document, LineKeys.of(article_lines(document)), None, False
     except ImportProblem as exc:
-        return bare, None, [], str(exc), False
+        return bare, None, None, str(exc), False
     except Exception as exc:  # a parser bug on one file must not stop the batch
-        return bare, None, [], f"{type(exc).__name__}: {exc}", True
+        return bare, None, None, f"{type(exc).__name__}: {exc}", True
 
 
 def _parsed(sources: Iterator[Source], processes: int) -> Iterator[ParseResult]:

@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from service.article_text import LINE_KEYS_FORMAT, ArticleLine, article_lines
+from service.article_text import LINE_KEYS_FORMAT, LineKeys, article_lines
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -291,12 +291,12 @@ class Store:
         self,
         document: dict[str, Any],
         source: str,
-        lines: list[ArticleLine] | None = None,
+        lines: LineKeys | None = None,
     ) -> str:
         """Write one validated article and all its records; returns created/updated/unchanged.
 
         A curated article is never replaced by an imported copy: that returns 'kept'. `lines`
-        are the article's `article_lines`, when the caller worked them out already.
+        are the article's line keys, when the caller worked them out already.
         """
         digest = content_hash(document)
         conn = self.conn
@@ -317,7 +317,9 @@ class Store:
                 conn.execute("DELETE FROM article_search WHERE rowid=?", (int(document["id"]),))
             self._insert_article(conn, document, source, digest)
             self._insert_lines(
-                conn, int(document["id"]), lines if lines is not None else article_lines(document)
+                conn,
+                int(document["id"]),
+                lines if lines is not None else LineKeys.of(article_lines(document)),
             )
             revision = self.bump_revision(conn, document["id"])
             conn.execute("COMMIT")
@@ -346,14 +348,10 @@ class Store:
         return bool(deleted)
 
     @staticmethod
-    def _insert_lines(conn: sqlite3.Connection, article_id: int, lines: list[ArticleLine]) -> None:
+    def _insert_lines(conn: sqlite3.Connection, article_id: int, lines: LineKeys) -> None:
         conn.execute(
             "INSERT OR REPLACE INTO line_keys(article_id, keys, issue_numbers) VALUES (?, ?, ?)",
-            (
-                article_id,
-                array("q", (line.key for line in lines)).tobytes(),
-                array("H", (line.issue_number for line in lines)).tobytes(),
-            ),
+            (article_id, lines.keys.tobytes(), lines.issue_numbers.tobytes()),
         )
 
     def rebuild_article_lines(self) -> int:
@@ -370,7 +368,7 @@ class Store:
             for article_id in ids:
                 document = self.article_text(article_id)
                 if document is not None:
-                    self._insert_lines(conn, int(article_id), article_lines(document))
+                    self._insert_lines(conn, int(article_id), LineKeys.of(article_lines(document)))
             self.set_meta("line_keys_format", str(LINE_KEYS_FORMAT))
             conn.execute("COMMIT")
         except BaseException:
