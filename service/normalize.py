@@ -437,6 +437,35 @@ def describe_code(code: str) -> str | None:
     return None
 
 
+# A label and a short value ("Computer Name: WKS0142", "Service Pack = 2"), a banner between
+# rules ("*----> Task List <----*") or a process list entry ("  412 svchost.exe"): lines that
+# say what a machine is or where a report's section starts, written alike in every report of
+# their format, whatever went wrong.
+PROPERTY_LINE = re.compile(r"^\s*([A-Za-z][A-Za-z ]{0,40}?)\s*[:=]\s*(\S.{0,60})$")
+BANNER_LINE = re.compile(r"^\W{2,}\s*[A-Za-z][A-Za-z ]{0,40}?\s*\W{2,}$")
+PROCESS_LINE = re.compile(r"^\s*\d+\s+[\w.-]+\.exe\s*$", re.IGNORECASE)
+FAILURE_WORDS = re.compile(
+    r"\b(error|errors|fail|failed|fails|failure|cannot|can't|unable|denied|invalid|not|"
+    r"exception|fatal|stop|abort|aborted|warning|corrupt|corrupted|missing|timeout|timed|"
+    # a status or a code is what a report is read for
+    r"code|status|result|return|returned|hresult|hr|0x[0-9a-f]+)\b",
+    re.IGNORECASE,
+)
+
+
+def is_descriptive(message: str) -> bool:
+    """A line that describes rather than reports: a property and its value, a banner, a
+    process list entry. Logs of one format all have them, so they tell no problem apart."""
+    text = message[:MAX_MESSAGE_CHARS]
+    if FAILURE_WORDS.search(text):
+        return False
+    if BANNER_LINE.match(text) or PROCESS_LINE.match(text):
+        return True
+    prop = PROPERTY_LINE.match(text)
+    # A label of words (not a message number such as C4127) and a value of a few words.
+    return bool(prop) and len(prop.group(1).split()) <= 3 and len(prop.group(2).split()) <= 3
+
+
 def looks_like_prose(message: str) -> bool:
     """A sentence a person wrote, not a machine: mostly words, few symbols."""
     words = message.split()

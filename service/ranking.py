@@ -28,6 +28,7 @@ from service.line_index import Found
 from service.normalize import (
     LogLine,
     NormalizedLine,
+    is_descriptive,
     looks_like_prose,
     normalize,
     signature_key,
@@ -58,6 +59,8 @@ TYPO_QUALITY = 0.83
 # short lines of common words count less.
 TEXT_FULL_INFORMATION = 16.0
 CONTENT_PRIOR_ISSUES = 500
+# What a line that describes rather than reports counts for (see normalize.is_descriptive).
+DESCRIPTIVE_LINE_FACTOR = 0.15
 # Lines of fewer terms than this count less ("Sleeping for 60 seconds", "File not found").
 SHORT_LINE_TERMS = 5
 # Paste lines with no whole-line match that are searched for a known message inside them, and
@@ -583,6 +586,7 @@ class Ranker:
                 if candidate.typo:
                     quality *= TYPO_QUALITY
                 weight = quality * self._content_factor(candidate.terms) * shared_factor(total)
+                weight *= descriptive_factor(search.line.message)
                 if weight <= 0:
                     continue
                 for article_id, issue_number in articles:
@@ -683,6 +687,7 @@ class Ranker:
         for symptom in symptoms:
             how = "exact" if symptom.exact == exact_key else "normalised"
             weight = QUALITY[how] * self._specificity(symptom, issues_sharing)
+            weight *= descriptive_factor(line.message)
             found.append(
                 (
                     symptom,
@@ -715,6 +720,7 @@ class Ranker:
             symptom = self.symptom(docnum)
             # Steeply: a line that shares most words with a symptom is often another message.
             weight = PARTIAL_QUALITY * similarity**2 * self._specificity(symptom, issues_sharing)
+            weight *= descriptive_factor(line.message)
             found.append(
                 (
                     symptom,
@@ -831,6 +837,11 @@ class Ranker:
             ranked = by_issue.setdefault(hit["issue_id"], RankedIssue(hit["issue_id"], article_id))
             ranked.text_coverage = round(coverage, 3)
             ranked.text_terms = matched
+
+
+def descriptive_factor(message: str) -> float:
+    """What a line counts for when it describes a machine rather than reports a problem."""
+    return DESCRIPTIVE_LINE_FACTOR if is_descriptive(message) else 1.0
 
 
 def _how(candidate: Candidate) -> str:

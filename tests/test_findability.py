@@ -175,3 +175,18 @@ def test_the_plain_text_answer_says_a_line_is_shared(client) -> None:
     )
     assert response.status_code == 200
     assert "said by 3 articles" in response.get_data(as_text=True)
+
+
+def test_a_report_header_an_article_quotes_does_not_make_a_confident_answer(client) -> None:
+    header = [
+        "*----> Gadget Report <----*",
+        "Machine Name: LAB-PC-07",
+        "Operator Name: jdoe",
+        "Memory Banks: 4",
+        "Board Revision: C",
+    ]
+    document = article("910120", "Gadget report shows a crash", "\n".join(header))
+    assert client.put("/v1/articles/910120", json=document, headers=AUTH).status_code == 201
+    body = match(client, "\n".join(header))
+    assert body["matches"][0]["article_id"] == "910120"
+    assert body["matches"][0]["confidence"] < 0.5

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from service.normalize import describe_code, looks_like_prose, normalize, simplify
+from service.normalize import describe_code, is_descriptive, looks_like_prose, normalize, simplify
 
 
 def sig(text: str) -> str:
@@ -123,3 +123,24 @@ def test_adversarial_lines_are_normalised_quickly(line: str) -> None:
     started = time.process_time()
     normalize(line)
     assert time.process_time() - started < 2.0
+
+
+@pytest.mark.parametrize(
+    ("line", "descriptive"),
+    [
+        ("    Machine Name: LAB-PC-07", True),
+        ("Service Pack = 3", True),
+        ("*----> Thread Summary <----*", True),
+        ("  318 winword.exe", True),
+        ("Error: Access is denied", False),
+        ("Return code: 1603", False),
+        ("Status: 0x80070005", False),
+        ("C4127: conditional expression is constant.", False),
+        ("Description : The thread used up its stack.", False),
+        ("Failed to enumerate sites", False),
+    ],
+)
+def test_lines_that_describe_a_machine_are_told_from_lines_that_report(
+    line: str, descriptive: bool
+) -> None:
+    assert is_descriptive(line) is descriptive
