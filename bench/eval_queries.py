@@ -521,6 +521,8 @@ def dotted_value(dotted: str, rng: random.Random) -> str:
 def placeholder_value(name: str, rng: random.Random) -> str:
     """What a log has where the article wrote <name>: a server, an address or an id."""
     lowered = name.lower()
+    if lowered in ("unknown", "none", "null", "empty", "default"):
+        return f"<{name}>"  # programs print these words in brackets themselves
     if "serv" in lowered or "computer" in lowered or "machine" in lowered:
         return rng.choice(SERVER_NAMES)
     if lowered in ("x", "xx", "xxx", "yyy", "address", "addr") or "address" in lowered:
