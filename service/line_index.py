@@ -55,6 +55,21 @@ def lines_file(directory: Path, generation: str) -> Path:
     return directory / f"{LINES_PREFIX}{generation}.sqlite3"
 
 
+def _add_article(
+    conn: sqlite3.Connection, table: str, article_id: int, keys: array, issues: list[int]
+) -> int:
+    """One article's rows into `table` (`lines`, or the staging table of a build), and its
+    keys noted for when it is written again; returns the rows."""
+    conn.executemany(
+        f"INSERT OR IGNORE INTO {table} VALUES (?, ?, ?)",
+        zip(keys, [article_id] * len(keys), issues, strict=True),
+    )
+    conn.execute(
+        "INSERT INTO indexed(article_id, keys) VALUES (?, ?)", (article_id, keys.tobytes())
+    )
+    return len(keys)
+
+
 def build(directory: Path, generation: str, store: Store) -> int:
     """Write the line index of `generation` from every article in the store; returns rows.
 
@@ -73,15 +88,7 @@ def build(directory: Path, generation: str, store: Store) -> int:
         conn.execute("BEGIN")
         rows = 0
         for article_id, keys, issues in store.iter_line_keys():
-            conn.executemany(
-                "INSERT INTO staging(key, article_id, issue) VALUES (?, ?, ?)",
-                zip(keys, [article_id] * len(keys), issues, strict=True),
-            )
-            conn.execute(
-                "INSERT INTO indexed(article_id, keys) VALUES (?, ?)",
-                (article_id, keys.tobytes()),
-            )
-            rows += len(keys)
+            rows += _add_article(conn, "staging", article_id, keys, issues)
         # An article saying a line twice (keys of two issues) keeps one row, as updates do.
         conn.execute(
             "INSERT OR IGNORE INTO lines(key, article_id, issue_number)"
@@ -114,15 +121,7 @@ def update(directory: Path, generation: str, store: Store, article_ids: Iterable
                 )
                 conn.execute("DELETE FROM indexed WHERE article_id=?", (article_id,))
         for article_id, keys, issues in store.iter_line_keys(ids):
-            conn.executemany(
-                "INSERT OR IGNORE INTO lines(key, article_id, issue_number) VALUES (?, ?, ?)",
-                zip(keys, [article_id] * len(keys), issues, strict=True),
-            )
-            conn.execute(
-                "INSERT INTO indexed(article_id, keys) VALUES (?, ?)",
-                (article_id, keys.tobytes()),
-            )
-            rows += len(keys)
+            rows += _add_article(conn, "lines", article_id, keys, issues)
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
