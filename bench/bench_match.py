@@ -230,6 +230,54 @@ def code_version() -> str:
         return "unknown"
 
 
+def serve_and_measure(
+    name: str,
+    home: Path,
+    pastes: dict[str, list[list[tuple[bytes, str]]]],
+    lookup_rounds: list[list[str]],
+    args: argparse.Namespace,
+) -> list[dict[str, Any]]:
+    """Serve `home` and the hello-world app with gunicorn, and measure every round."""
+    env = dict(os.environ, KB_HOME=str(home), PYTHONPATH=str(ROOT))
+    kb_port, hello_port = free_port(), free_port()
+    gunicorn = [sys.executable, "-m", "gunicorn", "--workers", str(args.workers)]
+    gunicorn += ["--log-level", "warning"]
+    # The server's own log goes to a file, shown if it fails to start (a traceback, a rebuild).
+    with tempfile.TemporaryFile() as server_log:
+        service = start(
+            gunicorn
+            + ["--config", "python:service.gunicorn_conf", "--access-logfile", "/dev/null"]
+            + ["--bind", f"127.0.0.1:{kb_port}", "service.wsgi:app"],
+            env,
+            log=server_log,
+        )
+        hello = start(gunicorn + ["--bind", f"127.0.0.1:{hello_port}", "bench.hello_app:app"], env)
+        scripts: list[str] = []
+        try:
+            try:
+                # Generous: should the code's index format change after the repair in
+                # bench_store, the server rebuilds the index before it answers (minutes at 60k).
+                wait_ready(kb_port, "/readyz", timeout=1200, process=service)
+            except SystemExit:
+                server_log.seek(0)
+                tail = server_log.read().decode(errors="replace").splitlines()[-30:]
+                print("\n".join(["server log (last lines):", *tail]), file=sys.stderr)
+                raise
+            wait_ready(hello_port, "/hello", process=hello)
+            rounds = []
+            for number in range(args.rounds):
+                scripts.append(lookup_script(lookup_rounds[number]))
+                batch = {kind: per_round[number] for kind, per_round in pastes.items()}
+                rounds.append(measure_round(kb_port, hello_port, batch, scripts[-1], args))
+                print(f"[{name}] round {number + 1}/{args.rounds} done", file=sys.stderr)
+            return rounds
+        finally:
+            stop(service)
+            stop(hello)
+            for script in scripts:
+                os.unlink(script)
+
+
 def bench_store(name: str, home: Path, archive: Path, args: argparse.Namespace) -> dict[str, Any]:
     """Import (once), serve and measure one store; its report."""
     print(f"[{name}] preparing {home} from {archive.name} ...", file=sys.stderr)
@@ -254,34 +302,7 @@ def bench_store(name: str, home: Path, archive: Path, args: argparse.Namespace) 
     load_before = load_average()
     print(f"[{name}] serving {articles} articles; load {load_before}", file=sys.stderr)
 
-    env = dict(os.environ, KB_HOME=str(home), PYTHONPATH=str(ROOT))
-    kb_port, hello_port = free_port(), free_port()
-    gunicorn = [sys.executable, "-m", "gunicorn", "--workers", str(args.workers)]
-    gunicorn += ["--log-level", "warning"]
-    service = start(
-        gunicorn
-        + ["--config", "python:service.gunicorn_conf", "--access-logfile", "/dev/null"]
-        + ["--bind", f"127.0.0.1:{kb_port}", "service.wsgi:app"],
-        env,
-    )
-    hello = start(gunicorn + ["--bind", f"127.0.0.1:{hello_port}", "bench.hello_app:app"], env)
-    scripts: list[str] = []
-    try:
-        # Generous: should the code's index format change between the repair above and the
-        # server's start, the server rebuilds the index before it answers (minutes at 60k).
-        wait_ready(kb_port, "/readyz", timeout=1200, process=service)
-        wait_ready(hello_port, "/hello", process=hello)
-        rounds = []
-        for number in range(args.rounds):
-            scripts.append(lookup_script(lookup_rounds[number]))
-            batch = {kind: per_round[number] for kind, per_round in pastes.items()}
-            rounds.append(measure_round(kb_port, hello_port, batch, scripts[-1], args))
-            print(f"[{name}] round {number + 1}/{args.rounds} done", file=sys.stderr)
-    finally:
-        stop(service)
-        stop(hello)
-        for script in scripts:
-            os.unlink(script)
+    rounds = serve_and_measure(name, home, pastes, lookup_rounds, args)
     report: dict[str, Any] = {
         "store": name,
         "archive": archive.name,
