@@ -17,7 +17,6 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from whoosh import query as Q
 from whoosh.analysis import StemmingAnalyzer
 from whoosh.lang.porter import stem
 from whoosh.searching import Searcher
@@ -44,6 +43,9 @@ RARE_TERMS_PER_LINE = 4
 FULL_INFORMATION = 14.0
 MIN_CONFIDENCE = 0.05
 PROSE_TERMS = 12
+# The rarest of the chosen words ask the full-text search for candidate articles, this many.
+PROSE_SEARCH_TERMS = 6
+PROSE_CANDIDATES = 20
 PROSE_MIN_COVERAGE = 0.35
 PROSE_WEIGHT = 1.3
 PROSE_FULL_TERMS = 10
@@ -788,21 +790,21 @@ class Ranker:
         messages: list[str],
         allowed: Callable[[str], bool] | None,
     ) -> None:
-        terms = list(
-            dict.fromkeys(
-                t.text for t in _prose_analyzer("\n".join(messages)) if not t.text.isdigit()
-            )
-        )
+        # stem -> a word of the text it stands for (full-text search stems words itself)
+        words: dict[str, str] = {}
+        for token in _prose_analyzer("\n".join(messages), chars=True, keeporiginal=True):
+            if not token.text.isdigit():
+                words.setdefault(token.text, token.original.lower())
         issue_count = max(1, self.df("doc_type", "issue"))
         weights: dict[str, float] = {}
         unseen: list[str] = []
-        for term in terms:
+        for term in words:
             df = self.df("content", term)
             if df:
                 weights[term] = math.log(1 + issue_count / df)
             else:
                 unseen.append(term)
-        if not weights:
+        if not weights or self.store is None:
             return
         chosen = sorted(weights, key=weights.get, reverse=True)[:PROSE_TERMS]
         # A word the KB never uses still says the text is about something else: it counts
@@ -810,33 +812,59 @@ class Ranker:
         typical = sorted(weights.values())[len(weights) // 2]
         unseen_share = len(unseen) * len(chosen) / max(1, len(weights))
         total = sum(weights[t] for t in chosen) + typical * unseen_share
-        searchable = chosen
-        results = self.searcher.search(
-            Q.Or([Q.Term("content", t) for t in searchable]),
-            filter=Q.Term("doc_type", "issue"),
-            limit=20,
-            terms=True,
+        # Candidates come from the store's full-text search (in C: a Whoosh query of common
+        # words scores every issue that has one, seconds on a large KB), asked for the rarest
+        # words; their issues are then measured against all the chosen words.
+        candidates = self.store.articles_ranked(
+            [words[t] for t in chosen[:PROSE_SEARCH_TERMS]], PROSE_CANDIDATES
         )
-        for hit in results:
-            matched = sorted(
-                {
-                    text.decode() if isinstance(text, bytes) else text
-                    for _, text in hit.matched_terms()
-                }
-            )
+        issues = [docnum for a in candidates for docnum in self._issue_documents(a)]
+        having = self._documents_having(chosen, sorted(issues))
+        for docnum in issues:
+            fields = self.searcher.stored_fields(docnum)
+            matched = sorted(t for t in chosen if docnum in having[t])
             coverage = sum(weights.get(t, 0.0) for t in matched) / total
             # A handful of words is covered by many texts by chance; a description is longer.
             coverage *= min(1.0, len(chosen) / PROSE_FULL_TERMS)
-            length = hit.get("length") or PROSE_REFERENCE_LENGTH
+            length = fields.get("length") or PROSE_REFERENCE_LENGTH
             coverage *= min(1.0, (PROSE_REFERENCE_LENGTH / length) ** 0.5)
             if coverage < PROSE_MIN_COVERAGE:
                 continue
-            article_id = hit["article_id"]
+            article_id = fields["article_id"]
             if allowed is not None and not allowed(article_id):
                 continue
-            ranked = by_issue.setdefault(hit["issue_id"], RankedIssue(hit["issue_id"], article_id))
+            ranked = by_issue.setdefault(
+                fields["issue_id"], RankedIssue(fields["issue_id"], article_id)
+            )
             ranked.text_coverage = round(coverage, 3)
             ranked.text_terms = matched
+
+    def _issue_documents(self, article_id: str) -> list[int]:
+        """The index documents of an article's issues (not its symptoms)."""
+        # Only issue documents store their length.
+        return [
+            docnum
+            for docnum in self.postings("article_id", article_id)
+            if "length" in self.searcher.stored_fields(docnum)
+        ]
+
+    def _documents_having(self, terms: list[str], docnums: list[int]) -> dict[str, set[int]]:
+        """Which of `docnums` (sorted) have each term in their content, skipping through
+        each term's postings rather than reading them whole."""
+        having: dict[str, set[int]] = {}
+        for term in terms:
+            found: set[int] = set()
+            if ("content", term) in self.reader:
+                postings = self.reader.postings("content", term)
+                for docnum in docnums:
+                    if not postings.is_active():
+                        break
+                    if postings.id() < docnum:
+                        postings.skip_to(docnum)
+                    if postings.is_active() and postings.id() == docnum:
+                        found.add(docnum)
+            having[term] = found
+        return having
 
 
 def descriptive_factor(message: str) -> float:

@@ -1046,6 +1046,17 @@ class Store:
                 hits.append({**dict(row), "score": score})
         return hits
 
+    def articles_ranked(self, words: list[str], limit: int) -> list[str]:
+        """Ids of the articles best matching any of `words` by BM25 (title counted double)."""
+        if not words:
+            return []
+        rows = self.conn.execute(
+            "SELECT rowid FROM article_search WHERE article_search MATCH ?"
+            " ORDER BY bm25(article_search, 2.0, 1.0) LIMIT ?",
+            (_fts_query(words, " OR "), limit),
+        )
+        return [str(row[0]) for row in rows]
+
     def articles_with_word(self, word: str) -> int:
         """How many articles the full-text index finds `word` in (stemmed, as searches are)."""
         return self.conn.execute(
