@@ -49,6 +49,7 @@ GIB_MB = 1024
 TARGET_SECONDS = 180
 TARGET_PEAK_MB = GIB_MB
 SAMPLE_SECONDS = 0.2
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -60,6 +61,9 @@ class MemoryPeaks:
     tree_rss: int = 0
     tree_pss: int = 0
     most_processes: int = 0
+    # Stretches of the import with as many children: parsing runs in a pool of parser
+    # processes, the index is built by another pool, so these show where the time goes.
+    phases: list[dict[str, float]] = field(default_factory=list)
 
 
 def _children(pid: int) -> list[int]:
@@ -93,9 +97,24 @@ def _pss_kb(pid: int) -> int:
     return 0
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU time of one process so far (0 for a process gone meanwhile)."""
+    try:
+        # Fields after the command name, which may hold spaces: utime and stime are 14 and 15.
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
 def watch_memory(root: int, stop: threading.Event, peaks: MemoryPeaks) -> None:
     """Sample the tree under `root` until `stop`: each process's high-water mark (VmHWM, exact
-    up to the last sample before it exits) and the tree's summed RSS and PSS at each moment."""
+    up to the last sample before it exits), the tree's summed RSS and PSS at each moment, and
+    phases: stretches with the same pool of children, with the CPU time spent in each by the
+    import process and by its children."""
+    started = time.monotonic()
+    cpu_seen: dict[int, float] = {}
+    pool: set[int] = set()
     while not stop.is_set():
         tree, queue = [], [root]
         while queue:
@@ -103,17 +122,36 @@ def watch_memory(root: int, stop: threading.Event, peaks: MemoryPeaks) -> None:
             tree.append(pid)
             queue.extend(_children(pid))
         rss = pss = 0
+        main_cpu = children_cpu = 0.0
         for pid in tree:
             status = _status_kb(pid, "VmHWM", "VmRSS")
             rss += status["VmRSS"]
             pss += _pss_kb(pid)
+            cpu = _cpu_seconds(pid)
+            spent, cpu_seen[pid] = max(0.0, cpu - cpu_seen.get(pid, 0.0)), cpu
             if pid == root:
                 peaks.root_hwm = max(peaks.root_hwm, status["VmHWM"])
+                main_cpu += spent
             else:
                 peaks.child_hwm[pid] = max(peaks.child_hwm.get(pid, 0), status["VmHWM"])
+                children_cpu += spent
         peaks.tree_rss = max(peaks.tree_rss, rss)
         peaks.tree_pss = max(peaks.tree_pss, pss)
         peaks.most_processes = max(peaks.most_processes, len(tree))
+        now = round(time.monotonic() - started, 1)
+        children = set(tree) - {root}
+        # A new phase when the children are others than before (the parser pool gone, the
+        # index builders started); a worker replaced inside a pool leaves the others in place.
+        if not peaks.phases or len(children) != len(pool) or (pool and not children & pool):
+            peaks.phases.append(
+                {"from_s": now, "children": len(children), "main_cpu_s": 0.0, "children_cpu_s": 0.0}
+            )
+        pool = children
+        phase = peaks.phases[-1]
+        phase["to_s"] = now
+        phase["main_cpu_s"] = round(phase["main_cpu_s"] + main_cpu, 1)
+        phase["children_cpu_s"] = round(phase["children_cpu_s"] + children_cpu, 1)
+        phase["peak_pss_mb"] = max(phase.get("peak_pss_mb", 0.0), round(pss / 1024, 1))
         stop.wait(SAMPLE_SECONDS)
 
 
@@ -220,7 +258,11 @@ def measure(home: Path, args: argparse.Namespace) -> int:
     load_after = " ".join(f"{n:.2f}" for n in os.getloadavg())
     # The kernel's peak of the largest process among this process's waited-for descendants:
     # exact but per process, so it is the larger of the import and its largest child.
-    rusage_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    rusage_mb = usage.ru_maxrss / 1024
+    # CPU time of the whole tree: on a busy machine the wall time says as much about the other
+    # jobs as about the import; CPU seconds / cores is the wall time the import needs at least.
+    cpu_seconds = round(usage.ru_utime + usage.ru_stime, 1)
     kb = KnowledgeBase(Config(kb_home=home))
     articles = kb.store.count("articles")
     symptoms = kb.store.count("symptoms")
@@ -252,6 +294,9 @@ def measure(home: Path, args: argparse.Namespace) -> int:
         "wall_seconds": round(wall, 1),
         "import_seconds_reported": summary["seconds"],
         "articles_per_second": round(summary["total"] / wall, 1),
+        "cpu_seconds": cpu_seconds,
+        # Short stretches (a worker replaced, a sample between pools) are left out.
+        "phases": [p for p in peaks.phases if p["to_s"] - p["from_s"] >= 2],
         "nice": args.nice,
         "peak_memory": memory,
         "sizes_on_disk": home_sizes(home),
@@ -285,9 +330,25 @@ def markdown(report: dict[str, Any]) -> str:
         f"| wall time | {report['wall_seconds']} s | <= {TARGET_SECONDS} s: "
         f"{judged(report['wall_seconds'] <= TARGET_SECONDS)} |",
         f"| articles/s | {report['articles_per_second']} | |",
+        f"| CPU time, import and children | {report['cpu_seconds']} s "
+        f"(wall >= {report['cpu_seconds'] / report['cpus']:.0f} s on {report['cpus']} idle "
+        "cores, if all of it ran in parallel) | |",
+    ]
+    for phase in report["phases"]:
+        lines.append(
+            f"| {phase['from_s']:.0f}-{phase['to_s']:.0f} s: {phase['children']} children "
+            f"| {phase['to_s'] - phase['from_s']:.0f} s; CPU: import process "
+            f"{phase['main_cpu_s']:.0f} s, children {phase['children_cpu_s']:.0f} s; "
+            f"PSS peak {phase['peak_pss_mb']} MB | |"
+        )
+    lines += [
         "| outcomes | "
         + ", ".join(f"{v:,} {k}" for k, v in counts.items())
         + f" | none skipped or failed: {judged(not_imported == 0)} |",
+        *(
+            f"| not imported: {problem['file'].rsplit(':', 1)[-1]} | {problem['reason']} | |"
+            for problem in report["problems"][:10]
+        ),
         f"| articles in store | {report['articles_in_store']:,} "
         f"({report['articles_in_store_besides_seed']:,} besides the seed) | |",
         f"| peak RSS, import process | {memory['import_process_peak_rss_mb']} MB | |",
