@@ -404,15 +404,14 @@ class Ranker:
 
         if self.store is not None and self.line_lookup is not None:
             self._text_evidence(by_issue, list(unique.values()), allowed)
-            matched_signatures.update(
-                normalize(e.text).signature for r in by_issue.values() for e in r.evidence
-            )
-        explained = {
-            normalize(e.text).signature
-            for r in by_issue.values()
-            for e in r.evidence
-            if e.weight >= WEAK_EVIDENCE
-        }
+        # Signatures of lines with any evidence, and of lines with strong evidence.
+        explained: set[str] = set()
+        for ranked in by_issue.values():
+            for e in ranked.evidence:
+                signature = normalize(e.text).signature
+                matched_signatures.add(signature)
+                if e.weight >= WEAK_EVIDENCE:
+                    explained.add(signature)
 
         # Only lines outside any log format can be a person's words; log lines go to passes 1-2.
         # Lines the articles' text already explains well need no comparison with descriptions.

@@ -190,3 +190,18 @@ def test_a_report_header_an_article_quotes_does_not_make_a_confident_answer(clie
     body = match(client, "\n".join(header))
     assert body["matches"][0]["article_id"] == "910120"
     assert body["matches"][0]["confidence"] < 0.5
+
+
+def test_a_paste_made_to_maximise_the_extra_searches_is_answered(client) -> None:
+    # Every line distinct, 40 tokens, quoted parts and unknown words: each would ask for
+    # hundreds of runs, slots and spellings; the per-paste caps keep the work bounded.
+    lines = [
+        f"zqx{i}word 'quoted widget text number {i}' "
+        + " ".join(f"tok{i}x{j}" for j in range(30))
+        + ' "another quoted part here"'
+        for i in range(400)
+    ]
+    lines.append("Widget Manager ==> Timed out waiting for the widget service semaphore.")
+    body = match(client, "\n".join(lines))
+    assert body["records_read"] == 401
+    assert body["matches"][0]["article_id"] == "910001"
