@@ -313,6 +313,15 @@ class FeedbackRecordOut(Schema):
     helpful = fields.Boolean()
     request_id = fields.String(allow_none=True)
     comment = fields.String(allow_none=True)
+    status = fields.String()
+    reviewed_at = fields.String(allow_none=True)
+
+
+class PendingFeedbackOut(FeedbackRecordOut):
+    """A verdict waiting for review, with the lines approving it would teach or lower."""
+
+    lines = fields.List(fields.String())
+    links = fields.Dict()
 
 
 class FeedbackOut(Schema):
@@ -320,6 +329,11 @@ class FeedbackOut(Schema):
     learned_symptoms = fields.List(fields.Nested(LearnedSymptomOut))
     penalised_lines = fields.Integer()
     links = fields.Dict()
+
+
+class PendingArgsSchema(QueryArgsSchema):
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    cursor = fields.Integer(load_default=0, validate=validate.Range(min=0))
 
 
 class TopIssueOut(Schema):
@@ -335,6 +349,7 @@ class TopIssueOut(Schema):
 class ContentGapOut(Schema):
     line = fields.String()
     count = fields.Integer()
+    clients = fields.Integer()
     first_seen = fields.String()
     last_seen = fields.String()
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from service.learning import distinctive
 from service.normalize import NormalizedLine
+from service.privacy import is_private, scrub
 from service.store import open_database
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,20 @@ CREATE TABLE IF NOT EXISTS unmatched_lines (
     last_seen TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS totals (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+-- Distinct clients (keyed hashes, service.privacy) that pasted a content-gap line.
+CREATE TABLE IF NOT EXISTS gap_clients (
+    signature TEXT NOT NULL,
+    client TEXT NOT NULL,
+    PRIMARY KEY (signature, client)
+) WITHOUT ROWID;
+-- How many recent pastes had each distinctive unmatched line: feedback never learns a line
+-- that is common to logs.
+CREATE TABLE IF NOT EXISTS line_seen (
+    signature TEXT PRIMARY KEY,
+    pastes INTEGER NOT NULL,
+    last_seen TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS line_seen_last ON line_seen(last_seen);
 """
 CONFIDENT = 0.5
 # A paste with nothing confident adds at most this many of its lines to the content gaps.
@@ -69,9 +84,10 @@ class _Record:
     request_id: str
     stamp: str
     issues: str
-    unmatched: str
+    unmatched: list[str]
     top: tuple[str, str] | None
     gaps: list[str]
+    client: str | None
 
 
 class ActivityLog:
@@ -88,6 +104,7 @@ class ActivityLog:
         self._local = threading.local()
         self._pending: list[_Record] = []
         self._pending_lock = threading.Lock()
+        self._flush_lock = threading.Lock()
         # One writing thread per process: gunicorn forks workers from a preloaded master.
         self._writer_pid: int | None = None
         self._writes = 0
@@ -100,6 +117,12 @@ class ActivityLog:
             # A short timeout: a writer that cannot get the lock soon tries again next time.
             conn = open_database(self.path, timeout=0.5)
             conn.executescript(SCHEMA)
+            columns = {row["name"] for row in conn.execute("PRAGMA table_info(unmatched_lines)")}
+            if "clients" not in columns:
+                # Logs made before clients were counted: their gaps count as seen by none.
+                conn.execute(
+                    "ALTER TABLE unmatched_lines ADD COLUMN clients INTEGER NOT NULL DEFAULT 0"
+                )
             self._local.conn = conn
         return conn
 
@@ -118,8 +141,14 @@ class ActivityLog:
         matches: list[dict[str, Any]],
         evidence: dict[str, list[str]],
         unmatched: list[NormalizedLine],
+        client: str | None = None,
     ) -> None:
-        """Queue one answered paste for writing; never raises, never waits on the database."""
+        """Queue one answered paste for writing; never raises, never waits on the database.
+
+        Only normalised lines are kept, with user and machine names masked (service.privacy);
+        lines that would still name someone are not kept for learning at all. `client` is a
+        keyed hash of the client's address, counted, never shown.
+        """
         confident = [m for m in matches if m["confidence"] >= CONFIDENT]
         record = _Record(
             request_id=request_id,
@@ -128,18 +157,21 @@ class ActivityLog:
                 {
                     m["issue_id"]: {
                         "article_id": m["article_id"],
-                        "lines": evidence.get(m["issue_id"], []),
+                        "lines": [scrub(s) for s in evidence.get(m["issue_id"], [])],
                     }
                     for m in matches
                 }
             ),
-            unmatched=json.dumps(distinctive(unmatched)),
+            unmatched=[s for s in distinctive(unmatched) if not is_private(s)],
             top=(confident[0]["issue_id"], confident[0]["article_id"]) if confident else None,
             gaps=[]
             if confident
-            else [n.signature for n in unmatched if len(n.terms) >= GAP_MIN_TERMS][
-                :GAP_LINES_PER_PASTE
-            ],
+            else list(
+                dict.fromkeys(
+                    scrub(n.signature) for n in unmatched if len(n.terms) >= GAP_MIN_TERMS
+                )
+            )[:GAP_LINES_PER_PASTE],
+            client=client,
         )
         with self._pending_lock:
             self._pending.append(record)
@@ -154,7 +186,15 @@ class ActivityLog:
             self.flush()
 
     def flush(self) -> int:
-        """Write what is queued, in one transaction; returns how many records were written."""
+        """Write what is queued, in one transaction; returns how many records were written.
+
+        A flush waits for one already writing, so a reader that flushes first reads every
+        record queued before it, including those the writing thread had just taken.
+        """
+        with self._flush_lock:
+            return self._flush()
+
+    def _flush(self) -> int:
         with self._pending_lock:
             records, self._pending = self._pending, []
         if not records:
@@ -181,10 +221,17 @@ class ActivityLog:
 
     def _write(self, conn: sqlite3.Connection, record: _Record) -> None:
         stamp = record.stamp
+        # Request ids are made by the server: one is never written twice, and if it were, the
+        # first answer's record would stand.
         conn.execute(
-            "INSERT OR REPLACE INTO matches(request_id, created_at, evidence, unmatched)"
+            "INSERT OR IGNORE INTO matches(request_id, created_at, evidence, unmatched)"
             " VALUES (?, ?, ?, ?)",
-            (record.request_id, stamp, record.issues, record.unmatched),
+            (record.request_id, stamp, record.issues, json.dumps(record.unmatched)),
+        )
+        conn.executemany(
+            "INSERT INTO line_seen VALUES (?, 1, ?) ON CONFLICT(signature)"
+            " DO UPDATE SET pastes = pastes + 1, last_seen = excluded.last_seen",
+            [(line, stamp) for line in record.unmatched],
         )
         self._count(conn, "pastes")
         if record.top is not None:
@@ -197,11 +244,21 @@ class ActivityLog:
         else:
             self._count(conn, "pastes_unmatched")
             conn.executemany(
-                "INSERT INTO unmatched_lines VALUES (?, 1, ?, ?)"
-                " ON CONFLICT(signature) DO UPDATE SET count = count + 1,"
+                "INSERT INTO unmatched_lines(signature, count, first_seen, last_seen)"
+                " VALUES (?, 1, ?, ?) ON CONFLICT(signature) DO UPDATE SET count = count + 1,"
                 " last_seen = excluded.last_seen",
                 [(g, stamp, stamp) for g in record.gaps],
             )
+            if record.client is not None:
+                for line in record.gaps:
+                    added = conn.execute(
+                        "INSERT OR IGNORE INTO gap_clients VALUES (?, ?)", (line, record.client)
+                    ).rowcount
+                    if added:
+                        conn.execute(
+                            "UPDATE unmatched_lines SET clients = clients + 1 WHERE signature=?",
+                            (line,),
+                        )
 
     @staticmethod
     def _count(conn: sqlite3.Connection, key: str) -> None:
@@ -213,6 +270,7 @@ class ActivityLog:
     def prune(self, now: datetime | None = None) -> int:
         """Forget matches older than `keep_days`: feedback by request id is for recent answers."""
         cutoff = ((now or _now()) - timedelta(days=self.keep_days)).isoformat()
+        self.conn.execute("DELETE FROM line_seen WHERE last_seen < ?", (cutoff,))
         return self.conn.execute("DELETE FROM matches WHERE created_at < ?", (cutoff,)).rowcount
 
     # -- reading ----------------------------------------------------------------------------
@@ -260,11 +318,28 @@ class ActivityLog:
         )
         return [dict(row) for row in rows]
 
-    def content_gaps(self, limit: int) -> list[dict[str, Any]]:
+    def content_gaps(self, limit: int, min_clients: int = 1) -> list[dict[str, Any]]:
+        """The most frequent lines of pastes that matched nothing, each pasted by at least
+        `min_clients` distinct clients: one client's pastes never reach the list."""
         self.flush()
         rows = self.conn.execute(
-            "SELECT signature AS line, count, first_seen, last_seen FROM unmatched_lines"
-            " ORDER BY count DESC, first_seen LIMIT ?",
-            (limit,),
+            "SELECT signature AS line, count, clients, first_seen, last_seen FROM unmatched_lines"
+            " WHERE clients >= ? ORDER BY count DESC, first_seen LIMIT ?",
+            (min_clients, limit),
         )
         return [dict(row) for row in rows]
+
+    def pastes_saying(self, lines: list[str]) -> dict[str, int]:
+        """How many recent pastes had each of these lines among their unmatched lines."""
+        self.flush()
+        found: dict[str, int] = {}
+        for start in range(0, len(lines), 500):
+            chunk = lines[start : start + 500]
+            rows = self.conn.execute(
+                "SELECT signature, pastes FROM line_seen WHERE signature IN ("
+                + ",".join("?" * len(chunk))
+                + ")",
+                chunk,
+            )
+            found.update((row["signature"], row["pastes"]) for row in rows)
+        return found

@@ -57,3 +57,15 @@ def require_writer(tokens: list[str]) -> None:
             "The bearer token is not valid for this server.",
             headers={"WWW-Authenticate": 'Bearer realm="kb", error="invalid_token"'},
         )
+
+
+def carries_token(tokens: list[str]) -> bool:
+    """True when the request carries one of the configured tokens; never raises.
+
+    For reads that show more to token holders than to everyone (content gaps in /v1/stats).
+    """
+    try:
+        require_writer(tokens)
+    except ApiError:
+        return False
+    return True

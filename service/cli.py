@@ -123,9 +123,11 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "mcp", help="serve the knowledge base as MCP tools on stdin/stdout, for chatbot clients"
     ).set_defaults(run=cmd_mcp)
+    from service.feedback_cli import add_feedback_command
     from service.importer_cli import add_import_command
 
     add_import_command(commands)
+    add_feedback_command(commands)
     return parser
 
 

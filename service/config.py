@@ -21,6 +21,15 @@ def _int_env(name: str, default: int) -> int:
         raise SystemExit(f"{name} must be a whole number, got {value!r}") from None
 
 
+def _quorum(value: int) -> int:
+    if value == 1 or value < 0:
+        raise SystemExit(
+            "KB_FEEDBACK_QUORUM must be 0 (feedback waits for review) or 2 or more distinct "
+            f"clients; one client must never change what others see, got {value}"
+        )
+    return value
+
+
 @dataclass
 class Config:
     """Settings of one service instance; `from_env` reads the KB_* environment variables."""
@@ -37,6 +46,11 @@ class Config:
     # Recent matches (normalised lines only) for feedback by request id and content-gap stats.
     record_activity: bool = True
     activity_days: int = 7
+    # Feedback takes effect when a token holder approves it, or when this many distinct clients
+    # agree on a line (0: review only; one client is never enough).
+    feedback_quorum: int = 0
+    # Content gaps are shown once this many distinct clients have pasted the line.
+    gap_min_clients: int = 3
     # Requests per minute per client address, per worker; 0 is off.
     rate_limit: int = 0
     rate_burst: int = 0
@@ -52,6 +66,8 @@ class Config:
             api_tokens=load_tokens(),
             record_activity=_int_env("KB_RECORD_ACTIVITY", 1) != 0,
             activity_days=_int_env("KB_ACTIVITY_DAYS", 7),
+            feedback_quorum=_quorum(_int_env("KB_FEEDBACK_QUORUM", 0)),
+            gap_min_clients=max(1, _int_env("KB_GAP_MIN_CLIENTS", 3)),
             rate_limit=_int_env("KB_RATE_LIMIT", 0),
             rate_burst=_int_env("KB_RATE_BURST", 0),
         )

@@ -1,12 +1,19 @@
-"""A verdict on a match, applied: find the lines behind it, store it, re-index what it taught."""
+"""A verdict on a match: find the lines behind it, record it for review, apply it once approved."""
 
 from __future__ import annotations
 
 from service import learning
 from service.activity import ActivityLog
+from service.article_text import line_key
 from service.kb import KnowledgeBase
 from service.learning import FeedbackOutcome, distinctive
 from service.matching import analyse_log
+from service.privacy import is_private, scrub
+
+# A line this many articles say is a format's or a product's, not one problem's.
+COMMON_IN_ARTICLES = 2
+# A line seen in this many recent pastes (any answer) is common to logs, not to one problem.
+COMMON_IN_PASTES = 5
 
 
 class FeedbackRefused(LookupError):
@@ -26,12 +33,13 @@ def give_feedback(
     request_id: str | None = None,
     log: str | None = None,
     comment: str | None = None,
+    client: str | None = None,
 ) -> FeedbackOutcome:
     """Record whether `issue_id` was the answer to a paste, named by request id or sent again.
 
-    A confirmation teaches the issue the paste's distinctive unmatched lines; a rejection
-    lowers the issue for the lines that matched it. The index is updated before returning, so
-    the caller's next match already reflects the verdict.
+    The verdict waits for review (see service.learning); with a quorum configured, lines that
+    enough distinct clients agree on take effect at once, and the index follows before this
+    returns, so the caller's next match already reflects them.
     """
     issue = kb.store.get_issue(issue_id)
     if issue is None:
@@ -54,7 +62,7 @@ def give_feedback(
         unmatched = recorded["unmatched"]
     else:
         analysis = analyse_log(kb, log or "", limit=kb.config.max_match_limit)
-        evidence = analysis.evidence.get(issue_id, [])
+        evidence = [scrub(s) for s in analysis.evidence.get(issue_id, [])]
         unmatched = distinctive(analysis.unmatched)
     outcome = learning.record_feedback(
         kb.store,
@@ -62,13 +70,56 @@ def give_feedback(
         article_id=issue["article_id"],
         helpful=helpful,
         evidence=evidence,
-        unmatched=unmatched,
+        lessons=learnable(kb, activity, unmatched),
         request_id=request_id,
         comment=comment,
+        client=client,
+        quorum=kb.config.feedback_quorum,
     )
-    # Every store write moves the revision; the index follows it, as for an article write.
-    kb.changed()
-    kb.index.update_articles(kb.store, [issue["article_id"]])
+    if outcome.learned or outcome.penalised_lines:
+        # Every store write moves the revision; the index follows it, as for an article write.
+        kb.changed()
+        kb.index.update_articles(kb.store, [issue["article_id"]])
+    return outcome
+
+
+def learnable(kb: KnowledgeBase, activity: ActivityLog | None, lines: list[str]) -> list[str]:
+    """The lines a confirmation may teach: specific to one problem and to nobody in particular.
+
+    Never a line that names a secret, a user or a machine, a line several articles say, or a line that many recent pastes had: lines common
+    to a log format would otherwise pull every paste of that format to the taught issue.
+    """
+    candidates = [s for s in lines if not is_private(s)]
+    if not candidates:
+        return []
+    said = kb.index.articles_saying(line_key(s) for s in candidates)
+    candidates = [s for s in candidates if said.get(line_key(s), (0, []))[0] < COMMON_IN_ARTICLES]
+    if activity is not None and candidates:
+        seen = activity.pastes_saying(candidates)
+        candidates = [s for s in candidates if seen.get(s, 0) < COMMON_IN_PASTES]
+    return candidates
+
+
+def review(kb: KnowledgeBase, feedback_id: int, approve: bool) -> FeedbackOutcome | None:
+    """Approve (apply) or reject a pending verdict; None when there is no such verdict.
+
+    Raises learning.AlreadyReviewed for a verdict reviewed before, and FeedbackRefused when
+    approving a verdict on an issue that is no longer in the store.
+    """
+    record = learning.get_feedback(kb.store, feedback_id)
+    if record is None:
+        return None
+    issue = kb.store.get_issue(record["issue_id"])
+    if approve and issue is None:
+        raise FeedbackRefused(
+            "issue_id",
+            f"Issue {record['issue_id']!r} is no longer in the store, so nothing can be learned "
+            "for it. Reject the verdict instead.",
+        )
+    outcome = learning.review_feedback(kb.store, feedback_id, approve)
+    if outcome is not None and approve and issue is not None:
+        kb.changed()
+        kb.index.update_articles(kb.store, [issue["article_id"]])
     return outcome
 
 

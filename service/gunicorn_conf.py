@@ -46,6 +46,7 @@ class JsonAccessLogger(Logger):
             "bytes": getattr(resp, "sent", None),
             "duration_ms": round(request_time.total_seconds() * 1000, 2),
             "request_id": headers.get("x-request-id"),
+            "correlation_id": headers.get("x-correlation-id"),
             "user_agent": environ.get("HTTP_USER_AGENT"),
         }
         self.access_log.info(json.dumps(record))

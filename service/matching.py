@@ -89,7 +89,7 @@ def analyse_log(
             line.message = line.message[: config.max_line_chars]
             truncated_lines.append(line.number)
     searcher = kb.index.searcher()
-    ranker = Ranker(searcher, kb.index.caches, kb.store, kb.index.articles_saying)
+    ranker = Ranker(searcher, kb.index.caches, kb.store, kb.index.articles_saying, _learned_ids(kb))
     outcome = ranker.rank(paste.lines, paste.log_files, _product_filter(kb, product, version))
     ranked_issues = _apply_penalties(kb, outcome.issues)
     evidence = {
@@ -112,8 +112,21 @@ def analyse_log(
     return MatchAnalysis(body, outcome.unmatched, evidence)
 
 
+def _learned_ids(kb: KnowledgeBase) -> frozenset[str]:
+    cache = kb.explain_cache()
+    learned = cache.get("learned symptoms")
+    if learned is None:
+        learned = learning.learned_ids(kb.store)
+        cache["learned symptoms"] = learned
+    return learned
+
+
 def _apply_penalties(kb: KnowledgeBase, issues: list[RankedIssue]) -> list[RankedIssue]:
-    """Lower issues that users said did not help, when the same lines put them here again."""
+    """Lower issues that users said did not help, when the same lines put them here again.
+
+    Lowered, never removed: an issue the paste's lines found stays in the answer, so doubts
+    (even approved ones) reorder what the articles say rather than hide it.
+    """
     cache = kb.explain_cache()
     penalised = cache.get("penalised issues")
     if penalised is None:
@@ -133,9 +146,8 @@ def _apply_penalties(kb: KnowledgeBase, issues: list[RankedIssue]) -> list[Ranke
             default=0,
         )
         ranked.score *= learning.penalty_factor(verdicts)
-    kept = [r for r in issues if r.worth_showing]
-    kept.sort(key=RankedIssue.order)
-    return kept
+    issues.sort(key=RankedIssue.order)
+    return issues
 
 
 def _issue_context(kb: KnowledgeBase, issue_id: str, article_id: str) -> dict[str, Any]:

@@ -277,6 +277,20 @@ ACCOUNT = re.compile(r"\b[A-Za-z][\w-]{0,30}\\[A-Za-z][\w.$-]{0,30}\b(?![\\.])")
 # paste the same spot holds a real value, which a slot lookup stands in for (article_text.py).
 PLACEHOLDER = re.compile(r"<[A-Za-z][a-z][A-Za-z _-]{0,38}>|\b(?:0x)?[Xx]{4,}\b|%[1-9sd]\b")
 TOKEN = re.compile(r"<[a-z]+>|[a-z0-9_]+(?:\.[a-z0-9_]+)*")
+# Secrets and connection-string fields: the value after `password=`, `Pwd:`, `token=`,
+# `User ID=`, `Data Source=`... is nobody's business and says nothing about the problem. An
+# article's placeholder (`Password=<password>`) is left to the placeholder rule.
+SECRET_VALUE = (
+    r"[ \t]*(?!<)(?:\"[^\"]{0,200}\"|'[^']{0,200}'"
+    r"|(?:bearer|basic)[ \t]+[^\s;,&]{1,400}|[^\s;,&<]{1,400})"
+)
+SECRET_FIELD = re.compile(
+    r"(?i)\b(?:(password|passwd|pwd|passphrase|secret|client[_ ]?secret|token|access[_ ]?token"
+    r"|api[_ ]?key|access[_ ]?key|account[_ ]?key|shared[_ ]?access[_ ]?key|authorization)"
+    r"[ \t]*[=:]"
+    r"|(user[_ ]?id|uid|data source|initial catalog|database|server|user[_ ]?name)[ \t]*=)"
+    + SECRET_VALUE
+)
 REPEATED_PLACEHOLDER = re.compile(r"(<[a-z]+>)(?:[\s,;]*\1)+")
 
 # HRESULTs worth naming in an answer; the low word of a 0x8007xxxx code is a Win32 error.
@@ -371,6 +385,8 @@ def _signature_tokens(message: str) -> list[str]:
         text = PLACEHOLDER.sub(" <x> ", text)
     # Each pattern runs only where the character it needs is present: most lines have no
     # path, address or number, and the checks cost far less than the patterns.
+    if "=" in text or ":" in text:
+        text = SECRET_FIELD.sub(_secret, text)
     if "-" in text:
         text = GUID.sub(" <guid> ", text)
     if "://" in text:
@@ -413,6 +429,10 @@ def _signature_tokens(message: str) -> list[str]:
     while len(collapsed) > 1 and collapsed[0] in ("<date>", "<time>"):
         collapsed.pop(0)
     return collapsed
+
+
+def _secret(match: re.Match[str]) -> str:
+    return f" {match.group(1) or match.group(2)} <secret> "
 
 
 def _account_or_path(match: re.Match[str]) -> str:

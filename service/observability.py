@@ -72,8 +72,12 @@ def init_observability(app: Flask) -> None:
 
     @app.before_request
     def assign_request_id() -> None:
-        given = request.headers.get("X-Request-ID", "")
-        g.request_id = given if REQUEST_ID.match(given) else uuid.uuid4().hex
+        # The server makes every request id: a match's id is what feedback names it by, and a
+        # client choosing one could overwrite another's. What a client sends (X-Correlation-ID,
+        # or X-Request-ID from a proxy) is kept beside it, to follow a request across systems.
+        g.request_id = uuid.uuid4().hex
+        given = request.headers.get("X-Correlation-ID") or request.headers.get("X-Request-ID")
+        g.correlation_id = given if given and REQUEST_ID.match(given) else None
         g.metrics_started = time.perf_counter()
 
     @app.after_request
@@ -81,6 +85,9 @@ def init_observability(app: Flask) -> None:
         request_id = g.get("request_id")
         if request_id:
             response.headers["X-Request-ID"] = request_id
+        correlation_id = g.get("correlation_id")
+        if correlation_id:
+            response.headers["X-Correlation-ID"] = correlation_id
         started = g.get("metrics_started")
         route = request.url_rule.rule if request.url_rule is not None else "unmatched"
         if started is not None and route != "/metrics":

@@ -57,6 +57,11 @@ LOG_FILE_BONUS = 0.1
 # line found only once a misspelt word is put right less still.
 TEXT_QUALITY = {"normalised": 0.9, "slot": 0.8, "contained": 0.8}
 TYPO_QUALITY = 0.83
+# Learned symptoms (approved feedback) count less than an article's own line (0.9-1.0), so a
+# line an article says always points at that article first; an issue's learned evidence adds
+# at most LEARNED_CAP together (one and a half strong lines), however many lines were taught.
+LEARNED_FACTOR = 0.75
+LEARNED_CAP = 1.5
 # A line whose terms carry this much information (idf over the issues' texts) counts in full;
 # short lines of common words count less.
 TEXT_FULL_INFORMATION = 16.0
@@ -301,8 +306,11 @@ class Ranker:
         caches: SearcherCaches | None = None,
         store: Store | None = None,
         line_lookup: Callable[[Iterable[int]], Found] | None = None,
+        learned: frozenset[str] = frozenset(),
     ) -> None:
         self.searcher = searcher
+        # Ids of the symptoms users taught (service.learning), weighed less than the articles'.
+        self.learned = learned
         self.store = store
         self.line_lookup = line_lookup
         self.reader = searcher.reader()
@@ -426,10 +434,10 @@ class Ranker:
 
         paste_files = {f.lower(): f for f in paste_log_files}
         for ranked in by_issue.values():
-            ranked.score = evidence_sum(e.weight for e in ranked.evidence)
+            ranked.score = self._evidence_score(ranked.evidence, lambda e: e.weight)
             if ranked.score > 0:
-                distinct = evidence_sum(
-                    e.weight * distinct_factor(e.shared_by) for e in ranked.evidence
+                distinct = self._evidence_score(
+                    ranked.evidence, lambda e: e.weight * distinct_factor(e.shared_by)
                 )
                 ranked.distinct_share = distinct / ranked.score
             if ranked.evidence and paste_files:
@@ -669,6 +677,20 @@ class Ranker:
                 break
         return out
 
+    def _evidence_score(
+        self, evidence: list[Evidence], weigh: Callable[[Evidence], float]
+    ) -> float:
+        """An issue's evidence summed, what users taught adding at most LEARNED_CAP."""
+        if not self.learned:
+            return evidence_sum(weigh(e) for e in evidence)
+        taught = [weigh(e) for e in evidence if e.symptom_id in self.learned]
+        said = evidence_sum(weigh(e) for e in evidence if e.symptom_id not in self.learned)
+        return said + min(sum(taught), LEARNED_CAP)
+
+    def _source_factor(self, symptom: _Symptom) -> float:
+        """What users taught weighs less than what an article says."""
+        return LEARNED_FACTOR if symptom.symptom_id in self.learned else 1.0
+
     def _specificity(self, symptom: _Symptom, issues_sharing: int) -> float:
         # Rare among symptoms is not enough: a short symptom of words every article uses
         # ("Reading configuration......") is as generic as a log line can be.
@@ -688,7 +710,7 @@ class Ranker:
         for symptom in symptoms:
             how = "exact" if symptom.exact == exact_key else "normalised"
             weight = QUALITY[how] * self._specificity(symptom, issues_sharing)
-            weight *= descriptive_factor(line.message)
+            weight *= descriptive_factor(line.message) * self._source_factor(symptom)
             found.append(
                 (
                     symptom,
@@ -721,7 +743,7 @@ class Ranker:
             symptom = self.symptom(docnum)
             # Steeply: a line that shares most words with a symptom is often another message.
             weight = PARTIAL_QUALITY * similarity**2 * self._specificity(symptom, issues_sharing)
-            weight *= descriptive_factor(line.message)
+            weight *= descriptive_factor(line.message) * self._source_factor(symptom)
             found.append(
                 (
                     symptom,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 import sqlite3
 import threading
 from array import array
@@ -163,6 +164,14 @@ CREATE TABLE IF NOT EXISTS article_writes (
     article_id TEXT NOT NULL
 );
 """
+# What review added to feedback: a verdict waits (`pending`) until a token holder approves or
+# rejects it. Verdicts recorded before review existed had taken effect, hence the default.
+FEEDBACK_REVIEW_COLUMNS = {
+    "status": "TEXT NOT NULL DEFAULT 'approved'",
+    "lessons": "TEXT NOT NULL DEFAULT '[]'",
+    "client": "TEXT",
+    "reviewed_at": "TEXT",
+}
 # Every line an article says, as keys of normalised lines (service/article_text.py), kept whole
 # beside the article and written with it; the line index (service/line_index.py) turns them
 # around, key -> articles, for lookups.
@@ -256,8 +265,26 @@ class Store:
         self.conn.executescript(SEARCH_SCHEMA)
         self.conn.executescript(LINES_SCHEMA)
         self.conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('revision', '0')")
+        self._add_missing_columns("feedback", FEEDBACK_REVIEW_COLUMNS)
+        self.conn.execute("CREATE INDEX IF NOT EXISTS feedback_status ON feedback(status, id)")
+        # The key of the hashes that stand for clients (service.privacy.client_hash).
+        self.conn.execute(
+            "INSERT OR IGNORE INTO meta(key, value) VALUES ('client_key', ?)",
+            (secrets.token_hex(16),),
+        )
         if self.get_meta("line_keys_format") != str(LINE_KEYS_FORMAT):
             self.rebuild_article_lines()
+
+    def _add_missing_columns(self, table: str, columns: dict[str, str]) -> None:
+        """Bring a table made by an earlier version up to date: SQLite adds columns in place."""
+        present = {row["name"] for row in self.conn.execute(f"PRAGMA table_info({table})")}
+        for name, definition in columns.items():
+            if name not in present:
+                self.conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {definition}")
+
+    def client_key(self) -> bytes:
+        """The secret key of client hashes, made once per store."""
+        return bytes.fromhex(self.get_meta("client_key") or "")
 
     def exists(self) -> bool:
         if not self.path.exists():

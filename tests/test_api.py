@@ -192,12 +192,18 @@ def test_docs_render_without_external_assets(client) -> None:
     assert spec.get_data(as_text=True).startswith("openapi:")
 
 
-def test_request_ids_are_echoed_or_made(client) -> None:
+def test_request_ids_are_made_by_the_server_and_a_clients_id_kept_beside(client) -> None:
     given = client.get("/healthz", headers={"X-Request-ID": "ticket-4711.a"})
-    assert given.headers["X-Request-ID"] == "ticket-4711.a"
+    # A client's id never becomes the request id (feedback names matches by it), but it is
+    # kept and returned as the correlation id.
+    assert given.headers["X-Request-ID"] != "ticket-4711.a"
+    assert len(given.headers["X-Request-ID"]) == 32
+    assert given.headers["X-Correlation-ID"] == "ticket-4711.a"
+    correlated = client.get("/healthz", headers={"X-Correlation-ID": "case-17"})
+    assert correlated.headers["X-Correlation-ID"] == "case-17"
     made = client.get("/healthz", headers={"X-Request-ID": "bad id with spaces"})
-    assert made.headers["X-Request-ID"] != "bad id with spaces"
     assert len(made.headers["X-Request-ID"]) == 32
+    assert "X-Correlation-ID" not in made.headers
 
 
 def test_metrics_count_requests_and_match_outcomes(client) -> None:

@@ -111,8 +111,11 @@ def test_docs_and_contract_are_served(server: int) -> None:
 
 def test_metrics_add_up_across_workers_and_request_ids_come_back(server: int) -> None:
     for i in range(8):
-        status, headers, _ = request(server, "GET", "/healthz", headers={"X-Request-ID": f"r{i}"})
-        assert headers["X-Request-ID"] == f"r{i}"
+        status, headers, _ = request(
+            server, "GET", "/healthz", headers={"X-Correlation-ID": f"r{i}"}
+        )
+        assert headers["X-Correlation-ID"] == f"r{i}"
+        assert len(headers["X-Request-ID"]) == 32
     _, _, body = request(server, "GET", "/metrics")
     text = body.decode()
     line = next(

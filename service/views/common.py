@@ -11,6 +11,7 @@ from marshmallow import Schema
 from service.activity import ActivityLog
 from service.errors import ApiError
 from service.kb import KnowledgeBase
+from service.privacy import client_hash
 from service.render import MARKDOWN, PLAIN, RENDERERS, TEXT_MEDIA
 
 JSON_TYPES = ("application/json", "application/problem+json")
@@ -23,6 +24,17 @@ def kb() -> KnowledgeBase:
 def activity() -> ActivityLog | None:
     """Where answered matches are recorded; None when the server is set not to record them."""
     return current_app.extensions.get("activity")
+
+
+def client_id() -> str | None:
+    """This request's client, as a keyed hash of its address (service.privacy)."""
+    address = request.remote_addr
+    if not address:
+        return None
+    key = current_app.extensions.get("client key")
+    if key is None:
+        key = current_app.extensions["client key"] = kb().store.client_key()
+    return client_hash(address, key)
 
 
 def load_args(schema: Schema) -> dict[str, Any]:

@@ -5,22 +5,38 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, request
 from marshmallow import ValidationError
 
-from schemas.api import FeedbackBodySchema, FeedbackOut, StatsArgsSchema, StatsOut
+from schemas.api import (
+    FeedbackBodySchema,
+    FeedbackOut,
+    PendingArgsSchema,
+    PendingFeedbackOut,
+    StatsArgsSchema,
+    StatsOut,
+)
 from service import learning, links
-from service.auth import require_writer
+from service.auth import carries_token, require_writer
 from service.errors import ApiError, field_errors
-from service.feedback import FeedbackRefused, forget_learned, give_feedback
-from service.views.common import activity, json_response, kb, load_args, no_content
+from service.feedback import FeedbackRefused, forget_learned, give_feedback, review
+from service.views.common import (
+    activity,
+    client_id,
+    json_response,
+    kb,
+    load_args,
+    no_content,
+    page_response,
+)
 
 bp = Blueprint("feedback", __name__, url_prefix="/v1")
 
 _body = FeedbackBodySchema()
 _stats_args = StatsArgsSchema()
+_pending_args = PendingArgsSchema()
 
 
 @bp.post("/feedback")
 def post_feedback() -> Response:
-    """Record whether a match helped; a confirmation teaches, a rejection lowers."""
+    """Record whether a match helped; once approved, a confirmation teaches, a doubt lowers."""
     if request.mimetype != "application/json":
         raise ApiError(
             415,
@@ -37,16 +53,74 @@ def post_feedback() -> Response:
         names = ", ".join(sorted({e["field"] for e in errors}))
         raise ApiError(422, f"The feedback is not valid: {names}.", errors=errors) from None
     try:
-        outcome = give_feedback(kb(), activity(), **body)
+        outcome = give_feedback(kb(), activity(), **body, client=client_id())
     except FeedbackRefused as exc:
         raise ApiError(404, str(exc), errors=[{"field": exc.field, "message": str(exc)}]) from None
-    result = {
+    return json_response(_outcome_body(outcome), FeedbackOut(), status=201)
+
+
+def _outcome_body(outcome: learning.FeedbackOutcome) -> dict:
+    return {
         "feedback": outcome.feedback,
         "learned_symptoms": [links.learned_links(r) for r in outcome.learned],
         "penalised_lines": outcome.penalised_lines,
-        "links": {"issue": links.issue_url(body["issue_id"])},
+        "links": {"issue": links.issue_url(outcome.feedback["issue_id"])},
     }
-    return json_response(result, FeedbackOut(), status=201)
+
+
+@bp.get("/feedback/pending")
+def pending() -> Response:
+    """Verdicts waiting for review, oldest first (token holders only: they quote pastes)."""
+    require_writer(current_app.config["KB_CONFIG"].api_tokens)
+    args = load_args(_pending_args)
+    items = learning.pending_feedback(kb().store, args["limit"] + 1, after=args["cursor"])
+    more = len(items) > args["limit"]
+    items = items[: args["limit"]]
+    for item in items:
+        item["links"] = _review_links(item["id"], item["issue_id"])
+    next_cursor = str(items[-1]["id"]) if more else None
+    return page_response(items, next_cursor, PendingFeedbackOut(), args["limit"])
+
+
+def _review_links(feedback_id: int, issue_id: str) -> dict[str, str]:
+    return {
+        "approve": f"/v1/feedback/{feedback_id}/approve",
+        "reject": f"/v1/feedback/{feedback_id}/reject",
+        "issue": links.issue_url(issue_id),
+    }
+
+
+@bp.post("/feedback/<int:feedback_id>/approve")
+def approve(feedback_id: int) -> Response:
+    """Apply a pending verdict: learn its lines, or lower the issue for them."""
+    return _review(feedback_id, approve=True)
+
+
+@bp.post("/feedback/<int:feedback_id>/reject")
+def reject(feedback_id: int) -> Response:
+    """Close a pending verdict without applying it."""
+    return _review(feedback_id, approve=False)
+
+
+def _review(feedback_id: int, approve: bool) -> Response:
+    require_writer(current_app.config["KB_CONFIG"].api_tokens)
+    try:
+        outcome = review(kb(), feedback_id, approve)
+    except learning.AlreadyReviewed as exc:
+        raise ApiError(
+            409,
+            f"Feedback {feedback_id} was {exc.status} already; a verdict is reviewed once. "
+            "See the verdicts still waiting at /v1/feedback/pending.",
+        ) from None
+    except FeedbackRefused as exc:
+        raise ApiError(409, str(exc), errors=[{"field": exc.field, "message": str(exc)}]) from None
+    if outcome is None:
+        raise ApiError(
+            404,
+            f"No feedback has the id {feedback_id}. See the verdicts waiting at "
+            "/v1/feedback/pending.",
+        )
+    return json_response(_outcome_body(outcome), FeedbackOut())
 
 
 @bp.delete("/issues/<issue_id>/learned/<learned_id>")
@@ -64,7 +138,8 @@ def delete_learned(issue_id: str, learned_id: str) -> Response:
 
 @bp.get("/stats")
 def stats() -> Response:
-    """Most matched issues, feedback counts, and the lines of pastes that matched nothing."""
+    """Most matched issues, feedback counts and, for token holders, the lines of pastes that
+    matched nothing."""
     limit = load_args(_stats_args)["limit"]
     log = activity()
     top = log.top_issues(limit) if log is not None else []
@@ -74,10 +149,12 @@ def stats() -> Response:
         item["title"] = issue["title"] if issue else None
         item["links"] = {"issue": links.issue_url(item["issue_id"])} if issue else {}
     totals = log.totals() if log is not None else {"pastes": 0, "pastes_unmatched": 0}
-    body = {
-        **totals,
-        "top_issues": top,
-        "feedback": learning.feedback_counts(store),
-        "content_gaps": log.content_gaps(limit) if log is not None else [],
-    }
+    body = {**totals, "top_issues": top, "feedback": learning.feedback_counts(store)}
+    config = current_app.config["KB_CONFIG"]
+    # Content gaps quote what people pasted: token holders only, and only lines that several
+    # distinct clients pasted, so no one's single paste is ever shown.
+    if carries_token(config.api_tokens):
+        body["content_gaps"] = (
+            log.content_gaps(limit, config.gap_min_clients) if log is not None else []
+        )
     return json_response(body, StatsOut())

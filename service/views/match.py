@@ -13,7 +13,14 @@ from service.errors import ApiError, field_errors
 from service.matching import PasteTooLarge, analyse_log
 from service.normalize import DecodeError, decode_paste
 from service.observability import record_match
-from service.views.common import activity, kb, load_args, negotiated_response, renders_text
+from service.views.common import (
+    activity,
+    client_id,
+    kb,
+    load_args,
+    negotiated_response,
+    renders_text,
+)
 
 bp = Blueprint("match", __name__, url_prefix="/v1")
 
@@ -89,7 +96,9 @@ def answer_paste(text: str, options: dict[str, Any]) -> dict[str, Any]:
     record_match(result["matches"])
     log = activity()
     if log is not None:
-        log.record_match(g.request_id, result["matches"], analysis.evidence, analysis.unmatched)
+        log.record_match(
+            g.request_id, result["matches"], analysis.evidence, analysis.unmatched, client_id()
+        )
     return result
 
 

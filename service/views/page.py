@@ -17,7 +17,7 @@ from service.feedback import FeedbackRefused, give_feedback
 from service.normalize import DecodeError, decode_paste
 from service.render import article_text
 from service.store import ArticleNotFound
-from service.views.common import activity, kb
+from service.views.common import activity, client_id, kb
 from service.views.match import answer_paste
 
 bp = Blueprint("page", __name__)
@@ -102,13 +102,18 @@ def feedback_form() -> Response:
         return _page(400, error="That answer could not be recorded: the form was incomplete.")
     try:
         give_feedback(
-            kb(), activity(), issue_id=issue_id, helpful=helpful == "yes", request_id=request_id
+            kb(),
+            activity(),
+            issue_id=issue_id,
+            helpful=helpful == "yes",
+            request_id=request_id,
+            client=client_id(),
         )
     except FeedbackRefused as exc:
         return _page(404, error=str(exc))
+    verdict = "the answer" if helpful == "yes" else "not the answer"
     thanks = (
-        f"Thank you: {issue_id} is recorded as the answer; pastes like this one will find it."
-        if helpful == "yes"
-        else f"Thank you: {issue_id} will rank lower for these lines."
+        f"Thank you: {issue_id} is recorded as {verdict}. Once the knowledge base's maintainers "
+        "review it, later answers will take it into account."
     )
     return _page(thanks=thanks)
