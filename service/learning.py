@@ -27,8 +27,8 @@ from service.normalize import NormalizedLine
 from service.store import Store
 
 # A line teaches something only when it says something: enough words beyond placeholders.
-MIN_TERMS = 4
-MIN_CHARS = 24
+MIN_TERMS = 5
+MIN_CHARS = 30
 MAX_LEARNED_PER_FEEDBACK = 20
 PENALTY_FACTOR = 0.5
 # Verdicts counted against one line of one issue, at most: users' doubts reorder an answer,

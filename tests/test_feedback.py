@@ -291,9 +291,10 @@ def test_records_are_written_in_the_background(tmp_path) -> None:
 
 def test_only_specific_lines_are_learned() -> None:
     lines = [
-        normalize(t) for t in ("Done.", "Starting", "error 5", "Agent scheduler gave up the scan")
+        normalize(t)
+        for t in ("Done.", "Starting", "error 5", "Agent scheduler gave up the hardware scan")
     ]
-    assert distinctive(lines) == ["agent scheduler gave up the scan"]
+    assert distinctive(lines) == ["agent scheduler gave up the hardware scan"]
 
 
 def test_feedback_answers_conform_to_the_contract(client) -> None:
