@@ -16,6 +16,15 @@ COMMON_IN_ARTICLES = 2
 COMMON_IN_PASTES = 5
 
 
+# Verdicts one client may have waiting for review: enough for any helpdesk's day, too few to
+# bury the reviewers or fill the disk.
+MAX_PENDING_PER_CLIENT = 200
+
+
+class TooManyPending(RuntimeError):
+    """This client's verdicts already wait for review in numbers; it must wait too."""
+
+
 class FeedbackRefused(LookupError):
     """The verdict names something unknown; `field` says which part of the request."""
 
@@ -44,6 +53,11 @@ def give_feedback(
     issue = kb.store.get_issue(issue_id)
     if issue is None:
         raise FeedbackRefused("issue_id", f"No issue has the id {issue_id!r}.")
+    if client is not None and learning.pending_from(kb.store, client) >= MAX_PENDING_PER_CLIENT:
+        raise TooManyPending(
+            f"{MAX_PENDING_PER_CLIENT} verdicts from this client already wait for review; "
+            "send more once they have been reviewed."
+        )
     if request_id is not None:
         if activity is None:
             raise FeedbackRefused(

@@ -167,6 +167,14 @@ def review_feedback(store: Store, feedback_id: int, approve: bool) -> FeedbackOu
     return outcome
 
 
+def pending_from(store: Store, client: str) -> int:
+    """How many verdicts of one client wait for review."""
+    row = store.conn.execute(
+        "SELECT count(*) AS n FROM feedback WHERE status='pending' AND client=?", (client,)
+    ).fetchone()
+    return int(row["n"])
+
+
 def pending_feedback(store: Store, limit: int, after: int = 0) -> list[dict[str, Any]]:
     """Verdicts waiting for review, oldest first, with the lines each would teach or lower."""
     rows = store.conn.execute(

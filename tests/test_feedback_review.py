@@ -306,3 +306,20 @@ def test_stats_keep_no_secrets_names_or_single_clients_lines(client) -> None:
     )
     for private in ("hunter2", "sqlprod01", "smsadmin", "bob", "jdoe", "wks0412"):
         assert private not in " ".join(gaps) and private not in stored
+
+
+def test_one_client_cannot_fill_the_review_queue(client, monkeypatch) -> None:
+    from service import feedback as feedback_module
+
+    monkeypatch.setattr(feedback_module, "MAX_PENDING_PER_CLIENT", 2)
+    for _ in range(2):
+        assert feedback(client, log=PASTE, issue_id="900001-1", helpful=True).status_code == 201
+    refused = feedback(client, log=PASTE, issue_id="900001-1", helpful=True)
+    assert refused.status_code == 429
+    assert refused.mimetype == "application/problem+json"
+    assert "wait for review" in refused.get_json()["detail"]
+    # Another client is not held up by the first one's queue.
+    assert (
+        feedback(client, "10.5.0.1", log=PASTE, issue_id="900001-1", helpful=True).status_code
+        == 201
+    )

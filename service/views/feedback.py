@@ -16,7 +16,13 @@ from schemas.api import (
 from service import learning, links
 from service.auth import carries_token, require_writer
 from service.errors import ApiError, field_errors
-from service.feedback import FeedbackRefused, forget_learned, give_feedback, review
+from service.feedback import (
+    FeedbackRefused,
+    TooManyPending,
+    forget_learned,
+    give_feedback,
+    review,
+)
 from service.views.common import (
     activity,
     client_id,
@@ -56,6 +62,8 @@ def post_feedback() -> Response:
         outcome = give_feedback(kb(), activity(), **body, client=client_id())
     except FeedbackRefused as exc:
         raise ApiError(404, str(exc), errors=[{"field": exc.field, "message": str(exc)}]) from None
+    except TooManyPending as exc:
+        raise ApiError(429, str(exc), headers={"Retry-After": "3600"}) from None
     return json_response(_outcome_body(outcome), FeedbackOut(), status=201)
 
 

@@ -13,7 +13,7 @@ from flask import Blueprint, Response, render_template, request
 from schemas.api import ArticleOut
 from service import links
 from service.errors import ApiError
-from service.feedback import FeedbackRefused, give_feedback
+from service.feedback import FeedbackRefused, TooManyPending, give_feedback
 from service.normalize import DecodeError, decode_paste
 from service.render import article_text
 from service.store import ArticleNotFound
@@ -111,6 +111,8 @@ def feedback_form() -> Response:
         )
     except FeedbackRefused as exc:
         return _page(404, error=str(exc))
+    except TooManyPending as exc:
+        return _page(429, error=str(exc))
     verdict = "the answer" if helpful == "yes" else "not the answer"
     thanks = (
         f"Thank you: {issue_id} is recorded as {verdict}. Once the knowledge base's maintainers "
