@@ -58,10 +58,14 @@ LOG_FILE_BONUS = 0.1
 TEXT_QUALITY = {"normalised": 0.9, "slot": 0.8, "contained": 0.8}
 TYPO_QUALITY = 0.83
 # Learned symptoms (approved feedback) count less than an article's own line (0.9-1.0), so a
-# line an article says always points at that article first; an issue's learned evidence adds
-# at most LEARNED_CAP together (one and a half strong lines), however many lines were taught.
+# line an article says always points at that article first. An issue's learned evidence adds at
+# most LEARNED_CAP together, and at most LEARNED_ALONE more than the paste's own evidence for
+# the issue: taught lines lift an issue the paste already points to, and alone they make only a
+# tentative answer, so lines taught to one issue never pull other users' pastes away from the
+# articles that explain them.
 LEARNED_FACTOR = 0.75
 LEARNED_CAP = 1.5
+LEARNED_ALONE = 0.3
 # A line whose terms carry this much information (idf over the issues' texts) counts in full;
 # short lines of common words count less.
 TEXT_FULL_INFORMATION = 16.0
@@ -680,12 +684,13 @@ class Ranker:
     def _evidence_score(
         self, evidence: list[Evidence], weigh: Callable[[Evidence], float]
     ) -> float:
-        """An issue's evidence summed, what users taught adding at most LEARNED_CAP."""
+        """An issue's evidence summed, what users taught adding at most LEARNED_CAP, and at most
+        LEARNED_ALONE more than the rest."""
         if not self.learned:
             return evidence_sum(weigh(e) for e in evidence)
         taught = [weigh(e) for e in evidence if e.symptom_id in self.learned]
         said = evidence_sum(weigh(e) for e in evidence if e.symptom_id not in self.learned)
-        return said + min(sum(taught), LEARNED_CAP)
+        return said + min(sum(taught), LEARNED_CAP, said + LEARNED_ALONE)
 
     def _source_factor(self, symptom: _Symptom) -> float:
         """What users taught weighs less than what an article says."""

@@ -23,11 +23,11 @@ PASTE = (
     "Delta report checksum mismatch detected, discarding partial inventory\n"
 )
 # The same problem on another machine: other volume, the taught lines in another order.
-LATER_PASTE = (
+TAUGHT_LINES = (
     "Delta report checksum mismatch detected, discarding partial inventory\n"
     "Inventory cache quota exceeded on volume E: while saving delta report\n"
-    "Trying to open IPC connection with APM...  CCIM32\n"
 )
+LATER_PASTE = TAUGHT_LINES + "Inventory Agent failed to write the cache file, error 0x80070005\n"
 
 
 @pytest.fixture()
@@ -106,6 +106,13 @@ def test_a_confirmed_second_answer_ranks_first_once_approved(client) -> None:
         "900001-1-l01",
         "900001-1-l03",
     }
+    # Taught lines alone make a tentative answer; beside a line an article says of another
+    # issue, the article's word wins.
+    alone = client.post("/v1/match", data=TAUGHT_LINES, content_type="text/plain").get_json()
+    assert alone["matches"][0]["issue_id"] == "900001-1"
+    assert alone["matches"][0]["confidence"] < 0.3
+    beside = TAUGHT_LINES + "Trying to open IPC connection with APM...  CCIM32\n"
+    assert ranking(client, beside)[:2] == ["264630-1", "900001-1"]
     # The article's own records are as they were; what was learned is listed on the issue.
     assert curated_records(client) == before
     issue = client.get("/v1/issues/900001-1").get_json()

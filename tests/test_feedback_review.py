@@ -100,6 +100,20 @@ def test_lines_that_many_pastes_had_are_never_learned_even_when_approved(client)
     assert answers(client, OTHERS) == before
 
 
+def test_even_an_approved_verdict_does_not_outvote_the_articles(client) -> None:
+    # The worst case: on a server that has seen none of these lines yet, a reviewer approves
+    # a verdict that teaches an unrelated issue a log format's routine lines.
+    firsts = [a[0][0] for a in answers(client, OTHERS)]
+    verdict = feedback(client, log="\n".join(GENERIC), issue_id="264630-2", helpful=True)
+    learned = approve(client, verdict.get_json()["feedback"]["id"])["learned_symptoms"]
+    assert len(learned) == len(GENERIC)
+    after = answers(client, OTHERS)
+    # Other users' pastes that carry those lines are still answered by their own articles.
+    assert [a[0][0] for a in after] == firsts
+    alone = client.post("/v1/match", data="\n".join(GENERIC), content_type="text/plain")
+    assert alone.get_json()["matches"][0]["confidence"] < 0.3
+
+
 def test_content_gaps_sent_back_as_one_paste_teach_nothing(client) -> None:
     gap_lines = GENERIC[:3]
     for n in range(6):
