@@ -54,6 +54,10 @@ class Config:
     # Requests per minute per client address, per worker; 0 is off.
     rate_limit: int = 0
     rate_burst: int = 0
+    # /readyz is not ready when the index misses more store writes than this, or has missed
+    # some for longer than `ready_stall_seconds` with no import running (an import that died).
+    ready_max_behind: int = 5000
+    ready_stall_seconds: int = 60
 
     @classmethod
     def from_env(cls) -> Config:
@@ -70,6 +74,8 @@ class Config:
             gap_min_clients=max(1, _int_env("KB_GAP_MIN_CLIENTS", 3)),
             rate_limit=_int_env("KB_RATE_LIMIT", 0),
             rate_burst=_int_env("KB_RATE_BURST", 0),
+            ready_max_behind=_int_env("KB_READY_MAX_BEHIND", 5000),
+            ready_stall_seconds=_int_env("KB_READY_STALL_SECONDS", 60),
         )
 
     @property

@@ -1265,6 +1265,15 @@ def run_import(
     its own transaction: a bad file is reported and skipped, never aborting the batch.
     `progress(done, fraction, summary)` is called after each source.
     """
+    # Marked as running, so that readiness tells the lag of an import at work from the lag an
+    # import that died leaves behind (service/readiness.py).
+    with kb.index.importing():
+        return _import(kb, paths, progress, processes)
+
+
+def _import(
+    kb: Any, paths: list[str | Path], progress: Any, processes: int | None
+) -> ImportSummary:
     started = time.monotonic()
     summary = ImportSummary()
     pending: list[str] = []

@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
+import os
+import stat
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -35,6 +38,10 @@ from service.store import Store
 
 INDEX_NAME = "kb"
 STATE_FILE = "state.json"
+# Held (shared) by every running import, for as long as it runs.
+IMPORT_LOCK = "import.lock"
+
+log = logging.getLogger(__name__)
 
 
 # Bumped whenever the schema or what goes into it changes; an index of another format is rebuilt.
@@ -267,22 +274,41 @@ def _generation(filename: str) -> str:
     return stem.split("_", 1)[0]
 
 
+@dataclass
+class Reading:
+    """One searcher and what is paired with it: the generation its line index is read from
+    and the lookups requests shared against it. Replaced whole, never changed in place."""
+
+    searcher: Searcher
+    generation: str
+    caches: SearcherCaches
+
+
 class KBIndex:
-    """The on-disk index under `<KB_HOME>/index`, with one shared, refreshed searcher."""
+    """The on-disk index under `<KB_HOME>/index`, with one shared, refreshed searcher.
+
+    A refresh opens the new searcher first and only then retires the one in use: opening can
+    fail while a writer commits (Whoosh deletes the files of merged segments and of older
+    tables of contents, which a reader may have listed a moment before), and a failed refresh
+    must leave the current searcher answering, to be tried again at the next check.
+    """
 
     REFRESH_SECONDS = 1.0
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self._searcher: Searcher | None = None
-        self._searcher_name = INDEX_NAME
+        self._reading: Reading | None = None
         self._checked_at = 0.0
         # The searcher before the current one: closed at the next change, not while a request
         # that started with it may still be reading.
         self._retired: Searcher | None = None
         self._lock = threading.Lock()
-        # What requests work out about the current searcher, shared until the index changes.
-        self.caches = SearcherCaches()
+        # Per thread, the reading this thread was last handed: its line lookups and caches
+        # stay those of its searcher even when another thread refreshes in between.
+        self._local = threading.local()
+        # Since when (monotonic) refreshing has failed; None while refreshes succeed.
+        self.refresh_failing_since: float | None = None
+        self.refresh_failures = 0
         self.lines = LineReader(self.path)
 
     # A rebuild writes a new generation (a Whoosh index of another name in the same folder) and
@@ -344,6 +370,34 @@ class KBIndex:
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+    @contextmanager
+    def importing(self) -> Iterator[None]:
+        """Mark an import as running while the block runs; the mark dies with the process."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        with open(self.path / IMPORT_LOCK, "a") as handle:
+            # Shared: imports may run side by side; readiness only asks whether any does.
+            fcntl.flock(handle, fcntl.LOCK_SH)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def import_running(self) -> bool:
+        """Whether an import (in any process) is running now."""
+        try:
+            fd = os.open(self.path / IMPORT_LOCK, os.O_RDONLY)
+        except OSError:
+            return False  # no import ever ran here
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        else:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return False
+        finally:
+            os.close(fd)
 
     def rebuild(self, store: Store, procs: int = 1) -> int:
         """Index every article in the store from scratch; returns the number of documents.
@@ -418,49 +472,111 @@ class KBIndex:
     # -- reading --------------------------------------------------------------------------
 
     def searcher(self) -> Searcher:
-        """A searcher kept open across requests, refreshed at most once a second."""
+        """A searcher kept open across requests, refreshed at most once a second.
+
+        The searcher returned and the line index generation and caches this thread then reads
+        (`articles_saying`, `caches`) belong together until this thread asks again.
+        """
+        return self.reading().searcher
+
+    def reading(self) -> Reading:
+        """The current reading (searcher, generation, caches), refreshed at most once a second."""
         with self._lock:
             now = time.monotonic()
-            if self._searcher is None:
-                self._searcher_name = self.current_name()
-                self._searcher = self.open(self._searcher_name).searcher()
+            if self._reading is None:
+                # Nothing to answer from yet: a failure here is the caller's to report.
+                self._reading = self._open_reading(self.current_name(), SearcherCaches())
                 self._checked_at = now
-                self.caches = SearcherCaches()
             elif now - self._checked_at >= self.REFRESH_SECONDS or not self._checked_at:
                 self._checked_at = now
-                name = self.current_name()
-                if name != self._searcher_name or not self._searcher.up_to_date():
-                    # A new searcher, not refresh(): refresh() reuses segment readers and misses
-                    # deletions made in a segment it already had open.
-                    if self._retired is not None:
-                        self._retired.close()
-                    self._retired = self._searcher
-                    self._searcher = self.open(name).searcher()
-                    self._searcher_name = name
-                    self.caches = self.caches.carried_over(self._searcher.reader())
-            return self._searcher
+                self._refresh(self._reading)
+            reading = self._reading
+        self._local.reading = reading
+        return reading
+
+    def _open_reading(self, name: str, caches: SearcherCaches) -> Reading:
+        searcher = self.open(name).searcher()
+        try:
+            return Reading(searcher, name, caches.carried_over(searcher.reader()))
+        except BaseException:
+            searcher.close()
+            raise
+
+    def _refresh(self, current: Reading) -> None:
+        """Swap in a searcher on the newest index if it changed; on failure keep `current`."""
+        try:
+            name = self.current_name()
+            if name == current.generation and current.searcher.up_to_date():
+                fresh = None
+            else:
+                # A new searcher, not refresh(): refresh() reuses segment readers and misses
+                # deletions made in a segment it already had open.
+                fresh = self._open_reading(name, current.caches)
+        except Exception:
+            self.refresh_failures += 1
+            if self.refresh_failing_since is None:
+                self.refresh_failing_since = time.monotonic()
+                # The first failure in a row is worth a trace; the retries that follow are not.
+                log.warning(
+                    "index refresh failed; still answering from generation %s, retrying",
+                    current.generation,
+                    exc_info=True,
+                )
+            return
+        if self.refresh_failing_since is not None:
+            log.warning(
+                "index refresh works again after %.1f s of failures",
+                time.monotonic() - self.refresh_failing_since,
+            )
+            self.refresh_failing_since = None
+        if fresh is None:
+            return
+        if self._retired is not None:
+            self._retired.close()
+        self._retired = current.searcher
+        self._reading = fresh
+
+    @property
+    def caches(self) -> SearcherCaches:
+        """The lookups shared against the searcher this thread was last handed."""
+        reading = getattr(self._local, "reading", None) or self._reading or self.reading()
+        return reading.caches
 
     def articles_saying(self, keys: Iterable[int]) -> line_index.Found:
-        """Which articles say each of these line keys, in the generation being read."""
-        self.searcher()
-        return self.lines.articles_saying(self._searcher_name, keys)
+        """Which articles say each of these line keys, in the generation of the searcher this
+        thread was last handed (a first call opens one)."""
+        reading = getattr(self._local, "reading", None) or self.reading()
+        return self.lines.articles_saying(reading.generation, keys)
 
     def document_count(self) -> int:
         return self.searcher().doc_count()
 
+    def article_count(self) -> int:
+        """Articles the index holds: those in the line index of the generation being read."""
+        return self.lines.article_count(self.reading().generation)
+
     def size_on_disk(self) -> int:
         """Bytes of the current generation's files."""
         name = self.current_name()
-        return sum(
-            f.stat().st_size
-            for f in self.path.iterdir()
-            if f.is_file() and _generation(f.name) == name
-        )
+        total = 0
+        for path in self.path.iterdir():
+            if _generation(path.name) != name:
+                continue
+            try:
+                info = path.stat()
+            except FileNotFoundError:
+                continue  # a writer's commit removed it (a merged segment) since the listing
+            if stat.S_ISREG(info.st_mode):
+                total += info.st_size
+        return total
 
     def close(self) -> None:
         self.lines.close()
         with self._lock:
-            for searcher in (self._searcher, self._retired):
+            current = self._reading.searcher if self._reading is not None else None
+            for searcher in (current, self._retired):
                 if searcher is not None:
                     searcher.close()
-            self._searcher = self._retired = None
+            self._reading = None
+            self._retired = None
+        self._local = threading.local()

@@ -63,6 +63,21 @@ class BuildReport:
     documents: int
 
 
+@dataclass
+class IndexLag:
+    """How far the index is behind the store, as one process sees it now."""
+
+    store_revision: int
+    # The revision up to which every write is in the index (-1: no index state at all).
+    index_revision: int
+    # Writes in the store that the index does not hold yet: articles not matchable yet.
+    behind: int
+    # How long this process has seen the index behind without it moving; 0 when in step.
+    stalled_seconds: float
+    # Whether an import is running, which will bring the index up to the store by its end.
+    importing: bool
+
+
 class KnowledgeBase:
     """One store and its index under `config.kb_home`."""
 
@@ -76,6 +91,9 @@ class KnowledgeBase:
         self._cache = RevisionCache()
         self._cache_revision = -1
         self._cache_checked = 0.0
+        # (index progress, when this process first saw the index behind at it): how long a lag
+        # has stood still. Kept per process: the store records no time of its writes.
+        self._behind_since: tuple[tuple[int, int], float] | None = None
 
     def is_built(self) -> bool:
         return self.store.exists() and self.index.exists()
@@ -102,6 +120,25 @@ class KnowledgeBase:
         """The index misses writes the store has, or was written in an older format."""
         state = self.index.read_state()
         return state.get("revision") != self.store.revision() or state.get("format") != INDEX_FORMAT
+
+    def index_lag(self) -> IndexLag:
+        """Compare the index's state with the store's revision: how many writes it misses, for
+        how long it has missed them without catching up, and whether an import is at work."""
+        store_revision = self.store.revision()
+        state = self.index.read_state()
+        indexed = int(state.get("revision", -1))
+        # Writes indexed past a gap (another writer's, still to come) are in the index already.
+        ahead = [r for r in state.get("ahead", []) if indexed < r <= store_revision]
+        behind = max(0, store_revision - indexed - len(ahead))
+        now = time.monotonic()
+        progress = (indexed, len(ahead))
+        if not behind:
+            self._behind_since = None
+        elif self._behind_since is None or self._behind_since[0] != progress:
+            self._behind_since = (progress, now)
+        stalled = now - self._behind_since[1] if self._behind_since is not None else 0.0
+        importing = self.index.import_running()
+        return IndexLag(store_revision, indexed, behind, round(stalled, 1), importing)
 
     def repair(self) -> int:
         """Rebuild the index when it does not reflect the store's revision; 0 when in step."""

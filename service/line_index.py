@@ -16,6 +16,7 @@ import threading
 from array import array
 from collections.abc import Iterable
 from pathlib import Path
+from urllib.parse import quote
 
 from service.store import Store, open_database
 
@@ -150,8 +151,12 @@ class LineReader:
         path = lines_file(self.directory, generation)
         if not path.exists():
             return None
-        conn = sqlite3.connect(path, check_same_thread=False)
+        # Read-only: a generation's file deleted since the check must fail to open, not come
+        # back as a new, empty database that lookups would then find no table in.
+        uri = f"file:{quote(str(path.resolve()))}?mode=ro"
+        conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
         self._local.current = (generation, conn)
+        self._local.counted = None  # data_version counts per connection
         return conn
 
     def articles_saying(self, generation: str, keys: Iterable[int]) -> Found:
@@ -178,6 +183,23 @@ class LineReader:
                     entry = found[key] = (total, [])
                 entry[1].append((str(article_id), issue_number))
         return found
+
+    def article_count(self, generation: str) -> int:
+        """How many articles `generation`'s line index holds (0 when it has no file).
+
+        Counting 60,000 rows takes tens of milliseconds, too much for every readiness probe:
+        the count is kept until SQLite says another connection changed the file.
+        """
+        conn = self.connection(generation)
+        if conn is None:
+            return 0
+        version = conn.execute("PRAGMA data_version").fetchone()[0]
+        counted = getattr(self._local, "counted", None)
+        if counted is not None and counted[:2] == (generation, version):
+            return counted[2]
+        count = conn.execute("SELECT count(*) FROM indexed").fetchone()[0]
+        self._local.counted = (generation, version, count)
+        return count
 
     def close(self) -> None:
         current = getattr(self._local, "current", None)

@@ -113,3 +113,78 @@ def test_a_new_searcher_keeps_what_it_read_from_unchanged_segments(tmp_path) -> 
     assert "249077" not in articles()
     assert match_log(knowledge, "Trying to open IPC connection with APM", limit=5)["matches"]
     knowledge.close()
+
+
+COPYLOG_LINE = "Copylog.tcf was updated by site XYZ for component CLICORE"
+
+
+def test_a_failed_refresh_keeps_the_old_searcher_answering_and_heals(tmp_path, monkeypatch) -> None:
+    from service.importer import parse_article
+    from tests.test_importer import PLAIN_ARTICLE
+
+    reader, writer = KnowledgeBase(make_config(tmp_path)), KnowledgeBase(make_config(tmp_path))
+    reader.ensure_ready()
+    assert top_issue(reader) == "264630-1"
+    before = reader.index.searcher()
+    documents = before.doc_count()
+
+    # Another process writes an article; opening the index it committed then fails twice, as
+    # when a writer's commit deletes files a reader has just listed.
+    writer.save_article(parse_article(PLAIN_ARTICLE), "imported")
+    opens = index_module.KBIndex.open
+    failures = []
+
+    def flaky_open(self, name=None):
+        if len(failures) < 2:
+            failures.append(name)
+            raise FileNotFoundError("_kb_2.toc vanished")
+        return opens(self, name)
+
+    monkeypatch.setattr(index_module.KBIndex, "open", flaky_open)
+    for attempt in range(1, 3):
+        # each refresh fails, and the searcher from before the write answers, still open
+        assert top_issue(reader) == "264630-1"
+        assert len(failures) == attempt
+        assert reader.index.reading().searcher is before and not before.is_closed
+        assert reader.index.refresh_failing_since is not None
+    # the next refresh opens the new index: the write is in it, and old answers still come
+    assert top_issue(reader) == "264630-1"
+    assert reader.index.searcher() is not before
+    assert reader.index.document_count() > documents
+    matches = match_log(reader, COPYLOG_LINE, limit=5)["matches"]
+    assert matches[0]["article_id"] == "249077"
+    assert reader.index.refresh_failing_since is None
+    assert reader.index.refresh_failures == 2
+    reader.close()
+    writer.close()
+
+
+def test_line_lookups_read_the_generation_of_the_searcher_they_go_with(tmp_path) -> None:
+    import threading
+
+    knowledge = KnowledgeBase(make_config(tmp_path))
+    knowledge.ensure_ready()
+    searcher = knowledge.index.searcher()
+    first = knowledge.index.current_name()
+    key = next(iter(knowledge.store.iter_line_keys()))[1][0]  # a line some article says
+    # Another process rebuilds the index into a new generation, and another thread of this
+    # one refreshes to it while this thread is still answering with its searcher.
+    other = KnowledgeBase(make_config(tmp_path))
+    other.index.rebuild(other.store)
+    knowledge.index._checked_at = 0.0
+    refreshed = []
+    thread = threading.Thread(target=lambda: refreshed.append(knowledge.index.searcher()))
+    thread.start()
+    thread.join()
+    assert refreshed[0] is not searcher
+    # This thread's line lookups and caches stay those of the searcher it holds.
+    assert key in knowledge.index.articles_saying([key])
+    assert knowledge.index.lines._local.current[0] == first
+    caches = knowledge.index.caches
+    # Asking for the searcher again pairs this thread with the new generation.
+    assert knowledge.index.searcher() is refreshed[0]
+    assert key in knowledge.index.articles_saying([key])
+    assert knowledge.index.lines._local.current[0] == other.index.current_name() != first
+    assert knowledge.index.caches is not caches
+    other.close()
+    knowledge.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
+from service.readiness import readiness
 from service.views.common import json_response, kb
 
 bp = Blueprint("health", __name__)
@@ -16,18 +17,5 @@ def healthz() -> Response:
 
 @bp.get("/readyz")
 def readyz() -> Response:
-    knowledge = kb()
-    checks = {}
-    try:
-        checks["store"] = {"ok": True, "articles": knowledge.store.count("articles")}
-    except Exception as exc:  # a broken store is what this endpoint exists to report
-        checks["store"] = {"ok": False, "error": str(exc)}
-    try:
-        checks["index"] = {"ok": True, "documents": knowledge.index.document_count()}
-    except Exception as exc:
-        checks["index"] = {"ok": False, "error": str(exc)}
-    ready = all(c["ok"] for c in checks.values())
-    return json_response(
-        {"status": "ready" if ready else "not ready", "checks": checks},
-        status=200 if ready else 503,
-    )
+    ready, report = readiness(kb())
+    return json_response(report, status=200 if ready else 503)
