@@ -5,7 +5,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export KB_HOME ?= var
 
-.PHONY: serve test install install-dev browser build lint bench load bench-import eval clean
+.PHONY: serve test install install-dev browser nginx build lint bench load bench-import eval clean
 
 $(BIN)/kb: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,8 +38,17 @@ browser:
 		sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
 	else echo "install chromium and chromium-driver to run the browser tests" >&2; fi
 
+## make nginx: Debian's nginx, for the test of deploy/nginx.conf in front of `kb serve`
+nginx:
+	@if command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx; \
+	elif command -v sudo >/dev/null; then sudo apt-get update -qq && \
+		sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx; \
+	else echo "install nginx to run the reverse proxy test" >&2; fi
+
 ## make test: install with dev extras and run the tests
-test: install-dev browser
+test: install-dev browser nginx
 	$(BIN)/python -m pytest -q
 
 lint: install-dev

@@ -11,6 +11,7 @@ from service.activity import ActivityLog
 from service.config import Config
 from service.errors import ApiError, register_error_handlers
 from service.kb import KnowledgeBase
+from service.metrics_access import init_metrics_access
 from service.observability import init_observability
 from service.ratelimit import init_rate_limit
 from service.views.common import offered_media
@@ -39,6 +40,7 @@ def create_app(config: Config | None = None) -> Flask:
 
     register_error_handlers(app)
     init_observability(app)
+    init_metrics_access(app, config.metrics_token, config.metrics_port)
     init_rate_limit(app, config.rate_limit, config.rate_burst or None)
 
     from service.views import articles, docs, feedback, health, match, page, search

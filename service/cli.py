@@ -64,6 +64,7 @@ def cmd_check(config: Config, args: argparse.Namespace) -> int:
 
 def cmd_serve(config: Config, args: argparse.Namespace) -> int:
     from service.kb import KnowledgeBase
+    from service.metrics_access import metrics_listener
 
     knowledge = KnowledgeBase(config)
     knowledge.ensure_ready()
@@ -79,12 +80,14 @@ def cmd_serve(config: Config, args: argparse.Namespace) -> int:
         f"{args.host}:{args.port}",
         "--workers",
         str(workers),
+        *metrics_listener(config, args.host, args.port),
         "service.wsgi:app",
     ]
     env = dict(os.environ, KB_HOME=str(config.kb_home), KB_DATA=str(config.kb_data))
     # Workers write their metrics here and /metrics adds them up; a fresh directory per start,
-    # so counters of a previous run are not summed in.
-    metrics_dir = config.kb_home / "metrics"
+    # so counters of a previous run are not summed in, and one per listener, so another
+    # instance serving the same home neither wipes nor sums into this one's.
+    metrics_dir = config.kb_home / "metrics" / f"{args.host}-{args.port}"
     shutil.rmtree(metrics_dir, ignore_errors=True)
     metrics_dir.mkdir(parents=True)
     env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir.resolve())

@@ -58,6 +58,10 @@ class Config:
     # some for longer than `ready_stall_seconds` with no import running (an import that died).
     ready_max_behind: int = 5000
     ready_stall_seconds: int = 60
+    # /metrics: a bearer token it requires (empty: none), and a listener of its own ("host:port"
+    # or a port, bound by `kb serve`) that serves it and nothing else (empty: none).
+    metrics_token: str = ""
+    metrics_bind: str = ""
 
     @classmethod
     def from_env(cls) -> Config:
@@ -76,6 +80,8 @@ class Config:
             rate_burst=_int_env("KB_RATE_BURST", 0),
             ready_max_behind=_int_env("KB_READY_MAX_BEHIND", 5000),
             ready_stall_seconds=_int_env("KB_READY_STALL_SECONDS", 60),
+            metrics_token=os.environ.get("KB_METRICS_TOKEN", "").strip(),
+            metrics_bind=os.environ.get("KB_METRICS_BIND", "").strip(),
         )
 
     @property
@@ -89,3 +95,15 @@ class Config:
     @property
     def index_path(self) -> Path:
         return self.kb_home / "index"
+
+    @property
+    def metrics_port(self) -> int | None:
+        """The port of /metrics' own listener; None when it is served with the rest."""
+        if not self.metrics_bind:
+            return None
+        port = self.metrics_bind.rsplit(":", 1)[-1]
+        if not port.isdigit():
+            raise SystemExit(
+                f"KB_METRICS_BIND must be host:port or a port, got {self.metrics_bind!r}"
+            )
+        return int(port)

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 
 from gunicorn.glogging import Logger
 
@@ -19,6 +20,12 @@ preload_app = True
 accesslog = "-"
 errorlog = "-"
 loglevel = "info"
+# Gunicorn's control socket (`gunicornc`) is one path per user by default: a second instance on
+# the host takes it over and stopping either deletes it. Off unless KB_CONTROL_SOCKET names a
+# path of this instance's own. (Gunicorn before 25.1 has no control socket and ignores these.)
+control_socket_disable = not os.environ.get("KB_CONTROL_SOCKET")
+if os.environ.get("KB_CONTROL_SOCKET"):
+    control_socket = os.environ["KB_CONTROL_SOCKET"]
 
 # Metrics from all workers are merged through files in PROMETHEUS_MULTIPROC_DIR, which
 # `kb serve` sets before gunicorn starts (it must be set before prometheus_client is imported).
@@ -28,6 +35,35 @@ def child_exit(server, worker):
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+# Query parameters whose values are credentials, by the end of their name once lower-cased
+# and stripped of separators (access_token, api-key, clientSecret, X-Amz-Signature...).
+CREDENTIAL_NAME = re.compile(
+    r"(token|password|passwd|pwd|passphrase|secret|key|auth|authorization|credentials?"
+    r"|signature|sig|session|sessionid|jwt|otp)$"
+)
+REDACTED = "REDACTED"
+
+
+def redact_query(query: str) -> str:
+    """The query string with the values of credential parameters replaced by REDACTED.
+
+    Everything else is kept as sent (still percent-encoded), so a log line shows what was
+    asked; a token pasted into a URL never reaches the log, wherever in the query it is.
+    """
+    if not query:
+        return query
+    parts = []
+    for part in query.split("&"):
+        name, equals, _ = part.partition("=")
+        # Names compared decoded: `access%5Ftoken` and `access_token` are the same parameter.
+        plain = re.sub(r"%([0-9A-Fa-f]{2})", lambda m: chr(int(m.group(1), 16)), name)
+        plain = re.sub(r"[^a-z0-9]", "", plain.replace("+", "").lower())
+        if equals and CREDENTIAL_NAME.search(plain):
+            part = f"{name}={REDACTED}"
+        parts.append(part)
+    return "&".join(parts)
 
 
 class JsonAccessLogger(Logger):
@@ -41,7 +77,7 @@ class JsonAccessLogger(Logger):
             "remote": environ.get("REMOTE_ADDR"),
             "method": req.method,
             "path": req.path,
-            "query": req.query,
+            "query": redact_query(req.query),
             "status": resp.status_code,
             "bytes": getattr(resp, "sent", None),
             "duration_ms": round(request_time.total_seconds() * 1000, 2),
