@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from flask import Flask, Response, g, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import BaseConverter
 
 from service.activity import ActivityLog
@@ -31,6 +32,13 @@ def create_app(config: Config | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     app.json.sort_keys = False
     app.url_map.converters["article_ref"] = ArticleRefConverter
+    if config.trust_proxy:
+        # Behind a proxy every connection comes from the proxy: the client is the address it
+        # forwards, which rate limits, feedback quorums and content-gap counts go by. Only as
+        # many hops as configured are believed, so a client cannot name itself someone else.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=config.trust_proxy, x_proto=config.trust_proxy
+        )
 
     knowledge = KnowledgeBase(config)
     knowledge.ensure_ready()

@@ -51,6 +51,9 @@ class Config:
     feedback_quorum: int = 0
     # Content gaps are shown once this many distinct clients have pasted the line.
     gap_min_clients: int = 3
+    # Proxies in front whose X-Forwarded-For/-Proto headers are believed (0: none, the client
+    # address is the connection's). Behind deploy/nginx.conf, 1.
+    trust_proxy: int = 0
     # Requests per minute per client address, per worker; 0 is off.
     rate_limit: int = 0
     rate_burst: int = 0
@@ -76,6 +79,7 @@ class Config:
             activity_days=_int_env("KB_ACTIVITY_DAYS", 7),
             feedback_quorum=_quorum(_int_env("KB_FEEDBACK_QUORUM", 0)),
             gap_min_clients=max(1, _int_env("KB_GAP_MIN_CLIENTS", 3)),
+            trust_proxy=max(0, _int_env("KB_TRUST_PROXY", 0)),
             rate_limit=_int_env("KB_RATE_LIMIT", 0),
             rate_burst=_int_env("KB_RATE_BURST", 0),
             ready_max_behind=_int_env("KB_READY_MAX_BEHIND", 5000),

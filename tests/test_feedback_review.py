@@ -337,3 +337,43 @@ def test_one_client_cannot_fill_the_review_queue(client, monkeypatch) -> None:
         feedback(client, "10.5.0.1", log=PASTE, issue_id="900001-1", helpful=True).status_code
         == 201
     )
+
+
+def test_behind_a_trusted_proxy_clients_are_told_apart_by_their_forwarded_address(
+    fresh_config,
+) -> None:
+    app = make_client(fresh_config, feedback_quorum=2, trust_proxy=1)
+    client = app.test_client()
+    try:
+        specific = "Cache compaction left orphaned delta segments behind on the volume"
+        log = f"Inventory Agent failed to write the cache file, error 0x80070005\n{specific}\n"
+
+        def verdict(forwarded: str) -> dict:
+            return client.post(
+                "/v1/feedback",
+                json={"log": log, "issue_id": "900001-1", "helpful": True},
+                headers={"X-Forwarded-For": forwarded},
+            ).get_json()
+
+        # Two clients behind the one proxy address make a quorum of two.
+        assert verdict("198.51.100.7")["learned_symptoms"] == []
+        assert len(verdict("198.51.100.8")["learned_symptoms"]) == 1
+    finally:
+        app.extensions["kb"].close()
+
+
+def test_without_a_trusted_proxy_a_forwarded_address_is_ignored(fresh_config) -> None:
+    app = make_client(fresh_config, feedback_quorum=2)
+    client = app.test_client()
+    try:
+        specific = "Cache compaction left orphaned delta segments behind on the volume"
+        log = f"Inventory Agent failed to write the cache file, error 0x80070005\n{specific}\n"
+        for forwarded in ("198.51.100.7", "198.51.100.8", "198.51.100.9"):
+            body = client.post(
+                "/v1/feedback",
+                json={"log": log, "issue_id": "900001-1", "helpful": True},
+                headers={"X-Forwarded-For": forwarded},
+            ).get_json()
+            assert body["learned_symptoms"] == []
+    finally:
+        app.extensions["kb"].close()
