@@ -12,11 +12,15 @@ lookups, 200-line pastes, record reads and searches, drawn from the archive.
   seconds from the import's start to its end (at most --import-windows, then it is stopped);
   each window reports the same figures, what the import did meanwhile, and how many matches
   came back empty (a 200 that finds nothing is not an error, but is a failure to the user).
+  One more window follows the import's end. Throughout, /readyz is asked twice a second and
+  each answer checked against the store's and the index's revisions on disk (ReadyWatch).
+  The summary gives the 5xx answers during and after the import and the worst p99 of the
+  windows in which the index did not move on (no searcher reopened) and of the others.
 
 Every run serves a scratch copy of --home, so the import never leaves --home bigger; servers
 and the importer are stopped at the end, also on error.
 
-    python bench/load.py [--home DIR] [--duration 20] [--per-kind] [--json]
+    python bench/load.py [--home DIR] [--duration 20] [--rate N] [--import-articles N] [--json]
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import random
 import re
 import shutil
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tarfile
@@ -236,8 +241,19 @@ def wrk_argv(
 ) -> list[str]:
     """The wrk command line for one run of load.lua against `url`."""
     argv = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{int(seconds)}s"]
-    argv += ["--timeout", f"{args.timeout}s", "-s", str(LUA_SCRIPT), url, "--", str(data)]
+    argv += ["--timeout", f"{args.timeout}s", "-s", str(args.script), url, "--", str(data)]
     return argv + ([only] if only else [])
+
+
+def paced_script(path: Path, connections: int, rate: float) -> Path:
+    """A wrk script that runs load.lua with a pause before each request, so that the
+    connections send about `rate` requests a second in all (fewer when answers are slow): a
+    server that is not saturated, as in service, instead of the most it can take."""
+    pause_ms = max(1, round(connections * 1000 / rate))
+    path.write_text(
+        f"dofile({json.dumps(str(LUA_SCRIPT))})\nfunction delay()\n   return {pause_ms}\nend\n"
+    )
+    return path
 
 
 def parse_wrk(completed: subprocess.CompletedProcess) -> dict[str, Any]:
@@ -437,6 +453,121 @@ class StoreWatch:
             "index_lag_max": max((s[2] - s[3] for s in inside if s[3] > 0), default=0),
             # A rebuild starts from an empty index (revision 0) or an index directory in flux.
             "index_rebuilding_seconds": round(sum(self.every for s in inside if s[3] <= 0), 1),
+            # Times the index moved on in the window: each makes every worker open a new
+            # searcher, whose lookups start cold.
+            "index_commits": sum(
+                1 for a, b in zip([first, *inside], inside, strict=False) if b[3] != a[3]
+            ),
+        }
+
+    def around(self, begin: float, end: float) -> list[tuple[float, int, int, int]]:
+        """The samples from the last one before `begin` to the first one after `end`."""
+        before = [s for s in self.samples if s[0] <= begin][-1:]
+        inside = [s for s in self.samples if begin < s[0] < end]
+        after = [s for s in self.samples if s[0] >= end][:1]
+        return before + inside + after
+
+
+class ReadyWatch:
+    """Asks /readyz twice a second and checks each answer against the store and the index on
+    disk (StoreWatch's samples taken around it): was it truthful?
+
+    Truthful: an answer (200 or 503, never an error or no answer) whose store and index
+    revisions lie between those on disk before and after it, that is not ready whenever the
+    index missed more than `max_behind` writes throughout, and ready whenever it missed none
+    throughout.
+    """
+
+    def __init__(self, port: int, store: StoreWatch, max_behind: int, every: float = 0.5) -> None:
+        self.port = port
+        self.store = store
+        self.max_behind = max_behind
+        self.every = every
+        # (sent, answered, status, body): status 0 when no answer came
+        self.answers: list[tuple[float, float, int, dict[str, Any]]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _ask(self) -> None:
+        sent = time.monotonic()
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+            try:
+                conn.request("GET", "/readyz")
+                response = conn.getresponse()
+                status, raw = response.status, response.read()
+            finally:
+                conn.close()
+            body = json.loads(raw) if status in (200, 503) else {"body": raw[:300].decode()}
+        except (OSError, ValueError) as exc:
+            status, body = 0, {"error": f"{type(exc).__name__}: {exc}"}
+        self.answers.append((sent, time.monotonic(), status, body))
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._ask()
+            self._stop.wait(self.every)
+
+    def start(self) -> None:
+        """Start asking in a background thread."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop asking."""
+        self._stop.set()
+        self._thread.join()
+
+    def verdict(self, sent: float, answered: float, status: int, body: dict[str, Any]) -> str:
+        """Why this answer was not truthful; empty when it was."""
+        if status not in (200, 503):
+            return f"answered {status or 'nothing'}"
+        truth = self.store.around(sent, answered)
+        if len(truth) < 2:
+            return ""  # nothing on disk to compare with (the sampler met a lock)
+        behind = [s[2] - s[3] for s in truth]
+        checks = body.get("checks", {})
+        index, store = checks.get("index", {}), checks.get("store", {})
+        if "revision" in store and not truth[0][2] <= store["revision"] <= truth[-1][2]:
+            return f"store revision {store['revision']}, on disk {truth[0][2]}..{truth[-1][2]}"
+        if "revision" in index and not truth[0][3] <= index["revision"] <= truth[-1][3]:
+            return f"index revision {index['revision']}, on disk {truth[0][3]}..{truth[-1][3]}"
+        if status == 200 and min(behind) > self.max_behind:
+            return f"ready while the index missed {min(behind)} writes or more"
+        if status == 503 and max(behind) == 0:
+            return f"not ready while the index was in step: {index.get('error')}"
+        return ""
+
+    def summary(self, since: float, import_ended: float | None) -> dict[str, Any]:
+        """Counts of answers by kind, the untruthful ones with samples, and when readiness
+        changed, in seconds from `since` (the import's start)."""
+        untruthful = []
+        changes = []
+        previous = None
+        for sent, answered, status, body in self.answers:
+            why = self.verdict(sent, answered, status, body)
+            if why:
+                untruthful.append({"at_s": round(sent - since, 1), "status": status, "why": why})
+            if status != previous:
+                index = body.get("checks", {}).get("index", {})
+                changes.append(
+                    {
+                        "at_s": round(sent - since, 1),
+                        "status": status,
+                        "behind": index.get("behind"),
+                    }
+                )
+                previous = status
+        statuses: dict[str, int] = {}
+        for _, _, status, _ in self.answers:
+            statuses[str(status)] = statuses.get(str(status), 0) + 1
+        return {
+            "answers": len(self.answers),
+            "statuses": statuses,
+            "untruthful": len(untruthful),
+            "untruthful_samples": untruthful[:10],
+            "changes": changes[:40],
+            "max_behind": self.max_behind,
+            "import_ended_at_s": None if import_ended is None else round(import_ended - since, 1),
         }
 
 
@@ -546,8 +677,12 @@ class LoadTest:
         argv = [sys.executable, "-m", "service.cli", "--home", str(self.home), "import"]
         argv += ["--json", "--no-progress", str(slice_path)]
         import_log = self.work / "import.log"
-        watch = StoreWatch(self.home)
+        watch = self.watch = StoreWatch(self.home)
         watch.start()
+        # Readiness is asked from the import's start until after the window that follows it.
+        max_behind = Config.from_env().ready_max_behind
+        self.ready = ReadyWatch(int(self.kb_url.rsplit(":", 1)[1]), watch, max_behind)
+        self.ready.start()
         windows: list[Phase] = []
         importer: subprocess.Popen | None = None
         started = time.monotonic()
@@ -566,7 +701,7 @@ class LoadTest:
                 if importer is None:
                     # A second in, so the window also holds traffic from before the first write.
                     time.sleep(1.0)
-                    started = time.monotonic()
+                    started = self.import_started = time.monotonic()
                     importer = self.start_server(argv, log=import_log)
                     watch.process = importer
                 stdout, stderr = wrk.communicate(timeout=args.duration + args.timeout + 60)
@@ -585,8 +720,10 @@ class LoadTest:
             if stopped:
                 # Bounded: an import longer than all the windows is stopped, and the report says so.
                 stop(importer)
-        finally:
+        except BaseException:
+            self.ready.stop()
             watch.stop()
+            raise
         ended = watch.exited_at or time.monotonic()
         summary: dict[str, Any] = {
             "archive": archive.name,
@@ -638,6 +775,15 @@ class LoadTest:
         windows, imported = self.import_windows()
         # Workers look for a new index at most once a second: give them that before checking.
         time.sleep(2)
+        try:
+            after_window = self.measure("after import", args.duration)
+            after_window.import_activity = self.watch.between(
+                time.monotonic() - args.duration, time.monotonic()
+            )
+        finally:
+            self.ready.stop()
+            self.watch.stop()
+        readiness = self.ready.summary(self.import_started, self.watch.exited_at)
         after = self.lookups_answer()
         report: dict[str, Any] = {
             "articles": articles,
@@ -645,6 +791,7 @@ class LoadTest:
             "cores": os.cpu_count(),
             "threads": args.threads,
             "connections": args.connections,
+            "rate": args.rate,
             "duration": args.duration,
             "mix": MIX,
             "mix_requests": KIND_NAMES,
@@ -665,14 +812,22 @@ class LoadTest:
                 "windows": [w.as_dict() for w in windows],
                 "import": imported,
                 "lookups_after_import": after,
+                "after_import": after_window.as_dict(),
+                "readyz": readiness,
             },
         }
         if per_kind:
             report["per_kind"] = per_kind
         report["target_met"] = all(
-            p.errors == 0 and p.wrk["p99_ms"] <= TARGET_P99_MS for p in [mixed, *windows]
+            p.errors == 0 and p.wrk["p99_ms"] <= TARGET_P99_MS
+            for p in [mixed, *windows, after_window]
         )
         return report
+
+
+def server_errors(wrk: dict[str, Any]) -> int:
+    """Answers with a 5xx status in one wrk run."""
+    return sum(count for status, count in wrk["statuses"].items() if int(status) >= 500)
 
 
 def overall(windows: list[Phase]) -> dict[str, Any]:
@@ -682,6 +837,8 @@ def overall(windows: list[Phase]) -> dict[str, Any]:
     """
     requests = sum(w.wrk["requests"] for w in windows)
     seconds = sum(w.wrk["seconds"] for w in windows)
+    quiet = [w for w in windows if not w.import_activity.get("index_commits")]
+    busy = [w for w in windows if w.import_activity.get("index_commits")]
     empty = {
         kind: sum(w.wrk["kinds"].get(kind, {}).get("empty", 0) for w in windows)
         for kind in ("lookup", "paste")
@@ -705,6 +862,19 @@ def overall(windows: list[Phase]) -> dict[str, Any]:
             sum(w.import_activity.get("index_rebuilding_seconds", 0) for w in windows), 1
         ),
         "matches_empty": {kind: f"{empty[kind]}/{answered[kind]}" for kind in empty},
+        "status_5xx": sum(server_errors(w.wrk) for w in windows),
+        "socket_errors": sum(sum(w.wrk["socket_errors"].values()) for w in windows),
+        # Windows in which the index did not move on: no worker opened a new searcher.
+        "windows_without_index_commit": len(quiet),
+        "worst_p99_ms_without_index_commit": (
+            round(max(w.wrk["p99_ms"] for w in quiet), 1) if quiet else None
+        ),
+        "median_p99_ms_without_index_commit": (
+            round(statistics.median(w.wrk["p99_ms"] for w in quiet), 1) if quiet else None
+        ),
+        "worst_p99_ms_with_index_commit": (
+            round(max(w.wrk["p99_ms"] for w in busy), 1) if busy else None
+        ),
     }
 
 
@@ -717,7 +887,8 @@ def _fmt(value: Any, digits: int = 1) -> str:
 
 def _rows(report: dict[str, Any]) -> list[dict[str, Any]]:
     phase1 = report["phase1"]
-    return [phase1["mix"], phase1["hello_world"], *report["phase2"]["windows"]]
+    phase2 = report["phase2"]
+    return [phase1["mix"], phase1["hello_world"], *phase2["windows"], phase2["after_import"]]
 
 
 def print_table(report: dict[str, Any]) -> None:
@@ -726,6 +897,7 @@ def print_table(report: dict[str, Any]) -> None:
         f"\nLoad on 127.0.0.1: {report['articles']} articles served, {report['workers']} gunicorn "
         f"workers ({report['cores']} cores), wrk -t{report['threads']} -c{report['connections']}"
         f" -d{report['duration']}s per window"
+        + (f", paced to about {report['rate']:g} requests/s" if report.get("rate") else "")
     )
     print("mix: " + ", ".join(f"{share}% {KIND_NAMES[k]}" for k, share in report["mix"].items()))
     print("reads: " + ", ".join(f"{share}% {k}" for k, share in report["read_mix"].items()))
@@ -803,6 +975,7 @@ def print_table(report: dict[str, Any]) -> None:
         f"{before['with_matches']}/{before['sent']} before, {after['with_matches']}/{after['sent']}"
         f" after ({after['answered_200']} answered 200)"
     )
+    print_import_verdicts(report)
     for row in [report["warmup"], *_rows(report), *report.get("per_kind", {}).values()]:
         if row.get("error_samples") or row.get("server_log"):
             print(f"\n{row['name']}: statuses {row['statuses']}, sockets {row['socket_errors']}")
@@ -810,6 +983,39 @@ def print_table(report: dict[str, Any]) -> None:
                 print(f"  {sample['status']} [{sample['request_id']}] {sample['body'][:400]}")
             for line in row.get("server_log", []):
                 print(f"  server log: {line[:400]}")
+
+
+def print_import_verdicts(report: dict[str, Any]) -> None:
+    """Server errors during and after the import, tail latency away from index commits, and
+    whether /readyz told the truth about the index all along."""
+    whole = report["phase2"]["overall"]
+    after = report["phase2"]["after_import"]
+    after_5xx = sum(n for status, n in after["statuses"].items() if int(status) >= 500)
+    quiet, busy = (
+        whole["worst_p99_ms_without_index_commit"],
+        whole["worst_p99_ms_with_index_commit"],
+    )
+    print(
+        f"5xx answers: {whole['status_5xx']} during the import ({whole['socket_errors']} socket "
+        f"errors), {after_5xx} in the {report['duration']} s after it "
+        f"({sum(after['socket_errors'].values())} socket errors)"
+    )
+    print(
+        f"p99 of the {whole['windows_without_index_commit']} windows without an index commit: "
+        f"median {_fmt(whole['median_p99_ms_without_index_commit'])} ms, worst {_fmt(quiet)} ms;"
+        f" worst of the others: {_fmt(busy)} ms"
+    )
+    ready = report["phase2"]["readyz"]
+    print(
+        f"/readyz asked {ready['answers']} times from the import's start to {report['duration']} s"
+        f" after its end (import ended at {ready['import_ended_at_s']} s): statuses "
+        f"{ready['statuses']}, untruthful {ready['untruthful']} (not ready above "
+        f"{ready['max_behind']} writes behind)"
+    )
+    for change in ready["changes"]:
+        print(f"  at {change['at_s']:>7} s: {change['status']} (index behind: {change['behind']})")
+    for sample in ready["untruthful_samples"]:
+        print(f"  untruthful at {sample['at_s']} s: {sample['status']} {sample['why']}")
 
 
 # -- main -----------------------------------------------------------------------------------
@@ -831,6 +1037,12 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=20, help="seconds per window")
     parser.add_argument("--warmup", type=int, default=5, help="seconds of unmeasured traffic")
     parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=0,
+        help="requests/s in all, paced (default 0: each connection sends as fast as answered)",
+    )
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--timeout", type=int, default=10, help="wrk socket timeout, seconds")
     parser.add_argument("--workers", type=int, help="default: what `kb serve` picks")
@@ -842,6 +1054,9 @@ def main() -> int:
         print("wrk is needed: apt-get install wrk", file=sys.stderr)
         return 2
     work = Path(tempfile.mkdtemp(prefix="kb-load-"))
+    args.script = (
+        paced_script(work / "paced.lua", args.connections, args.rate) if args.rate else LUA_SCRIPT
+    )
     test = LoadTest(args, work)
     try:
         report = test.run()
