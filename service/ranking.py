@@ -38,6 +38,7 @@ from service.store import Store
 QUALITY = {"exact": 1.0, "normalised": 0.95}
 PARTIAL_QUALITY = 0.8
 PARTIAL_MIN_SIMILARITY = 0.6
+PARTIAL_MIN_TERMS = 4
 RARE_TERMS_PER_LINE = 4
 # A symptom carrying this much information (sum of its terms' idf) counts in full.
 FULL_INFORMATION = 14.0
@@ -272,8 +273,14 @@ class RankedIssue:
         return round(1.0 - math.exp(-self.score * self.distinct_share), 3)
 
     def order(self) -> tuple[float, float, str]:
-        """Sort key, best first: how sure, then the score, then the id for a stable order."""
-        return (-self.score * self.distinct_share, -self.score, self.issue_id)
+        """Sort key, best first: the score (how much the paste says for the issue), then how
+        sure, then the id for a stable order.
+
+        The score already counts a line many articles say for less (shared_factor); ranking by
+        confidence as well would put a weak part of a line, said by three articles, before the
+        whole line said word for word by seven.
+        """
+        return (-self.score, -self.score * self.distinct_share, self.issue_id)
 
     @property
     def worth_showing(self) -> bool:
@@ -480,14 +487,21 @@ class Ranker:
             ranked = by_issue.setdefault(
                 symptom.issue_id, RankedIssue(symptom.issue_id, symptom.article_id)
             )
-            # One symptom counts once, by its best line.
-            for i, existing in enumerate(ranked.evidence):
-                if existing.symptom_id == evidence.symptom_id:
-                    if evidence.weight > existing.weight:
-                        ranked.evidence[i] = evidence
-                    break
-            else:
+            # One symptom counts once, by its best line, and one paste line once, by its best
+            # symptom: an issue that records a message twice ("Service started", "Service
+            # started.") is not twice as likely for a paste that says it once.
+            same = next(
+                (i for i, e in enumerate(ranked.evidence) if e.symptom_id == evidence.symptom_id),
+                None,
+            )
+            if same is None:
+                same = next(
+                    (i for i, e in enumerate(ranked.evidence) if e.line == evidence.line), None
+                )
+            if same is None:
                 ranked.evidence.append(evidence)
+            elif evidence.weight > ranked.evidence[same].weight:
+                ranked.evidence[same] = evidence
 
     # -- evidence from the articles' own text ----------------------------------------------
 
@@ -771,7 +785,9 @@ class Ranker:
     ) -> list[tuple[int, float]]:
         """The best partially matching symptom per issue, with its similarity to the line."""
         known = [t for t in normal.terms if self.idf(t) > 0]
-        if len(known) < 2:
+        # A short line is a message whole or not at all: two words of three in common with a
+        # symptom ("Sleeping for 97 seconds", "Sleeping for 60 seconds...") is another line.
+        if len(known) < 2 or len(normal.terms) < PARTIAL_MIN_TERMS:
             return []
         generic_df = max(GENERIC_MIN_DF, int(self._symptom_count * GENERIC_SHARE))
         rare = sorted(known, key=self.idf, reverse=True)[:RARE_TERMS_PER_LINE]
