@@ -80,6 +80,8 @@ SHORT_LINE_TERMS = 5
 SPAN_SEARCH_LINES = 40
 TYPO_SEARCH_LINES = 10
 TYPO_MIN_LETTERS = 4
+# A word fewer issues than this use is tried as a misspelling of a more common one.
+TYPO_RARE_ISSUES = 2
 TYPO_WORDS_PER_LINE = 2
 # Pastes of at most this many distinct lines have misspelt words put right by vocabulary, in
 # at most this many lines, and stop after this many candidates of corrected lines.
@@ -581,6 +583,7 @@ class Ranker:
             for search in missing[:TYPO_CORRECTED_LINES]:
                 asked = {c.key for c in search.candidates}
                 corrected = [c for c in self._corrected_candidates(search) if c.key not in asked]
+                corrected += self._ending_typo_candidates(search.normal)
                 search.candidates += corrected
                 more += [c.key for c in corrected]
         if more:
@@ -651,15 +654,16 @@ class Ranker:
     def _typo_candidates(self, normal: NormalizedLine) -> list[Candidate]:
         """The whole line with one word the issues' texts never use put right, every way one
         edit allows; the lookup itself tells which of them some article says."""
-        if len(normal.terms) < 3:
+        if len(normal.terms) < 2:
             return []
         tokens = normal.signature.split()
+        # Rare rather than unseen: among thousands of articles a few misspell any word.
         unknown = [
             i
             for i, token in enumerate(tokens)
             if len(token) >= TYPO_MIN_LETTERS
             and token.isalpha()
-            and not self.df("content", stem(token))
+            and self.df("content", stem(token)) <= TYPO_RARE_ISSUES
         ]
         terms = frozenset(normal.terms)
         out = []
@@ -671,6 +675,30 @@ class Ranker:
                 out.append(
                     Candidate(line_key(signature), "normalised", signature, terms, typo=True)
                 )
+        return out
+
+    def _ending_typo_candidates(self, normal: NormalizedLine) -> list[Candidate]:
+        """The whole line with a misspelt ending put right, where the stemmer hides the slip
+        ("resourcs" stems as "resources" does, so the issues' texts seem to use it): words no
+        symptom uses in that form are tried with each edit after their stem."""
+        tokens = normal.signature.split()
+        terms = frozenset(normal.terms)
+        out: list[Candidate] = []
+        tried = 0
+        for i, token in enumerate(tokens):
+            if len(token) < TYPO_MIN_LETTERS + 1 or not token.isalpha() or self.df("terms", token):
+                continue
+            root = stem(token)
+            if self.df("content", root) <= TYPO_RARE_ISSUES:
+                continue  # tried whole by _typo_candidates
+            for variant in one_edit_variants(token, start=max(1, len(root) - 1)):
+                signature = " ".join([*tokens[:i], variant, *tokens[i + 1 :]])
+                out.append(
+                    Candidate(line_key(signature), "normalised", signature, terms, typo=True)
+                )
+            tried += 1
+            if tried >= TYPO_WORDS_PER_LINE:
+                break
         return out
 
     def _corrected_candidates(self, search: _TextSearch) -> list[Candidate]:
@@ -948,10 +976,11 @@ def shared_factor(sharing: int) -> float:
     return 1.0 / (1.0 + 0.5 * math.log(max(1, sharing)))
 
 
-def one_edit_variants(word: str) -> set[str]:
-    """Every word one deletion, transposition, replacement or insertion away from `word`."""
+def one_edit_variants(word: str, start: int = 0) -> set[str]:
+    """Every word one deletion, transposition, replacement or insertion away from `word`, the
+    edit at position `start` or later."""
     letters = "abcdefghijklmnopqrstuvwxyz"
-    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    splits = [(word[:i], word[i:]) for i in range(start, len(word) + 1)]
     variants = {a + b[1:] for a, b in splits if b}
     variants |= {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
     variants |= {a + c + b[1:] for a, b in splits if b for c in letters}
