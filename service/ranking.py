@@ -78,6 +78,8 @@ SHORT_LINE_TERMS = 5
 # Paste lines with no whole-line match that are searched for a known message inside them, and
 # for a misspelt word, at most: both cost a few hundred lookups a line.
 SPAN_SEARCH_LINES = 40
+# A line is searched inside (runs of words, typos) unless a candidate this much of it was found.
+FOUND_COVERAGE = 0.75
 TYPO_SEARCH_LINES = 10
 TYPO_MIN_LETTERS = 4
 # A word fewer issues than this use is tried as a misspelling of a more common one.
@@ -557,7 +559,10 @@ class Ranker:
         missing = []
         shapes: set[str] = set()
         for search in searches:
-            if any(c.key in found for c in search.candidates):
+            # Found is found whole, or nearly: a short sentence or quoted word of a long line
+            # that some article says ("500 Server Error") must not stop the search for the
+            # message the line holds.
+            if any(c.key in found and c.coverage >= FOUND_COVERAGE for c in search.candidates):
                 continue
             # One search per shape of line, as in the partial pass.
             shape = numbers_masked(search.normal.signature)
