@@ -103,7 +103,14 @@ def serve(home: Path, log_path: Path) -> tuple[subprocess.Popen, int]:
     """`kb serve` with two workers on a free port, ready to answer."""
     port = free_port()
     # Activity recording is off so that evaluation pastes do not end up in the store's stats.
-    env = dict(os.environ, KB_HOME=str(home), KB_RECORD_ACTIVITY="0", KB_RATE_LIMIT="0")
+    # No time budget either: how good the answers are must not depend on how busy the machine is.
+    env = dict(
+        os.environ,
+        KB_HOME=str(home),
+        KB_RECORD_ACTIVITY="0",
+        KB_RATE_LIMIT="0",
+        KB_MATCH_BUDGET_MS="0",
+    )
     log = log_path.open("ab")
     process = start(
         [str(KB), "serve", "--port", str(port), "--workers", "2"],

@@ -9,8 +9,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import BaseConverter
 
 from service.activity import ActivityLog
+from service.body_limit import init_body_limit
 from service.config import Config
-from service.errors import ApiError, register_error_handlers
+from service.errors import ApiError, problem, register_error_handlers
 from service.kb import KnowledgeBase
 from service.metrics_access import init_metrics_access
 from service.observability import init_observability
@@ -50,11 +51,19 @@ def create_app(config: Config | None = None) -> Flask:
     init_observability(app)
     init_metrics_access(app, config.metrics_token, config.metrics_port)
     init_rate_limit(app, config.rate_limit, config.rate_burst or None)
+    init_body_limit(app)
 
     from service.views import articles, docs, feedback, health, match, page, search
 
     for module in (articles, match, search, feedback, health, docs, page):
         app.register_blueprint(module.bp)
+
+    from service.matching import PasteTooLarge
+
+    @app.errorhandler(PasteTooLarge)
+    def paste_too_large(error: PasteTooLarge) -> Response:
+        # Wherever a paste is matched (feedback sent with its paste too), not only /v1/match.
+        return problem(413, f"The paste is too large: {error}.")
 
     @app.before_request
     def check_accept() -> None:

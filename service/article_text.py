@@ -19,6 +19,7 @@ import re
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 from service.normalize import STOP_WORDS, line_signature, normalize, parse_line
@@ -269,6 +270,9 @@ SPAN_MIN_TOKENS = 3
 SPAN_MAX_TOKENS = 14
 # Lines with more tokens than this are not searched for runs: logs do not quote essays.
 SPAN_LINE_MAX_TOKENS = 40
+# Quoted messages, and sentences, looked up per pasted line, at most: each is normalised and
+# looked up, and a line of thousands of quotes or sentences would cost thousands of each.
+MAX_PARTS_PER_LINE = 20
 
 
 def line_candidates(message: str, spans: bool) -> list[Candidate]:
@@ -290,9 +294,11 @@ def line_candidates(message: str, spans: bool) -> list[Candidate]:
 
     add(normal.signature, "normalised")
     add(numbers_masked(normal.signature), "slot")
-    for piece in _inner_pieces(message):
+    pieces = list(islice(_inner_pieces(message), MAX_PARTS_PER_LINE))
+    for piece in pieces:
         add(normalize(piece).signature, "contained", quoted=True)
-    for sentence in SENTENCE_END.split(message):
+    sentences = SENTENCE_END.split(message, maxsplit=MAX_PARTS_PER_LINE)
+    for sentence in sentences[:MAX_PARTS_PER_LINE]:
         if sentence != message:
             add(normalize(sentence).signature, "contained")
     tokens = normal.signature.split()
@@ -303,7 +309,7 @@ def line_candidates(message: str, spans: bool) -> list[Candidate]:
         # Slots: an article writes "<server name>" or "0xXXXXXXXX" where the log has a value;
         # any placeholder of the paste, and one run of up to three tokens, may be that slot,
         # in the whole line and in a message quoted in it.
-        bases = [tokens] + [normalize(piece).signature.split() for piece in _inner_pieces(message)]
+        bases = [tokens] + [normalize(piece).signature.split() for piece in pieces]
         for base in bases:
             general = tuple(SLOT if t.startswith("<") else t for t in base)
             for source in {tuple(base), general}:

@@ -39,6 +39,9 @@ class Config:
     max_body_bytes: int = 2 * 1024 * 1024
     max_paste_lines: int = 20_000
     max_line_chars: int = 10_000
+    # Wall-clock milliseconds one match may take before it is refused with a 413 (0: no limit),
+    # so that no paste holds a worker for longer, whatever it is made of.
+    match_budget_ms: int = 800
     default_match_limit: int = 5
     max_match_limit: int = 50
     max_page_limit: int = 200
@@ -74,6 +77,7 @@ class Config:
             max_body_bytes=_int_env("KB_MAX_BODY_BYTES", 2 * 1024 * 1024),
             max_paste_lines=_int_env("KB_MAX_PASTE_LINES", 20_000),
             max_line_chars=_int_env("KB_MAX_LINE_CHARS", 10_000),
+            match_budget_ms=max(0, _int_env("KB_MATCH_BUDGET_MS", 800)),
             api_tokens=load_tokens(),
             record_activity=_int_env("KB_RECORD_ACTIVITY", 1) != 0,
             activity_days=_int_env("KB_ACTIVITY_DAYS", 7),

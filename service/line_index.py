@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import quote
 
+from service import budget
 from service.store import Store, open_database
 
 # Articles per key a lookup returns: a line that many articles say is weighed by how many
@@ -167,6 +168,7 @@ class LineReader:
             return found
         wanted = list(dict.fromkeys(keys))
         for start in range(0, len(wanted), LOOKUP_CHUNK):
+            budget.check("looking up lines in the articles' text")
             chunk = wanted[start : start + LOOKUP_CHUNK]
             rows = conn.execute(
                 "SELECT key, article_id, issue_number, total FROM ("

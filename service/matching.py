@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from schemas.api import IssueContextOut
-from service import learning
+from service import budget, learning
 from service.article_text import article_lines
 from service.kb import KnowledgeBase
 from service.links import article_url, cause_links, issue_url, related_links, workaround_links
@@ -22,6 +22,10 @@ NO_MATCH_HINT = (
 
 class PasteTooLarge(ValueError):
     """The paste breaks a configured bound; the message says which and what to do."""
+
+
+class PasteTooCostly(PasteTooLarge):
+    """Matching the paste needs more time than one request is given (KB_MATCH_BUDGET_MS)."""
 
 
 def _product_filter(kb: KnowledgeBase, product: str | None, version: str | None):
@@ -77,17 +81,29 @@ def analyse_log(
 ) -> MatchAnalysis:
     """Match a paste: the `/v1/match` body, plus the lines behind it for feedback."""
     config = kb.config
-    paste = parse_paste(text, max_lines=config.max_paste_lines + 1)
+    try:
+        with budget.spending(config.match_budget_ms / 1000):
+            return _analyse(kb, text, limit=limit, product=product, version=version)
+    except budget.BudgetExceeded as exc:
+        raise PasteTooCostly(
+            f"matching it takes longer than the {config.match_budget_ms} ms one request is "
+            f"given (time ran out while {exc.stage}); send fewer lines, such as the few hundred "
+            "around the first error (or raise KB_MATCH_BUDGET_MS on the server)"
+        ) from None
+
+
+def _analyse(
+    kb: KnowledgeBase, text: str, *, limit: int, product: str | None, version: str | None
+) -> MatchAnalysis:
+    config = kb.config
+    paste = parse_paste(
+        text, max_lines=config.max_paste_lines + 1, max_line_chars=config.max_line_chars
+    )
     if paste.physical_lines > config.max_paste_lines:
         raise PasteTooLarge(
             f"the paste has more than {config.max_paste_lines} lines; send the part around the "
             "error (or raise KB_MAX_PASTE_LINES on the server)"
         )
-    truncated_lines = []
-    for line in paste.lines:
-        if len(line.message) > config.max_line_chars:
-            line.message = line.message[: config.max_line_chars]
-            truncated_lines.append(line.number)
     searcher = kb.index.searcher()
     ranker = Ranker(searcher, kb.index.caches, kb.store, kb.index.articles_saying, _learned_ids(kb))
     outcome = ranker.rank(paste.lines, paste.log_files, _product_filter(kb, product, version))
@@ -104,7 +120,7 @@ def analyse_log(
         "log_files": paste.log_files,
         "matched_lines": outcome.matched_lines,
         "unmatched_lines": outcome.unmatched_lines,
-        "truncated_lines": truncated_lines,
+        "truncated_lines": paste.truncated,
         "matches": matches,
     }
     if not matches:

@@ -4,8 +4,12 @@ One parser and one normaliser serve both sides of a match: symptom lines are run
 `parse_line` and `normalize` when they are indexed, and pasted lines when they are read, so a
 rule added here applies to both at once.
 
-Every pattern below is linear: no nested quantifiers, no unbounded backtracking, and messages
-are cut to MAX_MESSAGE_CHARS before any pattern runs.
+Every pattern applied to pasted text takes time linear in the text: a paste's lines are cut to
+the configured length before any pattern runs (`parse_paste`), messages to MAX_MESSAGE_CHARS
+before normalising, and no pattern can try a run of characters again from each of its positions
+(where a search could start inside a run, a look-behind or an anchor keeps it at the run's start;
+where a run could be split between two quantifiers, one of them is possessive).
+tests/test_parse_cost.py holds each of them to that on long adversarial runs.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ import hashlib
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+
+from service import budget
 
 MAX_MESSAGE_CHARS = 2_000
 
@@ -89,33 +95,106 @@ class DecodeError(ValueError):
         self.encoding = encoding
 
 
+# The charsets a paste may be sent in: what Windows tools and editors write (UTF-8, UTF-16 and
+# UTF-32 with or without a BOM, the ANSI code page 1252 and ISO 8859-1, the OEM code pages 437
+# and 850, and Shift_JIS). Labels are compared with case and punctuation left out. Nothing
+# else is decoded: a label must not choose any codec Python has (punycode and idna decode in
+# quadratic time or fail in their own ways, and some "codecs" are not text encodings at all).
+CHARSETS = {
+    "utf8": "utf-8",
+    # ASCII is a part of UTF-8; a client that says us-ascii often sends UTF-8 anyway.
+    "usascii": "utf-8",
+    "ascii": "utf-8",
+    "utf16": "utf-16",
+    "utf16le": "utf-16-le",
+    "utf16be": "utf-16-be",
+    "utf32": "utf-32",
+    "utf32le": "utf-32-le",
+    "utf32be": "utf-32-be",
+    "windows1252": "cp1252",
+    "cp1252": "cp1252",
+    "xcp1252": "cp1252",
+    "iso88591": "latin-1",
+    "latin1": "latin-1",
+    "l1": "latin-1",
+    "ibm437": "cp437",
+    "cp437": "cp437",
+    "437": "cp437",
+    "ibm850": "cp850",
+    "cp850": "cp850",
+    "850": "cp850",
+    "shiftjis": "shift_jis",
+    "sjis": "shift_jis",
+    "xsjis": "shift_jis",
+}
+CHARSET_NAMES = (
+    "UTF-8, UTF-16, UTF-16LE, UTF-16BE, UTF-32, UTF-32LE, UTF-32BE, US-ASCII, windows-1252, "
+    "ISO-8859-1, IBM437, IBM850 and Shift_JIS"
+)
+
+
+class UnsupportedCharset(ValueError):
+    """The body is declared in a charset that pastes may not be sent in (see CHARSETS)."""
+
+    def __init__(self, charset: str) -> None:
+        # Shown back to the sender: a header can be long.
+        self.charset = charset if len(charset) <= 40 else charset[:40] + "..."
+        super().__init__(f"the charset {self.charset!r} is not accepted")
+
+
+def charset_codec(charset: str) -> str:
+    """The codec for a declared charset label, or `UnsupportedCharset` if it is not allowed."""
+    codec = CHARSETS.get("".join(ch for ch in charset.lower() if ch.isalnum()))
+    if codec is None:
+        raise UnsupportedCharset(charset.strip())
+    return codec
+
+
 def decode_paste(body: bytes, charset: str | None = None) -> str:
-    """Decode a pasted log: a BOM wins, then the declared charset, then UTF-8 (or UTF-16 sniffed)."""
-    encoding = (charset or "").strip().lower() or None
+    """Decode a pasted log: a BOM wins, then the declared charset, then UTF-8 (or UTF-16 or
+    UTF-32 sniffed). A declared charset must be one of CHARSETS (`UnsupportedCharset`)."""
+    encoding = charset_codec(charset) if charset and charset.strip() else None
     if body.startswith(codecs.BOM_UTF8):
         body, encoding = body[len(codecs.BOM_UTF8) :], "utf-8"
+    elif body.startswith(codecs.BOM_UTF32_LE) or body.startswith(codecs.BOM_UTF32_BE):
+        # Before UTF-16: the UTF-32 little-endian BOM starts with the UTF-16 one.
+        encoding = "utf-32"
     elif body.startswith(codecs.BOM_UTF16_LE) or body.startswith(codecs.BOM_UTF16_BE):
         encoding = "utf-16"
-    elif encoding is None and len(body) >= 4 and body.count(b"\x00") > len(body) // 4:
-        # Windows tools write UTF-16 without a BOM now and then; ASCII text in it is half NULs.
-        encoding = "utf-16-le" if body[1:2] == b"\x00" else "utf-16-be"
+    elif encoding in ("utf-16", "utf-32") or (
+        encoding is None and len(body) >= 4 and body.count(b"\x00") > len(body) // 4
+    ):
+        # Windows tools write UTF-16 (now and then UTF-32) without a BOM too: ASCII text in it
+        # is half (three quarters) NULs, which also tell the byte order.
+        encoding = _unmarked_byte_order(body, encoding)
     encoding = encoding or "utf-8"
     try:
         return body.decode(encoding, errors="strict")
     except UnicodeDecodeError as exc:
         raise DecodeError(exc.start, encoding) from None
-    except LookupError:
-        raise DecodeError(0, encoding) from None
+
+
+def _unmarked_byte_order(body: bytes, declared: str | None) -> str:
+    """UTF-16 or UTF-32 without a BOM (`declared`, or sniffed when None) in its byte order: the
+    NULs of an ASCII letter follow it in little-endian order and come before it in big-endian."""
+    if declared == "utf-32" or (declared is None and b"\x00\x00\x00" in (body[:3], body[1:4])):
+        return "utf-32-be" if body[:2] == b"\x00\x00" else "utf-32-le"
+    return "utf-16-be" if body[:1] == b"\x00" and body[1:2] != b"\x00" else "utf-16-le"
 
 
 # -- line formats ---------------------------------------------------------------------------
 
 # message  $$<Component><Thu Jul 26 14:22:53.512 2001 Pacific Standard Time><thread=1600 (0x640)>
-SMS_TRAILER = re.compile(r"\s*\$\$<([^<>]*)><([^<>]*)><thread=[^<>]*>\s*$")
+# Matched at the line's last "$$<" (the trailer holds no other): searched for from every
+# position, a leading \s* would scan a long run of spaces once per space.
+SMS_TRAILER = re.compile(r"\$\$<([^<>]*)><([^<>]*)><thread=[^<>]*>\s*$")
+SMS_TRAILER_START = "$$<"
 # <![LOG[message]LOG]!><time="..." date="..." component="..." ... file="...">
 CMTRACE_START = "<![LOG["
 CMTRACE_END = "]LOG]!>"
-CMTRACE_ATTR = re.compile(r'(\w+)="([^"]*)"')
+# A name starts where a word does: tried from inside a long word, \w+ would scan it again
+# from each of its letters.
+CMTRACE_ATTR = re.compile(r'(?<!\w)(\w+)="([^"]*)"')
 # "...  CCIM32": a component name after two or more spaces at the end of the line
 COMPONENT_SUFFIX = re.compile(r"^(.*?\S)\s{2,}([A-Z][A-Z0-9_]{2,31})\s*$")
 LEADING_TIMESTAMP = re.compile(
@@ -126,8 +205,12 @@ LEADING_TIMESTAMP = re.compile(
     r"|\d{1,2}:\d{2}:\d{2}(?:[.,]\d{1,9})?"
     r")\]?\s*(?:[-|:]\s+)?"
 )
-LOG_FILE_HEADER = re.compile(r"^\s*([A-Za-z0-9_.\- ]{1,80}?\.log)\s*:?\s*$", re.IGNORECASE)
-LOG_FILE_NAME = re.compile(r"([A-Za-z0-9_\-]+\.log)\b", re.IGNORECASE)
+# "Ccim32.log:" alone on a line (matched whole once the line is stripped): the log the lines
+# below come from. It starts where a run of name characters does, and the possessive \s*+
+# never hands spaces back to be tried again.
+LOG_FILE_HEADER = re.compile(
+    r"(?<![A-Za-z0-9_.\- ])([A-Za-z0-9_.\- ]{1,80}?\.log)(?:\s*+:)?", re.IGNORECASE
+)
 
 
 @dataclass
@@ -149,6 +232,8 @@ class ParsedPaste:
     format: str
     physical_lines: int
     log_files: list[str] = field(default_factory=list)
+    # Numbers of the lines (or joined records) cut to the line length limit.
+    truncated: list[int] = field(default_factory=list)
 
 
 def parse_line(text: str) -> tuple[str, str | None, str]:
@@ -159,9 +244,10 @@ def parse_line(text: str) -> tuple[str, str | None, str]:
         end = line.index(CMTRACE_END, start) if CMTRACE_END in line[start:] else len(line)
         attrs = dict(CMTRACE_ATTR.findall(line[end:]))
         return line[start:end].strip(), attrs.get("component") or None, "cmtrace"
-    trailer = SMS_TRAILER.search(line)
+    start = line.rfind(SMS_TRAILER_START)
+    trailer = SMS_TRAILER.match(line, start) if start >= 0 else None
     if trailer:
-        message = line[: trailer.start()].rstrip()
+        message = line[:start].rstrip()
         stamp = trailer.group(2)
         if stamp.endswith("~"):
             kind = "sms1"
@@ -184,8 +270,16 @@ def parse_line(text: str) -> tuple[str, str | None, str]:
     return line.strip().rstrip("~ \t").strip(), None, kind
 
 
-def parse_paste(text: str, max_lines: int | None = None) -> ParsedPaste:
-    """Split a paste into log records: CMTrace records spanning lines are joined, headers noted."""
+def parse_paste(
+    text: str, max_lines: int | None = None, max_line_chars: int | None = None
+) -> ParsedPaste:
+    """Split a paste into log records: CMTrace records spanning lines are joined, headers noted.
+
+    Lines longer than `max_line_chars` are cut to it before any pattern looks at them, and a
+    record joined from several lines has its message cut the same way: what a line costs to
+    read is then bounded by the limit, not by what a sender made of it. The numbers of the
+    lines cut are in `truncated`.
+    """
     physical = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     if physical and physical[-1] == "":
         physical.pop()  # the newline that ends the last line does not start another
@@ -194,10 +288,20 @@ def parse_paste(text: str, max_lines: int | None = None) -> ParsedPaste:
     records: list[LogLine] = []
     formats: Counter[str] = Counter()
     log_files: list[str] = []
+    truncated: set[int] = set()
     current_file: str | None = None
     pending: list[str] = []
     pending_start = 0
+
+    def cut(message: str, number: int) -> str:
+        if max_line_chars is not None and len(message) > max_line_chars:
+            truncated.add(number)
+            return message[:max_line_chars]
+        return message
+
     for number, raw in enumerate(physical, start=1):
+        budget.check("reading the lines")
+        raw = cut(raw, number)
         line = raw.replace("\t", " ")
         if pending:
             pending.append(line)
@@ -205,14 +309,15 @@ def parse_paste(text: str, max_lines: int | None = None) -> ParsedPaste:
                 continue
             line = "\n".join(pending)
             number, pending = pending_start, []
-        elif CMTRACE_START in line and CMTRACE_END not in line:
+        elif CMTRACE_START in line and CMTRACE_END not in line and number not in truncated:
+            # (A line that was cut lost its end: it is read as it is, not joined to the next.)
             pending, pending_start = [line], number
             continue
         if not line.strip():
             continue
-        header = LOG_FILE_HEADER.match(line)
+        header = _log_file_header(line)
         if header:
-            current_file = header.group(1).strip()
+            current_file = header
             log_files.append(current_file)
             records.append(
                 LogLine(number, raw, current_file, "header", log_file=current_file, is_header=True)
@@ -227,13 +332,20 @@ def parse_paste(text: str, max_lines: int | None = None) -> ParsedPaste:
         if not message:
             continue
         formats[kind] += 1
-        records.append(LogLine(number, raw, message, kind, component, current_file))
+        records.append(LogLine(number, raw, cut(message, number), kind, component, current_file))
     if pending:
         message, component, kind = parse_line("\n".join(pending) + CMTRACE_END)
         if message:
             formats[kind] += 1
             records.append(
-                LogLine(pending_start, pending[0], message, kind, component, current_file)
+                LogLine(
+                    pending_start,
+                    pending[0],
+                    cut(message, pending_start),
+                    kind,
+                    component,
+                    current_file,
+                )
             )
     recognised = [k for k, _ in formats.most_common() if k not in ("plain", "timestamped")]
     if recognised:
@@ -242,7 +354,21 @@ def parse_paste(text: str, max_lines: int | None = None) -> ParsedPaste:
         paste_format = formats.most_common(1)[0][0]
     else:
         paste_format = "empty"
-    return ParsedPaste(records, paste_format, len(physical), sorted(set(log_files), key=str.lower))
+    return ParsedPaste(
+        records,
+        paste_format,
+        len(physical),
+        sorted(set(log_files), key=str.lower),
+        sorted(truncated),
+    )
+
+
+def _log_file_header(line: str) -> str | None:
+    """The log file name a header line such as "Ccim32.log:" gives, or None."""
+    if ".log" not in line.lower():
+        return None
+    header = LOG_FILE_HEADER.fullmatch(line.strip())
+    return header.group(1).strip() if header else None
 
 
 # -- normalising ----------------------------------------------------------------------------
@@ -254,7 +380,10 @@ URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]{1,10}://[^\s\"'<>]+")
 EMAIL = re.compile(r"\b[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+\b")
 UNC_PATH = re.compile(r"\\\\[^\\\s\"'<>|()]+(?:\\[^\\\s\"'<>|()]*)*")
 DRIVE_PATH = re.compile(r"\b[A-Za-z]:\\[^\s\"'<>|()]*")
-RELATIVE_PATH = re.compile(r"\b[\w.$-]+(?:\\[\w.$-]+)+")
+# A path starts at the first word character of a run of path characters (where \b first holds
+# in it); the run's leading dots, dollars and dashes (group 1) stay as they are. Anchored at the
+# run's start, so a run of "a.a.a..." is not scanned again from each of its words.
+RELATIVE_PATH = re.compile(r"(?<![\w.$-])([.$-]*+)(\w[\w.$-]*+(?:\\[\w.$-]++)+)")
 UNIX_PATH = re.compile(r"(?<![\w.])/(?:[\w.-]+/)+[\w.-]*")
 IPV4 = re.compile(r"\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?::\d{1,5})?\b")
 DATE = re.compile(r"\b\d{1,4}[-/]\d{1,2}[-/]\d{1,4}\b")
@@ -345,9 +474,17 @@ def _signed(match: re.Match[str]) -> str:
 
 
 def _path(match: re.Match[str]) -> str:
+    return _path_text(match.group(0))
+
+
+def _relative_path(match: re.Match[str]) -> str:
+    return match.group(1) + _path_text(match.group(2))
+
+
+def _path_text(value: str) -> str:
     # The file a path ends in is evidence; the folders and drive in front of it are not.
-    path = match.group(0).rstrip(".,;:")
-    tail = match.group(0)[len(path) :]
+    path = value.rstrip(".,;:")
+    tail = value[len(path) :]
     name = re.split(r"[\\/]", path.rstrip("\\/"))[-1]
     if "." in name and not name.startswith(".") and name.rsplit(".", 1)[1].isalnum():
         return f" <path> {name}{tail}"
@@ -406,7 +543,7 @@ def _signature_tokens(message: str) -> list[str]:
         text = HOST_AFTER_WORD.sub(lambda m: f"{m.group(1)} <host>", text)
     if "\\" in text:
         text = ACCOUNT.sub(_account_or_path, text)
-        text = RELATIVE_PATH.sub(_path, text)
+        text = RELATIVE_PATH.sub(_relative_path, text)
     if DIGIT.search(text):
         text = IPV4.sub(" <ip> ", text)
         text = VERSION.sub(" <version> ", text)
@@ -461,8 +598,12 @@ def describe_code(code: str) -> str | None:
 # rules ("*----> Task List <----*") or a process list entry ("  412 svchost.exe"): lines that
 # say what a machine is or where a report's section starts, written alike in every report of
 # their format, whatever went wrong.
-PROPERTY_LINE = re.compile(r"^\s*([A-Za-z][A-Za-z ]{0,40}?)\s*[:=]\s*(\S.{0,60})$")
-BANNER_LINE = re.compile(r"^\W{2,}\s*[A-Za-z][A-Za-z ]{0,40}?\s*\W{2,}$")
+# The label is tried at each length ending in a letter only, and the spaces after it are taken
+# whole (possessive): a label could otherwise end at any of 40 spaces and rescan those after it.
+PROPERTY_LINE = re.compile(r"^\s*+([A-Za-z](?:[A-Za-z ]{0,39}?[A-Za-z])??)\s*+[:=]\s*+(\S.{0,60})$")
+# Spaces are \W: the possessive runs take them all at once rather than share them out with a
+# \s* in every possible way (quadratic in a long run of spaces).
+BANNER_LINE = re.compile(r"^\W{2,}+[A-Za-z][A-Za-z ]{0,40}?\W{2,}+$")
 PROCESS_LINE = re.compile(r"^\s*\d+\s+[\w.-]+\.exe\s*$", re.IGNORECASE)
 FAILURE_WORDS = re.compile(
     r"\b(error|errors|fail|failed|fails|failure|cannot|can't|unable|denied|invalid|not|"

@@ -21,6 +21,7 @@ from whoosh.analysis import StemmingAnalyzer
 from whoosh.lang.porter import stem
 from whoosh.searching import Searcher
 
+from service import budget
 from service.article_text import Candidate, line_candidates, line_key, numbers_masked
 from service.index import SearcherCaches
 from service.line_index import Found
@@ -84,6 +85,10 @@ TYPO_SEARCH_LINES = 10
 TYPO_MIN_LETTERS = 4
 # A word fewer issues than this use is tried as a misspelling of a more common one.
 TYPO_RARE_ISSUES = 2
+# Longer words are not put right: they are names or junk rather than misspelt words, and a
+# word has some 54 variants one edit away per letter, each as long as the word (a paste of
+# 10,000-letter words would make billions of characters of them).
+TYPO_MAX_LETTERS = 30
 TYPO_WORDS_PER_LINE = 2
 # Pastes of at most this many distinct lines have misspelt words put right by vocabulary, in
 # at most this many lines, and stop after this many candidates of corrected lines.
@@ -91,6 +96,8 @@ TYPO_CORRECTED_PASTE_LINES = 20
 TYPO_CORRECTED_LINES = 3
 TYPO_CORRECTED_CANDIDATES = 3_000
 TYPO_CORRECTIONS_PER_WORD = 3
+# Unknown words of a line tried for corrections by vocabulary, at most.
+TYPO_CORRECTED_WORDS = 8
 # Evidence this weak (a line many articles say, or of common words) is boilerplate of some log
 # format or of the KB: however many such lines a paste has, together they count at most
 # WEAK_EVIDENCE_CAP, which stays under a confident answer.
@@ -391,7 +398,11 @@ class Ranker:
         allowed: Callable[[str], bool] | None = None,
     ) -> RankOutcome:
         """Rank issues for these lines; `allowed(article_id)` narrows by product or version."""
-        content = [(line, normalize(line.message)) for line in lines if not line.is_header]
+        content: list[tuple[LogLine, NormalizedLine]] = []
+        for line in lines:
+            if not line.is_header:
+                budget.check("normalising the lines")
+                content.append((line, normalize(line.message)))
         unique: dict[str, tuple[LogLine, NormalizedLine]] = {}
         for line, normal in content:
             if normal.signature and normal.signature not in unique:
@@ -401,6 +412,7 @@ class Ranker:
         leftovers: list[tuple[LogLine, NormalizedLine]] = []
 
         for signature, (line, normal) in unique.items():
+            budget.check("looking up whole lines")
             found = self._signature_evidence(line, normal, signature)
             if not found:
                 leftovers.append((line, normal))
@@ -413,6 +425,7 @@ class Ranker:
         # are one search: logs repeat such lines by the hundred.
         searched: set[str] = set()
         for line, normal in leftovers:
+            budget.check("looking for partial matches")
             shape = numbers_masked(normal.signature)
             if shape in searched:
                 still_left.append((line, normal))
@@ -554,6 +567,7 @@ class Ranker:
         """Each line's candidates, cheapest first, and which articles say each of them."""
         assert self.line_lookup is not None
         for search in searches:
+            budget.check("cutting lines into pieces to look up")
             search.candidates = line_candidates(search.line.message, spans=False)
         found = self.line_lookup(c.key for s in searches for c in s.candidates)
         missing = []
@@ -571,6 +585,7 @@ class Ranker:
                 missing.append(search)
         more: list[int] = []
         for search in missing[:SPAN_SEARCH_LINES]:
+            budget.check("looking for known messages inside lines")
             asked = {c.key for c in search.candidates}
             spans = [
                 c for c in line_candidates(search.line.message, spans=True) if c.key not in asked
@@ -578,6 +593,7 @@ class Ranker:
             search.candidates += spans
             more += [c.key for c in spans]
         for search in missing[:TYPO_SEARCH_LINES]:
+            budget.check("looking for misspelt words")
             typos = self._typo_candidates(search.normal)
             search.candidates += typos
             more += [c.key for c in typos]
@@ -586,6 +602,7 @@ class Ranker:
         # runs of words included. Bounded: a few lines, a few words each.
         if len(searches) <= TYPO_CORRECTED_PASTE_LINES:
             for search in missing[:TYPO_CORRECTED_LINES]:
+                budget.check("putting misspelt words right")
                 asked = {c.key for c in search.candidates}
                 corrected = [c for c in self._corrected_candidates(search) if c.key not in asked]
                 corrected += self._ending_typo_candidates(search.normal)
@@ -609,6 +626,7 @@ class Ranker:
         # one paste line.
         best: dict[str, dict[int, tuple[float, Evidence, int]]] = {}
         for search in searches:
+            budget.check("weighing what the articles' text matched")
             per_article: dict[str, tuple[float, Evidence, int]] = {}
             for candidate in search.candidates:
                 hit = found.get(candidate.key)
@@ -666,7 +684,7 @@ class Ranker:
         unknown = [
             i
             for i, token in enumerate(tokens)
-            if len(token) >= TYPO_MIN_LETTERS
+            if TYPO_MIN_LETTERS <= len(token) <= TYPO_MAX_LETTERS
             and token.isalpha()
             and self.df("content", stem(token)) <= TYPO_RARE_ISSUES
         ]
@@ -691,7 +709,9 @@ class Ranker:
         out: list[Candidate] = []
         tried = 0
         for i, token in enumerate(tokens):
-            if len(token) < TYPO_MIN_LETTERS + 1 or not token.isalpha() or self.df("terms", token):
+            if not TYPO_MIN_LETTERS < len(token) <= TYPO_MAX_LETTERS or not token.isalpha():
+                continue
+            if self.df("terms", token):
                 continue
             root = stem(token)
             if self.df("content", root) <= TYPO_RARE_ISSUES:
@@ -711,9 +731,14 @@ class Ranker:
         that the issues' texts use (the few most used such words)."""
         out: list[Candidate] = []
         message = search.line.message
+        tried = 0
         for word in dict.fromkeys(re.findall(r"[A-Za-z]{4,}", message)):
-            if self.df("content", stem(word.lower())):
+            if len(word) > TYPO_MAX_LETTERS or self.df("content", stem(word.lower())):
                 continue
+            tried += 1
+            if tried > TYPO_CORRECTED_WORDS:
+                break
+            budget.check("putting misspelt words right")
             known = [v for v in one_edit_variants(word.lower()) if self.df("content", stem(v))]
             if not known:
                 continue
@@ -868,6 +893,7 @@ class Ranker:
         # stem -> a word of the text it stands for (full-text search stems words itself)
         words: dict[str, str] = {}
         for token in _prose_analyzer("\n".join(messages), chars=True, keeporiginal=True):
+            budget.check("reading the paste's prose")
             if not token.text.isdigit():
                 words.setdefault(token.text, token.original.lower())
         issue_count = max(1, self.df("doc_type", "issue"))

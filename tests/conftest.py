@@ -22,6 +22,9 @@ def make_config(root: Path, *, with_test_articles: bool = True, **overrides) -> 
     if with_test_articles:
         for path in FIXTURES.glob("*.yaml"):
             shutil.copy(path, data)
+    # No time budget unless a test sets one: answers must not depend on how busy the machine
+    # running the tests is (tests/test_paste_limits.py tests the budget itself).
+    overrides.setdefault("match_budget_ms", 0)
     return Config(kb_home=root / "home", kb_data=data, **overrides)
 
 

@@ -125,3 +125,23 @@ def test_metrics_add_up_across_workers_and_request_ids_come_back(server: int) ->
     )
     # every request counted once, whichever of the two workers answered it
     assert float(line.rsplit(" ", 1)[1]) >= 8
+
+
+def test_a_chunked_body_over_the_limit_is_a_413_not_a_paste_cut_short(server: int) -> None:
+    # No Content-Length: the server reads up to its 2 MiB and refuses the rest, as for a body
+    # whose Content-Length is too large, rather than matching the first 2 MiB.
+    conn = http.client.HTTPConnection("127.0.0.1", server, timeout=30)
+    try:
+        conn.request(
+            "POST",
+            "/v1/match",
+            body=iter([b"x" * 65_536] * 33),
+            headers={"Content-Type": "text/plain"},
+            encode_chunked=True,
+        )
+        response = conn.getresponse()
+        assert response.status == 413
+        assert response.getheader("Content-Type") == "application/problem+json"
+        assert json.loads(response.read())["status"] == 413
+    finally:
+        conn.close()

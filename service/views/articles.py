@@ -22,9 +22,10 @@ from service import learning, links
 from service.auth import require_writer
 from service.errors import ApiError, field_errors
 from service.importer import ImportProblem, parse_article
-from service.normalize import DecodeError, decode_paste
+from service.normalize import DecodeError, UnsupportedCharset, decode_paste
 from service.store import ArticleNotFound
 from service.views.common import (
+    charset_refused,
     json_response,
     kb,
     load_args,
@@ -230,6 +231,8 @@ def import_article() -> Response:
         raise ApiError(415, "Send the article text as text/plain (either KB text format).")
     try:
         text = decode_paste(request.get_data(cache=False), request.mimetype_params.get("charset"))
+    except UnsupportedCharset as exc:
+        raise charset_refused(exc) from None
     except DecodeError as exc:
         raise ApiError(400, f"The body is not readable text: {exc}.") from None
     try:

@@ -11,6 +11,7 @@ from marshmallow import Schema
 from service.activity import ActivityLog
 from service.errors import ApiError
 from service.kb import KnowledgeBase
+from service.normalize import CHARSET_NAMES, UnsupportedCharset
 from service.privacy import client_hash
 from service.render import MARKDOWN, PLAIN, RENDERERS, TEXT_MEDIA
 
@@ -128,4 +129,15 @@ def not_found(kind: str, record_id: str) -> ApiError:
         404,
         f"No {kind} has the id {record_id!r}. List them at /v1/{kind.replace(' ', '')}s "
         "or follow the links of an article.",
+    )
+
+
+def charset_refused(error: UnsupportedCharset) -> ApiError:
+    """The 415 for a body declared in a charset that is not accepted, naming those that are."""
+    return ApiError(
+        415,
+        f"The body is declared as charset={error.charset!r}, which is not accepted. Send it in "
+        f"{CHARSET_NAMES}, or name no charset: UTF-8 is assumed, and UTF-16 or UTF-32 is read "
+        "by its BOM.",
+        errors=[{"field": "charset", "message": f"must be one of {CHARSET_NAMES}"}],
     )

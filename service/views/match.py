@@ -11,10 +11,11 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from schemas.api import MatchArgsSchema, MatchBodySchema, MatchLineArgsSchema, MatchResponseOut
 from service.errors import ApiError, field_errors
 from service.matching import PasteTooLarge, analyse_log
-from service.normalize import DecodeError, decode_paste
+from service.normalize import DecodeError, UnsupportedCharset, decode_paste
 from service.observability import record_match
 from service.views.common import (
     activity,
+    charset_refused,
     client_id,
     kb,
     load_args,
@@ -64,6 +65,8 @@ def _read_paste() -> tuple[str, dict[str, Any]]:
         data = request.get_data(cache=False)
         try:
             text = decode_paste(data, request.mimetype_params.get("charset"))
+        except UnsupportedCharset as exc:
+            raise charset_refused(exc) from None
         except DecodeError as exc:
             raise ApiError(
                 400,
