@@ -5,7 +5,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export KB_HOME ?= var
 
-.PHONY: serve test install install-dev browser nginx build lint bench load bench-import eval clean
+.PHONY: serve test install install-dev browser nginx build lint bench bench-worst load bench-import eval clean
 
 $(BIN)/kb: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,10 @@ bench: install-dev
 ## make load: mixed traffic at 50 connections under gunicorn, alone and during a bulk import
 load: install-dev
 	$(BIN)/python bench/load.py
+
+## make bench-worst: worst-case pastes up to the limits on the 60k store, and /healthz meanwhile
+bench-worst: install-dev
+	$(BIN)/python bench/bench_worst.py
 
 ## make bench-import: import the 60,335-article archive and measure time, memory and matching
 bench-import: install-dev
