@@ -41,7 +41,7 @@ MAX_WINDOW_LINES = 60
 WRAPPED_MIN_CHARS = 35
 # Bumped whenever the cutting or the normaliser changes what keys an article has; a store with
 # keys of another format has them made again from its articles.
-LINE_KEYS_FORMAT = 10
+LINE_KEYS_FORMAT = 11
 
 QUOTED = re.compile(
     r"[\"\u201c\u201d]([^\"\u201c\u201d\n]{4,300})[\"\u201c\u201d]"

@@ -519,7 +519,7 @@ def _signature_tokens(message: str) -> list[str]:
     """The tokens of a message once instance data is replaced by placeholders."""
     text = message[:MAX_MESSAGE_CHARS]
     if "<" in text or "%" in text or "xxxx" in text.lower():
-        text = PLACEHOLDER.sub(" <x> ", text)
+        text = PLACEHOLDER.sub(_placeholder, text)
     # Each pattern runs only where the character it needs is present: most lines have no
     # path, address or number, and the checks cost far less than the patterns.
     if "=" in text or ":" in text:
@@ -566,6 +566,19 @@ def _signature_tokens(message: str) -> list[str]:
     while len(collapsed) > 1 and collapsed[0] in ("<date>", "<time>"):
         collapsed.pop(0)
     return collapsed
+
+
+def _placeholder(match: re.Match[str]) -> str:
+    # Inside a path (\\<server>\share, <folder>\..\setup) the placeholder is a segment of
+    # it: kept as one, the path is normalised whole, as the real path of a log is.
+    text, start, end = match.string, match.start(), match.end()
+    if (
+        text[start - 1 : start] == "\\"
+        or text[end : end + 1] == "\\"
+        or text[end : end + 2] == ":\\"
+    ):
+        return "x"
+    return " <x> "
 
 
 def _secret(match: re.Match[str]) -> str:

@@ -144,3 +144,24 @@ def test_lines_that_describe_a_machine_are_told_from_lines_that_report(
     line: str, descriptive: bool
 ) -> None:
     assert is_descriptive(line) is descriptive
+
+
+@pytest.mark.parametrize(
+    ("article", "log"),
+    [
+        (
+            r"Cannot open the remote file \\<server>\SMS_SITE\2_4O7PRI.PCK, Win32 error = 32.",
+            r"Cannot open the remote file \\CORPDC1\SMS_SITE\2_4O7PRI.PCK, Win32 error = 32.",
+        ),
+        (
+            r"Unable to find file License.txt under <Package_folder>\..\..\Smssetup",
+            r"Unable to find file License.txt under D:\pkg\x86\..\..\Smssetup",
+        ),
+    ],
+)
+def test_a_placeholder_inside_a_path_is_part_of_the_path(article: str, log: str) -> None:
+    assert normalize(article).signature == normalize(log).signature
+
+
+def test_a_placeholder_before_a_colon_is_not_a_drive() -> None:
+    assert normalize("Error <code>: the copy failed").signature == "error <x> the copy failed"
