@@ -62,6 +62,16 @@ def feedback(client, address: str = "127.0.0.1", **verdict):
     return client.post("/v1/feedback", json=verdict, environ_base={"REMOTE_ADDR": address})
 
 
+def paste(client, lines: list[str], address: str) -> None:
+    """Send a paste of `lines` as the client at `address`."""
+    client.post(
+        "/v1/match",
+        data="\n".join(lines) + "\n",
+        content_type="text/plain",
+        environ_base={"REMOTE_ADDR": address},
+    )
+
+
 def approve(client, feedback_id: int) -> dict:
     response = client.post(f"/v1/feedback/{feedback_id}/approve", headers=AUTH)
     assert response.status_code == 200, response.get_json()
@@ -82,12 +92,7 @@ def test_an_anonymous_verdict_changes_no_ones_answer(client) -> None:
 def test_lines_that_many_pastes_had_are_never_learned_even_when_approved(client) -> None:
     # A log format's routine lines: every client's paste has them.
     for n in range(5):
-        client.post(
-            "/v1/match",
-            data="\n".join(GENERIC) + "\n",
-            content_type="text/plain",
-            environ_base={"REMOTE_ADDR": f"10.1.0.{n}"},
-        )
+        paste(client, GENERIC, f"10.1.0.{n}")
     before = answers(client, OTHERS)
     specific = "Cache compaction left orphaned delta segments behind on the volume"
     log = "\n".join([*GENERIC, specific, "Inventory Agent failed to write the cache file"])
@@ -117,12 +122,7 @@ def test_even_an_approved_verdict_does_not_outvote_the_articles(client) -> None:
 def test_content_gaps_sent_back_as_one_paste_teach_nothing(client) -> None:
     gap_lines = GENERIC[:3]
     for n in range(6):
-        client.post(
-            "/v1/match",
-            data="\n".join(gap_lines) + "\n",
-            content_type="text/plain",
-            environ_base={"REMOTE_ADDR": f"10.2.0.{n}"},
-        )
+        paste(client, gap_lines, f"10.2.0.{n}")
     gaps = client.get("/v1/stats", headers=AUTH).get_json()["content_gaps"]
     assert {g["line"] for g in gaps} == {normalize(line).signature for line in gap_lines}
     before = answers(client, OTHERS)
@@ -292,19 +292,13 @@ def test_stats_keep_no_secrets_names_or_single_clients_lines(client) -> None:
         "Logon failure for user bob at the remote console session",
         "Access check failed: user jdoe on wks0412 denied by the broker",
     ]
-    paste = "\n".join(lines) + "\n"
-    client.post("/v1/match", data=paste, content_type="text/plain")
+    paste(client, lines, "127.0.0.1")
     anonymous = client.get("/v1/stats").get_json()
     assert "content_gaps" not in anonymous
     # One client's paste: not shown even to a token holder.
     assert client.get("/v1/stats", headers=AUTH).get_json()["content_gaps"] == []
     for n in range(2):
-        client.post(
-            "/v1/match",
-            data=paste,
-            content_type="text/plain",
-            environ_base={"REMOTE_ADDR": f"10.4.0.{n}"},
-        )
+        paste(client, lines, f"10.4.0.{n}")
     gaps = [g["line"] for g in client.get("/v1/stats", headers=AUTH).get_json()["content_gaps"]]
     assert sorted(gaps) == sorted(
         [
