@@ -77,6 +77,13 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
+def _gap_lines(unmatched: list[NormalizedLine]) -> list[str]:
+    """The lines of an unanswered paste kept as content gaps: the first few that say something,
+    masked (only those kept are masked: a paste may have thousands)."""
+    kept = dict.fromkeys(n.signature for n in unmatched if len(n.terms) >= GAP_MIN_TERMS)
+    return list(dict.fromkeys(scrub(s) for s in list(kept)[:GAP_LINES_PER_PASTE]))
+
+
 @dataclass
 class _Record:
     """One answered paste, ready to write: only normalised lines, already as JSON."""
@@ -164,13 +171,7 @@ class ActivityLog:
             ),
             unmatched=[s for s in distinctive(unmatched) if not is_private(s)],
             top=(confident[0]["issue_id"], confident[0]["article_id"]) if confident else None,
-            gaps=[]
-            if confident
-            else list(
-                dict.fromkeys(
-                    scrub(n.signature) for n in unmatched if len(n.terms) >= GAP_MIN_TERMS
-                )
-            )[:GAP_LINES_PER_PASTE],
+            gaps=[] if confident else _gap_lines(unmatched),
             client=client,
         )
         with self._pending_lock:

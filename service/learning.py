@@ -88,9 +88,7 @@ def record_feedback(
     takes effect at once; the verdict itself stays pending for the rest of its lines.
     """
     now = _now()
-    conn = store.conn
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with store.transaction() as conn:
         cursor = conn.execute(
             "INSERT INTO feedback(created_at, issue_id, helpful, request_id, comment, evidence,"
             " lessons, client, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending')",
@@ -118,10 +116,6 @@ def record_feedback(
                     _set_status(conn, feedback_id, "approved", now)
                 store.bump_revision(conn, article_id)
                 outcome.feedback = _feedback_record(conn, feedback_id)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     return outcome
 
 
@@ -131,16 +125,13 @@ def review_feedback(store: Store, feedback_id: int, approve: bool) -> FeedbackOu
     Raises AlreadyReviewed when it was approved or rejected before: a verdict is applied once.
     """
     now = _now()
-    conn = store.conn
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with store.transaction() as conn:
         row = conn.execute(
             "SELECT f.*, i.article_id FROM feedback f LEFT JOIN issues i ON i.id = f.issue_id"
             " WHERE f.id=?",
             (feedback_id,),
         ).fetchone()
         if row is None:
-            conn.execute("ROLLBACK")
             return None
         if row["status"] != "pending":
             raise AlreadyReviewed(row["status"])
@@ -159,11 +150,6 @@ def review_feedback(store: Store, feedback_id: int, approve: bool) -> FeedbackOu
             store.bump_revision(conn, article_id)
         _set_status(conn, feedback_id, "approved" if approve else "rejected", now)
         outcome.feedback = _feedback_record(conn, feedback_id)
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
     return outcome
 
 
@@ -316,9 +302,7 @@ def learned_symptoms(store: Store, issue_id: str) -> list[dict[str, Any]]:
 
 def remove_learned(store: Store, issue_id: str, learned_id: str) -> str | None:
     """Forget one learned symptom; returns its article id, or None when there was none."""
-    conn = store.conn
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with store.transaction() as conn:
         row = conn.execute(
             "SELECT article_id FROM learned_symptoms WHERE id=? AND issue_id=?",
             (learned_id, issue_id),
@@ -326,10 +310,6 @@ def remove_learned(store: Store, issue_id: str, learned_id: str) -> str | None:
         if row is not None:
             conn.execute("DELETE FROM learned_symptoms WHERE id=?", (learned_id,))
             store.bump_revision(conn, row["article_id"])
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     return row["article_id"] if row else None
 
 

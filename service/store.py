@@ -14,6 +14,7 @@ import sqlite3
 import threading
 from array import array
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -281,6 +282,19 @@ class Store:
         for name, definition in columns.items():
             if name not in present:
                 self.conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {definition}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (BEGIN IMMEDIATE): committed when the block ends, rolled back
+        when it raises."""
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
 
     def client_key(self) -> bytes:
         """The secret key of client hashes, made once per store."""
