@@ -2,30 +2,15 @@
 
 from __future__ import annotations
 
-import shutil
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
+from flask import Flask
 
-from service import create_app
-from service.config import PROJECT_ROOT, Config
-
-FIXTURES = Path(__file__).parent / "fixtures"
-SEED_TEXT = FIXTURES / "KB264630.txt"
-
-
-def make_config(root: Path, *, with_test_articles: bool = True, **overrides) -> Config:
-    data = root / "kb_data"
-    data.mkdir(parents=True, exist_ok=True)
-    for path in (PROJECT_ROOT / "kb_data").glob("*.yaml"):
-        shutil.copy(path, data)
-    if with_test_articles:
-        for path in FIXTURES.glob("*.yaml"):
-            shutil.copy(path, data)
-    # No time budget unless a test sets one: answers must not depend on how busy the machine
-    # running the tests is (tests/test_paste_limits.py tests the budget itself).
-    overrides.setdefault("match_budget_ms", 0)
-    return Config(kb_home=root / "home", kb_data=data, **overrides)
+from service.config import Config
+from tests.helpers import make_config, running_app
 
 
 @pytest.fixture(scope="session")
@@ -34,11 +19,10 @@ def config(tmp_path_factory: pytest.TempPathFactory) -> Config:
 
 
 @pytest.fixture(scope="session")
-def app(config: Config):
-    app = create_app(config)
-    app.config["TESTING"] = True
-    yield app
-    app.extensions["kb"].close()
+def app(config: Config) -> Iterator[Flask]:
+    """One app for the session's read-only tests: nothing may write to it."""
+    with running_app(config) as app:
+        yield app
 
 
 @pytest.fixture()
@@ -50,3 +34,16 @@ def client(app):
 def fresh_config(tmp_path: Path) -> Config:
     """A knowledge base of its own, for tests that write."""
     return make_config(tmp_path)
+
+
+@pytest.fixture()
+def make_app(tmp_path: Path) -> Iterator[Callable[..., Flask]]:
+    """Build writable apps over this test's own knowledge base (or a given configuration),
+    with settings changed: `make_app(api_tokens=[...])`. Two calls with one configuration are
+    two workers sharing one KB_HOME. All are closed after the test."""
+    with ExitStack() as stack:
+
+        def make(config: Config | None = None, **settings) -> Flask:
+            return stack.enter_context(running_app(config or make_config(tmp_path), **settings))
+
+        yield make

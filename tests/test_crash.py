@@ -36,8 +36,7 @@ from service.importer import parse_article, run_import
 from service.index import KBIndex
 from service.kb import KnowledgeBase
 from service.matching import match_log
-from tests.conftest import make_config
-from tests.test_serve import free_port, request
+from tests.helpers import free_port, make_config, request
 
 PROJECT = Path(__file__).resolve().parent.parent
 TOKEN = "crash-test-token"

@@ -10,7 +10,7 @@ import yaml
 
 from service.config import PROJECT_ROOT
 from service.curated import CuratedDataError, load_curated, load_file
-from tests.conftest import SEED_TEXT
+from tests.helpers import SEED_TEXT
 
 LOG_HEADINGS = (
     "Wn_logon and Wnmanual.log",

@@ -27,10 +27,8 @@ from gunicorn.config import Config as GunicornConfig
 from service.config import PROJECT_ROOT, Config
 from service.gunicorn_conf import JsonAccessLogger, redact_query
 from service.kb import KnowledgeBase
-from tests.conftest import make_config
+from tests.helpers import free_port, make_config, request, started
 from tests.test_contract import assert_conforms
-from tests.test_health import started
-from tests.test_serve import free_port, request
 
 NGINX = shutil.which("nginx") or next(
     (p for p in ("/usr/sbin/nginx", "/sbin/nginx") if os.access(p, os.X_OK)), None
@@ -145,8 +143,8 @@ def test_the_access_logger_writes_the_redacted_query() -> None:
 # -- /metrics for the monitoring system only ------------------------------------------------
 
 
-def test_metrics_need_their_token_when_one_is_set(tmp_path) -> None:
-    _, app, client = started(tmp_path, metrics_token="scrape-me")
+def test_metrics_need_their_token_when_one_is_set(make_app, tmp_path) -> None:
+    _, app, client = started(make_app, tmp_path, metrics_token="scrape-me")
     refused = client.get("/metrics")
     assert refused.status_code == 401
     assert_conforms("get", "/metrics", refused)
@@ -157,11 +155,10 @@ def test_metrics_need_their_token_when_one_is_set(tmp_path) -> None:
     assert allowed.status_code == 200
     assert "kb_articles" in allowed.get_data(as_text=True)
     assert client.get("/readyz").status_code == 200  # nothing else needs the token
-    app.extensions["kb"].close()
 
 
-def test_metrics_on_a_listener_of_their_own_and_nowhere_else(tmp_path) -> None:
-    _, app, client = started(tmp_path, metrics_bind="127.0.0.1:9464")
+def test_metrics_on_a_listener_of_their_own_and_nowhere_else(make_app, tmp_path) -> None:
+    _, app, client = started(make_app, tmp_path, metrics_bind="127.0.0.1:9464")
     private = "http://127.0.0.1:9464"
     elsewhere = client.get("/metrics")  # on the API's listener
     assert elsewhere.status_code == 404
@@ -169,7 +166,6 @@ def test_metrics_on_a_listener_of_their_own_and_nowhere_else(tmp_path) -> None:
     assert client.get("/metrics", base_url=private).status_code == 200
     assert client.get("/v1/articles/264630", base_url=private).status_code == 404
     assert client.get("/v1/articles/264630").status_code == 200
-    app.extensions["kb"].close()
 
 
 # -- two instances on one host --------------------------------------------------------------

@@ -6,7 +6,6 @@ import re
 
 import pytest
 
-from service import create_app
 from service.activity import ActivityLog
 from service.learning import distinctive
 from service.normalize import normalize
@@ -31,11 +30,8 @@ LATER_PASTE = TAUGHT_LINES + "Inventory Agent failed to write the cache file, er
 
 
 @pytest.fixture()
-def client(fresh_config):
-    fresh_config.api_tokens = [TOKEN]
-    app = create_app(fresh_config)
-    yield app.test_client()
-    app.extensions["kb"].close()
+def client(make_app):
+    return make_app(api_tokens=[TOKEN]).test_client()
 
 
 def ranking(client, paste: str = PASTE) -> list[str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from service import create_app
 from service.learning import distinctive
 from service.normalize import normalize
 from tests.test_feedback import PASTE
@@ -28,19 +27,9 @@ OTHERS = [
 ]
 
 
-def make_client(fresh_config, **settings):
-    fresh_config.api_tokens = [TOKEN]
-    for name, value in settings.items():
-        setattr(fresh_config, name, value)
-    app = create_app(fresh_config)
-    return app
-
-
 @pytest.fixture()
-def app(fresh_config):
-    app = make_client(fresh_config)
-    yield app
-    app.extensions["kb"].close()
+def app(make_app, fresh_config):
+    return make_app(fresh_config, api_tokens=[TOKEN])
 
 
 @pytest.fixture()
@@ -159,35 +148,31 @@ def test_doubts_change_nothing_until_approved_and_then_lower_without_hiding(clie
 
 
 def test_a_quorum_of_distinct_clients_applies_a_line_and_one_client_never_does(
+    make_app,
     fresh_config,
 ) -> None:
-    app = make_client(fresh_config, feedback_quorum=2)
+    app = make_app(fresh_config, api_tokens=[TOKEN], feedback_quorum=2)
     client = app.test_client()
-    try:
-        specific = "Cache compaction left orphaned delta segments behind on the volume"
-        log = f"Inventory Agent failed to write the cache file, error 0x80070005\n{specific}\n"
-        for _ in range(3):
-            body = feedback(client, "10.3.0.1", log=log, issue_id="900001-1", helpful=True)
-            assert body.get_json()["learned_symptoms"] == []
-        quiet = client.get("/v1/match", query_string={"line": specific}).get_json()
-        assert quiet["matches"] == []
-        agreed = feedback(client, "10.3.0.2", log=log, issue_id="900001-1", helpful=True)
-        body = agreed.get_json()
-        assert body["feedback"]["status"] == "approved"
-        assert [r["text"] for r in body["learned_symptoms"]] == [normalize(specific).signature]
-        found = client.get("/v1/match", query_string={"line": specific}).get_json()
-        top = found["matches"][0]
-        assert top["issue_id"] == "900001-1"
-        # Learned evidence alone counts less than an article's own line would.
-        own = client.get(
-            "/v1/match",
-            query_string={
-                "line": "Inventory Agent failed to write the cache file, error 0x80070005"
-            },
-        ).get_json()["matches"][0]
-        assert top["score"] < own["score"]
-    finally:
-        app.extensions["kb"].close()
+    specific = "Cache compaction left orphaned delta segments behind on the volume"
+    log = f"Inventory Agent failed to write the cache file, error 0x80070005\n{specific}\n"
+    for _ in range(3):
+        body = feedback(client, "10.3.0.1", log=log, issue_id="900001-1", helpful=True)
+        assert body.get_json()["learned_symptoms"] == []
+    quiet = client.get("/v1/match", query_string={"line": specific}).get_json()
+    assert quiet["matches"] == []
+    agreed = feedback(client, "10.3.0.2", log=log, issue_id="900001-1", helpful=True)
+    body = agreed.get_json()
+    assert body["feedback"]["status"] == "approved"
+    assert [r["text"] for r in body["learned_symptoms"]] == [normalize(specific).signature]
+    found = client.get("/v1/match", query_string={"line": specific}).get_json()
+    top = found["matches"][0]
+    assert top["issue_id"] == "900001-1"
+    # Learned evidence alone counts less than an article's own line would.
+    own = client.get(
+        "/v1/match",
+        query_string={"line": "Inventory Agent failed to write the cache file, error 0x80070005"},
+    ).get_json()["matches"][0]
+    assert top["score"] < own["score"]
 
 
 def test_a_quorum_of_one_is_refused(monkeypatch) -> None:
@@ -226,16 +211,17 @@ def test_pending_verdicts_are_paged(client) -> None:
     assert rest["items"][0]["id"] > first["items"][1]["id"]
 
 
-def test_kb_feedback_lists_approves_and_rejects(fresh_config, capsys, monkeypatch) -> None:
+def test_kb_feedback_lists_approves_and_rejects(
+    make_app, fresh_config, capsys, monkeypatch
+) -> None:
     from service.cli import main
 
-    app = make_client(fresh_config)
+    app = make_app(fresh_config, api_tokens=[TOKEN])
     client = app.test_client()
     ids = [
         feedback(client, log=PASTE, issue_id="900001-1", helpful=True).get_json()["feedback"]["id"]
         for _ in range(2)
     ]
-    app.extensions["kb"].close()
     home = str(fresh_config.kb_home)
     monkeypatch.setenv("KB_DATA", str(fresh_config.kb_data))
     assert main(["--home", home, "feedback", "pending"]) == 0
@@ -334,40 +320,35 @@ def test_one_client_cannot_fill_the_review_queue(client, monkeypatch) -> None:
 
 
 def test_behind_a_trusted_proxy_clients_are_told_apart_by_their_forwarded_address(
+    make_app,
     fresh_config,
 ) -> None:
-    app = make_client(fresh_config, feedback_quorum=2, trust_proxy=1)
+    app = make_app(fresh_config, api_tokens=[TOKEN], feedback_quorum=2, trust_proxy=1)
     client = app.test_client()
-    try:
-        specific = "Cache compaction left orphaned delta segments behind on the volume"
-        log = f"Inventory Agent failed to write the cache file, error 0x80070005\n{specific}\n"
+    specific = "Cache compaction left orphaned delta segments behind on the volume"
+    log = f"Inventory Agent failed to write the cache file, error 0x80070005\n{specific}\n"
 
-        def verdict(forwarded: str) -> dict:
-            return client.post(
-                "/v1/feedback",
-                json={"log": log, "issue_id": "900001-1", "helpful": True},
-                headers={"X-Forwarded-For": forwarded},
-            ).get_json()
+    def verdict(forwarded: str) -> dict:
+        return client.post(
+            "/v1/feedback",
+            json={"log": log, "issue_id": "900001-1", "helpful": True},
+            headers={"X-Forwarded-For": forwarded},
+        ).get_json()
 
-        # Two clients behind the one proxy address make a quorum of two.
-        assert verdict("198.51.100.7")["learned_symptoms"] == []
-        assert len(verdict("198.51.100.8")["learned_symptoms"]) == 1
-    finally:
-        app.extensions["kb"].close()
+    # Two clients behind the one proxy address make a quorum of two.
+    assert verdict("198.51.100.7")["learned_symptoms"] == []
+    assert len(verdict("198.51.100.8")["learned_symptoms"]) == 1
 
 
-def test_without_a_trusted_proxy_a_forwarded_address_is_ignored(fresh_config) -> None:
-    app = make_client(fresh_config, feedback_quorum=2)
+def test_without_a_trusted_proxy_a_forwarded_address_is_ignored(make_app, fresh_config) -> None:
+    app = make_app(fresh_config, api_tokens=[TOKEN], feedback_quorum=2)
     client = app.test_client()
-    try:
-        specific = "Cache compaction left orphaned delta segments behind on the volume"
-        log = f"Inventory Agent failed to write the cache file, error 0x80070005\n{specific}\n"
-        for forwarded in ("198.51.100.7", "198.51.100.8", "198.51.100.9"):
-            body = client.post(
-                "/v1/feedback",
-                json={"log": log, "issue_id": "900001-1", "helpful": True},
-                headers={"X-Forwarded-For": forwarded},
-            ).get_json()
-            assert body["learned_symptoms"] == []
-    finally:
-        app.extensions["kb"].close()
+    specific = "Cache compaction left orphaned delta segments behind on the volume"
+    log = f"Inventory Agent failed to write the cache file, error 0x80070005\n{specific}\n"
+    for forwarded in ("198.51.100.7", "198.51.100.8", "198.51.100.9"):
+        body = client.post(
+            "/v1/feedback",
+            json={"log": log, "issue_id": "900001-1", "helpful": True},
+            headers={"X-Forwarded-For": forwarded},
+        ).get_json()
+        assert body["learned_symptoms"] == []

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from service import create_app
-from tests.conftest import make_config
+from tests.helpers import make_config, running_app
 
 TOKEN = "findability-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -73,18 +72,19 @@ BOILERPLATE = [
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
     config = make_config(tmp_path_factory.mktemp("findability"), api_tokens=[TOKEN])
-    app = create_app(config)
-    client = app.test_client()
-    numbers = [f"{920000 + i}" for i in range(12)]
-    boiler = [
-        article(n, f"Unrelated widget topic {n}", "A clean log reads:\n\n" + "\n".join(BOILERPLATE))
-        for n in numbers
-    ]
-    for document in ARTICLES + boiler:
-        response = client.put(f"/v1/articles/{document['id']}", json=document, headers=AUTH)
-        assert response.status_code in (200, 201), response.get_data(as_text=True)
-    yield client
-    app.extensions["kb"].close()
+    with running_app(config) as app:
+        client = app.test_client()
+        numbers = [f"{920000 + i}" for i in range(12)]
+        boiler = [
+            article(
+                n, f"Unrelated widget topic {n}", "A clean log reads:\n\n" + "\n".join(BOILERPLATE)
+            )
+            for n in numbers
+        ]
+        for document in ARTICLES + boiler:
+            response = client.put(f"/v1/articles/{document['id']}", json=document, headers=AUTH)
+            assert response.status_code in (200, 201), response.get_data(as_text=True)
+        yield client
 
 
 def match(client, text: str) -> dict:

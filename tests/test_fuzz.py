@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import positive_data_acceptance
 
 from service import create_app
-from tests.conftest import make_config
+from tests.helpers import make_config
 
 TOKEN = "fuzz-token"
 # Writes are on, so the fuzzer reaches the write paths too, not only their 401s.

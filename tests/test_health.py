@@ -6,31 +6,21 @@ from __future__ import annotations
 import logging
 import time
 
-from service import create_app
 from service import index as index_module
 from service.importer import parse_article
 from service.kb import KnowledgeBase
 from service.store import Store
-from tests.conftest import make_config
+from tests.helpers import started, widget_article
 from tests.test_contract import assert_conforms
 from tests.test_importer import PLAIN_ARTICLE
-from tests.test_line_index import widget_article
 
 SEED_LINE = "Trying to open IPC connection with APM...  CCIM32"
 
 
-def started(tmp_path, **settings):
-    """A knowledge base of its own, served through the test client, with these settings."""
-    config = make_config(tmp_path)
-    for name, value in settings.items():
-        setattr(config, name, value)
-    app = create_app(config)
-    app.config["TESTING"] = True
-    return config, app, app.test_client()
-
-
-def test_readyz_says_how_far_behind_the_index_is_and_is_not_ready_when_far(tmp_path) -> None:
-    config, app, client = started(tmp_path, ready_max_behind=2)
+def test_readyz_says_how_far_behind_the_index_is_and_is_not_ready_when_far(
+    make_app, tmp_path
+) -> None:
+    config, app, client = started(make_app, tmp_path, ready_max_behind=2)
     assert client.get("/readyz").status_code == 200
 
     # An import that stored three articles and died before indexing them.
@@ -59,13 +49,12 @@ def test_readyz_says_how_far_behind_the_index_is_and_is_not_ready_when_far(tmp_p
     assert index["behind"] == 0
     assert index["revision"] == store["revision"]
     assert index["articles"] == store["articles"]
-    app.extensions["kb"].close()
 
 
 def test_readyz_is_not_ready_when_a_small_lag_stands_still_with_no_import_at_work(
-    tmp_path,
+    make_app, tmp_path
 ) -> None:
-    config, app, client = started(tmp_path, ready_max_behind=1000, ready_stall_seconds=0)
+    config, app, client = started(make_app, tmp_path, ready_max_behind=1000, ready_stall_seconds=0)
     importer = KnowledgeBase(config)
     with importer.index.importing():
         # An import at work has stored an article and not indexed it yet: it will.
@@ -83,11 +72,10 @@ def test_readyz_is_not_ready_when_a_small_lag_stands_still_with_no_import_at_wor
     assert index["import_running"] is False and index["stalled_seconds"] > 0
     assert "no import is running" in index["error"]
     importer.close()
-    app.extensions["kb"].close()
 
 
-def test_readyz_keeps_error_texts_for_the_log(tmp_path, monkeypatch, caplog) -> None:
-    _, app, client = started(tmp_path)
+def test_readyz_keeps_error_texts_for_the_log(make_app, tmp_path, monkeypatch, caplog) -> None:
+    _, app, client = started(make_app, tmp_path)
 
     def broken(*_args, **_kwargs):
         raise RuntimeError("disk on fire under /srv/secret/kb")
@@ -103,13 +91,12 @@ def test_readyz_keeps_error_texts_for_the_log(tmp_path, monkeypatch, caplog) -> 
     checks = answer.get_json()["checks"]
     assert checks["store"]["ok"] is False and checks["index"]["ok"] is False
     assert "disk on fire under /srv/secret/kb" in caplog.text
-    app.extensions["kb"].close()
 
 
 def test_requests_are_answered_while_the_index_cannot_be_reopened_then_it_heals(
-    tmp_path, monkeypatch
+    make_app, tmp_path, monkeypatch
 ) -> None:
-    config, app, client = started(tmp_path)
+    config, app, client = started(make_app, tmp_path)
     monkeypatch.setattr(index_module.KBIndex, "REFRESH_SECONDS", 0.0)  # look on every request
 
     def top_issue() -> str:
@@ -141,4 +128,3 @@ def test_requests_are_answered_while_the_index_cannot_be_reopened_then_it_heals(
     assert top_issue() == "264630-1"
     assert client.get("/readyz").get_json()["checks"]["index"]["documents"] > documents
     writer.close()
-    app.extensions["kb"].close()

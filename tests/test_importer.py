@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from service import create_app
 from service.cli import main as kb_main
 from service.importer import ImportProblem, parse_article
-from tests.conftest import make_config
+from tests.helpers import make_config
 
 # Written for these tests in the shape of the archive: front matter, tab-indented text,
 # underlined headings, a log line wrapped at 80 columns and an SMS trailer.
@@ -222,7 +221,9 @@ def run_cli(config, *args: str, capsys) -> tuple[int, str]:
     return code, capsys.readouterr().out
 
 
-def test_kb_import_reads_archives_skips_bad_files_and_is_idempotent(tmp_path, capsys) -> None:
+def test_kb_import_reads_archives_skips_bad_files_and_is_idempotent(
+    make_app, tmp_path, capsys
+) -> None:
     config = make_config(tmp_path)
     archive = archive_with(
         tmp_path,
@@ -243,7 +244,7 @@ def test_kb_import_reads_archives_skips_bad_files_and_is_idempotent(tmp_path, ca
     again = json.loads(out)
     assert (again["imported"], again["updated"], again["unchanged"]) == (0, 0, 2)
 
-    app = create_app(config)
+    app = make_app(config)
     client = app.test_client()
     # the curated seed won over the imported copy, and its related links now resolve
     seed = client.get("/v1/articles/264630").get_json()
@@ -259,7 +260,6 @@ def test_kb_import_reads_archives_skips_bad_files_and_is_idempotent(tmp_path, ca
         query_string={"line": "Copylog.tcf was updated by site XYZ for component CLICORE"},
     ).get_json()
     assert body["matches"][0]["article_id"] == "249077"
-    app.extensions["kb"].close()
 
 
 def test_kb_import_reads_directories_and_reports_missing_paths(tmp_path, capsys) -> None:
@@ -283,7 +283,9 @@ def kb_env(config) -> dict[str, str]:
     return {**os.environ, "KB_HOME": str(config.kb_home), "KB_DATA": str(config.kb_data)}
 
 
-def test_kb_import_from_a_shell_runs_at_low_priority_and_reports_as_usual(tmp_path) -> None:
+def test_kb_import_from_a_shell_runs_at_low_priority_and_reports_as_usual(
+    make_app, tmp_path
+) -> None:
     # Started as a shell starts it, inside the caller's session: where autogroups are on, the
     # import moves to a session of its own (see lower_priority); its output and exit status
     # are the command's own either way.
@@ -305,9 +307,8 @@ def test_kb_import_from_a_shell_runs_at_low_priority_and_reports_as_usual(tmp_pa
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["imported"] == 2
-    app = create_app(config)
+    app = make_app(config)
     assert app.test_client().get("/v1/articles/251070").status_code == 200
-    app.extensions["kb"].close()
 
 
 def test_lower_priority_lowers_a_session_it_leads(tmp_path) -> None:
@@ -381,7 +382,7 @@ def numbered_articles(folder: Path, first: int, count: int) -> Path:
 
 @pytest.mark.parametrize(("every_seconds", "index_commits"), [(0.0, 4), (3600.0, 1)])
 def test_an_import_indexes_in_batches_at_most_so_often(
-    tmp_path, monkeypatch, every_seconds: float, index_commits: int
+    make_app, tmp_path, monkeypatch, every_seconds: float, index_commits: int
 ) -> None:
     # Each index commit makes every server worker start its caches over: a batch is indexed
     # when it is full and the last one is old enough, the rest at the end.
@@ -408,7 +409,7 @@ def test_an_import_indexes_in_batches_at_most_so_often(
     assert summary.counts["imported"] == 7
     assert len(commits) == index_commits and sum(commits) == 7
     assert not knowledge.index_lags()
-    app = create_app(config)
+    app = make_app(config)
     body = (
         app.test_client()
         .get(
@@ -418,7 +419,6 @@ def test_an_import_indexes_in_batches_at_most_so_often(
         .get_json()
     )
     assert body["matches"][0]["article_id"] == "710006"
-    app.extensions["kb"].close()
     knowledge.close()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from service import index as index_module
 from service.kb import KnowledgeBase
 from service.matching import match_log
-from tests.conftest import make_config
+from tests.helpers import make_config
 
 SEED_LINE = "Trying to open IPC connection with APM...  CCIM32"
 

@@ -9,22 +9,7 @@ from service.article_text import line_key
 from service.config import Config
 from service.kb import KnowledgeBase
 from service.normalize import normalize
-
-
-def widget_article(number: str, line: str) -> dict:
-    return {
-        "id": number,
-        "aliases": [],
-        "title": f"Widget article {number}",
-        "applies_to": [],
-        "keywords": [],
-        "issues": [{"id": f"{number}-1", "number": 1, "title": "Widget issue", "description": ""}],
-        "symptoms": [],
-        "causes": [],
-        "workarounds": [],
-        "related": [],
-        "sections": [{"key": "summary", "heading": "SUMMARY", "body": line}],
-    }
+from tests.helpers import widget_article
 
 
 def key(text: str) -> int:

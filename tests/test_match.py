@@ -240,15 +240,11 @@ def test_bad_pastes_get_clear_errors(client, kwargs, status: int) -> None:
     assert response.get_json()["detail"]
 
 
-def test_a_body_over_the_limit_is_413(tmp_path) -> None:
-    from service import create_app
-    from tests.conftest import make_config
-
-    app = create_app(make_config(tmp_path, max_body_bytes=1024))
+def test_a_body_over_the_limit_is_413(make_app) -> None:
+    app = make_app(max_body_bytes=1024)
     response = app.test_client().post("/v1/match", data=b"x" * 4096, content_type="text/plain")
     assert response.status_code == 413
     assert response.mimetype == "application/problem+json"
-    app.extensions["kb"].close()
 
 
 def test_search_finds_articles_by_their_words_with_snippets(client) -> None:

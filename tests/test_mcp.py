@@ -17,9 +17,8 @@ import yaml
 from mcp import ClientSession, StdioServerParameters, stdio_client
 from mcp.types import CallToolResult, Tool
 
-from service import create_app
 from service.config import PROJECT_ROOT
-from tests.conftest import make_config
+from tests.helpers import make_config, running_app
 
 SEED = yaml.safe_load((PROJECT_ROOT / "kb_data/264630.yaml").read_text())
 ISSUE1_PASTE = "\n".join(
@@ -102,15 +101,12 @@ def conversation(tmp_path_factory: pytest.TempPathFactory) -> Conversation:
             raise AssertionError(f"kb mcp failed: {stderr_path.read_text()}") from exc
     result.stderr = stderr_path.read_text()
     # The API's answers from the knowledge base the server built, so every field can match.
-    app = create_app(config)
-    try:
+    with running_app(config) as app:
         client = app.test_client()
         for key, (method, path, kwargs) in API_REQUESTS.items():
             response = client.open(path, method=method, **kwargs)
             assert response.status_code == 200, (key, response.get_json())
             result.api[key] = response.get_json()
-    finally:
-        app.extensions["kb"].close()
     return result
 
 

@@ -14,8 +14,7 @@ import io
 
 import pytest
 
-from service import create_app
-from tests.conftest import make_config
+from tests.helpers import make_config, running_app
 from tests.test_contract import assert_conforms
 from tests.test_parse_cost import ends_within
 
@@ -29,27 +28,25 @@ MAX_BODY = 2 * 1024 * 1024
 @pytest.fixture(scope="module")
 def unbudgeted(tmp_path_factory: pytest.TempPathFactory):
     """The default limits, no time budget (so every paste is matched whole), writes on."""
-    app = create_app(
-        make_config(tmp_path_factory.mktemp("unbudgeted"), match_budget_ms=0, api_tokens=[TOKEN])
-    )
-    yield app
-    app.extensions["kb"].close()
+    config = make_config(tmp_path_factory.mktemp("unbudgeted"), api_tokens=[TOKEN])
+    with running_app(config) as app:
+        yield app
 
 
 @pytest.fixture(scope="module")
 def small_body(tmp_path_factory: pytest.TempPathFactory):
     """A 64 KiB body limit."""
-    app = create_app(make_config(tmp_path_factory.mktemp("small-body"), max_body_bytes=65_536))
-    yield app
-    app.extensions["kb"].close()
+    with running_app(
+        make_config(tmp_path_factory.mktemp("small-body")), max_body_bytes=65_536
+    ) as app:
+        yield app
 
 
 @pytest.fixture(scope="module")
 def tight(tmp_path_factory: pytest.TempPathFactory):
     """A time budget of 1 ms, which no paste of some size stays under."""
-    app = create_app(make_config(tmp_path_factory.mktemp("tight"), match_budget_ms=1))
-    yield app
-    app.extensions["kb"].close()
+    with running_app(make_config(tmp_path_factory.mktemp("tight")), match_budget_ms=1) as app:
+        yield app
 
 
 # -- charsets ------------------------------------------------------------------------------

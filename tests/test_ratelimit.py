@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from service import create_app
 from service.ratelimit import RateLimiter
 from tests.test_contract import assert_conforms
 
@@ -30,20 +29,15 @@ def test_off_by_default(client) -> None:
     assert statuses == {200}
 
 
-def test_over_the_limit_is_a_429_problem_with_retry_after(fresh_config) -> None:
-    fresh_config.rate_limit = 60
-    fresh_config.rate_burst = 3
-    app = create_app(fresh_config)
+def test_over_the_limit_is_a_429_problem_with_retry_after(make_app) -> None:
+    app = make_app(rate_limit=60, rate_burst=3)
     client = app.test_client()
-    try:
-        answers = [client.get("/v1/match?line=APM") for _ in range(4)]
-        assert [a.status_code for a in answers] == [200, 200, 200, 429]
-        refused = answers[-1]
-        assert refused.mimetype == "application/problem+json"
-        assert refused.headers["Retry-After"] == "1"
-        assert "60 per minute" in refused.get_json()["detail"]
-        assert_conforms("get", "/v1/match", refused)
-        # Health probes are never refused, or an orchestrator would restart a busy server.
-        assert {client.get("/healthz").status_code for _ in range(10)} == {200}
-    finally:
-        app.extensions["kb"].close()
+    answers = [client.get("/v1/match?line=APM") for _ in range(4)]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    refused = answers[-1]
+    assert refused.mimetype == "application/problem+json"
+    assert refused.headers["Retry-After"] == "1"
+    assert "60 per minute" in refused.get_json()["detail"]
+    assert_conforms("get", "/v1/match", refused)
+    # Health probes are never refused, or an orchestrator would restart a busy server.
+    assert {client.get("/healthz").status_code for _ in range(10)} == {200}

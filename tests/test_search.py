@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from service import create_app
 from service.importer import parse_article
-from tests.conftest import make_config
+from tests.helpers import make_config, running_app
 
 # Articles written for these tests, in the plain KB text format. Every one of them mentions a
 # server, as nearly every article of a real archive does.
@@ -42,12 +41,11 @@ def plain_article(number: str, title: str, text: str) -> str:
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory):
     config = make_config(tmp_path_factory.mktemp("search"), with_test_articles=False)
-    app = create_app(config)
-    knowledge = app.extensions["kb"]
-    for number, (title, text) in ARTICLES.items():
-        knowledge.save_article(parse_article(plain_article(number, title, text)), "imported")
-    yield app.test_client()
-    knowledge.close()
+    with running_app(config) as app:
+        knowledge = app.extensions["kb"]
+        for number, (title, text) in ARTICLES.items():
+            knowledge.save_article(parse_article(plain_article(number, title, text)), "imported")
+        yield app.test_client()
 
 
 def found(client, query: str) -> list[str]:

@@ -6,7 +6,6 @@ import http.client
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,29 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import make_config
+from tests.helpers import free_port, make_config, request
 
 SEED_LINES = (
     "Trying to open IPC connection with APM...  CCIM32  $$<CCIM32><Thu Jul 26 14:22:53.512 2001 "
     "Pacific Standard Time><thread=1600 (0x640)>\n"
     'Component "Remote Control" moved from index 0 to 6  CCIM32\n'
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def request(port: int, method: str, path: str, body: bytes | None = None, headers=None):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        conn.request(method, path, body=body, headers=headers or {})
-        response = conn.getresponse()
-        return response.status, dict(response.getheaders()), response.read()
-    finally:
-        conn.close()
 
 
 @pytest.fixture(scope="module")

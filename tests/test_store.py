@@ -117,7 +117,7 @@ def test_the_write_log_tells_which_articles_changed_since_a_revision(
 
 def test_cached_views_are_dropped_only_for_the_articles_written(tmp_path) -> None:
     from service.kb import KnowledgeBase
-    from tests.conftest import make_config
+    from tests.helpers import make_config
 
     config = make_config(tmp_path)
     knowledge = KnowledgeBase(config)

@@ -7,10 +7,9 @@ import time
 
 import pytest
 
-from service import create_app
 from service.importer import parse_article
 from service.kb import KnowledgeBase
-from tests.conftest import make_config
+from tests.helpers import make_config
 from tests.test_importer import PLAIN_ARTICLE
 
 TOKEN = "s3cret-token-for-tests"
@@ -41,11 +40,8 @@ LINE = "Hardware scanner aborted: cannot open WMI namespace root\\cimv2\\sms"
 
 
 @pytest.fixture()
-def writable(tmp_path):
-    config = make_config(tmp_path, api_tokens=[TOKEN])
-    app = create_app(config)
-    yield app
-    app.extensions["kb"].close()
+def writable(make_app):
+    return make_app(api_tokens=[TOKEN])
 
 
 def test_writes_are_off_without_a_configured_token(client) -> None:
@@ -135,9 +131,9 @@ def test_curated_articles_are_changed_in_kb_data_not_through_the_api(writable) -
     assert client.get("/v1/articles/264630").get_json()["title"] == seed["title"]
 
 
-def test_another_worker_sees_a_write_within_its_refresh_interval(tmp_path) -> None:
+def test_another_worker_sees_a_write_within_its_refresh_interval(make_app, tmp_path) -> None:
     config = make_config(tmp_path, api_tokens=[TOKEN])
-    writer, reader = create_app(config), create_app(config)  # two workers, one KB_HOME
+    writer, reader = make_app(config), make_app(config)  # two workers, one KB_HOME
     reads = reader.test_client()
     assert reads.get("/v1/match", query_string={"line": LINE}).get_json()["matches"] == []
     written_at = time.monotonic()
@@ -150,19 +146,16 @@ def test_another_worker_sees_a_write_within_its_refresh_interval(tmp_path) -> No
         assert time.monotonic() - written_at < 10, "the other worker never saw the write"
         time.sleep(0.05)
     assert matches[0]["issue_id"] == "900100-1"
-    for app in (writer, reader):
-        app.extensions["kb"].close()
 
 
-def test_a_write_the_index_missed_is_repaired_at_start(tmp_path) -> None:
+def test_a_write_the_index_missed_is_repaired_at_start(make_app, tmp_path) -> None:
     config = make_config(tmp_path)
     knowledge = KnowledgeBase(config)
     knowledge.build()
     # the process died after the store committed and before the index was updated
     knowledge.store.save_article(parse_article(PLAIN_ARTICLE), source="api")
     knowledge.close()
-    app = create_app(config)
+    app = make_app(config)
     line = "Copylog.tcf was updated by site QQQ for component CLICORE"
     top = app.test_client().get("/v1/match", query_string={"line": line}).get_json()["matches"][0]
     assert top["article_id"] == "249077"
-    app.extensions["kb"].close()

@@ -1,0 +1,89 @@
+"""What many test modules need: a knowledge base of their own, an app over it, a free port."""
+
+from __future__ import annotations
+
+import http.client
+import shutil
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from service import create_app
+from service.config import PROJECT_ROOT, Config
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SEED_TEXT = FIXTURES / "KB264630.txt"
+
+
+def make_config(root: Path, *, with_test_articles: bool = True, **overrides: Any) -> Config:
+    """A configuration whose KB_HOME and kb_data (curated seed, test articles) live under root."""
+    data = root / "kb_data"
+    data.mkdir(parents=True, exist_ok=True)
+    for path in (PROJECT_ROOT / "kb_data").glob("*.yaml"):
+        shutil.copy(path, data)
+    if with_test_articles:
+        for path in FIXTURES.glob("*.yaml"):
+            shutil.copy(path, data)
+    # No time budget unless a test sets one: answers must not depend on how busy the machine
+    # running the tests is (tests/test_paste_limits.py tests the budget itself).
+    overrides.setdefault("match_budget_ms", 0)
+    return Config(kb_home=root / "home", kb_data=data, **overrides)
+
+
+@contextmanager
+def running_app(config: Config, **settings: Any) -> Iterator[Flask]:
+    """The app over `config` with these settings changed; its knowledge base closed afterwards."""
+    for name, value in settings.items():
+        setattr(config, name, value)
+    app = create_app(config)
+    app.config["TESTING"] = True
+    try:
+        yield app
+    finally:
+        app.extensions["kb"].close()
+
+
+def started(make_app, root: Path, **settings: Any) -> tuple[Config, Flask, Any]:
+    """A knowledge base of its own under root, with these settings: (config, app, client)."""
+    config = make_config(root)
+    app = make_app(config, **settings)
+    return config, app, app.test_client()
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def request(port: int, method: str, path: str, body: bytes | None = None, headers=None):
+    """One HTTP request to 127.0.0.1:port: (status, headers, body)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        response = conn.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        conn.close()
+
+
+def widget_article(number: str, line: str) -> dict:
+    """A minimal article record whose only text is `line` in its summary."""
+    return {
+        "id": number,
+        "aliases": [],
+        "title": f"Widget article {number}",
+        "applies_to": [],
+        "keywords": [],
+        "issues": [{"id": f"{number}-1", "number": 1, "title": "Widget issue", "description": ""}],
+        "symptoms": [],
+        "causes": [],
+        "workarounds": [],
+        "related": [],
+        "sections": [{"key": "summary", "heading": "SUMMARY", "body": line}],
+    }
