@@ -24,6 +24,7 @@ from marshmallow import ValidationError
 
 from schemas.records import load_article_document
 from service.article_text import LineKeys, article_lines
+from service.decoding import ARCHIVE_CHARSET, decode_text
 from service.normalize import normalize, parse_line
 
 TEXT_SUFFIXES = (".md", ".txt", ".text", ".kb")
@@ -71,18 +72,6 @@ class Source:
 # -- reading sources ------------------------------------------------------------------------
 
 
-def _decode(data: bytes) -> str:
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        # The old archives are Windows text; cp1252 is what they were written in.
-        return data.decode("cp1252", errors="replace")
-
-
 def _wanted(name: str) -> bool:
     return name.lower().endswith(TEXT_SUFFIXES)
 
@@ -107,7 +96,7 @@ def _read_file(path: Path) -> Source:
     try:
         if path.stat().st_size > MAX_ARTICLE_BYTES:
             return Source(str(path), None, f"larger than {MAX_ARTICLE_BYTES} bytes")
-        return Source(str(path), _decode(path.read_bytes()))
+        return Source(str(path), decode_text(path.read_bytes(), fallback=ARCHIVE_CHARSET))
     except OSError as exc:
         return Source(str(path), None, f"cannot read: {exc.strerror or exc}")
 
@@ -132,7 +121,11 @@ def _iter_tar(path: Path) -> Iterator[Source]:
                 handle = archive.extractfile(member)
                 if handle is None:
                     continue
-                yield Source(name, _decode(handle.read()), progress=raw.tell() / size)
+                yield Source(
+                    name,
+                    decode_text(handle.read(), fallback=ARCHIVE_CHARSET),
+                    progress=raw.tell() / size,
+                )
     except (tarfile.TarError, OSError, EOFError) as exc:
         yield Source(str(path), None, f"unreadable archive: {exc}")
 

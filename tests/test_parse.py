@@ -6,7 +6,8 @@ import codecs
 
 import pytest
 
-from service.normalize import DecodeError, decode_paste, parse_line, parse_paste
+from service.decoding import DecodeError, decode_text
+from service.normalize import parse_line, parse_paste
 
 SMS2 = (
     "Trying to open IPC connection with APM...  CCIM32  $$<CCIM32><Thu Jul 26 14:22:53.512 2001 "
@@ -105,11 +106,11 @@ def test_blank_lines_and_line_endings() -> None:
     ],
 )
 def test_encodings_windows_tools_write_are_decoded(body: bytes) -> None:
-    assert decode_paste(body) == "Trying to open IPC connection"
+    assert decode_text(body) == "Trying to open IPC connection"
 
 
 def test_undecodable_bytes_are_reported_with_their_offset() -> None:
     with pytest.raises(DecodeError) as caught:
-        decode_paste(b"abc\xff\xfedef\xc3")
+        decode_text(b"abc\xff\xfedef\xc3")
     assert caught.value.offset == 3
-    assert decode_paste(b"caf\xe9", "windows-1252") == "caf\u00e9"
+    assert decode_text(b"caf\xe9", "windows-1252") == "caf\u00e9"

@@ -103,6 +103,36 @@ def test_import_takes_raw_kb_text(writable) -> None:
     assert bad.mimetype == "application/problem+json"
 
 
+def test_an_article_file_in_windows_text_imports_over_http_as_from_the_cli(
+    writable, tmp_path, capsys
+) -> None:
+    # The archives are cp1252: "\u2022" is byte 0x95 there and not valid UTF-8 on its own.
+    windows = PLAIN_ARTICLE.replace("249077", "249078").encode("cp1252")
+    with pytest.raises(UnicodeDecodeError):
+        windows.decode("utf-8")
+    client = writable.test_client()
+    response = client.post(
+        "/v1/articles/import", data=windows, headers=AUTH, content_type="text/plain"
+    )
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["id"] == "249078"
+    first = client.get("/v1/articles/249078").get_json()
+    assert first["applies_to"] == [
+        {"product": "Microsoft Systems Management Server", "version": "2.0 SP1"}
+    ]
+
+    # The same bytes through `kb import` read the same way.
+    from service.cli import main
+
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "249079.txt").write_bytes(windows.replace(b"249078", b"249079"))
+    config = writable.config["KB_CONFIG"]
+    assert main(["--home", str(config.kb_home), "import", str(tmp_path / "in")]) == 0
+    capsys.readouterr()
+    imported = client.get("/v1/articles/249079").get_json()
+    assert (imported["title"], imported["applies_to"]) == (first["title"], first["applies_to"])
+
+
 @pytest.mark.parametrize(
     ("body", "status"),
     [

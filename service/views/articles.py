@@ -20,9 +20,9 @@ from schemas.api import (
 from schemas.records import load_article_document
 from service import learning, links
 from service.auth import require_writer
+from service.decoding import ARCHIVE_CHARSET, DecodeError, UnsupportedCharset, decode_text
 from service.errors import ApiError, field_errors
 from service.importer import ImportProblem, parse_article
-from service.normalize import DecodeError, UnsupportedCharset, decode_paste
 from service.store import ArticleNotFound
 from service.views.common import (
     charset_refused,
@@ -230,7 +230,11 @@ def import_article() -> Response:
     if mimetype and not mimetype.startswith(("text/", "application/octet-stream")):
         raise ApiError(415, "Send the article text as text/plain (either KB text format).")
     try:
-        text = decode_paste(request.get_data(cache=False), request.mimetype_params.get("charset"))
+        text = decode_text(
+            request.get_data(cache=False),
+            request.mimetype_params.get("charset"),
+            fallback=ARCHIVE_CHARSET,
+        )
     except UnsupportedCharset as exc:
         raise charset_refused(exc) from None
     except DecodeError as exc:

@@ -9,9 +9,9 @@ from flask import Response, current_app, json, request
 from marshmallow import Schema
 
 from service.activity import ActivityLog
+from service.decoding import CHARSET_NAMES, UnsupportedCharset
 from service.errors import ApiError
 from service.kb import KnowledgeBase
-from service.normalize import CHARSET_NAMES, UnsupportedCharset
 from service.privacy import client_hash
 from service.render import MARKDOWN, PLAIN, RENDERERS, TEXT_MEDIA
 

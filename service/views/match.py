@@ -9,9 +9,9 @@ from marshmallow import ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from schemas.api import MatchArgsSchema, MatchBodySchema, MatchLineArgsSchema, MatchResponseOut
+from service.decoding import DecodeError, UnsupportedCharset, decode_text
 from service.errors import ApiError, field_errors
 from service.matching import PasteTooLarge, analyse_log
-from service.normalize import DecodeError, UnsupportedCharset, decode_paste
 from service.observability import record_match
 from service.views.common import (
     activity,
@@ -64,7 +64,7 @@ def _read_paste() -> tuple[str, dict[str, Any]]:
     if not mimetype or mimetype.startswith(RAW_TYPES):
         data = request.get_data(cache=False)
         try:
-            text = decode_paste(data, request.mimetype_params.get("charset"))
+            text = decode_text(data, request.mimetype_params.get("charset"))
         except UnsupportedCharset as exc:
             raise charset_refused(exc) from None
         except DecodeError as exc:

@@ -12,9 +12,9 @@ from flask import Blueprint, Response, render_template, request
 
 from schemas.api import ArticleOut
 from service import links
+from service.decoding import DecodeError, decode_text
 from service.errors import ApiError
 from service.feedback import FeedbackRefused, TooManyPending, give_feedback
-from service.normalize import DecodeError, decode_paste
 from service.render import article_text
 from service.store import ArticleNotFound
 from service.views.common import activity, client_id, kb
@@ -37,7 +37,7 @@ def _read_form() -> str:
     upload = request.files.get("logfile")
     if upload is not None and upload.filename:
         try:
-            return decode_paste(upload.read(), None)
+            return decode_text(upload.read(), None)
         except DecodeError as exc:
             raise ValueError(
                 f"{upload.filename} is not readable text ({exc}); save it as UTF-8 or UTF-16."
