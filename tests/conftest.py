@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -10,7 +11,7 @@ import pytest
 from flask import Flask
 
 from service.config import Config
-from tests.helpers import make_config, running_app
+from tests.helpers import make_config, running_app, stop_group
 
 
 @pytest.fixture(scope="session")
@@ -34,6 +35,15 @@ def client(app):
 def fresh_config(tmp_path: Path) -> Config:
     """A knowledge base of its own, for tests that write."""
     return make_config(tmp_path)
+
+
+@pytest.fixture()
+def spawned() -> Iterator[list[subprocess.Popen]]:
+    """Processes a test starts, each leading its own group: all killed at teardown."""
+    processes: list[subprocess.Popen] = []
+    yield processes
+    for process in processes:
+        stop_group(process)
 
 
 @pytest.fixture()

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
+import os
 import shutil
+import signal
 import socket
+import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -70,6 +75,30 @@ def request(port: int, method: str, path: str, body: bytes | None = None, header
         return response.status, dict(response.getheaders()), response.read()
     finally:
         conn.close()
+
+
+def wait_ready(port: int, process: subprocess.Popen, log: Path, seconds: float = 60) -> None:
+    """Wait until the server on `port` answers /readyz with 200; fail with its log if the
+    process ends or `seconds` pass first."""
+    deadline = time.monotonic() + seconds
+    while True:
+        with contextlib.suppress(OSError):
+            if request(port, "GET", "/readyz")[0] == 200:
+                return
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError(f"{process.args[:4]} did not start: " + read_log(log))
+        time.sleep(0.1)
+
+
+def read_log(log: Path) -> str:
+    return log.read_text(errors="replace") if log.exists() else "(no log)"
+
+
+def stop_group(process: subprocess.Popen) -> None:
+    """Kill a process that leads its own group, and everything in the group, then reap it."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=10)
 
 
 def widget_article(number: str, line: str) -> dict:

@@ -13,7 +13,6 @@ shapes, and shows the next start detects the gap and repairs it.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
@@ -23,7 +22,6 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -36,7 +34,7 @@ from service.importer import parse_article, run_import
 from service.index import KBIndex
 from service.kb import KnowledgeBase
 from service.matching import match_log
-from tests.helpers import free_port, make_config, request
+from tests.helpers import free_port, make_config, request, wait_ready
 
 PROJECT = Path(__file__).resolve().parent.parent
 TOKEN = "crash-test-token"
@@ -158,17 +156,6 @@ def structured(article_id: int, n: int) -> dict[str, Any]:
 # -- processes ------------------------------------------------------------------------------
 
 
-@pytest.fixture()
-def spawned() -> Iterator[list[subprocess.Popen]]:
-    """Processes started by a test, each leading its own group: all killed at teardown."""
-    processes: list[subprocess.Popen] = []
-    yield processes
-    for process in processes:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
-
-
 def kb_env(config: Config) -> dict[str, str]:
     """The environment of a `kb` command on this knowledge base, with writes turned on."""
     return dict(
@@ -202,16 +189,8 @@ def start_server(
     """Run `kb serve --workers 2` and wait until it is ready; returns (port, gunicorn master)."""
     port = free_port()
     process = spawn(spawned, config, ["serve", "--port", str(port), "--workers", "2"], log)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if request(port, "GET", "/readyz")[0] == 200:
-                return port, process
-        except OSError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise AssertionError("kb serve did not start: " + log.read_text(errors="replace"))
-        time.sleep(0.1)
+    wait_ready(port, process, log, seconds=30)
+    return port, process
 
 
 def live_members(group: int) -> list[int]:

@@ -7,7 +7,6 @@ is skipped, unless KB_REQUIRE_NGINX is set, as CI does, where a missing nginx fa
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -17,7 +16,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -27,7 +25,7 @@ from gunicorn.config import Config as GunicornConfig
 from service.config import PROJECT_ROOT, Config
 from service.gunicorn_conf import JsonAccessLogger, redact_query
 from service.kb import KnowledgeBase
-from tests.helpers import free_port, make_config, request, started
+from tests.helpers import free_port, make_config, request, started, wait_ready
 from tests.test_contract import assert_conforms
 
 NGINX = shutil.which("nginx") or next(
@@ -45,19 +43,8 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Config:
     return config
 
 
-@pytest.fixture()
-def servers() -> Iterator[list[subprocess.Popen]]:
-    """Processes a test starts, each leading its own group: all stopped at teardown."""
-    started: list[subprocess.Popen] = []
-    yield started
-    for process in started:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
-
-
 def serve(
-    servers: list[subprocess.Popen],
+    spawned: list[subprocess.Popen],
     config: Config,
     log: Path,
     workers: int = 1,
@@ -76,15 +63,9 @@ def serve(
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    servers.append(process)
-    deadline = time.monotonic() + 60
-    while True:
-        with contextlib.suppress(OSError):
-            if request(port, "GET", "/readyz")[0] == 200:
-                return port
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise AssertionError("kb serve did not start: " + log.read_text(errors="replace"))
-        time.sleep(0.1)
+    spawned.append(process)
+    wait_ready(port, process, log)
+    return port
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -172,14 +153,14 @@ def test_metrics_on_a_listener_of_their_own_and_nowhere_else(make_app, tmp_path)
 
 
 def test_two_instances_on_one_host_keep_their_control_sockets_and_metrics_apart(
-    home: Config, servers: list[subprocess.Popen], tmp_path: Path
+    home: Config, spawned: list[subprocess.Popen], tmp_path: Path
 ) -> None:
     # Where gunicorn puts its control socket by default: one path for every instance.
     user_home = tmp_path / "user"
     user_home.mkdir()
     shared = {"HOME": str(user_home), "XDG_RUNTIME_DIR": ""}
-    first = serve(servers, home, tmp_path / "first.log", **shared)
-    second = serve(servers, home, tmp_path / "second.log", **shared)
+    first = serve(spawned, home, tmp_path / "first.log", **shared)
+    second = serve(spawned, home, tmp_path / "second.log", **shared)
 
     # Each counts its own requests: the second's start wiped nothing of the first's.
     for _ in range(3):
@@ -192,7 +173,7 @@ def test_two_instances_on_one_host_keep_their_control_sockets_and_metrics_apart(
     # No instance took the user's one control socket path, for the next to take over.
     assert not (user_home / ".gunicorn").exists()
     # Stopping one leaves the other answering, its metrics intact.
-    stop(servers[0])
+    stop(spawned[0])
     request(second, "GET", "/healthz")
     assert healthz_count(second) == 6
     # A query string's token stays out of the log gunicorn writes.
@@ -204,20 +185,20 @@ def test_two_instances_on_one_host_keep_their_control_sockets_and_metrics_apart(
 
 
 def test_per_instance_control_sockets_survive_the_other_instance_stopping(
-    home: Config, servers: list[subprocess.Popen], tmp_path: Path
+    home: Config, spawned: list[subprocess.Popen], tmp_path: Path
 ) -> None:
     gunicornc = Path(sys.executable).with_name("gunicornc")
     if not gunicornc.exists():
         pytest.skip("this gunicorn has no control socket (gunicorn 25.1 added it)")
     sockets = tmp_path / "a.ctl", tmp_path / "b.ctl"
-    serve(servers, home, tmp_path / "a.log", KB_CONTROL_SOCKET=str(sockets[0]))
-    serve(servers, home, tmp_path / "b.log", KB_CONTROL_SOCKET=str(sockets[1]))
+    serve(spawned, home, tmp_path / "a.log", KB_CONTROL_SOCKET=str(sockets[0]))
+    serve(spawned, home, tmp_path / "b.log", KB_CONTROL_SOCKET=str(sockets[1]))
     # Gunicorn opens the control socket from a thread of its own, soon after it starts serving.
     deadline = time.monotonic() + 20
     while not all(path.is_socket() for path in sockets):
         assert time.monotonic() < deadline, f"no control sockets: {list(tmp_path.iterdir())}"
         time.sleep(0.1)
-    stop(servers[0])
+    stop(spawned[0])
     assert not sockets[0].exists()
     assert sockets[1].is_socket()
     shown = subprocess.run(
@@ -231,10 +212,10 @@ def test_per_instance_control_sockets_survive_the_other_instance_stopping(
 
 
 def test_metrics_served_on_their_own_listener_only(
-    home: Config, servers: list[subprocess.Popen], tmp_path: Path
+    home: Config, spawned: list[subprocess.Popen], tmp_path: Path
 ) -> None:
     metrics_port = free_port()
-    port = serve(servers, home, tmp_path / "serve.log", KB_METRICS_BIND=f"127.0.0.1:{metrics_port}")
+    port = serve(spawned, home, tmp_path / "serve.log", KB_METRICS_BIND=f"127.0.0.1:{metrics_port}")
     request(port, "GET", "/healthz")
     assert request(port, "GET", "/metrics")[0] == 404
     assert healthz_count(metrics_port) == 1
@@ -279,14 +260,14 @@ def upload(port: int, length: int, sent: bytes = b"") -> socket.socket:
 
 
 def test_behind_the_nginx_of_deploy_slow_uploads_hold_no_worker(
-    home: Config, servers: list[subprocess.Popen], tmp_path: Path
+    home: Config, spawned: list[subprocess.Popen], tmp_path: Path
 ) -> None:
     if NGINX is None:
         message = "Debian's nginx is needed: apt-get install nginx"
         if os.environ.get("KB_REQUIRE_NGINX"):
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
-    upstream = serve(servers, home, tmp_path / "serve.log", workers=1)
+    upstream = serve(spawned, home, tmp_path / "serve.log", workers=1)
     listen = free_port()
     config = nginx_config(tmp_path, listen, upstream)
     checked = subprocess.run(
@@ -299,15 +280,8 @@ def test_behind_the_nginx_of_deploy_slow_uploads_hold_no_worker(
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    servers.append(proxy)
-    deadline = time.monotonic() + 30
-    while True:
-        with contextlib.suppress(OSError):
-            if request(listen, "GET", "/readyz")[0] == 200:
-                break
-        assert proxy.poll() is None, (tmp_path / "error.log").read_text(errors="replace")
-        assert time.monotonic() < deadline, "nginx did not start"
-        time.sleep(0.1)
+    spawned.append(proxy)
+    wait_ready(listen, proxy, tmp_path / "error.log", seconds=30)
 
     # More stalled uploads than the server has workers (one): nginx holds them, not gunicorn.
     # (Sent to gunicorn itself, each would hold its worker until its 30 s timeout.)

@@ -8,12 +8,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import free_port, make_config, request
+from tests.helpers import free_port, make_config, request, wait_ready
 
 SEED_LINES = (
     "Trying to open IPC connection with APM...  CCIM32  $$<CCIM32><Thu Jul 26 14:22:53.512 2001 "
@@ -37,22 +36,13 @@ def server(tmp_path_factory: pytest.TempPathFactory):
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if request(port, "GET", "/readyz")[0] == 200:
-                break
-        except OSError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            log.close()
-            raise AssertionError("kb serve did not start: " + (root / "serve.log").read_text())
-        time.sleep(0.2)
-    yield port
-    os.killpg(process.pid, signal.SIGTERM)
-    process.wait(timeout=30)
-    log.close()
+    try:
+        wait_ready(port, process, root / "serve.log")
+        yield port
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+        log.close()
 
 
 def test_curl_data_binary_of_a_log_file_gets_the_issue_and_its_fix(server: int) -> None:
