@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request
-from marshmallow import ValidationError
 
 from schemas.api import (
     ArticleOut,
@@ -21,7 +20,7 @@ from schemas.records import load_article_document
 from service import learning, links
 from service.auth import require_writer
 from service.decoding import ARCHIVE_CHARSET, DecodeError, UnsupportedCharset, decode_text
-from service.errors import ApiError, field_errors
+from service.errors import ApiError
 from service.importer import ImportProblem, parse_article
 from service.store import ArticleNotFound
 from service.views.common import (
@@ -34,6 +33,7 @@ from service.views.common import (
     not_found,
     page_response,
     renders_text,
+    validated,
 )
 
 bp = Blueprint("articles", __name__, url_prefix="/v1")
@@ -211,12 +211,7 @@ def put_article(article_ref: str) -> Response:
             f"The body's id {raw['id']!r} differs from the path's {article_id!r}.",
             errors=[{"field": "id", "message": "must equal the article id in the path"}],
         )
-    try:
-        document = load_article_document(raw)
-    except ValidationError as exc:
-        errors = field_errors(exc.messages)
-        names = ", ".join(sorted({e["field"] for e in errors}))
-        raise ApiError(422, f"The article is not valid: {names}.", errors=errors) from None
+    document = validated(load_article_document, raw, "article")
     _refuse_curated(article_id)
     outcome = kb().save_article(document, source="api")
     return _written(article_id, outcome)

@@ -6,11 +6,11 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import Response, current_app, json, request
-from marshmallow import Schema
+from marshmallow import Schema, ValidationError
 
 from service.activity import ActivityLog
 from service.decoding import CHARSET_NAMES, UnsupportedCharset
-from service.errors import ApiError
+from service.errors import ApiError, field_errors
 from service.kb import KnowledgeBase
 from service.privacy import client_hash
 from service.render import MARKDOWN, PLAIN, RENDERERS, TEXT_MEDIA
@@ -41,6 +41,17 @@ def client_id() -> str | None:
 def load_args(schema: Schema) -> dict[str, Any]:
     """Query parameters validated by a schema; a bad one is a 400 naming the parameter."""
     return schema.load(request.args.to_dict())
+
+
+def validated(load: Callable[[Any], dict[str, Any]], raw: Any, what: str) -> dict[str, Any]:
+    """A request body validated by `load` (a schema's load); invalid, a 422 naming each field
+    and what is wrong with it. `what` completes "The ... is not valid"."""
+    try:
+        return load(raw)
+    except ValidationError as exc:
+        errors = field_errors(exc.messages)
+        names = ", ".join(sorted({e["field"] for e in errors}))
+        raise ApiError(422, f"The {what} is not valid: {names}.", errors=errors) from None
 
 
 def json_response(data: Any, schema: Schema | None = None, status: int = 200) -> Response:

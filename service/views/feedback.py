@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, request
-from marshmallow import ValidationError
 
 from schemas.api import (
     FeedbackBodySchema,
@@ -15,7 +14,7 @@ from schemas.api import (
 )
 from service import learning, links
 from service.auth import carries_token, require_writer
-from service.errors import ApiError, field_errors
+from service.errors import ApiError
 from service.feedback import (
     FeedbackRefused,
     TooManyPending,
@@ -31,6 +30,7 @@ from service.views.common import (
     load_args,
     no_content,
     page_response,
+    validated,
 )
 
 bp = Blueprint("feedback", __name__, url_prefix="/v1")
@@ -52,12 +52,7 @@ def post_feedback() -> Response:
     raw = request.get_json(silent=True)
     if not isinstance(raw, dict):
         raise ApiError(400, "The body must be a JSON object with issue_id, helpful and request_id.")
-    try:
-        body = _body.load(raw)
-    except ValidationError as exc:
-        errors = field_errors(exc.messages)
-        names = ", ".join(sorted({e["field"] for e in errors}))
-        raise ApiError(422, f"The feedback is not valid: {names}.", errors=errors) from None
+    body = validated(_body.load, raw, "feedback")
     try:
         outcome = give_feedback(kb(), activity(), **body, client=client_id())
     except FeedbackRefused as exc:
