@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
-from service.normalize import STOP_WORDS, line_signature, normalize, parse_line
+from service.normalize import line_signature, normalize, parse_line
+from service.stop_words import SIGNATURE_STOP_WORDS
 
 # Pieces with fewer terms than this say too little to find an article by.
 MIN_TERMS = 2
@@ -77,7 +78,7 @@ def _joined(first: str, second: str) -> str:
 
 def _term_count(signature: str) -> int:
     words = signature.split()
-    return len(words) - sum(1 for t in words if t[0] == "<" or t in STOP_WORDS)
+    return len(words) - sum(1 for t in words if t[0] == "<" or t in SIGNATURE_STOP_WORDS)
 
 
 def _has_code(signature: str) -> bool:
@@ -350,4 +351,6 @@ def _collapsed(tokens: list[str]) -> str:
 def signature_terms(signature: str) -> tuple[str, ...]:
     """The terms of a normalised signature, as `normalize` picks them: no placeholders, no
     stop words, each once."""
-    return tuple(dict.fromkeys(t for t in signature.split() if t[0] != "<" and t not in STOP_WORDS))
+    return tuple(
+        dict.fromkeys(t for t in signature.split() if t[0] != "<" and t not in SIGNATURE_STOP_WORDS)
+    )

@@ -21,68 +21,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from service import budget
+from service.stop_words import SIGNATURE_STOP_WORDS
 
 MAX_MESSAGE_CHARS = 2_000
-
-STOP_WORDS = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "been",
-        "but",
-        "by",
-        "can",
-        "could",
-        "did",
-        "do",
-        "does",
-        "for",
-        "from",
-        "had",
-        "has",
-        "have",
-        "if",
-        "in",
-        "into",
-        "is",
-        "it",
-        "its",
-        "not",
-        "of",
-        "on",
-        "or",
-        "so",
-        "such",
-        "than",
-        "that",
-        "the",
-        "their",
-        "then",
-        "there",
-        "these",
-        "this",
-        "to",
-        "was",
-        "were",
-        "will",
-        "with",
-        "would",
-        "you",
-        "your",
-        "i",
-        "we",
-        "our",
-        "no",
-        "yes",
-        "all",
-        "any",
-    ]
-)
 
 
 # -- line formats ---------------------------------------------------------------------------
@@ -407,7 +348,9 @@ def normalize(message: str) -> NormalizedLine:
     """Replace instance data with placeholders; keep what identifies the problem."""
     collapsed = _signature_tokens(message)
     signature = " ".join(collapsed)
-    terms = tuple(dict.fromkeys(t for t in collapsed if t[0] != "<" and t not in STOP_WORDS))
+    terms = tuple(
+        dict.fromkeys(t for t in collapsed if t[0] != "<" and t not in SIGNATURE_STOP_WORDS)
+    )
     codes = tuple(dict.fromkeys(t for t in collapsed if t.startswith("0x") and len(t) == 10))
     return NormalizedLine(signature, signature, terms, codes)
 

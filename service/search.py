@@ -7,46 +7,9 @@ from typing import Any
 
 from service.kb import KnowledgeBase
 from service.links import article_url
+from service.stop_words import SEARCH_STOP_WORDS
 
 MAX_QUERY_WORDS = 40
-# Words that carry no meaning in a KB title or text; negations and the like ("not", "cannot")
-# stay, since titles turn on them. Measured on the SMS archive: top-1 unchanged without these.
-STOP_WORDS = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "of",
-        "to",
-        "in",
-        "on",
-        "for",
-        "and",
-        "or",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "with",
-        "by",
-        "at",
-        "from",
-        "as",
-        "it",
-        "its",
-        "this",
-        "that",
-        "these",
-        "those",
-        "you",
-        "your",
-        "i",
-        "we",
-        "my",
-    ]
-)
 WORD = re.compile(r"[^\W_]+(?:[.'][^\W_]+)*", re.UNICODE)
 
 
@@ -61,7 +24,7 @@ def search_articles(
     words = list(dict.fromkeys(w.lower() for w in WORD.findall(text)))
     # Function words match nearly every article: they cost the most and rank nothing. They
     # are kept only when nothing else was typed.
-    content = [w for w in words if w not in STOP_WORDS]
+    content = [w for w in words if w not in SEARCH_STOP_WORDS]
     words = (content or words)[:MAX_QUERY_WORDS]
     store = kb.store
     hits = store.search_articles(words, limit=limit, product=product, every_word=True)

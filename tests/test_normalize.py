@@ -165,3 +165,15 @@ def test_a_placeholder_inside_a_path_is_part_of_the_path(article: str, log: str)
 
 def test_a_placeholder_before_a_colon_is_not_a_drive() -> None:
     assert normalize("Error <code>: the copy failed").signature == "error <x> the copy failed"
+
+
+def test_the_signature_stop_words_change_only_with_the_line_keys_format() -> None:
+    # Stored line keys are hashes of signatures, which leave these words out; an existing store
+    # rebuilds its keys only when LINE_KEYS_FORMAT changes, so the two must change together.
+    import hashlib
+
+    from service.article_text import LINE_KEYS_FORMAT
+    from service.stop_words import SIGNATURE_STOP_WORDS
+
+    words = hashlib.sha256(" ".join(sorted(SIGNATURE_STOP_WORDS)).encode()).hexdigest()[:12]
+    assert (LINE_KEYS_FORMAT, words) == (11, "0713722309cb")
