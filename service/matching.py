@@ -35,13 +35,10 @@ def _product_filter(kb: KnowledgeBase, product: str | None, version: str | None)
 
     def allowed(article_id: str) -> bool:
         if article_id not in cache:
-            rows = kb.store.conn.execute(
-                "SELECT product, version FROM article_products WHERE article_id=?", (article_id,)
-            ).fetchall()
             cache[article_id] = any(
-                (not product or product.lower() in row["product"].lower())
-                and (not version or version.lower() == row["version"].lower())
-                for row in rows
+                (not product or product.lower() in stored_product.lower())
+                and (not version or version.lower() == stored_version.lower())
+                for stored_product, stored_version in kb.store.products_of_article(article_id)
             )
         return cache[article_id]
 
@@ -146,10 +143,7 @@ def _apply_penalties(kb: KnowledgeBase, issues: list[RankedIssue]) -> list[Ranke
     cache = kb.explain_cache()
     penalised = cache.get("penalised issues")
     if penalised is None:
-        penalised = {
-            row["issue_id"]
-            for row in kb.store.conn.execute("SELECT DISTINCT issue_id FROM issue_penalties")
-        }
+        penalised = kb.store.penalised_issue_ids()
         cache["penalised issues"] = penalised
     if not penalised or not any(r.issue_id in penalised for r in issues):
         return issues
@@ -179,14 +173,7 @@ def _issue_context(kb: KnowledgeBase, issue_id: str, article_id: str) -> dict[st
     store = kb.store
     issue = store.issue_details(issue_id) or {}
     learned = learning.learned_symptoms(store, issue_id)
-    related = [
-        dict(row)
-        for row in store.conn.execute(
-            "SELECT target_id AS article_id, title, reason FROM related_articles"
-            " WHERE article_id=? ORDER BY position",
-            (article_id,),
-        )
-    ]
+    related = store.related_articles(article_id)
     present = store.existing_article_ids([r["article_id"] for r in related])
     for r in related:
         r["in_store"] = r["article_id"] in present

@@ -10,7 +10,7 @@ from service import create_app
 from service import index as index_module
 from service.importer import parse_article
 from service.kb import KnowledgeBase
-from service.store import Store
+from service.storage import Store
 from tests.conftest import make_config
 from tests.test_contract import assert_conforms
 from tests.test_importer import PLAIN_ARTICLE

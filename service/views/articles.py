@@ -23,7 +23,7 @@ from service.auth import require_writer
 from service.errors import ApiError, field_errors
 from service.importer import ImportProblem, parse_article
 from service.normalize import DecodeError, UnsupportedCharset, decode_paste
-from service.store import ArticleNotFound
+from service.storage import ArticleNotFound
 from service.views.common import (
     charset_refused,
     json_response,

@@ -16,7 +16,7 @@ from service.errors import ApiError
 from service.feedback import FeedbackRefused, TooManyPending, give_feedback
 from service.normalize import DecodeError, decode_paste
 from service.render import article_text
-from service.store import ArticleNotFound
+from service.storage import ArticleNotFound
 from service.views.common import activity, client_id, kb
 from service.views.match import answer_paste
 
