@@ -6,6 +6,7 @@ one per row: a page of 200 records costs as many statements as a page of one.
 
 from __future__ import annotations
 
+import copy
 import json
 import sqlite3
 from collections.abc import Callable
@@ -245,7 +246,8 @@ class RecordReads(Database):
             for record in records:
                 for issue_id in record["issue_ids"]:
                     if issue_id in issues:
-                        issues[issue_id][key].append(record)
+                        # A copy each: a record shared by two issues is theirs to change apart.
+                        issues[issue_id][key].append(copy.deepcopy(record))
         return issues
 
     def get_symptom(self, symptom_id: str) -> dict[str, Any] | None:

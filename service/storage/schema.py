@@ -157,7 +157,7 @@ FEEDBACK_REVIEW_COLUMNS = {
     "reviewed_at": "TEXT",
 }
 # Every line an article says, as keys of normalised lines (service/article_text.py), kept whole
-# beside the article and written with it; the line index (service/line_index.py) turns them
+# beside the article and written with it; the line index (service/storage/lines.py) turns them
 # around, key -> articles, for lookups.
 LINES_SCHEMA = """
 CREATE TABLE IF NOT EXISTS line_keys (
