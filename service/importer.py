@@ -1281,7 +1281,7 @@ def _import(
     pending: list[Write] = []
     kb.store.initialise()
     if not kb.index.exists():
-        kb.index.rebuild(kb.store)
+        kb.repair()
     # A bulk load into a small store indexes everything once at the end, in all cores, rather
     # than batch by batch; until then the index lags and a crash is repaired at the next start.
     existing = kb.store.count("articles")

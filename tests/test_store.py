@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import inspect
 import sqlite3
 from contextlib import closing
 
@@ -143,3 +144,37 @@ def test_cached_views_are_dropped_only_for_the_articles_written(tmp_path) -> Non
     )
     writer.close()
     knowledge.close()
+
+
+def _plain(value: object) -> bool:
+    """Whether `value` is made of plain values only (what any kind of store could hand out)."""
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
+    if isinstance(value, list | tuple | set | frozenset):
+        return all(_plain(v) for v in value)
+    return value is None or isinstance(value, str | int | float | bool)
+
+
+def test_the_store_takes_and_hands_out_plain_values_only(store: Store, seed: dict) -> None:
+    from service.storage import ActivityDatabase
+    from service.storage.lines import LineReader
+
+    for kind in (Store, ActivityDatabase, LineReader):
+        for name, method in inspect.getmembers(kind, inspect.isfunction):
+            if not name.startswith("_"):
+                assert "sqlite3" not in str(inspect.signature(method)), f"{kind.__name__}.{name}"
+    store.save_article(seed, source="curated")
+    answers = [
+        store.get_article("264630"),
+        store.list_records("issues", limit=5),
+        store.list_records("articles", limit=5),
+        store.issues_details(["264630-1", "264630-2"]),
+        list(store.issue_texts("264630")),
+        list(store.symptom_lines()),
+        store.search_articles(["interoperability"], limit=3),
+        store.verdict_counts(),
+        store.products_of_article("264630"),
+        store.related_articles("264630"),
+    ]
+    assert [bool(answer) for answer in answers] == [True] * len(answers)
+    assert all(_plain(answer) for answer in answers)
