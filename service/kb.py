@@ -167,8 +167,8 @@ class KnowledgeBase:
         if rebuild:
             return self.index.rebuild(self.store, procs=procs)
         article_ids = [w.article_id for w in written]
-        # Articles created by these writes were never indexed: nothing of theirs to delete
-        # (unless a later write of the same batch touched them again).
+        # An article these writes created was not in the store before them, so the index holds
+        # nothing of it to delete (a gap a crash left is closed by `repair`, at the next start).
         created = {w.article_id for w in written if w.outcome == "created"}
         return self.index.update_articles(
             self.store,
