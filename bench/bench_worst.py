@@ -22,7 +22,6 @@ import http.client
 import json
 import os
 import random
-import sqlite3
 import statistics
 import string
 import sys
@@ -45,6 +44,7 @@ from bench.serving import (  # noqa: E402
     wait_ready,
 )
 from service.config import Config  # noqa: E402
+from service.storage import peek_store  # noqa: E402
 
 TMP = Path(tempfile.gettempdir())
 SMS_TRAILER = (
@@ -284,11 +284,7 @@ def main() -> int:
             together = concurrent(port, cases, args.seconds)
         finally:
             stop(server)
-    store = sqlite3.connect(f"file:{Config(kb_home=args.home).store_path}?mode=ro", uri=True)
-    try:
-        articles = store.execute("SELECT count(*) FROM articles").fetchone()[0]
-    finally:
-        store.close()
+    articles = peek_store(Config(kb_home=args.home).store_path).articles
     report = {
         "home": str(args.home),
         "articles": articles,

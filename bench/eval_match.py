@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 from bench.eval_queries import KINDS, Query, build_queries, iter_archive, load_corpus  # noqa: E402
 from bench.serving import ALL_ARCHIVE, SMS_ARCHIVE, free_port, start, stop, wait_ready  # noqa: E402
 from service.search import WORD  # noqa: E402
-from service.store import Store  # noqa: E402
+from service.storage import Store  # noqa: E402
 
 NEGATIVES = ROOT / "bench" / "negatives"
 KB = Path(sys.executable).parent / "kb"

@@ -33,7 +33,6 @@ import os
 import random
 import re
 import shutil
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -61,6 +60,7 @@ from bench.serving import (  # noqa: E402
 )
 from service.config import Config  # noqa: E402
 from service.kb import KnowledgeBase  # noqa: E402
+from service.storage import StorageError, copy_store, peek_store, stored_article_ids  # noqa: E402
 
 LUA_SCRIPT = ROOT / "bench" / "load.lua"
 # Share of requests per kind, in percent.
@@ -139,7 +139,7 @@ class Phase:
 
 
 def _sample_ids(kb: KnowledgeBase, table: str, count: int, rng: random.Random) -> list[str]:
-    ids = [row["id"] for row in kb.store.conn.execute(f"SELECT id FROM {table} ORDER BY id")]
+    ids = kb.store.record_ids(table)
     return rng.sample(ids, min(count, len(ids)))
 
 
@@ -172,7 +172,7 @@ def build_requests(home: Path, rng: random.Random) -> dict[str, list[dict[str, s
             else:
                 paths = [f"/v1/{kind}/{i}" for i in _sample_ids(kb, kind, share * 2, rng)]
             reads += [{"method": "GET", "path": path} for path in paths]
-        titles = [row["title"] for row in kb.store.conn.execute("SELECT title FROM issues")]
+        titles = list(kb.store.titles("issues").values())
         searches = []
         for title in rng.sample(titles, min(200, len(titles))):
             query = _search_query(title, rng)
@@ -404,25 +404,18 @@ class StoreWatch:
 
     def sample(self) -> tuple[float, int, int, int]:
         """(monotonic time, articles, store revision, index revision) right now."""
-        conn = sqlite3.connect(f"file:{self.home / 'kb.sqlite3'}?mode=ro", uri=True, timeout=5)
-        try:
-            articles = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
-            revision = int(
-                conn.execute("SELECT value FROM meta WHERE key='revision'").fetchone()[0]
-            )
-        finally:
-            conn.close()
+        peek = peek_store(self.home / "kb.sqlite3")
         try:
             state = json.loads((self.home / "index" / "state.json").read_text())
             indexed = int(state.get("revision", -1))
         except (OSError, ValueError):
             indexed = -1  # the index directory is being replaced
-        return time.monotonic(), articles, revision, indexed
+        return time.monotonic(), peek.articles, peek.revision, indexed
 
     def _run(self) -> None:
         while not self._stop.is_set():
             # A sample that meets a write lock is skipped; the next one comes half a second on.
-            with contextlib.suppress(sqlite3.Error):
+            with contextlib.suppress(StorageError):
                 self.samples.append(self.sample())
             if self.exited_at is None and self.process and self.process.poll() is not None:
                 self.exited_at = time.monotonic()
@@ -615,15 +608,7 @@ class LoadTest:
         prepare_home(source, Path(args.archive))
         # Phase 2 writes into the served home: serve a copy, so --home stays the SMS store.
         self.home.mkdir()
-        src = sqlite3.connect(source / "kb.sqlite3")
-        dst = sqlite3.connect(self.home / "kb.sqlite3")
-        try:
-            # The backup API, not a file copy: it carries what is still in the source's WAL.
-            src.backup(dst)
-            articles = dst.execute("SELECT count(*) FROM articles").fetchone()[0]
-        finally:
-            dst.close()
-            src.close()
+        articles = copy_store(source / "kb.sqlite3", self.home / "kb.sqlite3")
         shutil.copytree(source / "index", self.home / "index")
         self.requests = build_requests(self.home, random.Random(args.seed))
         write_lua_data(self.data, self.requests, MIX)
@@ -667,9 +652,7 @@ class LoadTest:
         archive = Path(args.import_archive)
         if not archive.exists():
             raise SystemExit(f"archive to import not found: {archive}")
-        conn = sqlite3.connect(f"file:{self.home / 'kb.sqlite3'}?mode=ro", uri=True)
-        present = {row[0] for row in conn.execute("SELECT id FROM articles")}
-        conn.close()
+        present = stored_article_ids(self.home / "kb.sqlite3")
         print(f"taking {args.import_articles} new articles from {archive} ...", file=sys.stderr)
         slice_path = self.work / "import-slice.tar.gz"
         rng = random.Random(args.seed + 1)

@@ -92,12 +92,9 @@ def _known_lines(kb: KnowledgeBase, count: int, rng: random.Random) -> list[str]
     total = kb.store.count("symptoms")
     lines = []
     for _ in range(count):
-        row = kb.store.conn.execute(
-            "SELECT text FROM symptoms WHERE kind != 'condition' LIMIT 1 OFFSET ?",
-            (rng.randrange(max(1, total)),),
-        ).fetchone()
-        if row:
-            lines.append(row["text"])
+        text = kb.store.quoted_line_at(rng.randrange(max(1, total)))
+        if text:
+            lines.append(text)
     return lines
 
 
@@ -164,29 +161,21 @@ class StoreSample:
     """What pastes are made of, read once from a store: quoted lines, titles and products."""
 
     def __init__(self, kb: KnowledgeBase) -> None:
-        conn = kb.store.conn
         seen: set[str] = set()
         self.lines: list[KnownLine] = []
         self.quotable: dict[str, list[str]] = {}
-        rows = conn.execute(
-            "SELECT article_id, kind, text FROM symptoms WHERE kind != 'condition' ORDER BY id"
-        )
-        for row in rows:
+        for article_id, kind, text in kb.store.quoted_lines():
             # Quoted lines keep their log trailer in the store; the message alone is what a
             # paste in another format (or a person) would show.
-            message, component, _ = parse_line(row["text"])
+            message, component, _ = parse_line(text)
             if not message or message in seen:
                 continue
             seen.add(message)
-            self.lines.append(KnownLine(message, component, row["article_id"], row["kind"]))
+            self.lines.append(KnownLine(message, component, article_id, kind))
             if len(message) <= QUOTE_MAX_CHARS:
-                self.quotable.setdefault(row["article_id"], []).append(message)
-        self.titles = {r["id"]: r["title"] for r in conn.execute("SELECT id, title FROM articles")}
-        self.products: dict[str, str] = {}
-        for row in conn.execute(
-            "SELECT article_id, product FROM article_products ORDER BY article_id, position"
-        ):
-            self.products.setdefault(row["article_id"], row["product"])
+                self.quotable.setdefault(article_id, []).append(message)
+        self.titles = kb.store.titles("articles")
+        self.products: dict[str, str] = kb.store.first_products()
         self.articles = kb.store.count("articles")
 
 

@@ -13,10 +13,8 @@ import atexit
 import json
 import logging
 import os
-import sqlite3
 import threading
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,47 +22,10 @@ from typing import Any
 from service.learning import distinctive
 from service.normalize import NormalizedLine
 from service.privacy import is_private, scrub
-from service.store import open_database
+from service.storage import ActivityDatabase, MatchRecord, StorageError
 
 log = logging.getLogger(__name__)
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS matches (
-    request_id TEXT PRIMARY KEY,
-    created_at TEXT NOT NULL,
-    evidence TEXT NOT NULL,
-    unmatched TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS matches_created ON matches(created_at);
-CREATE TABLE IF NOT EXISTS issue_matches (
-    issue_id TEXT PRIMARY KEY,
-    article_id TEXT NOT NULL,
-    count INTEGER NOT NULL,
-    first_matched TEXT NOT NULL,
-    last_matched TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS unmatched_lines (
-    signature TEXT PRIMARY KEY,
-    count INTEGER NOT NULL,
-    first_seen TEXT NOT NULL,
-    last_seen TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS totals (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
--- Distinct clients (keyed hashes, service.privacy) that pasted a content-gap line.
-CREATE TABLE IF NOT EXISTS gap_clients (
-    signature TEXT NOT NULL,
-    client TEXT NOT NULL,
-    PRIMARY KEY (signature, client)
-) WITHOUT ROWID;
--- How many recent pastes had each distinctive unmatched line: feedback never learns a line
--- that is common to logs.
-CREATE TABLE IF NOT EXISTS line_seen (
-    signature TEXT PRIMARY KEY,
-    pastes INTEGER NOT NULL,
-    last_seen TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS line_seen_last ON line_seen(last_seen);
-"""
 CONFIDENT = 0.5
 # A paste with nothing confident adds at most this many of its lines to the content gaps.
 GAP_LINES_PER_PASTE = 50
@@ -84,19 +45,6 @@ def _gap_lines(unmatched: list[NormalizedLine]) -> list[str]:
     return list(dict.fromkeys(scrub(s) for s in list(kept)[:GAP_LINES_PER_PASTE]))
 
 
-@dataclass
-class _Record:
-    """One answered paste, ready to write: only normalised lines, already as JSON."""
-
-    request_id: str
-    stamp: str
-    issues: str
-    unmatched: list[str]
-    top: tuple[str, str] | None
-    gaps: list[str]
-    client: str | None
-
-
 class ActivityLog:
     """The activity database under `<KB_HOME>/activity.sqlite3`.
 
@@ -108,8 +56,8 @@ class ActivityLog:
     def __init__(self, path: str | Path, keep_days: int = 7) -> None:
         self.path = Path(path)
         self.keep_days = keep_days
-        self._local = threading.local()
-        self._pending: list[_Record] = []
+        self.database = ActivityDatabase(self.path)
+        self._pending: list[MatchRecord] = []
         self._pending_lock = threading.Lock()
         self._flush_lock = threading.Lock()
         # One writing thread per process: gunicorn forks workers from a preloaded master.
@@ -117,28 +65,9 @@ class ActivityLog:
         self._writes = 0
         self.missed = 0
 
-    @property
-    def conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            # A short timeout: a writer that cannot get the lock soon tries again next time.
-            conn = open_database(self.path, timeout=0.5)
-            conn.executescript(SCHEMA)
-            columns = {row["name"] for row in conn.execute("PRAGMA table_info(unmatched_lines)")}
-            if "clients" not in columns:
-                # Logs made before clients were counted: their gaps count as seen by none.
-                conn.execute(
-                    "ALTER TABLE unmatched_lines ADD COLUMN clients INTEGER NOT NULL DEFAULT 0"
-                )
-            self._local.conn = conn
-        return conn
-
     def close(self) -> None:
         self.flush()
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
+        self.database.close()
 
     # -- writing ----------------------------------------------------------------------------
 
@@ -157,7 +86,7 @@ class ActivityLog:
         keyed hash of the client's address, counted, never shown.
         """
         confident = [m for m in matches if m["confidence"] >= CONFIDENT]
-        record = _Record(
+        record = MatchRecord(
             request_id=request_id,
             stamp=_now().isoformat(),
             issues=json.dumps(
@@ -201,16 +130,8 @@ class ActivityLog:
         if not records:
             return 0
         try:
-            conn = self.conn
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                for record in records:
-                    self._write(conn, record)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-        except sqlite3.Error as exc:
+            self.database.write(records)
+        except StorageError as exc:
             self.missed += len(records)
             log.warning("%d match record(s) not written: %s", len(records), exc)
             return 0
@@ -220,59 +141,10 @@ class ActivityLog:
             self.prune()
         return len(records)
 
-    def _write(self, conn: sqlite3.Connection, record: _Record) -> None:
-        stamp = record.stamp
-        # Request ids are made by the server: one is never written twice, and if it were, the
-        # first answer's record would stand.
-        conn.execute(
-            "INSERT OR IGNORE INTO matches(request_id, created_at, evidence, unmatched)"
-            " VALUES (?, ?, ?, ?)",
-            (record.request_id, stamp, record.issues, json.dumps(record.unmatched)),
-        )
-        conn.executemany(
-            "INSERT INTO line_seen VALUES (?, 1, ?) ON CONFLICT(signature)"
-            " DO UPDATE SET pastes = pastes + 1, last_seen = excluded.last_seen",
-            [(line, stamp) for line in record.unmatched],
-        )
-        self._count(conn, "pastes")
-        if record.top is not None:
-            conn.execute(
-                "INSERT INTO issue_matches VALUES (?, ?, 1, ?, ?)"
-                " ON CONFLICT(issue_id) DO UPDATE SET count = count + 1,"
-                " last_matched = excluded.last_matched",
-                (*record.top, stamp, stamp),
-            )
-        else:
-            self._count(conn, "pastes_unmatched")
-            conn.executemany(
-                "INSERT INTO unmatched_lines(signature, count, first_seen, last_seen)"
-                " VALUES (?, 1, ?, ?) ON CONFLICT(signature) DO UPDATE SET count = count + 1,"
-                " last_seen = excluded.last_seen",
-                [(g, stamp, stamp) for g in record.gaps],
-            )
-            if record.client is not None:
-                for line in record.gaps:
-                    added = conn.execute(
-                        "INSERT OR IGNORE INTO gap_clients VALUES (?, ?)", (line, record.client)
-                    ).rowcount
-                    if added:
-                        conn.execute(
-                            "UPDATE unmatched_lines SET clients = clients + 1 WHERE signature=?",
-                            (line,),
-                        )
-
-    @staticmethod
-    def _count(conn: sqlite3.Connection, key: str) -> None:
-        conn.execute(
-            "INSERT INTO totals VALUES (?, 1) ON CONFLICT(key) DO UPDATE SET value = value + 1",
-            (key,),
-        )
-
     def prune(self, now: datetime | None = None) -> int:
         """Forget matches older than `keep_days`: feedback by request id is for recent answers."""
         cutoff = ((now or _now()) - timedelta(days=self.keep_days)).isoformat()
-        self.conn.execute("DELETE FROM line_seen WHERE last_seen < ?", (cutoff,))
-        return self.conn.execute("DELETE FROM matches WHERE created_at < ?", (cutoff,)).rowcount
+        return self.database.prune(cutoff)
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -290,57 +162,29 @@ class ActivityLog:
         return found
 
     def _read_match(self, request_id: str) -> dict[str, Any] | None:
-        row = self.conn.execute(
-            "SELECT created_at, evidence, unmatched FROM matches WHERE request_id=?", (request_id,)
-        ).fetchone()
-        if row is None:
-            return None
-        return {
-            "created_at": row["created_at"],
-            "issues": json.loads(row["evidence"]),
-            "unmatched": json.loads(row["unmatched"]),
-        }
+        return self.database.match(request_id)
 
     def totals(self) -> dict[str, int]:
+        """Pastes answered, and those of them that matched nothing."""
         self.flush()
-        rows = self.conn.execute("SELECT key, value FROM totals")
-        values = {row["key"]: row["value"] for row in rows}
+        values = self.database.totals()
         return {
             "pastes": values.get("pastes", 0),
             "pastes_unmatched": values.get("pastes_unmatched", 0),
         }
 
     def top_issues(self, limit: int) -> list[dict[str, Any]]:
+        """The issues most often matched first with confidence, with their counts."""
         self.flush()
-        rows = self.conn.execute(
-            "SELECT issue_id, article_id, count, first_matched, last_matched FROM issue_matches"
-            " ORDER BY count DESC, last_matched DESC LIMIT ?",
-            (limit,),
-        )
-        return [dict(row) for row in rows]
+        return self.database.top_issues(limit)
 
     def content_gaps(self, limit: int, min_clients: int = 1) -> list[dict[str, Any]]:
         """The most frequent lines of pastes that matched nothing, each pasted by at least
         `min_clients` distinct clients: one client's pastes never reach the list."""
         self.flush()
-        rows = self.conn.execute(
-            "SELECT signature AS line, count, clients, first_seen, last_seen FROM unmatched_lines"
-            " WHERE clients >= ? ORDER BY count DESC, first_seen LIMIT ?",
-            (min_clients, limit),
-        )
-        return [dict(row) for row in rows]
+        return self.database.content_gaps(limit, min_clients)
 
     def pastes_saying(self, lines: list[str]) -> dict[str, int]:
         """How many recent pastes had each of these lines among their unmatched lines."""
         self.flush()
-        found: dict[str, int] = {}
-        for start in range(0, len(lines), 500):
-            chunk = lines[start : start + 500]
-            rows = self.conn.execute(
-                "SELECT signature, pastes FROM line_seen WHERE signature IN ("
-                + ",".join("?" * len(chunk))
-                + ")",
-                chunk,
-            )
-            found.update((row["signature"], row["pastes"]) for row in rows)
-        return found
+        return self.database.pastes_saying(lines)

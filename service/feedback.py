@@ -90,10 +90,8 @@ def give_feedback(
         client=client,
         quorum=kb.config.feedback_quorum,
     )
-    if outcome.learned or outcome.penalised_lines:
-        # Every store write moves the revision; the index follows it, as for an article write.
-        kb.changed()
-        kb.index.update_articles(kb.store, [issue["article_id"]])
+    # Lines that took effect at once (a quorum) are a store write; the index follows it.
+    kb.after_write([outcome.write])
     return outcome
 
 
@@ -131,17 +129,13 @@ def review(kb: KnowledgeBase, feedback_id: int, approve: bool) -> FeedbackOutcom
             "for it. Reject the verdict instead.",
         )
     outcome = learning.review_feedback(kb.store, feedback_id, approve)
-    if outcome is not None and approve and issue is not None:
-        kb.changed()
-        kb.index.update_articles(kb.store, [issue["article_id"]])
+    if outcome is not None:
+        kb.after_write([outcome.write])
     return outcome
 
 
 def forget_learned(kb: KnowledgeBase, issue_id: str, learned_id: str) -> bool:
     """Remove one learned symptom and drop it from the index; False when it did not exist."""
-    article_id = learning.remove_learned(kb.store, issue_id, learned_id)
-    if article_id is None:
-        return False
-    kb.changed()
-    kb.index.update_articles(kb.store, [article_id])
-    return True
+    write = learning.remove_learned(kb.store, issue_id, learned_id)
+    kb.after_write([write])
+    return write is not None

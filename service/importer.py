@@ -26,6 +26,7 @@ from schemas.records import load_article_document
 from service.article_text import LineKeys, article_lines
 from service.decoding import ARCHIVE_CHARSET, decode_text
 from service.normalize import normalize, parse_line
+from service.storage import Write
 
 TEXT_SUFFIXES = (".md", ".txt", ".text", ".kb")
 MAX_ARTICLE_BYTES = 2 * 1024 * 1024
@@ -1269,11 +1270,11 @@ def _import(
 ) -> ImportSummary:
     started = time.monotonic()
     summary = ImportSummary()
-    pending: list[str] = []
-    created: set[str] = set()
+    # Writes committed and not indexed yet: indexed a batch at a time (KnowledgeBase.after_write).
+    pending: list[Write] = []
     kb.store.initialise()
     if not kb.index.exists():
-        kb.index.rebuild(kb.store)
+        kb.repair()
     # A bulk load into a small store indexes everything once at the end, in all cores, rather
     # than batch by batch; until then the index lags and a crash is repaired at the next start.
     existing = kb.store.count("articles")
@@ -1287,24 +1288,22 @@ def _import(
             summary.counts["failed" if crashed else "skipped"] += 1
             summary.problems.append({"file": source.name, "reason": problem or "unreadable"})
         else:
-            outcome = kb.store.save_article(document, source="imported", lines=lines)
-            summary.counts["imported" if outcome == "created" else outcome] += 1
-            if outcome in ("created", "updated"):
-                pending.append(document["id"])
-            if outcome == "created":
-                created.add(document["id"])
+            write = kb.store.save_article(document, source="imported", lines=lines)
+            summary.counts["imported" if write.outcome == "created" else write.outcome] += 1
+            if write.written:
+                pending.append(write)
         if len(pending) >= INDEX_BATCH and time.monotonic() - indexed_at >= INDEX_EVERY_SECONDS:
             deferred = deferred or len(pending) + summary.total > max(INDEX_BATCH, existing)
             if not deferred:
-                kb.index.update_articles(kb.store, pending, created.intersection(pending))
+                kb.after_write(pending)
                 indexed_at = time.monotonic()
             pending = []
         if progress is not None:
             progress(summary.total, source.progress, summary)
     if deferred:
-        kb.index.rebuild(kb.store, procs=max(1, min(4, os.cpu_count() or 1)))
+        kb.after_write(pending, rebuild=True, procs=max(1, min(4, os.cpu_count() or 1)))
     elif pending:
-        kb.index.update_articles(kb.store, pending, created.intersection(pending))
+        kb.after_write(pending)
     elif kb.index_lags():
         kb.repair()
     kb.changed()

@@ -30,11 +30,12 @@ from whoosh.analysis import SpaceSeparatedTokenizer, StemmingAnalyzer
 from whoosh.fields import ID, STORED, TEXT, Schema
 from whoosh.searching import Searcher
 
-from service import line_index
+from service import budget
 from service.article_text import LINE_KEYS_FORMAT
-from service.line_index import LineReader
 from service.normalize import normalize, parse_line, signature_key, simplify
-from service.store import Store
+from service.storage import Store
+from service.storage import lines as line_index
+from service.storage.lines import LineReader
 
 INDEX_NAME = "kb"
 STATE_FILE = "state.json"
@@ -107,46 +108,22 @@ def issue_document(row: Any) -> dict[str, Any]:
 
 def documents_for_article(store: Store, article_id: str) -> Iterator[dict[str, Any]]:
     """Every index document of one stored article."""
-    conn = store.conn
-    for row in conn.execute(ISSUE_TEXT_SQL + " WHERE i.article_id=?", (article_id,)):
+    for row in store.issue_texts(article_id):
         yield issue_document(row)
-    for row in conn.execute(
-        "SELECT id, issue_id, article_id, text, log_files FROM symptoms WHERE article_id=?",
-        (article_id,),
-    ):
+    for row in store.symptom_lines(article_id):
         yield symptom_document(row)
-    for row in conn.execute(LEARNED_SQL + " WHERE i.article_id=?", (article_id,)):
+    for row in store.learned_lines(article_id):
         yield symptom_document(row)
-
-
-ISSUE_TEXT_SQL = (
-    "SELECT i.id, i.article_id, i.title, i.description, a.title AS article_title,"
-    " (SELECT group_concat(text, char(10)) FROM symptoms s"
-    "   WHERE s.issue_id = i.id AND s.kind != 'log_line') AS conditions"
-    " FROM issues i JOIN articles a ON a.id = i.article_id"
-)
-
-
-# Learned symptoms are matched like curated ones; those of issues no longer in the store wait,
-# unindexed, in case the issue comes back.
-LEARNED_SQL = (
-    "SELECT l.id, l.issue_id, i.article_id, l.text, '[]' AS log_files"
-    " FROM learned_symptoms l JOIN issues i ON i.id = l.issue_id"
-)
 
 
 def all_documents(store: Store) -> Iterator[dict[str, Any]]:
-    """Every index document of the whole store, read in two passes rather than per article."""
-    conn = store.connect()
-    try:
-        for row in conn.execute(ISSUE_TEXT_SQL):
-            yield issue_document(row)
-        for row in conn.execute("SELECT id, issue_id, article_id, text, log_files FROM symptoms"):
-            yield symptom_document(row)
-        for row in conn.execute(LEARNED_SQL):
-            yield symptom_document(row)
-    finally:
-        conn.close()
+    """Every index document of the whole store, read in three passes rather than per article."""
+    for row in store.issue_texts():
+        yield issue_document(row)
+    for row in store.symptom_lines():
+        yield symptom_document(row)
+    for row in store.learned_lines():
+        yield symptom_document(row)
 
 
 def advance_state(state: dict[str, Any], revisions: Iterable[int]) -> dict[str, Any]:
@@ -272,6 +249,10 @@ def _generation(filename: str) -> str:
         return filename[len(line_index.LINES_PREFIX) :].split(".", 1)[0]
     stem = filename[1:] if filename.startswith("_") else filename
     return stem.split("_", 1)[0]
+
+
+def _lookup_budget() -> None:
+    budget.check("looking up lines in the articles' text")
 
 
 @dataclass
@@ -423,20 +404,24 @@ class KBIndex:
             except BaseException:
                 writer.cancel()
                 raise
-            line_index.build(self.path, name, store)
+            line_index.build(self.path, name, store.iter_line_keys())
             self.write_state({"revision": revision, "format": INDEX_FORMAT, "name": name})
             self._drop_old_generations({name, previous.get("name", INDEX_NAME)})
-        # This thread's writes all committed before `revision` was read: the rebuild has them.
-        store.take_unindexed()
         self._checked_at = 0.0  # this process wrote: its own next read must see the write
         return count
 
     def update_articles(
-        self, store: Store, article_ids: Iterable[str], new_ids: Iterable[str] = ()
+        self,
+        store: Store,
+        article_ids: Iterable[str],
+        new_ids: Iterable[str] = (),
+        revisions: Iterable[int] = (),
     ) -> int:
         """Re-index the given articles (deleted ones drop out); returns documents written.
 
         Articles in `new_ids` were never indexed, so there is nothing of theirs to delete.
+        `revisions` are those of the writes this brings into the index: only they are recorded
+        as indexed (KnowledgeBase.after_write is the caller that knows them).
         """
         fresh = set(new_ids)
         # Once each: an article named twice (and new) would otherwise be added twice.
@@ -456,11 +441,11 @@ class KBIndex:
             except BaseException:
                 writer.cancel()
                 raise
-            line_index.update(self.path, self.current_name(), store, article_ids)
+            line_index.update(self.path, self.current_name(), article_ids, store.iter_line_keys)
             # Only the revisions of the writes just indexed count as done, not the store's
             # current one: that may include another process's commit whose index update has not
             # run yet, and would never run if that process died, leaving a gap no check sees.
-            self.write_state(advance_state(self.read_state(), store.take_unindexed(article_ids)))
+            self.write_state(advance_state(self.read_state(), revisions))
         self._checked_at = 0.0
         return count
 
@@ -546,7 +531,7 @@ class KBIndex:
         """Which articles say each of these line keys, in the generation of the searcher this
         thread was last handed (a first call opens one)."""
         reading = getattr(self._local, "reading", None) or self.reading()
-        return self.lines.articles_saying(reading.generation, keys)
+        return self.lines.articles_saying(reading.generation, keys, _lookup_budget)
 
     def document_count(self) -> int:
         return self.searcher().doc_count()

@@ -1,8 +1,9 @@
 """The knowledge base: the store and the index kept in step.
 
-Writes go to SQLite first (durable once committed) and to the index after. The index records
-the store revision it reflects; when they differ (a crash between the two), `repair` re-indexes
-from the store, which is the source of truth.
+Writes go to the store first (durable once committed) and to the index after, always through
+`after_write`: every store write hands back the revision it was counted as, and the index
+records exactly those revisions as indexed. When the index's revision and the store's differ
+(a crash between the two), `repair` re-indexes from the store, which is the source of truth.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 from service.config import Config
 from service.curated import load_curated
 from service.index import INDEX_FORMAT, KBIndex
-from service.store import Store
+from service.storage import Store, Write
 
 # How often a process looks for other processes' writes before trusting its caches.
 CACHE_CHECK_SECONDS = 1.0
@@ -102,9 +103,10 @@ class KnowledgeBase:
         """Load `kb_data` into the store and (re)build the index. Safe to run again."""
         documents = load_curated(self.config.kb_data)
         self.store.initialise()
-        outcomes = {doc["id"]: self.store.save_article(doc, source="curated") for doc in documents}
+        writes = [self.store.save_article(doc, source="curated") for doc in documents]
+        outcomes = {w.article_id: w.outcome for w in writes}
         if not self.index.exists() or any(o != "unchanged" for o in outcomes.values()):
-            count = self.index.rebuild(self.store)
+            count = self.after_write(writes, rebuild=True)
         else:
             count = self.repair() or self.index.document_count()
         return BuildReport(outcomes, count)
@@ -146,19 +148,46 @@ class KnowledgeBase:
             return 0
         return self.index.rebuild(self.store)
 
+    def after_write(
+        self, writes: Iterable[Write | None], *, rebuild: bool = False, procs: int = 1
+    ) -> int:
+        """Bring the index and this process's caches up to committed store writes.
+
+        The one path from a store write to the index: article saves and deletes, import
+        batches, what feedback teaches or lowers and its removal all come through here. Only
+        the revisions of `writes` are recorded as indexed, never the store's current one,
+        which may hold another process's commit whose index update has not run yet.
+        `rebuild` indexes the whole store again instead of the articles written (a first build
+        or a bulk load), in `procs` processes. Returns the index documents written.
+        """
+        written = [w for w in writes if w is not None and w.written]
+        if not written and not rebuild:
+            return 0
+        self.changed()
+        if rebuild:
+            return self.index.rebuild(self.store, procs=procs)
+        article_ids = [w.article_id for w in written]
+        # An article these writes created was not in the store before them, so the index holds
+        # nothing of it to delete (a gap a crash left is closed by `repair`, at the next start).
+        created = {w.article_id for w in written if w.outcome == "created"}
+        return self.index.update_articles(
+            self.store,
+            article_ids,
+            created,
+            [w.revision for w in written if w.revision is not None],
+        )
+
     def save_article(self, document: dict[str, Any], source: str) -> str:
-        outcome = self.store.save_article(document, source=source)
-        if outcome in ("created", "updated"):
-            self.changed()
-            self.index.update_articles(self.store, [document["id"]])
-        return outcome
+        """Write one article and index it; returns created, updated, unchanged or kept."""
+        write = self.store.save_article(document, source=source)
+        self.after_write([write])
+        return write.outcome
 
     def delete_article(self, article_id: str) -> bool:
-        deleted = self.store.delete_article(article_id)
-        if deleted:
-            self.changed()
-            self.index.update_articles(self.store, [article_id])
-        return deleted
+        """Delete one article and drop it from the index; False when there was none."""
+        write = self.store.delete_article(article_id)
+        self.after_write([write])
+        return write is not None
 
     def explain_cache(self) -> RevisionCache:
         """A per-process cache for derived views of records, kept in step with the store.

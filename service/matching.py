@@ -35,13 +35,10 @@ def _product_filter(kb: KnowledgeBase, product: str | None, version: str | None)
 
     def allowed(article_id: str) -> bool:
         if article_id not in cache:
-            rows = kb.store.conn.execute(
-                "SELECT product, version FROM article_products WHERE article_id=?", (article_id,)
-            ).fetchall()
             cache[article_id] = any(
-                (not product or product.lower() in row["product"].lower())
-                and (not version or version.lower() == row["version"].lower())
-                for row in rows
+                (not product or product.lower() in stored_product.lower())
+                and (not version or version.lower() == stored_version.lower())
+                for stored_product, stored_version in kb.store.products_of_article(article_id)
             )
         return cache[article_id]
 
@@ -112,7 +109,8 @@ def _analyse(
         r.issue_id: sorted({normalize(e.text).signature for e in r.evidence})
         for r in ranked_issues[:limit]
     }
-    matches = [_explain(kb, ranked) for ranked in ranked_issues[:limit]]
+    details = _uncached_issue_details(kb, ranked_issues[:limit])
+    matches = [_explain(kb, ranked, details) for ranked in ranked_issues[:limit]]
     body: dict[str, Any] = {
         "lines_read": paste.physical_lines,
         "records_read": sum(1 for line in paste.lines if not line.is_header),
@@ -146,10 +144,7 @@ def _apply_penalties(kb: KnowledgeBase, issues: list[RankedIssue]) -> list[Ranke
     cache = kb.explain_cache()
     penalised = cache.get("penalised issues")
     if penalised is None:
-        penalised = {
-            row["issue_id"]
-            for row in kb.store.conn.execute("SELECT DISTINCT issue_id FROM issue_penalties")
-        }
+        penalised = kb.store.penalised_issue_ids()
         cache["penalised issues"] = penalised
     if not penalised or not any(r.issue_id in penalised for r in issues):
         return issues
@@ -166,7 +161,19 @@ def _apply_penalties(kb: KnowledgeBase, issues: list[RankedIssue]) -> list[Ranke
     return issues
 
 
-def _issue_context(kb: KnowledgeBase, issue_id: str, article_id: str) -> dict[str, Any]:
+def _uncached_issue_details(
+    kb: KnowledgeBase, ranked: list[RankedIssue]
+) -> dict[str, dict[str, Any]]:
+    """The records of every answered issue whose context is not cached, read all at once
+    rather than one issue at a time."""
+    cache = kb.explain_cache()
+    missing = [r.issue_id for r in ranked if cache.get(r.issue_id) is None]
+    return kb.store.issues_details(missing) if missing else {}
+
+
+def _issue_context(
+    kb: KnowledgeBase, issue_id: str, article_id: str, details: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
     """What a match shows of its issue beyond the evidence: title, causes, fix, related.
 
     Kept per worker until its article, or an article it links to, is written: the same issues
@@ -177,16 +184,9 @@ def _issue_context(kb: KnowledgeBase, issue_id: str, article_id: str) -> dict[st
     if context is not None:
         return context
     store = kb.store
-    issue = store.issue_details(issue_id) or {}
+    issue = details.get(issue_id) or store.issue_details(issue_id) or {}
     learned = learning.learned_symptoms(store, issue_id)
-    related = [
-        dict(row)
-        for row in store.conn.execute(
-            "SELECT target_id AS article_id, title, reason FROM related_articles"
-            " WHERE article_id=? ORDER BY position",
-            (article_id,),
-        )
-    ]
+    related = store.related_articles(article_id)
     present = store.existing_article_ids([r["article_id"] for r in related])
     for r in related:
         r["in_store"] = r["article_id"] in present
@@ -266,8 +266,10 @@ def _matched_line(kb: KnowledgeBase, ranked: RankedIssue, e: Evidence, context: 
     }
 
 
-def _explain(kb: KnowledgeBase, ranked: RankedIssue) -> dict[str, Any]:
-    context = _issue_context(kb, ranked.issue_id, ranked.article_id)
+def _explain(
+    kb: KnowledgeBase, ranked: RankedIssue, details: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    context = _issue_context(kb, ranked.issue_id, ranked.article_id, details)
     codes = sorted({code for e in ranked.evidence for code in e.codes})
     return {
         "article_id": ranked.article_id,

@@ -24,7 +24,6 @@ from whoosh.searching import Searcher
 from service import budget
 from service.article_text import Candidate, line_candidates, line_key, numbers_masked
 from service.index import SearcherCaches
-from service.line_index import Found
 from service.normalize import (
     LogLine,
     NormalizedLine,
@@ -35,7 +34,8 @@ from service.normalize import (
     simplify,
 )
 from service.stop_words import PROSE_STOP_WORDS
-from service.store import Store
+from service.storage import Store
+from service.storage.lines import Found
 
 QUALITY = {"exact": 1.0, "normalised": 0.95}
 PARTIAL_QUALITY = 0.8

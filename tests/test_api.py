@@ -160,7 +160,7 @@ def test_json_endpoints_refuse_an_accept_they_cannot_meet(client) -> None:
 
 
 def test_an_unexpected_failure_is_a_problem_json_500(app, monkeypatch) -> None:
-    from service.store import Store
+    from service.storage import Store
 
     def broken(self, article_id):
         raise RuntimeError("disk on fire")

@@ -578,7 +578,7 @@ def test_another_writers_index_update_does_not_hide_a_dead_writers_gap(tmp_path:
     kept = parse_article(archive_text(API_BASE + 2, 2))
     # the first worker commits and is killed before its index update; the second writes after
     # it and indexes its own article, at a store revision that includes the first one's write
-    assert dying.store.save_article(lost, source="api") == "created"
+    assert dying.store.save_article(lost, source="api").outcome == "created"
     assert surviving.save_article(kept, source="api") == "created"
     dying.close()
     surviving.close()
@@ -602,10 +602,11 @@ def test_interleaved_writers_that_both_finish_leave_the_index_in_step(tmp_path: 
     one = parse_article(plain_text(API_BASE, 1))
     two = parse_article(plain_text(API_BASE + 2, 2))
     # committed in one order, indexed in the other, as two workers racing for the index lock
-    assert first.store.save_article(one, source="api") == "created"
+    write = first.store.save_article(one, source="api")
+    assert write.outcome == "created"
     assert second.save_article(two, source="api") == "created"
     assert first.index_lags()  # the first write is not indexed yet
-    first.index.update_articles(first.store, [one["id"]], [one["id"]])
+    first.after_write([write])
     try:
         # no spurious rebuild at the next start: nothing is missing
         assert not first.index_lags()

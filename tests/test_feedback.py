@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import sqlite3
+from contextlib import closing
 
 import pytest
 
@@ -253,7 +255,8 @@ def test_the_activity_log_keeps_only_recent_matches(tmp_path) -> None:
     lines = [normalize("Delta report checksum mismatch detected in C:\\WINNT\\inv.dat")]
     log.record_match("old", [], {}, lines)
     assert log.flush() == 1
-    log.conn.execute("UPDATE matches SET created_at = '2000-01-01T00:00:00+00:00'")
+    with closing(sqlite3.connect(log.path)) as conn, conn:
+        conn.execute("UPDATE matches SET created_at = '2000-01-01T00:00:00+00:00'")
     log.record_match("new", [], {}, lines)
     assert log.flush() == 1
     assert log.prune() == 1
@@ -265,14 +268,16 @@ def test_the_activity_log_keeps_only_recent_matches(tmp_path) -> None:
 
 def test_a_busy_activity_log_drops_records_but_never_fails_the_match(tmp_path) -> None:
     log = ActivityLog(tmp_path / "activity.sqlite3")
-    blocker = ActivityLog(tmp_path / "activity.sqlite3")
-    blocker.conn.execute("BEGIN IMMEDIATE")
+    log.totals()  # the file and its tables exist before another process locks it
+    blocker = sqlite3.connect(log.path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
     try:
         log.record_match("r1", [], {}, [])  # queued: the request does not wait
         assert log.flush() == 0
         assert log.missed == 1
     finally:
-        blocker.conn.execute("ROLLBACK")
+        blocker.execute("ROLLBACK")
+        blocker.close()
     log.record_match("r2", [], {}, [])
     # Written by this flush or, a moment before, by the log's own writing thread.
     log.flush()
@@ -343,9 +348,10 @@ def test_a_store_built_before_feedback_existed_is_brought_up_to_date(fresh_confi
 
     knowledge = KnowledgeBase(fresh_config)
     knowledge.ensure_ready()
-    for table in ("learned_symptoms", "issue_penalties", "feedback"):
-        knowledge.store.conn.execute(f"DROP TABLE {table}")
     knowledge.close()
+    with closing(sqlite3.connect(fresh_config.store_path)) as conn, conn:
+        for table in ("learned_symptoms", "issue_penalties", "feedback"):
+            conn.execute(f"DROP TABLE {table}")
     # Opened as a script would, without ensure_ready: the missing tables come back.
     reopened = KnowledgeBase(fresh_config)
     try:

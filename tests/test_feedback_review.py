@@ -3,6 +3,9 @@ weigh less, doubts never hide an issue, request ids are the server's, stats keep
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
+
 import pytest
 
 from service.learning import distinctive
@@ -293,11 +296,10 @@ def test_stats_keep_no_secrets_names_or_single_clients_lines(client) -> None:
             "access check failed user <user> on <host> denied by the broker",
         ]
     )
-    stored = (
-        client.application.extensions["activity"]
-        .conn.execute("SELECT group_concat(evidence) || group_concat(unmatched) FROM matches")
-        .fetchone()[0]
-    )
+    with closing(sqlite3.connect(client.application.extensions["activity"].path)) as conn:
+        stored = conn.execute(
+            "SELECT group_concat(evidence) || group_concat(unmatched) FROM matches"
+        ).fetchone()[0]
     for private in ("hunter2", "sqlprod01", "smsadmin", "bob", "jdoe", "wks0412"):
         assert private not in " ".join(gaps) and private not in stored
 

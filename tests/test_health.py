@@ -9,7 +9,7 @@ import time
 from service import index as index_module
 from service.importer import parse_article
 from service.kb import KnowledgeBase
-from service.store import Store
+from service.storage import Store
 from tests.helpers import started, widget_article
 from tests.test_contract import assert_conforms
 from tests.test_importer import PLAIN_ARTICLE

@@ -401,7 +401,9 @@ def test_an_import_indexes_in_batches_at_most_so_often(
     monkeypatch.setattr(
         knowledge.index,
         "update_articles",
-        lambda store, ids, created=None: commits.append(len(ids)) or update(store, ids, created),
+        lambda store, ids, created=(), revisions=(): (
+            commits.append(len(ids)) or update(store, ids, created, revisions)
+        ),
     )
     summary = importer.run_import(
         knowledge, [numbered_articles(tmp_path / "more", 710000, 7)], None, 1

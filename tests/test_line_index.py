@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from service import line_index
 from service.article_text import line_key
 from service.config import Config
 from service.kb import KnowledgeBase
 from service.normalize import normalize
+from service.storage import lines as line_index
 from tests.helpers import widget_article
 
 

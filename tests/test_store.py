@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import copy
+import inspect
 import sqlite3
+from contextlib import closing
 
 import pytest
 import yaml
 
 from schemas.records import load_article_document
 from service.config import PROJECT_ROOT
-from service.store import Store
+from service.storage import Store
+
+
+def _sql(store: Store, statement: str) -> list[tuple]:
+    """Run SQL on the store file from outside, as another program would (foreign keys on)."""
+    with closing(sqlite3.connect(store.path)) as conn, conn:
+        conn.execute("PRAGMA foreign_keys = ON")
+        return conn.execute(statement).fetchall()
 
 
 @pytest.fixture()
@@ -27,9 +36,9 @@ def store(tmp_path) -> Store:
 
 
 def test_saving_the_same_article_twice_changes_nothing(store: Store, seed: dict) -> None:
-    assert store.save_article(seed, source="curated") == "created"
+    assert store.save_article(seed, source="curated").outcome == "created"
     revision = store.revision()
-    assert store.save_article(copy.deepcopy(seed), source="curated") == "unchanged"
+    assert store.save_article(copy.deepcopy(seed), source="curated").outcome == "unchanged"
     assert store.revision() == revision
 
 
@@ -37,7 +46,7 @@ def test_an_imported_copy_never_replaces_a_curated_article(store: Store, seed: d
     store.save_article(seed, source="curated")
     imported = copy.deepcopy(seed)
     imported["title"] = "An imported title"
-    assert store.save_article(imported, source="imported") == "kept"
+    assert store.save_article(imported, source="imported").outcome == "kept"
     assert store.get_article("264630")["title"] == seed["title"]
 
 
@@ -45,24 +54,22 @@ def test_an_update_replaces_every_record_of_the_article(store: Store, seed: dict
     store.save_article(seed, source="curated")
     changed = copy.deepcopy(seed)
     changed["symptoms"] = changed["symptoms"][:3]
-    assert store.save_article(changed, source="curated") == "updated"
+    assert store.save_article(changed, source="curated").outcome == "updated"
     assert store.count("symptoms") == 3
 
 
 def test_deleting_an_article_deletes_its_records(store: Store, seed: dict) -> None:
     store.save_article(seed, source="curated")
-    assert store.delete_article("264630") is True
+    assert store.delete_article("264630").outcome == "deleted"
     for table in ("articles", "issues", "symptoms", "causes", "workarounds"):
         assert store.count(table) == 0
-    assert store.conn.execute("SELECT count(*) FROM steps").fetchone()[0] == 0
-    assert store.delete_article("264630") is False
+    assert _sql(store, "SELECT count(*) FROM steps") == [(0,)]
+    assert store.delete_article("264630") is None
 
 
 def test_foreign_keys_are_enforced(store: Store) -> None:
     with pytest.raises(sqlite3.IntegrityError):
-        store.conn.execute(
-            "INSERT INTO issues(id, article_id, number, title) VALUES ('1-1', '1', 1, 't')"
-        )
+        _sql(store, "INSERT INTO issues(id, article_id, number, title) VALUES ('1-1', '1', 1, 't')")
 
 
 def test_aliases_resolve_to_the_article(store: Store, seed: dict) -> None:
@@ -111,7 +118,7 @@ def test_the_write_log_tells_which_articles_changed_since_a_revision(
     # more writes than asked for, or from before the log began: not known, so everything
     assert store.articles_written_since(start, now, limit=1) is None
     assert store.articles_written_since(-1, now) is None
-    store.conn.execute("DELETE FROM article_writes WHERE revision = ?", (start + 1,))
+    _sql(store, f"DELETE FROM article_writes WHERE revision = {start + 1}")
     assert store.articles_written_since(start, now) is None
 
 
@@ -137,3 +144,37 @@ def test_cached_views_are_dropped_only_for_the_articles_written(tmp_path) -> Non
     )
     writer.close()
     knowledge.close()
+
+
+def _plain(value: object) -> bool:
+    """Whether `value` is made of plain values only (what any kind of store could hand out)."""
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
+    if isinstance(value, list | tuple | set | frozenset):
+        return all(_plain(v) for v in value)
+    return value is None or isinstance(value, str | int | float | bool)
+
+
+def test_the_store_takes_and_hands_out_plain_values_only(store: Store, seed: dict) -> None:
+    from service.storage import ActivityDatabase
+    from service.storage.lines import LineReader
+
+    for kind in (Store, ActivityDatabase, LineReader):
+        for name, method in inspect.getmembers(kind, inspect.isfunction):
+            if not name.startswith("_"):
+                assert "sqlite3" not in str(inspect.signature(method)), f"{kind.__name__}.{name}"
+    store.save_article(seed, source="curated")
+    answers = [
+        store.get_article("264630"),
+        store.list_records("issues", limit=5),
+        store.list_records("articles", limit=5),
+        store.issues_details(["264630-1", "264630-2"]),
+        list(store.issue_texts("264630")),
+        list(store.symptom_lines()),
+        store.search_articles(["interoperability"], limit=3),
+        store.verdict_counts(),
+        store.products_of_article("264630"),
+        store.related_articles("264630"),
+    ]
+    assert [bool(answer) for answer in answers] == [True] * len(answers)
+    assert all(_plain(answer) for answer in answers)

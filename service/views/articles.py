@@ -22,7 +22,7 @@ from service.auth import require_writer
 from service.decoding import ARCHIVE_CHARSET, DecodeError, UnsupportedCharset, decode_text
 from service.errors import ApiError
 from service.importer import ImportProblem, parse_article
-from service.store import ArticleNotFound
+from service.storage import ArticleNotFound
 from service.views.common import (
     charset_refused,
     json_response,

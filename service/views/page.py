@@ -16,7 +16,7 @@ from service.decoding import DecodeError, decode_text
 from service.errors import ApiError
 from service.feedback import FeedbackRefused, TooManyPending, give_feedback
 from service.render import article_text
-from service.store import ArticleNotFound
+from service.storage import ArticleNotFound
 from service.views.common import activity, client_id, kb
 from service.views.match import answer_paste
 

@@ -1,4 +1,4 @@
-"""The line index: from a normalised line's key to the articles that say it.
+"""The line index files: from a normalised line's key to the articles that say it.
 
 The store keeps each article's line keys beside the article (one row, written in the article's
 own transaction). This index turns them around, key -> articles, in a SQLite file of its own
@@ -14,12 +14,11 @@ from __future__ import annotations
 import sqlite3
 import threading
 from array import array
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from urllib.parse import quote
 
-from service import budget
-from service.store import Store, open_database
+from service.storage.connection import open_database
 
 # Articles per key a lookup returns: a line that many articles say is weighed by how many
 # say it, and which of them is beside the point.
@@ -72,8 +71,12 @@ def _add_article(
     return len(keys)
 
 
-def build(directory: Path, generation: str, store: Store) -> int:
-    """Write the line index of `generation` from every article in the store; returns rows.
+# (article id, its line keys, the issue number of each), as IndexSource.iter_line_keys gives them.
+ArticleKeys = Iterable[tuple[int, array, list[int]]]
+
+
+def build(directory: Path, generation: str, articles: ArticleKeys) -> int:
+    """Write the line index of `generation` from every article's keys; returns rows.
 
     Rows go into a staging table as they come and into the key-ordered table once, sorted:
     SQLite sorts them in one pass, far faster than keeping a key-ordered table in order row by
@@ -89,7 +92,7 @@ def build(directory: Path, generation: str, store: Store) -> int:
         conn.execute("CREATE TEMP TABLE staging (key INTEGER, article_id INTEGER, issue INTEGER)")
         conn.execute("BEGIN")
         rows = 0
-        for article_id, keys, issues in store.iter_line_keys():
+        for article_id, keys, issues in articles:
             rows += _add_article(conn, "staging", article_id, keys, issues)
         # An article saying a line twice (keys of two issues) keeps one row, as updates do.
         conn.execute(
@@ -102,8 +105,14 @@ def build(directory: Path, generation: str, store: Store) -> int:
     return rows
 
 
-def update(directory: Path, generation: str, store: Store, article_ids: Iterable[str]) -> int:
-    """Bring the given articles' rows up to the store (deleted articles drop out)."""
+def update(
+    directory: Path,
+    generation: str,
+    article_ids: Iterable[str],
+    read_keys: Callable[[list[int]], ArticleKeys],
+) -> int:
+    """Bring the given articles' rows up to date: their old rows go, and the rows of the keys
+    `read_keys(ids)` gives now come in (an article it does not give, deleted, drops out)."""
     conn = open_database(lines_file(directory, generation), timeout=30)
     try:
         conn.executescript(SCHEMA)
@@ -122,7 +131,7 @@ def update(directory: Path, generation: str, store: Store, article_ids: Iterable
                     [(key, article_id) for key in keys],
                 )
                 conn.execute("DELETE FROM indexed WHERE article_id=?", (article_id,))
-        for article_id, keys, issues in store.iter_line_keys(ids):
+        for article_id, keys, issues in read_keys(ids):
             rows += _add_article(conn, "lines", article_id, keys, issues)
         conn.execute("COMMIT")
     except BaseException:
@@ -141,7 +150,7 @@ class LineReader:
         self.directory = directory
         self._local = threading.local()
 
-    def connection(self, generation: str) -> sqlite3.Connection | None:
+    def _connection(self, generation: str) -> sqlite3.Connection | None:
         """A read connection to `generation`'s line index; None when it has none (yet)."""
         current = getattr(self._local, "current", None)
         if current is not None and current[0] == generation:
@@ -160,15 +169,24 @@ class LineReader:
         self._local.counted = None  # data_version counts per connection
         return conn
 
-    def articles_saying(self, generation: str, keys: Iterable[int]) -> Found:
-        """For each key some article says: how many say it, and some of them."""
-        conn = self.connection(generation)
+    def articles_saying(
+        self,
+        generation: str,
+        keys: Iterable[int],
+        before_chunk: Callable[[], None] | None = None,
+    ) -> Found:
+        """For each key some article says: how many say it, and some of them.
+
+        `before_chunk` runs before each statement: a time budget can stop a lookup between two.
+        """
+        conn = self._connection(generation)
         found: Found = {}
         if conn is None:
             return found
         wanted = list(dict.fromkeys(keys))
         for start in range(0, len(wanted), LOOKUP_CHUNK):
-            budget.check("looking up lines in the articles' text")
+            if before_chunk is not None:
+                before_chunk()
             chunk = wanted[start : start + LOOKUP_CHUNK]
             rows = conn.execute(
                 "SELECT key, article_id, issue_number, total FROM ("
@@ -192,7 +210,7 @@ class LineReader:
         Counting 60,000 rows takes tens of milliseconds, too much for every readiness probe:
         the count is kept until SQLite says another connection changed the file.
         """
-        conn = self.connection(generation)
+        conn = self._connection(generation)
         if conn is None:
             return 0
         version = conn.execute("PRAGMA data_version").fetchone()[0]

@@ -1,0 +1,474 @@
+"""Reading the records: articles, issues, symptoms, causes, workarounds, as plain dicts.
+
+Linked records are read in one statement per kind of link for a whole set of parents, never
+one per row: a page of 200 records costs as many statements as a page of one.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import sqlite3
+from collections.abc import Callable
+from typing import Any
+
+from service.storage.connection import Database, placeholders
+
+# Ids per statement when records are looked up together, well under SQLite's parameter limit.
+ISSUE_LOOKUP_CHUNK = 2_000
+
+RECORD_TABLES = ("articles", "issues", "symptoms", "causes", "workarounds")
+
+
+class ArticleNotFound(LookupError):
+    """No article has that id or alias."""
+
+
+def _check_table(table: str) -> None:
+    if table not in RECORD_TABLES:
+        raise ValueError(f"unknown record table {table!r}")
+
+
+class RecordReads(Database):
+    """Reads of articles and their linked records."""
+
+    def _children(self, sql: str, ids: list[str]) -> dict[str, list[sqlite3.Row]]:
+        """Rows of `sql` (its first column the parent id, `{ids}` where the ids go) grouped by
+        parent, in the order the statement gives them."""
+        grouped: dict[str, list[sqlite3.Row]] = {}
+        for start in range(0, len(ids), ISSUE_LOOKUP_CHUNK):
+            chunk = ids[start : start + ISSUE_LOOKUP_CHUNK]
+            for row in self._conn.execute(sql.format(ids=placeholders(chunk)), chunk):
+                grouped.setdefault(row[0], []).append(row)
+        return grouped
+
+    # -- articles -----------------------------------------------------------------------------
+
+    def count(self, table: str) -> int:
+        """How many records one of RECORD_TABLES holds."""
+        _check_table(table)
+        return self._conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+    def resolve_article_id(self, name: str) -> str:
+        """Turn an id or alias (264630, Q264630, KB264630) into the article's id."""
+        conn = self._conn
+        row = conn.execute("SELECT id FROM articles WHERE id=?", (name,)).fetchone()
+        if row is None:
+            row = conn.execute(
+                "SELECT article_id AS id FROM article_aliases WHERE alias=?", (name,)
+            ).fetchone()
+        if row is None:
+            raise ArticleNotFound(name)
+        return row["id"]
+
+    def article_source(self, article_id: str) -> str | None:
+        """Where an article came from (curated, imported, api), or None when absent."""
+        row = self._conn.execute("SELECT source FROM articles WHERE id=?", (article_id,)).fetchone()
+        return row["source"] if row else None
+
+    def existing_article_ids(self, ids: list[str]) -> set[str]:
+        """The subset of `ids` that are articles in the store (for resolving links)."""
+        if not ids:
+            return set()
+        rows = self._conn.execute(f"SELECT id FROM articles WHERE id IN ({placeholders(ids)})", ids)
+        return {row["id"] for row in rows}
+
+    def get_article(self, article_id: str) -> dict[str, Any] | None:
+        """The whole article: its fields and every linked record, nested."""
+        conn = self._conn
+        row = conn.execute("SELECT * FROM articles WHERE id=?", (article_id,)).fetchone()
+        if row is None:
+            return None
+        article = dict(row)
+        article["aliases"] = [
+            r["alias"]
+            for r in conn.execute(
+                "SELECT alias FROM article_aliases WHERE article_id=? ORDER BY alias", (article_id,)
+            )
+        ]
+        article["applies_to"] = [
+            {"product": product, "version": version}
+            for product, version in self.products_of_article(article_id)
+        ]
+        article["keywords"] = [
+            r["keyword"]
+            for r in conn.execute(
+                "SELECT keyword FROM article_keywords WHERE article_id=? ORDER BY rowid",
+                (article_id,),
+            )
+        ]
+        article["sections"] = [
+            dict(r)
+            for r in conn.execute(
+                "SELECT key, heading, body FROM sections WHERE article_id=? ORDER BY position",
+                (article_id,),
+            )
+        ]
+        related = self.related_articles(article_id)
+        present = self.existing_article_ids([r["article_id"] for r in related])
+        for r in related:
+            r["in_store"] = r["article_id"] in present
+        article["related"] = related
+        article["referenced_by"] = [
+            r["article_id"]
+            for r in conn.execute(
+                "SELECT DISTINCT article_id FROM related_articles WHERE target_id=?"
+                " ORDER BY article_id",
+                (article_id,),
+            )
+        ]
+        article["issues"] = self._issues("i.article_id=?", [article_id])
+        article["symptoms"] = self._symptoms("s.article_id=?", [article_id])
+        article["causes"] = self._causes("c.article_id=?", [article_id])
+        article["workarounds"] = self._workarounds("w.article_id=?", [article_id])
+        return article
+
+    def related_articles(self, article_id: str) -> list[dict[str, Any]]:
+        """The articles an article names as related, in its order: id, title, reason."""
+        return [
+            dict(r)
+            for r in self._conn.execute(
+                "SELECT target_id AS article_id, title, reason FROM related_articles"
+                " WHERE article_id=? ORDER BY position",
+                (article_id,),
+            )
+        ]
+
+    def products_of_article(self, article_id: str) -> list[tuple[str, str]]:
+        """(product, version) of each product an article applies to, in its order."""
+        return [
+            (r["product"], r["version"])
+            for r in self._conn.execute(
+                "SELECT product, version FROM article_products WHERE article_id=? ORDER BY position",
+                (article_id,),
+            )
+        ]
+
+    def article_summaries(self, article_ids: list[str]) -> list[dict[str, Any]]:
+        """Articles' own fields without their records, for lists, in the order of `article_ids`
+        (ids of no article are left out)."""
+        if not article_ids:
+            return []
+        rows = self._children(
+            "SELECT id, title, summary, modification_type, last_reviewed, source, updated_at"
+            " FROM articles WHERE id IN ({ids})",
+            article_ids,
+        )
+        found = {article_id: dict(group[0]) for article_id, group in rows.items()}
+        ids = [i for i in article_ids if i in found]
+        products = self._children(
+            "SELECT article_id, product, version FROM article_products"
+            " WHERE article_id IN ({ids}) ORDER BY position",
+            ids,
+        )
+        keywords = self._children(
+            "SELECT article_id, keyword FROM article_keywords WHERE article_id IN ({ids})"
+            " ORDER BY rowid",
+            ids,
+        )
+        issues = self._children(
+            "SELECT article_id, id FROM issues WHERE article_id IN ({ids}) ORDER BY number", ids
+        )
+        summaries = []
+        for article_id in ids:
+            article = found[article_id]
+            article["applies_to"] = [
+                {"product": r["product"], "version": r["version"]}
+                for r in products.get(article_id, [])
+            ]
+            article["keywords"] = [r["keyword"] for r in keywords.get(article_id, [])]
+            article["issue_ids"] = [r["id"] for r in issues.get(article_id, [])]
+            summaries.append(article)
+        return summaries
+
+    def article_text(self, article_id: str) -> dict[str, Any] | None:
+        """What `article_lines` (service/article_text.py) reads of a stored article, no more."""
+        conn = self._conn
+        row = conn.execute("SELECT title FROM articles WHERE id=?", (article_id,)).fetchone()
+        if row is None:
+            return None
+        return {
+            "title": row["title"],
+            "issues": [
+                dict(r)
+                for r in conn.execute(
+                    "SELECT id, number, title, description FROM issues WHERE article_id=?"
+                    " ORDER BY number",
+                    (article_id,),
+                )
+            ],
+            "symptoms": [
+                dict(r)
+                for r in conn.execute(
+                    "SELECT issue_id, text FROM symptoms WHERE article_id=? ORDER BY position",
+                    (article_id,),
+                )
+            ],
+            "sections": [
+                dict(r)
+                for r in conn.execute(
+                    "SELECT body FROM sections WHERE article_id=? ORDER BY position",
+                    (article_id,),
+                )
+            ],
+        }
+
+    # -- issues and their records -------------------------------------------------------------
+
+    def get_issue(self, issue_id: str) -> dict[str, Any] | None:
+        """One issue with the ids of its symptoms, causes and workarounds."""
+        rows = self._issues("i.id=?", [issue_id])
+        return rows[0] if rows else None
+
+    def issue_details(self, issue_id: str) -> dict[str, Any] | None:
+        """An issue with its symptoms, causes and workarounds (with steps) inlined."""
+        return self.issues_details([issue_id]).get(issue_id)
+
+    def issues_details(self, issue_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """`issue_details` of several issues at once, by issue id (unknown ids left out)."""
+        ids = list(dict.fromkeys(issue_ids))
+        if not ids:
+            return {}
+        marks = placeholders(ids)
+        issues = {i["id"]: i for i in self._issues(f"i.id IN ({marks})", ids)}
+        for issue in issues.values():
+            issue["symptoms"], issue["causes"], issue["workarounds"] = [], [], []
+        for symptom in self._symptoms(f"s.issue_id IN ({marks})", ids):
+            issues[symptom["issue_id"]]["symptoms"].append(symptom)
+        causes = self._causes(
+            f"c.id IN (SELECT cause_id FROM cause_issues WHERE issue_id IN ({marks}))", ids
+        )
+        workarounds = self._workarounds(
+            f"w.id IN (SELECT workaround_id FROM workaround_issues WHERE issue_id IN ({marks}))",
+            ids,
+        )
+        for key, records in (("causes", causes), ("workarounds", workarounds)):
+            for record in records:
+                for issue_id in record["issue_ids"]:
+                    if issue_id in issues:
+                        # A copy each: a record shared by two issues is theirs to change apart.
+                        issues[issue_id][key].append(copy.deepcopy(record))
+        return issues
+
+    def get_symptom(self, symptom_id: str) -> dict[str, Any] | None:
+        rows = self._symptoms("s.id=?", [symptom_id])
+        return rows[0] if rows else None
+
+    def get_cause(self, cause_id: str) -> dict[str, Any] | None:
+        rows = self._causes("c.id=?", [cause_id])
+        return rows[0] if rows else None
+
+    def get_workaround(self, workaround_id: str) -> dict[str, Any] | None:
+        rows = self._workarounds("w.id=?", [workaround_id])
+        return rows[0] if rows else None
+
+    def issue_ids_by_number(self, article_ids: list[str]) -> dict[tuple[str, int], str]:
+        """(article id, issue number) -> issue id, for the given articles."""
+        rows = self._children(
+            "SELECT article_id, number, id FROM issues WHERE article_id IN ({ids})", article_ids
+        )
+        return {(row[0], row[1]): row[2] for group in rows.values() for row in group}
+
+    def _issues(self, where: str, params: list[Any]) -> list[dict[str, Any]]:
+        issues = [
+            dict(row)
+            for row in self._conn.execute(
+                "SELECT i.id, i.article_id, i.number, i.title, i.description,"
+                " a.title AS article_title"
+                f" FROM issues i JOIN articles a ON a.id = i.article_id WHERE {where}"
+                " ORDER BY i.article_id, i.number",
+                params,
+            )
+        ]
+        ids = [issue["id"] for issue in issues]
+        symptoms = self._children(
+            "SELECT issue_id, id FROM symptoms WHERE issue_id IN ({ids}) ORDER BY position", ids
+        )
+        causes = self._children(
+            "SELECT ci.issue_id, ci.cause_id FROM cause_issues ci"
+            " JOIN causes c ON c.id = ci.cause_id WHERE ci.issue_id IN ({ids}) ORDER BY c.position",
+            ids,
+        )
+        workarounds = self._children(
+            "SELECT wi.issue_id, wi.workaround_id FROM workaround_issues wi"
+            " JOIN workarounds w ON w.id = wi.workaround_id"
+            " WHERE wi.issue_id IN ({ids}) ORDER BY w.position",
+            ids,
+        )
+        for issue in issues:
+            issue_id = issue["id"]
+            issue["symptom_ids"] = [r[1] for r in symptoms.get(issue_id, [])]
+            issue["cause_ids"] = [r[1] for r in causes.get(issue_id, [])]
+            issue["workaround_ids"] = [r[1] for r in workarounds.get(issue_id, [])]
+        return issues
+
+    def _symptoms(self, where: str, params: list[Any]) -> list[dict[str, Any]]:
+        rows = self._conn.execute(
+            "SELECT s.id, s.issue_id, s.article_id, s.kind, s.text, s.log_files, s.occurrences"
+            f" FROM symptoms s WHERE {where} ORDER BY s.article_id, s.position",
+            params,
+        ).fetchall()
+        symptoms = []
+        for row in rows:
+            symptom = dict(row)
+            symptom["log_files"] = json.loads(symptom["log_files"])
+            symptoms.append(symptom)
+        return symptoms
+
+    def _causes(self, where: str, params: list[Any]) -> list[dict[str, Any]]:
+        causes = [
+            dict(row)
+            for row in self._conn.execute(
+                "SELECT c.id, c.article_id, c.text, c.missing_update, c.applies_to_sites"
+                f" FROM causes c WHERE {where} ORDER BY c.article_id, c.position",
+                params,
+            )
+        ]
+        issues = self._children(
+            "SELECT cause_id, issue_id FROM cause_issues WHERE cause_id IN ({ids})"
+            " ORDER BY issue_id",
+            [c["id"] for c in causes],
+        )
+        for cause in causes:
+            cause["issue_ids"] = [r[1] for r in issues.get(cause["id"], [])]
+        return causes
+
+    def _workarounds(self, where: str, params: list[Any]) -> list[dict[str, Any]]:
+        workarounds = []
+        for row in self._conn.execute(
+            "SELECT w.id, w.article_id, w.title, w.description, w.preconditions, w.warnings"
+            f" FROM workarounds w WHERE {where} ORDER BY w.article_id, w.position",
+            params,
+        ).fetchall():
+            workaround = dict(row)
+            workaround["preconditions"] = json.loads(workaround["preconditions"])
+            workaround["warnings"] = json.loads(workaround["warnings"])
+            workarounds.append(workaround)
+        ids = [w["id"] for w in workarounds]
+        issues = self._children(
+            "SELECT workaround_id, issue_id FROM workaround_issues WHERE workaround_id IN ({ids})"
+            " ORDER BY issue_id",
+            ids,
+        )
+        steps = self._children(
+            "SELECT workaround_id, id, number, text, warnings, notes FROM steps"
+            " WHERE workaround_id IN ({ids}) ORDER BY number",
+            ids,
+        )
+        for workaround in workarounds:
+            workaround["issue_ids"] = [r[1] for r in issues.get(workaround["id"], [])]
+            workaround["steps"] = [
+                {
+                    "id": r["id"],
+                    "number": r["number"],
+                    "text": r["text"],
+                    "warnings": json.loads(r["warnings"]),
+                    "notes": json.loads(r["notes"]),
+                }
+                for r in steps.get(workaround["id"], [])
+            ]
+        return workarounds
+
+    # -- lists --------------------------------------------------------------------------------
+
+    def list_records(
+        self,
+        table: str,
+        *,
+        limit: int,
+        after: str | None = None,
+        product: str | None = None,
+        version: str | None = None,
+        keyword: str | None = None,
+        article_id: str | None = None,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of records ordered by id, filtered by their article; returns (page, next)."""
+        _check_table(table)
+        article_column = "id" if table == "articles" else "article_id"
+        clauses: list[str] = []
+        params: list[Any] = []
+        if after is not None:
+            clauses.append("t.id > ?")
+            params.append(after)
+        if article_id is not None:
+            clauses.append(f"t.{article_column} = ?")
+            params.append(article_id)
+        if product or version:
+            sub = "SELECT article_id FROM article_products WHERE 1=1"
+            if product:
+                sub += " AND instr(lower(product), lower(?)) > 0"
+                params.append(product)
+            if version:
+                sub += " AND lower(version) = lower(?)"
+                params.append(version)
+            clauses.append(f"t.{article_column} IN ({sub})")
+        if keyword:
+            clauses.append(
+                f"t.{article_column} IN (SELECT article_id FROM article_keywords WHERE keyword = ?)"
+            )
+            params.append(keyword)
+        where = " AND ".join(clauses) or "1=1"
+        rows = self._conn.execute(
+            f"SELECT t.id FROM {table} t WHERE {where} ORDER BY t.id LIMIT ?",
+            (*params, limit + 1),
+        ).fetchall()
+        ids = [row["id"] for row in rows]
+        next_after = ids[limit - 1] if len(ids) > limit else None
+        ids = ids[:limit]
+        return self._records(table, ids), next_after
+
+    def _records(self, table: str, ids: list[str]) -> list[dict[str, Any]]:
+        """The records of `ids` in that order, each read the way its own getter reads it."""
+        if table == "articles":
+            return self.article_summaries(ids)
+        if not ids:
+            return []
+        marks = placeholders(ids)
+        readers: dict[str, Callable[[str, list[Any]], list[dict[str, Any]]]] = {
+            "issues": lambda m, p: self._issues(f"i.id IN ({m})", p),
+            "symptoms": lambda m, p: self._symptoms(f"s.id IN ({m})", p),
+            "causes": lambda m, p: self._causes(f"c.id IN ({m})", p),
+            "workarounds": lambda m, p: self._workarounds(f"w.id IN ({m})", p),
+        }
+        found = {r["id"]: r for r in readers[table](marks, ids)}
+        return [found[i] for i in ids if i in found]
+
+    # -- samples for benchmarks ---------------------------------------------------------------
+
+    def record_ids(self, table: str) -> list[str]:
+        """Every id of one of RECORD_TABLES, in order."""
+        _check_table(table)
+        return [row["id"] for row in self._conn.execute(f"SELECT id FROM {table} ORDER BY id")]
+
+    def titles(self, table: str) -> dict[str, str]:
+        """Id -> title of every article or issue."""
+        if table not in ("articles", "issues"):
+            raise ValueError(f"{table!r} records have no title")
+        return {
+            row["id"]: row["title"] for row in self._conn.execute(f"SELECT id, title FROM {table}")
+        }
+
+    def quoted_lines(self) -> list[tuple[str, str, str]]:
+        """(article id, kind, text) of every symptom that quotes a line (no condition), by id."""
+        return [
+            (row["article_id"], row["kind"], row["text"])
+            for row in self._conn.execute(
+                "SELECT article_id, kind, text FROM symptoms WHERE kind != 'condition' ORDER BY id"
+            )
+        ]
+
+    def quoted_line_at(self, offset: int) -> str | None:
+        """The text of the `offset`-th symptom that quotes a line, in the store's own order."""
+        row = self._conn.execute(
+            "SELECT text FROM symptoms WHERE kind != 'condition' LIMIT 1 OFFSET ?", (offset,)
+        ).fetchone()
+        return row["text"] if row else None
+
+    def first_products(self) -> dict[str, str]:
+        """Article id -> the first product it applies to."""
+        products: dict[str, str] = {}
+        for row in self._conn.execute(
+            "SELECT article_id, product FROM article_products ORDER BY article_id, position"
+        ):
+            products.setdefault(row["article_id"], row["product"])
+        return products

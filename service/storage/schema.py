@@ -1,0 +1,223 @@
+"""The store's tables, and how a store made by an earlier version is brought up to date."""
+
+from __future__ import annotations
+
+import sqlite3
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS articles (
+    id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    summary TEXT NOT NULL DEFAULT '',
+    modification_type TEXT,
+    last_reviewed TEXT,
+    source TEXT NOT NULL CHECK (source IN ('curated', 'imported', 'api')),
+    content_hash TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS article_aliases (
+    alias TEXT PRIMARY KEY COLLATE NOCASE,
+    article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE
+);
+CREATE TABLE IF NOT EXISTS article_products (
+    article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    product TEXT NOT NULL,
+    version TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (article_id, position)
+);
+CREATE INDEX IF NOT EXISTS article_products_product ON article_products(product COLLATE NOCASE);
+CREATE TABLE IF NOT EXISTS article_keywords (
+    article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    keyword TEXT NOT NULL COLLATE NOCASE,
+    PRIMARY KEY (article_id, keyword)
+);
+CREATE INDEX IF NOT EXISTS article_keywords_keyword ON article_keywords(keyword);
+CREATE TABLE IF NOT EXISTS sections (
+    article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    heading TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (article_id, position)
+);
+CREATE TABLE IF NOT EXISTS related_articles (
+    article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    target_id TEXT NOT NULL,
+    title TEXT NOT NULL DEFAULT '',
+    reason TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (article_id, position)
+);
+CREATE INDEX IF NOT EXISTS related_articles_target ON related_articles(target_id);
+CREATE TABLE IF NOT EXISTS issues (
+    id TEXT PRIMARY KEY,
+    article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    number INTEGER NOT NULL,
+    title TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS issues_article ON issues(article_id);
+CREATE TABLE IF NOT EXISTS symptoms (
+    id TEXT PRIMARY KEY,
+    issue_id TEXT NOT NULL REFERENCES issues(id) ON DELETE CASCADE,
+    article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    text TEXT NOT NULL,
+    log_files TEXT NOT NULL DEFAULT '[]',
+    occurrences INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX IF NOT EXISTS symptoms_issue ON symptoms(issue_id);
+CREATE INDEX IF NOT EXISTS symptoms_article ON symptoms(article_id);
+CREATE TABLE IF NOT EXISTS causes (
+    id TEXT PRIMARY KEY,
+    article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    missing_update TEXT,
+    applies_to_sites TEXT
+);
+CREATE INDEX IF NOT EXISTS causes_article ON causes(article_id);
+CREATE TABLE IF NOT EXISTS cause_issues (
+    cause_id TEXT NOT NULL REFERENCES causes(id) ON DELETE CASCADE,
+    issue_id TEXT NOT NULL REFERENCES issues(id) ON DELETE CASCADE,
+    PRIMARY KEY (cause_id, issue_id)
+);
+CREATE INDEX IF NOT EXISTS cause_issues_issue ON cause_issues(issue_id);
+CREATE TABLE IF NOT EXISTS workarounds (
+    id TEXT PRIMARY KEY,
+    article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    title TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    preconditions TEXT NOT NULL DEFAULT '[]',
+    warnings TEXT NOT NULL DEFAULT '[]'
+);
+CREATE INDEX IF NOT EXISTS workarounds_article ON workarounds(article_id);
+CREATE TABLE IF NOT EXISTS workaround_issues (
+    workaround_id TEXT NOT NULL REFERENCES workarounds(id) ON DELETE CASCADE,
+    issue_id TEXT NOT NULL REFERENCES issues(id) ON DELETE CASCADE,
+    PRIMARY KEY (workaround_id, issue_id)
+);
+CREATE INDEX IF NOT EXISTS workaround_issues_issue ON workaround_issues(issue_id);
+CREATE TABLE IF NOT EXISTS steps (
+    id TEXT PRIMARY KEY,
+    workaround_id TEXT NOT NULL REFERENCES workarounds(id) ON DELETE CASCADE,
+    number INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    warnings TEXT NOT NULL DEFAULT '[]',
+    notes TEXT NOT NULL DEFAULT '[]'
+);
+CREATE INDEX IF NOT EXISTS steps_workaround ON steps(workaround_id);
+-- What users taught the matcher (service.learning). Kept apart from the articles' records and
+-- keyed by issue id without a foreign key: re-importing an article replaces its issues, and what
+-- was learned for an issue id must outlive that.
+CREATE TABLE IF NOT EXISTS feedback (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    created_at TEXT NOT NULL,
+    issue_id TEXT NOT NULL,
+    helpful INTEGER NOT NULL,
+    request_id TEXT,
+    comment TEXT,
+    evidence TEXT NOT NULL DEFAULT '[]'
+);
+CREATE INDEX IF NOT EXISTS feedback_issue ON feedback(issue_id);
+CREATE TABLE IF NOT EXISTS learned_symptoms (
+    id TEXT PRIMARY KEY,
+    issue_id TEXT NOT NULL,
+    article_id TEXT NOT NULL,
+    text TEXT NOT NULL,
+    feedback_id INTEGER REFERENCES feedback(id),
+    created_at TEXT NOT NULL,
+    UNIQUE (issue_id, text)
+);
+CREATE INDEX IF NOT EXISTS learned_symptoms_article ON learned_symptoms(article_id);
+CREATE TABLE IF NOT EXISTS issue_penalties (
+    issue_id TEXT NOT NULL,
+    signature TEXT NOT NULL,
+    verdicts INTEGER NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (issue_id, signature)
+);
+-- Which article each recent revision wrote, so that a process can tell what changed since the
+-- revision its caches were built at, and keep what did not.
+CREATE TABLE IF NOT EXISTS article_writes (
+    revision INTEGER PRIMARY KEY,
+    article_id TEXT NOT NULL
+);
+"""
+# What review added to feedback: a verdict waits (`pending`) until a token holder approves or
+# rejects it. Verdicts recorded before review existed had taken effect, hence the default.
+FEEDBACK_REVIEW_COLUMNS = {
+    "status": "TEXT NOT NULL DEFAULT 'approved'",
+    "lessons": "TEXT NOT NULL DEFAULT '[]'",
+    "client": "TEXT",
+    "reviewed_at": "TEXT",
+}
+# Every line an article says, as keys of normalised lines (service/article_text.py), kept whole
+# beside the article and written with it; the line index (service/storage/lines.py) turns them
+# around, key -> articles, for lookups.
+LINES_SCHEMA = """
+CREATE TABLE IF NOT EXISTS line_keys (
+    article_id INTEGER PRIMARY KEY,
+    keys BLOB NOT NULL,
+    issue_numbers BLOB NOT NULL
+);
+"""
+# Full-text search over whole articles lives in SQLite (FTS5, in C) beside the records, written in
+# the same transaction; the Whoosh index holds only what log matching needs.
+SEARCH_SCHEMA = """
+CREATE VIRTUAL TABLE IF NOT EXISTS article_search
+    USING fts5(title, body, tokenize='porter unicode61');
+"""
+
+# The activity database (service/storage/activity.py) lives in a file of its own.
+ACTIVITY_SCHEMA = """
+CREATE TABLE IF NOT EXISTS matches (
+    request_id TEXT PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    evidence TEXT NOT NULL,
+    unmatched TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS matches_created ON matches(created_at);
+CREATE TABLE IF NOT EXISTS issue_matches (
+    issue_id TEXT PRIMARY KEY,
+    article_id TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    first_matched TEXT NOT NULL,
+    last_matched TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS unmatched_lines (
+    signature TEXT PRIMARY KEY,
+    count INTEGER NOT NULL,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS totals (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+-- Distinct clients (keyed hashes, service.privacy) that pasted a content-gap line.
+CREATE TABLE IF NOT EXISTS gap_clients (
+    signature TEXT NOT NULL,
+    client TEXT NOT NULL,
+    PRIMARY KEY (signature, client)
+) WITHOUT ROWID;
+-- How many recent pastes had each distinctive unmatched line: feedback never learns a line
+-- that is common to logs.
+CREATE TABLE IF NOT EXISTS line_seen (
+    signature TEXT PRIMARY KEY,
+    pastes INTEGER NOT NULL,
+    last_seen TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS line_seen_last ON line_seen(last_seen);
+"""
+# Logs made before clients were counted: their gaps count as seen by none.
+ACTIVITY_GAP_COLUMNS = {"clients": "INTEGER NOT NULL DEFAULT 0"}
+
+
+def add_missing_columns(conn: sqlite3.Connection, table: str, columns: dict[str, str]) -> None:
+    """Bring a table made by an earlier version up to date: SQLite adds columns in place."""
+    present = {row["name"] for row in conn.execute(f"PRAGMA table_info({table})")}
+    for name, definition in columns.items():
+        if name not in present:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {definition}")
