@@ -466,9 +466,7 @@ class WorkaroundOut(Schema):
     issue_ids = fields.List(fields.String(), required=True, metadata=doc("The issues it fixes."))
     title = _path("What it does.", required=True)
     description = _path("More about it (may be empty).", required=True)
-    preconditions = fields.List(
-        fields.String(), required=True, metadata=doc("When it applies.")
-    )
+    preconditions = fields.List(fields.String(), required=True, metadata=doc("When it applies."))
     warnings = fields.List(
         fields.String(), required=True, metadata=doc("Cautions for the whole workaround.")
     )
@@ -483,7 +481,9 @@ class LearnedSymptomOut(Schema):
     id = _path("The learned symptom's id.", "264630-1-l01", required=True)
     issue_id = _path("The issue it was taught.", "264630-1", required=True)
     text = _path(
-        "The line, normalised.", "clicore.exe copy from <path> failed with 0x80070005", required=True
+        "The line, normalised.",
+        "clicore.exe copy from <path> failed with 0x80070005",
+        required=True,
     )
     feedback_id = fields.Integer(
         allow_none=True, required=True, metadata=doc("The verdict that taught it.")
@@ -828,7 +828,7 @@ class PendingFeedbackOut(FeedbackRecordOut):
         required=True,
         metadata=doc(
             "Normalised lines that approving would teach the issue (a confirmation) or count "
-            "against it (a \"not helpful\" verdict)."
+            'against it (a "not helpful" verdict).'
         ),
     )
     links = AsBuilt(ReviewLinksOut, required=True)

@@ -72,7 +72,7 @@ def _schema_name(schema: type[Schema] | Schema) -> str:
 
 # -- prose ----------------------------------------------------------------------------------
 
-DESCRIPTION = f"""\
+DESCRIPTION = """\
 Matches pasted logs to the known issues of a knowledge base. Post a log to `/v1/match` (one \
 or more log files as text, or a single line in the query string): each line is parsed (SMS \
 1.x and 2.0, ConfigMgr, CMTrace, timestamped or plain text), normalised and compared with the \
@@ -413,7 +413,11 @@ def _list(what: str, schema: type[Schema], example: dict[str, Any], about: str) 
         "summary": f"List {what}",
         "description": (
             f"One page of {about}, ordered by id. The filters combine with AND"
-            + ("" if what == "articles" else f" and apply to the article each of the {what} is from")
+            + (
+                ""
+                if what == "articles"
+                else f" and apply to the article each of the {what} is from"
+            )
             + ". `links.next` (or `next_cursor` sent as `cursor`) gives the next page; "
             "`next_cursor` is null on the last."
         ),
@@ -452,7 +456,7 @@ def _verdict(approve: bool) -> dict:
             else "Close a pending verdict unapplied (needs a token)"
         ),
         "description": (
-            "A confirmation's lines become learned symptoms of its issue; a \"not helpful\" "
+            'A confirmation\'s lines become learned symptoms of its issue; a "not helpful" '
             "verdict's lines count against it. The next match shows the change. A verdict is "
             "reviewed once; again is a 409."
             if approve
@@ -463,9 +467,7 @@ def _verdict(approve: bool) -> dict:
         "responses": {
             "200": _response(
                 "Applied." if approve else "Rejected; nothing changed.",
-                _json(
-                    api.FeedbackOut, ex.FEEDBACK_APPROVED if approve else ex.FEEDBACK_REJECTED
-                ),
+                _json(api.FeedbackOut, ex.FEEDBACK_APPROVED if approve else ex.FEEDBACK_REJECTED),
             ),
             **_errors(*WRITE, "NotFound", "Conflict", *V1),
         },
@@ -626,8 +628,7 @@ OPERATIONS: list[tuple[str, str, dict[str, Any]]] = [
             "articles",
             api.ArticlePageOut,
             ex.ARTICLE_PAGE,
-            "article summaries (an article's own fields, without the records extracted from "
-            "it)",
+            "article summaries (an article's own fields, without the records extracted from it)",
         ),
     ),
     (
@@ -816,8 +817,7 @@ OPERATIONS: list[tuple[str, str, dict[str, Any]]] = [
             "CauseId",
             api.CauseOut,
             ex.CAUSE,
-            "A cause, with a link to the missing update's article when the knowledge base has "
-            "it.",
+            "A cause, with a link to the missing update's article when the knowledge base has it.",
         ),
     ),
     (
@@ -854,8 +854,8 @@ OPERATIONS: list[tuple[str, str, dict[str, Any]]] = [
                 "its causes and its remediation. The body is the raw log (`text/*`, "
                 "`application/octet-stream`, or `application/x-www-form-urlencoded`, which "
                 "`curl --data-binary @file.log` sends unless told otherwise: the body is read "
-                "as it is, never as form fields), or a JSON object `{\"log\": \"...\", "
-                "\"limit\": 5}` (`application/json` or any `+json` type). A raw body is "
+                'as it is, never as form fields), or a JSON object `{"log": "...", '
+                '"limit": 5}` (`application/json` or any `+json` type). A raw body is '
                 f"decoded in the `charset` its Content-Type names, one of {CHARSET_NAMES} "
                 "(another is a 415); a BOM wins over it, and with no charset the body is UTF-8, "
                 "or UTF-16 or UTF-32 as its BOM or its NULs show. Lines naming a log file "
@@ -876,9 +876,7 @@ OPERATIONS: list[tuple[str, str, dict[str, Any]]] = [
                     "longer is a 413. These are the defaults; the server may set others."
                 ),
                 "content": {
-                    "text/plain": _media(
-                        {"$ref": "#/components/schemas/RawLog"}, ex.PASTE_TEXT
-                    ),
+                    "text/plain": _media({"$ref": "#/components/schemas/RawLog"}, ex.PASTE_TEXT),
                     "application/x-www-form-urlencoded": _media(
                         {"$ref": "#/components/schemas/RawLog"}, ex.PASTE_FORM
                     ),
@@ -897,8 +895,7 @@ OPERATIONS: list[tuple[str, str, dict[str, Any]]] = [
             },
             "responses": {
                 "200": _response(
-                    "The issues the log shows, best first (at most `limit`), or none and a "
-                    "`hint`.",
+                    "The issues the log shows, best first (at most `limit`), or none and a `hint`.",
                     MATCH_ANSWER,
                 ),
                 **_errors(
@@ -977,7 +974,7 @@ OPERATIONS: list[tuple[str, str, dict[str, Any]]] = [
                 "machine, lines several articles share, or lines many recent pastes held): "
                 "later pastes with those lines find the issue, weighed less than the article's "
                 "own lines. Learned symptoms are listed on the issue, apart from the article's "
-                "records, and a token holder can remove them. An approved \"not helpful\" "
+                'records, and a token holder can remove them. An approved "not helpful" '
                 "verdict halves the issue's score (down to a quarter) whenever the same lines "
                 "bring it up again, without dropping it from the answer; a later approved "
                 "confirmation on those lines lifts it."
@@ -1013,7 +1010,7 @@ OPERATIONS: list[tuple[str, str, dict[str, Any]]] = [
             "summary": "Verdicts waiting for review (needs a token)",
             "description": (
                 "Oldest first, each with the normalised lines that approving it would teach the "
-                "issue (a confirmation) or count against it (a \"not helpful\" verdict). For "
+                'issue (a confirmation) or count against it (a "not helpful" verdict). For '
                 "token holders only: the lines come from what people pasted."
             ),
             "security": WRITER,
@@ -1201,8 +1198,7 @@ def build_spec() -> APISpec:
         plugins=[_Plugin(schema_name_resolver=_schema_name)],
         info={
             "summary": (
-                "Paste a log, get back the known issues it shows, with evidence, causes and "
-                "fixes."
+                "Paste a log, get back the known issues it shows, with evidence, causes and fixes."
             ),
             "description": DESCRIPTION,
             "license": {"name": "Proprietary"},
@@ -1265,9 +1261,7 @@ _Dumper.add_representer(str, _text)
 
 def spec_yaml() -> str:
     """The contract as YAML, byte for byte what `openapi.yaml` holds."""
-    return yaml.dump(
-        spec_dict(), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100
-    )
+    return yaml.dump(spec_dict(), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
 
 
 @lru_cache(maxsize=1)

@@ -477,6 +477,7 @@ PASTE_JSON = {
 }
 
 MATCHED = {
+    "request_id": "6f1c2a9e0b7d4c3f8e5a1b2c3d4e5f60",
     "lines_read": 4,
     "records_read": 3,
     "format": "plain",
@@ -504,6 +505,9 @@ MATCHED = {
                     "to run this application! (5)~",
                     "match": "exact",
                     "similarity": 1.0,
+                    "learned": False,
+                    "source": "symptom",
+                    "shared_by": 1,
                 },
                 {
                     "line": 4,
@@ -512,6 +516,9 @@ MATCHED = {
                     "symptom_text": "Base client files are version 2.0.1493.2005",
                     "match": "exact",
                     "similarity": 1.0,
+                    "learned": False,
+                    "source": "symptom",
+                    "shared_by": 1,
                 },
             ],
             "matched_terms": [],
@@ -528,6 +535,11 @@ MATCHED = {
                     "for SMS. ...",
                     "missing_update": "251070",
                     "applies_to_sites": "SMS 2.0 (No Service Pack) sites",
+                    "links": {
+                        "self": "/v1/causes/264630-c1",
+                        "article": "/v1/articles/264630",
+                        "issues": ["/v1/issues/264630-1"],
+                    },
                 }
             ],
             "remediation": [
@@ -555,6 +567,11 @@ MATCHED = {
                             "notes": [],
                         }
                     ],
+                    "links": {
+                        "self": "/v1/workarounds/264630-w6",
+                        "article": "/v1/articles/264630",
+                        "issues": ["/v1/issues/264630-1", "/v1/issues/264630-2"],
+                    },
                 }
             ],
             "related_articles": [
@@ -565,6 +582,7 @@ MATCHED = {
                     "2.0 (No Service Pack) sites before upgrading to "
                     "SP2.",
                     "in_store": False,
+                    "links": {},
                 }
             ],
             "links": {"issue": "/v1/issues/264630-1", "article": "/v1/articles/264630"},
@@ -573,6 +591,7 @@ MATCHED = {
 }
 
 NOT_MATCHED = {
+    "request_id": "6f1c2a9e0b7d4c3f8e5a1b2c3d4e5f60",
     "lines_read": 1,
     "records_read": 1,
     "format": "plain",
@@ -587,6 +606,7 @@ NOT_MATCHED = {
 }
 
 LINE_MATCHED = {
+    "request_id": "6f1c2a9e0b7d4c3f8e5a1b2c3d4e5f60",
     "lines_read": 1,
     "records_read": 1,
     "format": "plain",
@@ -615,6 +635,9 @@ LINE_MATCHED = {
                     "C:\\WINDOWS\\MS\\SMS\\CLICOMP\\SWDist32\\bin\\smswiz32.exe",
                     "match": "partial",
                     "similarity": 0.941,
+                    "learned": False,
+                    "source": "symptom",
+                    "shared_by": 1,
                 }
             ],
             "matched_terms": [],
