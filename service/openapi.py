@@ -40,6 +40,15 @@ class _Converter(OpenAPIConverter):
         described = getattr(field, "documented_as", None)
         return super().field2property(described if described is not None else field)
 
+    def _field2parameter(self, field: fields.Field, *, name: str, location: str) -> dict:
+        # A query parameter is absent or a string, never null, whatever the field allows.
+        parameter = super()._field2parameter(field, name=name, location=location)
+        kinds = parameter["schema"].get("type")
+        if isinstance(kinds, list) and "null" in kinds:
+            rest = [kind for kind in kinds if kind != "null"]
+            parameter["schema"]["type"] = rest[0] if len(rest) == 1 else rest
+        return parameter
+
     def field2default(self, field: fields.Field, **kwargs: Any) -> dict[str, Any]:
         # `load_default=None` means "absent"; `default: null` would only confuse readers.
         found = super().field2default(field, **kwargs)
