@@ -1023,7 +1023,7 @@ class FieldErrorOut(Schema):
 
 
 class ProblemOut(Schema):
-    """An error, as `application/problem+json` (RFC 9457); `service.errors` makes every one."""
+    """An error, as `application/problem+json` (RFC 9457), on every path."""
 
     type = fields.String(
         required=True,

@@ -243,9 +243,14 @@ PLAIN_SCHEMAS: dict[str, dict[str, Any]] = {
     },
 }
 
-# -- error responses ------------------------------------------------------------------------
+# -- shared responses -----------------------------------------------------------------------
 
-PROBLEMS: dict[str, dict[str, Any]] = {
+RESPONSES: dict[str, dict[str, Any]] = {
+    "ArticleWritten": _response(
+        "The article as stored (201 when it is new), its URL in `Location`.",
+        _json(api.ArticleOut, ex.ARTICLE_WRITTEN),
+        Location="Location",
+    ),
     "BadRequest": _response(
         "A query parameter or the body is wrong: out of range, missing, malformed JSON, an "
         "empty paste, text that cannot be decoded. `errors` names each field at fault, when "
@@ -356,27 +361,32 @@ WRITE = ("Unauthorized", "Forbidden")
 # -- parameters -----------------------------------------------------------------------------
 
 
-def _path_id(name: str, description: str, example: str, **schema: Any) -> dict[str, Any]:
-    return {
+def _path_id(name: str, description: str, *examples: str, **schema: Any) -> dict[str, Any]:
+    """A path parameter naming a record; several examples are named after their form."""
+    parameter: dict[str, Any] = {
         "name": name,
         "in": "path",
         "required": True,
         "description": description,
         "schema": {"type": "string", "minLength": 1, **schema},
-        "example": example,
     }
+    if len(examples) == 1:
+        parameter["example"] = examples[0]
+    else:
+        parameter["examples"] = {example: {"value": example} for example in examples}
+    return parameter
 
 
 PARAMETERS = {
-    "ArticleRef": {
-        **_path_id(
-            "article_ref",
-            "The article's KB number (`264630`) or an alias of it (`Q264630`, `KB264630`; "
-            "case does not matter).",
-            "264630",
-            pattern=r"^(?:[Qq]|[Kk][Bb])?[0-9]{1,8}$",
-        ),
-    },
+    "ArticleRef": _path_id(
+        "article_ref",
+        "The article's KB number (`264630`) or an alias of it (`Q264630`, `KB264630`; case "
+        "does not matter).",
+        "264630",
+        "Q264630",
+        "KB264630",
+        pattern=r"^(?:[Qq]|[Kk][Bb])?[0-9]{1,8}$",
+    ),
     "IssueId": _path_id(
         "issue_id", "The issue's id: its article's KB number and its number.", "264630-1"
     ),
@@ -406,11 +416,6 @@ def _query(schema: type[Schema]) -> list[dict[str, Any]]:
 
 # -- operations -----------------------------------------------------------------------------
 
-ARTICLE_WRITTEN = _response(
-    "The article as stored (201 when it is new), its URL in `Location`.",
-    _json(api.ArticleOut, ex.ARTICLE_WRITTEN),
-    Location="Location",
-)
 # Bodies written through the API: the shape of a kb_data file; the path supplies the id.
 ARTICLE_INPUT = records.ArticleDocumentSchema(partial=("id",))
 
@@ -685,8 +690,8 @@ OPERATIONS: list[tuple[str, str, dict[str, Any]]] = [
                 "content": _json(ARTICLE_INPUT, ex.ARTICLE_INPUT),
             },
             "responses": {
-                "200": ARTICLE_WRITTEN,
-                "201": ARTICLE_WRITTEN,
+                "200": "ArticleWritten",
+                "201": "ArticleWritten",
                 **_errors(
                     "BadRequest",
                     *WRITE,
@@ -742,8 +747,8 @@ OPERATIONS: list[tuple[str, str, dict[str, Any]]] = [
                 },
             },
             "responses": {
-                "200": ARTICLE_WRITTEN,
-                "201": ARTICLE_WRITTEN,
+                "200": "ArticleWritten",
+                "201": "ArticleWritten",
                 **_errors(
                     "BadRequest",
                     *WRITE,
@@ -1235,7 +1240,7 @@ def build_spec() -> APISpec:
     )
     for name, parameter in PARAMETERS.items():
         spec.components.parameter(name, parameter["in"], parameter)
-    for name, response in PROBLEMS.items():
+    for name, response in RESPONSES.items():
         spec.components.response(name, response)
     paths: dict[str, dict[str, Any]] = {}
     for path, method, operation in OPERATIONS:
