@@ -712,7 +712,7 @@ class MatchOut(Schema):
     log_files = fields.List(
         fields.String(),
         required=True,
-        metadata=doc("Log files of the paste that the issue's symptoms appear in, lower case."),
+        metadata=doc("Log files of the paste that the issue's symptoms are written to."),
     )
     error_codes = fields.List(fields.Nested(ErrorCodeOut), required=True)
     causes = DumpedOnce(IssueContextOut, required=True)

@@ -149,6 +149,11 @@ HEADERS = {
         ),
         "schema": {"type": "string"},
     },
+    "ServerTiming": {
+        "description": "Time the application spent on the request: `app;dur=<milliseconds>`.",
+        "schema": {"type": "string"},
+        "example": "app;dur=3.41",
+    },
     "RetryAfter": {
         "description": "Seconds to wait before trying again.",
         "schema": {"type": "integer", "minimum": 1},
@@ -165,7 +170,11 @@ HEADERS = {
         "example": "GET, HEAD, OPTIONS",
     },
 }
-_ALWAYS = {"X-Request-ID": "RequestId", "X-Correlation-ID": "CorrelationId"}
+_ALWAYS = {
+    "X-Request-ID": "RequestId",
+    "X-Correlation-ID": "CorrelationId",
+    "Server-Timing": "ServerTiming",
+}
 
 
 def _response(

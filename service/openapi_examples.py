@@ -523,7 +523,7 @@ MATCHED = {
             ],
             "matched_terms": [],
             "text_coverage": 0.0,
-            "log_files": ["clisvc.log"],
+            "log_files": ["Clisvc.log"],
             "error_codes": [],
             "causes": [
                 {
