@@ -5,7 +5,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export KB_HOME ?= var
 
-.PHONY: serve test install install-dev browser nginx build lint bench bench-worst load bench-import eval clean
+.PHONY: serve test install install-dev browser nginx build lint openapi bench bench-worst load bench-import eval clean
 
 $(BIN)/kb: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,11 @@ test: install-dev browser nginx
 lint: install-dev
 	$(BIN)/ruff check service schemas tests bench
 	$(BIN)/ruff format --check service schemas tests bench
+
+## make openapi: write openapi.yaml from the code (a test fails while the two differ)
+openapi: install
+	$(BIN)/kb openapi > openapi.yaml.new
+	mv openapi.yaml.new openapi.yaml
 
 ## make bench: latency of /v1/match under gunicorn beside a hello-world baseline
 bench: install-dev

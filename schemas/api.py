@@ -1,4 +1,11 @@
-"""Schemas of the HTTP API: query arguments, request bodies and response bodies."""
+"""Schemas of the HTTP API: query arguments, request bodies and response bodies.
+
+They are the contract's source: `service.openapi` builds the OpenAPI document from them, so a
+field's description, example and limits are written here, next to the field, once. Response
+schemas are closed (`additionalProperties: false` in the document, from marshmallow's default
+`unknown = RAISE`): a field the code starts sending must be added here, or the contract tests
+fail. Numbers come from `service.limits`.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +13,7 @@ from typing import Any
 
 from marshmallow import (
     EXCLUDE,
+    INCLUDE,
     Schema,
     ValidationError,
     fields,
@@ -13,6 +21,23 @@ from marshmallow import (
     validate,
     validates_schema,
 )
+
+from schemas.records import SYMPTOM_KINDS
+from service import limits
+
+
+def doc(description: str, example: Any = None, **extra: Any) -> dict[str, Any]:
+    """A field's metadata for the contract: what it means, an example, and any JSON Schema
+    keyword the validators cannot state (`pattern` for "not only white space")."""
+    metadata: dict[str, Any] = {"description": description, **extra}
+    if example is not None:
+        metadata["example"] = example
+    return metadata
+
+
+NOT_BLANK = r"\S"
+
+# -- query arguments ------------------------------------------------------------------------
 
 
 class QueryArgsSchema(Schema):
@@ -22,42 +47,152 @@ class QueryArgsSchema(Schema):
         unknown = EXCLUDE
 
 
+def _product() -> fields.String:
+    return fields.String(
+        load_default=None,
+        validate=validate.Length(min=1, max=limits.MAX_PRODUCT_CHARS),
+        metadata=doc(
+            "Only articles (or their records, matches or search results) that apply to a "
+            "product whose name contains this text, ignoring case.",
+            "Systems Management Server",
+        ),
+    )
+
+
+def _version() -> fields.String:
+    return fields.String(
+        load_default=None,
+        validate=validate.Length(min=1, max=limits.MAX_VERSION_CHARS),
+        metadata=doc(
+            "Only articles (or their records or matches) that apply to this product version, "
+            "ignoring case; with `product`, a version of that product.",
+            "2.0 SP1",
+        ),
+    )
+
+
+def _match_limit(description: str) -> fields.Integer:
+    return fields.Integer(
+        load_default=None,
+        validate=validate.Range(min=1, max=limits.MATCH_LIMIT_MAX),
+        metadata=doc(description, default=limits.MATCH_LIMIT_DEFAULT),
+    )
+
+
 class ListArgsSchema(QueryArgsSchema):
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    cursor = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
-    product = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
-    version = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
-    keyword = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
-    article_id = fields.String(load_default=None, validate=validate.Regexp(r"^[0-9]{1,8}$"))
+    limit = fields.Integer(
+        load_default=limits.PAGE_LIMIT_DEFAULT,
+        validate=validate.Range(min=1, max=limits.PAGE_LIMIT_MAX),
+        metadata=doc("The most records one page holds."),
+    )
+    cursor = fields.String(
+        load_default=None,
+        validate=validate.Length(min=1, max=limits.MAX_CURSOR_CHARS),
+        metadata=doc(
+            "Where the page starts: the previous page's `next_cursor` (the page holds the "
+            "records with greater ids). Following `links.next` does the same.",
+            "264630-1",
+        ),
+    )
+    product = _product()
+    version = _version()
+    keyword = fields.String(
+        load_default=None,
+        validate=validate.Length(min=1, max=limits.MAX_KEYWORD_CHARS),
+        metadata=doc(
+            "Only articles (or records of articles) tagged with this keyword, ignoring case.",
+            "kbfix",
+        ),
+    )
+    article_id = fields.String(
+        load_default=None,
+        validate=validate.Regexp(r"^[0-9]{1,8}$"),
+        metadata=doc("Only this article, or its records, by KB number.", "264630"),
+    )
 
 
 class MatchArgsSchema(QueryArgsSchema):
-    limit = fields.Integer(load_default=None, validate=validate.Range(min=1, max=50))
-    product = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
-    version = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
+    limit = _match_limit(
+        "The most issues to answer with; when absent, the JSON body's `limit`, else "
+        f"{limits.MATCH_LIMIT_DEFAULT}."
+    )
+    product = _product()
+    version = _version()
 
 
 class MatchLineArgsSchema(MatchArgsSchema):
-    line = fields.String(required=True, validate=validate.Length(min=1, max=10_000))
+    line = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=limits.MAX_LINE_CHARS),
+        metadata=doc(
+            "The log line to match, URL-encoded.",
+            "Could not register CCIM (could be initial install); AppRegister return code =5",
+        ),
+    )
 
 
 class MatchBodySchema(Schema):
-    """The JSON form of a paste: `{"log": "...", "limit": 5}`."""
+    """The JSON form of a paste: `{"log": "...", "limit": 5}`. A field not listed here is a
+    422 naming it."""
 
-    log = fields.String(required=True, validate=validate.Length(min=1))
-    limit = fields.Integer(load_default=None, validate=validate.Range(min=1, max=50))
-    product = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
-    version = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
+    log = fields.String(
+        required=True,
+        validate=validate.Length(min=1),
+        metadata=doc(
+            "The log as pasted; it must hold more than white space (an empty paste is a 400).",
+            pattern=NOT_BLANK,
+        ),
+    )
+    limit = _match_limit(
+        f"The most issues to answer with, {limits.MATCH_LIMIT_DEFAULT} when absent; the "
+        "`limit` query parameter wins over it."
+    )
+    product = fields.String(
+        load_default=None,
+        validate=validate.Length(min=1, max=limits.MAX_PRODUCT_CHARS),
+        metadata=doc("Like the `product` query parameter, which wins over it."),
+    )
+    version = fields.String(
+        load_default=None,
+        validate=validate.Length(min=1, max=limits.MAX_VERSION_CHARS),
+        metadata=doc("Like the `version` query parameter, which wins over it."),
+    )
 
 
 class FeedbackBodySchema(Schema):
-    """A verdict on a match: the match by its request id, or the paste sent again."""
+    """A verdict on a match: the match by its request id, or the paste sent again. Exactly one
+    of `request_id` and `log` is a string; a field not listed here is a 422 naming it."""
 
-    issue_id = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    helpful = fields.Boolean(required=True, truthy={True}, falsy={False})
-    request_id = fields.String(load_default=None, validate=validate.Length(min=1, max=128))
-    log = fields.String(load_default=None, validate=validate.Length(min=1))
-    comment = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+    issue_id = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=limits.MAX_ISSUE_ID_CHARS),
+        metadata=doc("The issue the verdict is about.", "264630-1"),
+    )
+    helpful = fields.Boolean(
+        required=True,
+        truthy={True},
+        falsy={False},
+        metadata=doc("Whether the issue was the answer to the paste."),
+    )
+    request_id = fields.String(
+        load_default=None,
+        validate=validate.Length(min=1, max=limits.MAX_REQUEST_ID_CHARS),
+        metadata=doc(
+            "The match's `request_id` (the `X-Request-ID` header of its answer).",
+            "6f1c2a9e0b7d4c3f8e5a1b2c3d4e5f60",
+        ),
+    )
+    log = fields.String(
+        load_default=None,
+        validate=validate.Length(min=1),
+        metadata=doc("The paste sent again, for a match whose request id is not at hand."),
+    )
+    comment = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=limits.MAX_COMMENT_CHARS),
+        metadata=doc("Free text for the reviewer.", "Editing Copylog.tcf fixed the clients."),
+    )
 
     @validates_schema
     def one_source(self, data: dict[str, Any], **_: Any) -> None:
@@ -74,7 +209,16 @@ EXPANDABLE = ("symptoms", "causes", "workarounds")
 class IssueArgsSchema(QueryArgsSchema):
     """`expand=causes,workarounds`: linked records inlined in full instead of by id alone."""
 
-    expand = fields.String(load_default="", validate=validate.Length(max=100))
+    expand = fields.String(
+        load_default="",
+        validate=validate.Length(max=limits.MAX_EXPAND_CHARS),
+        metadata=doc(
+            f"Linked records to inline in full, comma-separated: any of {', '.join(EXPANDABLE)}. "
+            "Any other name is a 400 naming `expand`.",
+            "causes,workarounds",
+            pattern=f"^(({'|'.join(EXPANDABLE)})(,({'|'.join(EXPANDABLE)}))*)?$",
+        ),
+    )
 
     @validates_schema
     def known_records(self, data: dict[str, Any], **_: Any) -> None:
@@ -97,266 +241,819 @@ def _parts(value: str) -> list[str]:
 
 
 class StatsArgsSchema(QueryArgsSchema):
-    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    limit = fields.Integer(
+        load_default=limits.STATS_LIMIT_DEFAULT,
+        validate=validate.Range(min=1, max=limits.STATS_LIMIT_MAX),
+        metadata=doc("The most entries each list holds."),
+    )
 
 
 class SearchArgsSchema(QueryArgsSchema):
-    q = fields.String(required=True, validate=validate.Length(min=1, max=1_000))
-    limit = fields.Integer(load_default=10, validate=validate.Range(min=1, max=50))
-    product = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
+    q = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=limits.MAX_QUERY_CHARS),
+        metadata=doc("The problem, in words.", "clicore copylog"),
+    )
+    limit = fields.Integer(
+        load_default=limits.SEARCH_LIMIT_DEFAULT,
+        validate=validate.Range(min=1, max=limits.SEARCH_LIMIT_MAX),
+        metadata=doc("The most articles to answer with."),
+    )
+    product = _product()
 
 
-# -- responses ------------------------------------------------------------------------------
+class PendingArgsSchema(QueryArgsSchema):
+    limit = fields.Integer(
+        load_default=limits.PAGE_LIMIT_DEFAULT,
+        validate=validate.Range(min=1, max=limits.PAGE_LIMIT_MAX),
+        metadata=doc("The most verdicts one page holds."),
+    )
+    cursor = fields.Integer(
+        load_default=0,
+        validate=validate.Range(min=0),
+        metadata=doc("The previous page's `next_cursor`."),
+    )
 
 
-class ProductOut(Schema):
-    product = fields.String()
-    version = fields.String()
+# -- fields of responses --------------------------------------------------------------------
 
 
-class StepOut(Schema):
-    id = fields.String()
-    number = fields.Integer()
-    text = fields.String()
-    warnings = fields.List(fields.String())
-    notes = fields.List(fields.String())
+class DocumentedAs:
+    """A field dumped as it is, described in the contract by another field.
+
+    Marks the values the code assembles or dumps elsewhere: `service.openapi` documents the
+    field by `documented_as`, so the contract still says exactly what they hold.
+    """
+
+    documented_as: fields.Field
 
 
-class SymptomOut(Schema):
-    id = fields.String()
-    article_id = fields.String()
-    issue_id = fields.String()
-    kind = fields.String()
-    text = fields.String()
-    log_files = fields.List(fields.String())
-    occurrences = fields.Integer()
-    links = fields.Dict()
+class AsBuilt(DocumentedAs, fields.Dict):
+    """A mapping dumped as the code built it (`links` by `service.links`, counts by a query),
+    described in the contract by `schema`. A key the code adds without adding it to the
+    schema fails the contract tests, rather than vanishing from the answer."""
+
+    def __init__(self, schema: type[Schema], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.documented_as = fields.Nested(schema, metadata=self.metadata)
 
 
-class CauseOut(Schema):
-    id = fields.String()
-    article_id = fields.String()
-    issue_ids = fields.List(fields.String())
-    text = fields.String()
-    missing_update = fields.String(allow_none=True)
-    applies_to_sites = fields.String(allow_none=True)
-    links = fields.Dict()
-
-
-class WorkaroundOut(Schema):
-    id = fields.String()
-    article_id = fields.String()
-    issue_ids = fields.List(fields.String())
-    title = fields.String()
-    description = fields.String()
-    preconditions = fields.List(fields.String())
-    warnings = fields.List(fields.String())
-    steps = fields.List(fields.Nested(StepOut))
-    links = fields.Dict()
-
-
-class LearnedSymptomOut(Schema):
-    id = fields.String()
-    issue_id = fields.String()
-    text = fields.String()
-    feedback_id = fields.Integer(allow_none=True)
-    created_at = fields.String()
-    links = fields.Dict()
-
-
-class IssueOut(Schema):
-    id = fields.String()
-    article_id = fields.String()
-    article_title = fields.String()
-    number = fields.Integer()
-    title = fields.String()
-    description = fields.String()
-    symptom_ids = fields.List(fields.String())
-    cause_ids = fields.List(fields.String())
-    workaround_ids = fields.List(fields.String())
-    learned_symptoms = fields.List(fields.Nested(LearnedSymptomOut))
-    # Present only when asked for with `expand`.
-    symptoms = fields.List(fields.Nested(SymptomOut))
-    causes = fields.List(fields.Nested(CauseOut))
-    workarounds = fields.List(fields.Nested(WorkaroundOut))
-    links = fields.Dict()
-
-
-class SectionOut(Schema):
-    key = fields.String()
-    heading = fields.String()
-    body = fields.String()
-
-
-class RelatedOut(Schema):
-    article_id = fields.String()
-    title = fields.String()
-    reason = fields.String()
-    in_store = fields.Boolean()
-    links = fields.Dict()
-
-
-class ArticleSummaryOut(Schema):
-    id = fields.String()
-    title = fields.String()
-    summary = fields.String()
-    source = fields.String()
-    modification_type = fields.String(allow_none=True)
-    last_reviewed = fields.String(allow_none=True)
-    updated_at = fields.String()
-    applies_to = fields.List(fields.Nested(ProductOut))
-    keywords = fields.List(fields.String())
-    issue_ids = fields.List(fields.String())
-    links = fields.Dict()
-
-
-class ArticleOut(ArticleSummaryOut):
-    aliases = fields.List(fields.String())
-    sections = fields.List(fields.Nested(SectionOut))
-    related = fields.List(fields.Nested(RelatedOut))
-    referenced_by = fields.List(fields.String())
-    issues = fields.List(fields.Nested(IssueOut))
-    symptoms = fields.List(fields.Nested(SymptomOut))
-    causes = fields.List(fields.Nested(CauseOut))
-    workarounds = fields.List(fields.Nested(WorkaroundOut))
-
-
-class MatchedLineOut(Schema):
-    line = fields.Integer()
-    text = fields.String()
-    symptom_id = fields.String(allow_none=True)
-    symptom_text = fields.String()
-    match = fields.String()
-    similarity = fields.Float()
-    learned = fields.Boolean()
-    source = fields.String()
-    shared_by = fields.Integer()
-
-
-class ErrorCodeOut(Schema):
-    code = fields.String()
-    meaning = fields.String(allow_none=True)
-
-
-class DumpedOnce(fields.Field):
+class DumpedOnce(DocumentedAs, fields.Field):
     """A value already dumped by its own schema (named here), passed through as it is.
 
     A match repeats the same causes, workarounds and related articles request after request;
     they are dumped with their schemas once per store revision and reused.
     """
 
-    def __init__(self, schema: type[Schema], **kwargs) -> None:
+    def __init__(self, schema: type[Schema], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.dumped_by = schema
+
+    def _bind_to_schema(self, field_name: str, parent: Any) -> None:
+        super()._bind_to_schema(field_name, parent)
+        self.documented_as = self.dumped_by._declared_fields[field_name]
 
     def _serialize(self, value, attr, obj, **kwargs):
         return value
 
 
+def _paths(description: str) -> fields.List:
+    return fields.List(fields.String(), metadata=doc(description))
+
+
+def _path(description: str, example: str | None = None, **kwargs: Any) -> fields.String:
+    return fields.String(metadata=doc(description, example), **kwargs)
+
+
+# -- links ----------------------------------------------------------------------------------
+
+
+class ArticleLinksOut(Schema):
+    self = _path("The article.", "/v1/articles/264630", required=True)
+    issues = fields.List(fields.String(), required=True, metadata=doc("Its issues."))
+    related = _paths("The related articles in the knowledge base (whole article only).")
+    referenced_by = _paths("The articles that name this one as related (whole article only).")
+
+
+class IssueLinksOut(Schema):
+    self = _path("The issue.", "/v1/issues/264630-1", required=True)
+    article = _path("Its article.", required=True)
+    symptoms = fields.List(fields.String(), required=True, metadata=doc("Its symptoms."))
+    causes = fields.List(fields.String(), required=True, metadata=doc("Its causes."))
+    workarounds = fields.List(fields.String(), required=True, metadata=doc("Its workarounds."))
+
+
+class SymptomLinksOut(Schema):
+    self = _path("The symptom.", "/v1/symptoms/264630-1-s05", required=True)
+    issue = _path("Its issue.", required=True)
+    article = _path("Its article.", required=True)
+
+
+class CauseLinksOut(Schema):
+    self = _path("The cause.", "/v1/causes/264630-c1", required=True)
+    article = _path("Its article.", required=True)
+    issues = fields.List(fields.String(), required=True, metadata=doc("Its issues."))
+    missing_update = _path("The missing update's article, when the knowledge base has it.")
+
+
+class WorkaroundLinksOut(Schema):
+    self = _path("The workaround.", "/v1/workarounds/264630-w2", required=True)
+    article = _path("Its article.", required=True)
+    issues = fields.List(fields.String(), required=True, metadata=doc("Its issues."))
+
+
+class LearnedLinksOut(Schema):
+    self = _path("The learned symptom; DELETE it to forget it.", required=True)
+    issue = _path("Its issue.", required=True)
+
+
+class RelatedLinksOut(Schema):
+    article = _path("The related article, only when the knowledge base has it.")
+
+
+class MatchLinksOut(Schema):
+    issue = _path("The issue.", "/v1/issues/264630-1", required=True)
+    article = _path("Its article.", "/v1/articles/264630", required=True)
+
+
+class ArticleLinkOut(Schema):
+    article = _path("The article.", "/v1/articles/264630", required=True)
+
+
+class IssueLinkOut(Schema):
+    issue = _path("The issue.", "/v1/issues/264630-1", required=True)
+
+
+class TopIssueLinksOut(Schema):
+    issue = _path("The issue, while the store still has it (else no links).")
+
+
+class ReviewLinksOut(Schema):
+    approve = _path("POST here to apply the verdict.", required=True)
+    reject = _path("POST here to close it unapplied.", required=True)
+    issue = _path("The issue it is about.", required=True)
+
+
+class PageLinksOut(Schema):
+    self = _path("This page, path and query.", required=True)
+    next = _path("The next page; absent on the last one.")
+
+
+# -- records --------------------------------------------------------------------------------
+
+
+class ProductOut(Schema):
+    product = _path("The product's name.", "Microsoft Systems Management Server", required=True)
+    version = _path("Its version; empty when the article names none.", "2.0 SP1", required=True)
+
+
+class StepOut(Schema):
+    id = _path("The step's id.", "264630-w2-1", required=True)
+    number = fields.Integer(
+        required=True,
+        validate=validate.Range(min=1),
+        metadata=doc("Its place: steps run 1, 2, 3... in order."),
+    )
+    text = _path("What to do.", required=True)
+    warnings = fields.List(fields.String(), required=True, metadata=doc("Cautions for it."))
+    notes = fields.List(fields.String(), required=True, metadata=doc("Remarks on it."))
+
+
+class SymptomOut(Schema):
+    """A log line, error message or condition that an article quotes for one of its issues."""
+
+    id = _path("The symptom's id.", "264630-1-s05", required=True)
+    article_id = _path("Its article's KB number.", "264630", required=True)
+    issue_id = _path("Its issue.", "264630-1", required=True)
+    kind = fields.String(
+        required=True, validate=validate.OneOf(SYMPTOM_KINDS), metadata=doc("What it quotes.")
+    )
+    text = _path("Word for word as the article quotes it.", required=True)
+    log_files = fields.List(
+        fields.String(), required=True, metadata=doc("Log files the line is written to.")
+    )
+    occurrences = fields.Integer(
+        required=True,
+        validate=validate.Range(min=1),
+        metadata=doc("How many times the article quotes it."),
+    )
+    links = AsBuilt(SymptomLinksOut, required=True)
+
+
+class CauseOut(Schema):
+    """Why one or more issues happen."""
+
+    id = _path("The cause's id.", "264630-c1", required=True)
+    article_id = _path("Its article's KB number.", "264630", required=True)
+    issue_ids = fields.List(fields.String(), required=True, metadata=doc("The issues it causes."))
+    text = _path("The cause, as the article states it.", required=True)
+    missing_update = fields.String(
+        allow_none=True,
+        required=True,
+        metadata=doc("The KB number of an update whose absence is the cause.", "251070"),
+    )
+    applies_to_sites = fields.String(
+        allow_none=True, required=True, metadata=doc("The sites the cause concerns.")
+    )
+    links = AsBuilt(CauseLinksOut, required=True)
+
+
+class WorkaroundOut(Schema):
+    """A way to resolve or avoid one or more issues, with its ordered steps (maybe none)."""
+
+    id = _path("The workaround's id.", "264630-w2", required=True)
+    article_id = _path("Its article's KB number.", "264630", required=True)
+    issue_ids = fields.List(fields.String(), required=True, metadata=doc("The issues it fixes."))
+    title = _path("What it does.", required=True)
+    description = _path("More about it (may be empty).", required=True)
+    preconditions = fields.List(fields.String(), required=True, metadata=doc("When it applies."))
+    warnings = fields.List(
+        fields.String(), required=True, metadata=doc("Cautions for the whole workaround.")
+    )
+    steps = fields.List(fields.Nested(StepOut), required=True)
+    links = AsBuilt(WorkaroundLinksOut, required=True)
+
+
+class LearnedSymptomOut(Schema):
+    """A normalised line that approved feedback taught an issue. Matched like an article's
+    symptoms, but listed apart from them and never part of the article."""
+
+    id = _path("The learned symptom's id.", "264630-1-l01", required=True)
+    issue_id = _path("The issue it was taught.", "264630-1", required=True)
+    text = _path(
+        "The line, normalised.",
+        "clicore.exe copy from <path> failed with 0x80070005",
+        required=True,
+    )
+    feedback_id = fields.Integer(
+        allow_none=True, required=True, metadata=doc("The verdict that taught it.")
+    )
+    created_at = _path("When it was learned.", required=True)
+    links = AsBuilt(LearnedLinksOut, required=True)
+
+
+class IssueOut(Schema):
+    """One problem an article describes (its "Issue N"; one issue when it numbers none)."""
+
+    id = _path("The issue's id: the KB number and the issue number.", "264630-1", required=True)
+    article_id = _path("Its article's KB number.", "264630", required=True)
+    article_title = _path("Its article's title.", required=True)
+    number = fields.Integer(
+        required=True, validate=validate.Range(min=1), metadata=doc("Its number in the article.")
+    )
+    title = _path("What goes wrong.", required=True)
+    description = _path("More about it (may be empty).", required=True)
+    symptom_ids = fields.List(fields.String(), required=True, metadata=doc("Its symptoms."))
+    cause_ids = fields.List(fields.String(), required=True, metadata=doc("Its causes."))
+    workaround_ids = fields.List(fields.String(), required=True, metadata=doc("Its workarounds."))
+    learned_symptoms = fields.List(
+        fields.Nested(LearnedSymptomOut),
+        metadata=doc(
+            "Lines approved feedback taught the issue; on a single issue only, not in lists "
+            "or articles."
+        ),
+    )
+    # Present only when asked for with `expand`.
+    symptoms = fields.List(
+        fields.Nested(SymptomOut), metadata=doc("Its symptoms in full; with `expand=symptoms`.")
+    )
+    causes = fields.List(
+        fields.Nested(CauseOut), metadata=doc("Its causes in full; with `expand=causes`.")
+    )
+    workarounds = fields.List(
+        fields.Nested(WorkaroundOut),
+        metadata=doc("Its workarounds in full, steps included; with `expand=workarounds`."),
+    )
+    links = AsBuilt(IssueLinksOut, required=True)
+
+
+class SectionOut(Schema):
+    """A part of the article's prose, in article order."""
+
+    key = _path("What the part is.", "cause", required=True)
+    heading = _path("Its heading, as the article writes it.", "CAUSE", required=True)
+    body = _path("Its text.", required=True)
+
+
+class RelatedOut(Schema):
+    """Another KB article this one refers to."""
+
+    article_id = _path("Its KB number.", "251070", required=True)
+    title = _path("Its title as cited (may be empty).", required=True)
+    reason = _path("Why it is related (may be empty).", required=True)
+    in_store = fields.Boolean(
+        required=True, metadata=doc("Whether this knowledge base has it, to fetch.")
+    )
+    links = AsBuilt(RelatedLinksOut, required=True)
+
+
+class ArticleSummaryOut(Schema):
+    """An article's own fields, without the records extracted from it (as lists show it)."""
+
+    id = fields.String(
+        required=True, metadata=doc("The KB number.", "264630", pattern=r"^[0-9]{1,8}$")
+    )
+    title = _path("The title.", required=True)
+    summary = _path("The lead paragraph (may be empty).", required=True)
+    source = fields.String(
+        required=True,
+        validate=validate.OneOf(("curated", "imported", "api")),
+        metadata=doc("How the article came in: `kb_data`, `kb import`, or the API."),
+    )
+    modification_type = fields.String(
+        allow_none=True, required=True, metadata=doc("The article's revision kind.", "Minor")
+    )
+    last_reviewed = fields.String(
+        allow_none=True,
+        required=True,
+        metadata=doc("When the article was last reviewed.", "2006-04-26", format="date"),
+    )
+    updated_at = fields.String(
+        required=True,
+        metadata=doc("When the store last wrote the article.", format="date-time"),
+    )
+    applies_to = fields.List(fields.Nested(ProductOut), required=True)
+    keywords = fields.List(fields.String(), required=True, metadata=doc("Its tags."))
+    issue_ids = fields.List(fields.String(), required=True, metadata=doc("Its issues."))
+    links = AsBuilt(ArticleLinksOut, required=True)
+
+
+class ArticleOut(ArticleSummaryOut):
+    """A whole article, with every record extracted from it."""
+
+    aliases = fields.List(
+        fields.String(), required=True, metadata=doc("Other names that fetch the article.")
+    )
+    sections = fields.List(fields.Nested(SectionOut), required=True)
+    related = fields.List(fields.Nested(RelatedOut), required=True)
+    referenced_by = fields.List(
+        fields.String(),
+        required=True,
+        metadata=doc("KB numbers of the articles that name this one as related."),
+    )
+    issues = fields.List(fields.Nested(IssueOut), required=True)
+    symptoms = fields.List(fields.Nested(SymptomOut), required=True)
+    causes = fields.List(fields.Nested(CauseOut), required=True)
+    workarounds = fields.List(fields.Nested(WorkaroundOut), required=True)
+
+
+# -- matches --------------------------------------------------------------------------------
+
+MATCH_KINDS = ("exact", "normalised", "partial", "contained", "typo")
+EVIDENCE_SOURCES = ("symptom", "learned", "article_text")
+
+
+class MatchedLineOut(Schema):
+    """A pasted line that matched, and what it matched."""
+
+    line = fields.Integer(
+        required=True, validate=validate.Range(min=1), metadata=doc("Its number in the paste.")
+    )
+    text = _path("The message read from the line.", required=True)
+    symptom_id = fields.String(
+        allow_none=True,
+        required=True,
+        metadata=doc(
+            "The symptom it matched; null when it matched other text of the article "
+            "(`source: article_text`)."
+        ),
+    )
+    symptom_text = _path("What it matched, as the article says it.", required=True)
+    match = fields.String(
+        required=True,
+        validate=validate.OneOf(MATCH_KINDS),
+        metadata=doc(
+            "How: `exact`, the same text; `normalised`, the same once variable parts (paths, "
+            "numbers, codes, dates, an article's placeholders such as `<server name>`) are "
+            "normalised; `partial`, most of what the symptom says is there; `contained`, the "
+            "article's line is quoted inside the pasted one; `typo`, the same once one "
+            "misspelt word is corrected."
+        ),
+    )
+    similarity = fields.Float(
+        required=True,
+        validate=validate.Range(min=0, max=1),
+        metadata=doc("How alike the two are, 0 to 1."),
+    )
+    learned = fields.Boolean(
+        required=True, metadata=doc("Whether the symptom was learned from feedback.")
+    )
+    source = fields.String(
+        required=True,
+        validate=validate.OneOf(EVIDENCE_SOURCES),
+        metadata=doc(
+            "What the line matched: a symptom of the issue, a symptom learned from feedback, "
+            "or another line of the article's text."
+        ),
+    )
+    shared_by = fields.Integer(
+        required=True,
+        validate=validate.Range(min=1),
+        metadata=doc(
+            "How many issues (symptoms) or articles (article text) say the same line; above 1, "
+            "the line alone does not tell them apart and the rest of the paste decides."
+        ),
+    )
+
+
+class ErrorCodeOut(Schema):
+    code = _path("An error code seen in the matched lines.", "0x80070005", required=True)
+    meaning = fields.String(
+        allow_none=True,
+        required=True,
+        metadata=doc("What it means, when it is a well-known code.", "E_ACCESSDENIED"),
+    )
+
+
 class IssueContextOut(Schema):
     """The part of a match that depends only on the issue, not on the paste."""
 
-    causes = fields.List(fields.Nested(CauseOut))
-    remediation = fields.List(fields.Nested(WorkaroundOut))
-    related_articles = fields.List(fields.Nested(RelatedOut))
+    causes = fields.List(fields.Nested(CauseOut), metadata=doc("The issue's causes."))
+    remediation = fields.List(
+        fields.Nested(WorkaroundOut), metadata=doc("The issue's workarounds, with their steps.")
+    )
+    related_articles = fields.List(
+        fields.Nested(RelatedOut), metadata=doc("Articles the issue's article names.")
+    )
 
 
 class MatchOut(Schema):
-    article_id = fields.String()
-    issue_id = fields.String()
-    title = fields.String()
-    article_title = fields.String()
-    score = fields.Float()
-    confidence = fields.Float()
-    matched_lines = fields.List(fields.Nested(MatchedLineOut))
-    matched_terms = fields.List(fields.String())
-    text_coverage = fields.Float()
-    log_files = fields.List(fields.String())
-    error_codes = fields.List(fields.Nested(ErrorCodeOut))
-    causes = DumpedOnce(IssueContextOut)
-    remediation = DumpedOnce(IssueContextOut)
-    related_articles = DumpedOnce(IssueContextOut)
-    links = fields.Dict()
+    """A known issue the paste shows, with the evidence, its causes and its remediation."""
+
+    article_id = _path("The article's KB number.", "264630", required=True)
+    issue_id = _path("The issue.", "264630-1", required=True)
+    title = _path("The issue's title.", required=True)
+    article_title = _path("The article's title.", required=True)
+    score = fields.Float(
+        required=True,
+        validate=validate.Range(min=0),
+        metadata=doc("The summed weight of the evidence; matches are ordered by it."),
+    )
+    confidence = fields.Float(
+        required=True,
+        validate=validate.Range(min=0, max=1),
+        metadata=doc("How sure the match is, from the score (1 - e^-score)."),
+    )
+    matched_lines = fields.List(
+        fields.Nested(MatchedLineOut),
+        required=True,
+        metadata=doc("The pasted lines that matched the issue, in paste order."),
+    )
+    matched_terms = fields.List(
+        fields.String(),
+        required=True,
+        metadata=doc("Words of the paste's prose found in the issue's description."),
+    )
+    text_coverage = fields.Float(
+        required=True,
+        validate=validate.Range(min=0, max=1),
+        metadata=doc("How much of the prose's information the issue's description covers."),
+    )
+    log_files = fields.List(
+        fields.String(),
+        required=True,
+        metadata=doc("Log files of the paste that the issue's symptoms are written to."),
+    )
+    error_codes = fields.List(fields.Nested(ErrorCodeOut), required=True)
+    causes = DumpedOnce(IssueContextOut, required=True)
+    remediation = DumpedOnce(IssueContextOut, required=True)
+    related_articles = DumpedOnce(IssueContextOut, required=True)
+    links = AsBuilt(MatchLinksOut, required=True)
 
 
 class MatchResponseOut(Schema):
-    request_id = fields.String()
-    lines_read = fields.Integer()
-    records_read = fields.Integer()
-    format = fields.String()
-    log_files = fields.List(fields.String())
-    matched_lines = fields.Integer()
-    unmatched_lines = fields.Integer()
-    truncated_lines = fields.List(fields.Integer())
-    matches = fields.List(fields.Nested(MatchOut))
-    hint = fields.String()
+    """The answer to a paste: what was read, and the known issues it shows, best first."""
+
+    request_id = _path(
+        "This answer's id, also sent as `X-Request-ID`: `/v1/feedback` names the match by it.",
+        "6f1c2a9e0b7d4c3f8e5a1b2c3d4e5f60",
+        required=True,
+    )
+    lines_read = fields.Integer(
+        required=True, validate=validate.Range(min=0), metadata=doc("Lines in the paste.")
+    )
+    records_read = fields.Integer(
+        required=True,
+        validate=validate.Range(min=0),
+        metadata=doc("Log records read: multi-line records joined, log-file headers left out."),
+    )
+    format = _path(
+        "The log format read: `sms1`, `sms2`, `configmgr`, `cmtrace`, `timestamped`, `plain` "
+        "or `empty`; more may come.",
+        "sms2",
+        required=True,
+    )
+    log_files = fields.List(
+        fields.String(),
+        required=True,
+        metadata=doc("Log file names seen in the paste, as headers or inside lines."),
+    )
+    matched_lines = fields.Integer(
+        required=True,
+        validate=validate.Range(min=0),
+        metadata=doc("Records that matched a symptom or more."),
+    )
+    unmatched_lines = fields.Integer(
+        required=True, validate=validate.Range(min=0), metadata=doc("Records that matched none.")
+    )
+    truncated_lines = fields.List(
+        fields.Integer(validate=validate.Range(min=1)),
+        required=True,
+        metadata=doc(
+            f"Numbers of the lines cut to the longest line read (`KB_MAX_LINE_CHARS`, "
+            f"{limits.MAX_LINE_CHARS} by default) before matching."
+        ),
+    )
+    matches = fields.List(
+        fields.Nested(MatchOut), required=True, metadata=doc("The issues, best first.")
+    )
+    hint = _path("What to try next; only when `matches` is empty.")
+
+
+# -- search ---------------------------------------------------------------------------------
 
 
 class SearchHitOut(Schema):
-    article_id = fields.String()
-    title = fields.String()
-    score = fields.Float()
-    snippet = fields.String()
-    links = fields.Dict()
+    article_id = _path("The article's KB number.", "264630", required=True)
+    title = _path("Its title.", required=True)
+    score = fields.Float(required=True, metadata=doc("Its BM25 score; hits are ordered by it."))
+    snippet = _path("Passages with the words found wrapped in `**`.", required=True)
+    links = AsBuilt(ArticleLinkOut, required=True)
 
 
 class SearchResponseOut(Schema):
-    query = fields.String()
-    total = fields.Integer()
-    results = fields.List(fields.Nested(SearchHitOut))
+    query = _path("`q` as received.", "clicore copylog", required=True)
+    total = fields.Integer(
+        required=True,
+        validate=validate.Range(min=0),
+        metadata=doc("How many articles match; may be more than `results` holds."),
+    )
+    results = fields.List(fields.Nested(SearchHitOut), required=True)
+
+
+# -- feedback and stats ---------------------------------------------------------------------
+
+FEEDBACK_STATUSES = ("pending", "approved", "rejected")
 
 
 class FeedbackRecordOut(Schema):
-    id = fields.Integer()
-    created_at = fields.String()
-    issue_id = fields.String()
-    helpful = fields.Boolean()
-    request_id = fields.String(allow_none=True)
-    comment = fields.String(allow_none=True)
-    status = fields.String()
-    reviewed_at = fields.String(allow_none=True)
+    """A verdict as recorded."""
+
+    id = fields.Integer(required=True, metadata=doc("The verdict's id.", 12))
+    created_at = _path("When it was sent.", required=True)
+    issue_id = _path("The issue it is about.", "264630-1", required=True)
+    helpful = fields.Boolean(required=True, metadata=doc("Whether the issue was the answer."))
+    request_id = fields.String(
+        allow_none=True, required=True, metadata=doc("The match it names, when named by id.")
+    )
+    comment = fields.String(allow_none=True, required=True, metadata=doc("The sender's comment."))
+    status = fields.String(
+        required=True,
+        validate=validate.OneOf(FEEDBACK_STATUSES),
+        metadata=doc(
+            "`pending` until reviewed; `approved` once applied (by a token holder, or by a "
+            "quorum of distinct clients for every line); `rejected` when closed unapplied."
+        ),
+    )
+    reviewed_at = fields.String(
+        allow_none=True, required=True, metadata=doc("When it was approved or rejected.")
+    )
 
 
 class PendingFeedbackOut(FeedbackRecordOut):
     """A verdict waiting for review, with the lines approving it would teach or lower."""
 
-    lines = fields.List(fields.String())
-    links = fields.Dict()
+    lines = fields.List(
+        fields.String(),
+        required=True,
+        metadata=doc(
+            "Normalised lines that approving would teach the issue (a confirmation) or count "
+            'against it (a "not helpful" verdict).'
+        ),
+    )
+    links = AsBuilt(ReviewLinksOut, required=True)
 
 
 class FeedbackOut(Schema):
-    feedback = fields.Nested(FeedbackRecordOut)
-    learned_symptoms = fields.List(fields.Nested(LearnedSymptomOut))
-    penalised_lines = fields.Integer()
-    links = fields.Dict()
+    """A verdict and what it changed."""
 
-
-class PendingArgsSchema(QueryArgsSchema):
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    cursor = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    feedback = fields.Nested(FeedbackRecordOut, required=True)
+    learned_symptoms = fields.List(
+        fields.Nested(LearnedSymptomOut),
+        required=True,
+        metadata=doc("Lines the verdict taught the issue (none unless applied)."),
+    )
+    penalised_lines = fields.Integer(
+        required=True,
+        validate=validate.Range(min=0),
+        metadata=doc("Lines whose match to the issue the verdict now counts against."),
+    )
+    links = AsBuilt(IssueLinkOut, required=True)
 
 
 class TopIssueOut(Schema):
-    issue_id = fields.String()
-    article_id = fields.String()
-    title = fields.String(allow_none=True)
-    count = fields.Integer()
-    first_matched = fields.String()
-    last_matched = fields.String()
-    links = fields.Dict()
+    issue_id = _path("The issue.", "264630-1", required=True)
+    article_id = _path("Its article's KB number.", "264630", required=True)
+    title = fields.String(
+        allow_none=True,
+        required=True,
+        metadata=doc("Its title; null when the store no longer has the issue."),
+    )
+    count = fields.Integer(
+        required=True,
+        validate=validate.Range(min=1),
+        metadata=doc("Answers that ranked it first with confidence."),
+    )
+    first_matched = _path("When it was first so matched.", required=True)
+    last_matched = _path("When it was last so matched.", required=True)
+    links = AsBuilt(TopIssueLinksOut, required=True)
 
 
 class ContentGapOut(Schema):
-    line = fields.String()
-    count = fields.Integer()
-    clients = fields.Integer()
-    first_seen = fields.String()
-    last_seen = fields.String()
+    line = _path(
+        "A normalised line that matched nothing.",
+        "wuauclt detection cycle aborted with 0x8024402c",
+        required=True,
+    )
+    count = fields.Integer(
+        required=True, validate=validate.Range(min=1), metadata=doc("Pastes that held it.")
+    )
+    clients = fields.Integer(
+        required=True,
+        validate=validate.Range(min=0),
+        metadata=doc("Distinct clients that pasted it (counted, never named)."),
+    )
+    first_seen = _path("When it was first pasted.", required=True)
+    last_seen = _path("When it was last pasted.", required=True)
+
+
+class FeedbackCountsOut(Schema):
+    total = fields.Integer(required=True, validate=validate.Range(min=0))
+    helpful = fields.Integer(required=True, validate=validate.Range(min=0))
+    not_helpful = fields.Integer(required=True, validate=validate.Range(min=0))
+    pending = fields.Integer(
+        required=True, validate=validate.Range(min=0), metadata=doc("Verdicts waiting for review.")
+    )
+    learned_symptoms = fields.Integer(required=True, validate=validate.Range(min=0))
 
 
 class StatsOut(Schema):
-    pastes = fields.Integer()
-    pastes_unmatched = fields.Integer()
-    top_issues = fields.List(fields.Nested(TopIssueOut))
-    feedback = fields.Dict(keys=fields.String(), values=fields.Integer())
-    content_gaps = fields.List(fields.Nested(ContentGapOut))
+    """What a KB author works from: answered pastes, the issues matched most, feedback."""
+
+    pastes = fields.Integer(
+        required=True, validate=validate.Range(min=0), metadata=doc("Pastes answered.")
+    )
+    pastes_unmatched = fields.Integer(
+        required=True,
+        validate=validate.Range(min=0),
+        metadata=doc("Pastes whose answer had no match with confidence 0.5 or more."),
+    )
+    top_issues = fields.List(
+        fields.Nested(TopIssueOut),
+        required=True,
+        metadata=doc("The issues most often matched first with confidence 0.5 or more."),
+    )
+    feedback = AsBuilt(FeedbackCountsOut, required=True, metadata=doc("Verdicts, counted."))
+    content_gaps = fields.List(
+        fields.Nested(ContentGapOut),
+        metadata=doc(
+            "Only for requests carrying a token: the lines of pastes that matched nothing, "
+            f"each pasted by at least `KB_GAP_MIN_CLIENTS` distinct clients "
+            f"({limits.GAP_MIN_CLIENTS} by default)."
+        ),
+    )
+
+
+# -- pages ----------------------------------------------------------------------------------
+
+
+def page_of(item: type[Schema], name: str) -> type[Schema]:
+    """The schema of one page of a list (`service.views.common.page_response` builds it)."""
+    return Schema.from_dict(
+        {
+            "items": fields.List(fields.Nested(item), required=True),
+            "next_cursor": fields.String(
+                allow_none=True,
+                required=True,
+                metadata=doc("The `cursor` of the next page; null on the last page."),
+            ),
+            "links": fields.Nested(PageLinksOut, required=True),
+        },
+        name=name,
+    )
+
+
+ArticlePageOut = page_of(ArticleSummaryOut, "ArticlePageOut")
+IssuePageOut = page_of(IssueOut, "IssuePageOut")
+SymptomPageOut = page_of(SymptomOut, "SymptomPageOut")
+CausePageOut = page_of(CauseOut, "CausePageOut")
+WorkaroundPageOut = page_of(WorkaroundOut, "WorkaroundPageOut")
+PendingFeedbackPageOut = page_of(PendingFeedbackOut, "PendingFeedbackPageOut")
+
+
+# -- health, errors and the contract itself -------------------------------------------------
+
+
+class HealthOut(Schema):
+    status = fields.String(
+        required=True, validate=validate.OneOf(("ok",)), metadata=doc("Always `ok`.")
+    )
+
+
+class ReadyCheckOut(Schema):
+    """One readiness check. A failed check says which way in `error` (the server log says
+    why)."""
+
+    ok = fields.Boolean(required=True, metadata=doc("Whether the check passed."))
+    articles = fields.Integer(
+        validate=validate.Range(min=0),
+        metadata=doc("Articles in the store (store check) or in the index (index check)."),
+    )
+    revision = fields.Integer(
+        validate=validate.Range(min=-1),
+        metadata=doc(
+            "Writes the store has counted (store check), or the count up to which the index "
+            "holds every write (index check; -1 when it records none)."
+        ),
+    )
+    documents = fields.Integer(
+        validate=validate.Range(min=0), metadata=doc("Documents in the index (index check).")
+    )
+    behind = fields.Integer(
+        validate=validate.Range(min=0),
+        metadata=doc("Store writes the index does not hold yet (index check)."),
+    )
+    stalled_seconds = fields.Float(
+        validate=validate.Range(min=0),
+        metadata=doc(
+            "For how long this worker has seen the index behind without catching up on any "
+            "write (index check); 0 when in step."
+        ),
+    )
+    import_running = fields.Boolean(
+        metadata=doc(
+            "Whether a `kb import` runs (index check): its lag closes when it ends; a lag "
+            "with none running is one that died."
+        ),
+    )
+    error = _path("Which way the check failed, without the error's own text.")
+
+
+class ReadyChecksOut(Schema):
+    store = fields.Nested(ReadyCheckOut, required=True)
+    index = fields.Nested(ReadyCheckOut, required=True)
+
+
+class ReadyOut(Schema):
+    status = fields.String(required=True, validate=validate.OneOf(("ready", "not ready")))
+    checks = fields.Nested(ReadyChecksOut, required=True)
+
+
+class FieldErrorOut(Schema):
+    field = _path(
+        "The query parameter or body field (`body` for the body as a whole).",
+        "limit",
+        required=True,
+    )
+    message = _path(
+        "What is wrong with it.",
+        "Must be greater than or equal to 1 and less than or equal to 200.",
+        required=True,
+    )
+
+
+class ProblemOut(Schema):
+    """An error, as `application/problem+json` (RFC 9457), on every path."""
+
+    type = fields.String(
+        required=True,
+        metadata=doc(
+            "A relative URI naming the kind of problem, `/problems/<slug>`.",
+            "/problems/bad-request",
+            format="uri-reference",
+        ),
+    )
+    title = _path("A short summary of the kind of problem.", "Bad request", required=True)
+    status = fields.Integer(
+        required=True, validate=validate.Range(min=400, max=599), metadata=doc("The HTTP status.")
+    )
+    detail = _path("What was wrong with this request, and how to put it right.", required=True)
+    instance = fields.String(
+        required=True, metadata=doc("The request's path.", format="uri-reference")
+    )
+    errors = fields.List(
+        fields.Nested(FieldErrorOut),
+        metadata=doc("One entry per invalid field; only when the problem concerns fields."),
+    )
+
+
+class OpenApiDocumentOut(Schema):
+    """This contract, as JSON; only its top-level keys are stated here."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    openapi = _path("The OpenAPI version.", "3.1.0", required=True)
+    info = fields.Dict(required=True)
+    paths = fields.Dict(required=True)
+    components = fields.Dict()

@@ -28,14 +28,30 @@ class StrictSchema(Schema):
 
 
 class ProductSchema(StrictSchema):
-    product = fields.String(required=True, validate=validate.Length(min=1, max=300))
-    version = fields.String(load_default="", validate=validate.Length(max=100))
+    product = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=300),
+        metadata={"description": "The product's name.", "example": "Test Product"},
+    )
+    version = fields.String(
+        load_default="",
+        validate=validate.Length(max=100),
+        metadata={"description": "Its version; empty or absent when the article names none."},
+    )
 
 
 class SectionSchema(StrictSchema):
-    key = fields.String(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9_]*$"))
-    heading = fields.String(required=True, validate=validate.Length(min=1, max=300))
-    body = fields.String(required=True)
+    key = fields.String(
+        required=True,
+        validate=validate.Regexp(r"^[a-z][a-z0-9_]*$"),
+        metadata={"description": "What the part is, in lower case.", "example": "cause"},
+    )
+    heading = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=300),
+        metadata={"description": "Its heading as written.", "example": "CAUSE"},
+    )
+    body = fields.String(required=True, metadata={"description": "Its text."})
 
 
 class RelatedArticleSchema(StrictSchema):
@@ -45,17 +61,35 @@ class RelatedArticleSchema(StrictSchema):
 
 
 class IssueSchema(StrictSchema):
-    id = fields.String(required=True, validate=RECORD_ID)
+    """One problem the article describes."""
+
+    id = fields.String(
+        required=True,
+        validate=RECORD_ID,
+        metadata={"description": "The KB number, a dash, the issue number.", "example": "900100-1"},
+    )
     number = fields.Integer(required=True, validate=validate.Range(min=1))
     title = fields.String(required=True, validate=validate.Length(min=1, max=500))
     description = fields.String(load_default="")
 
 
 class SymptomSchema(StrictSchema):
-    id = fields.String(required=True, validate=RECORD_ID)
-    issue_id = fields.String(required=True, validate=RECORD_ID)
-    kind = fields.String(required=True, validate=validate.OneOf(SYMPTOM_KINDS))
-    text = fields.String(required=True, validate=validate.Length(min=1, max=10_000))
+    """A log line, error message or condition the article quotes for one of its issues."""
+
+    id = fields.String(required=True, validate=RECORD_ID, metadata={"example": "900100-1-s01"})
+    issue_id = fields.String(
+        required=True, validate=RECORD_ID, metadata={"description": "An issue of this article."}
+    )
+    kind = fields.String(
+        required=True,
+        validate=validate.OneOf(SYMPTOM_KINDS),
+        metadata={"description": "`log_line` lines are matched against pasted logs."},
+    )
+    text = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=10_000),
+        metadata={"description": "Word for word as the article quotes it."},
+    )
     log_files = fields.List(
         fields.String(validate=validate.Length(min=1, max=200)), load_default=list
     )
@@ -63,12 +97,19 @@ class SymptomSchema(StrictSchema):
 
 
 class CauseSchema(StrictSchema):
-    id = fields.String(required=True, validate=RECORD_ID)
+    """Why one or more of the article's issues happen."""
+
+    id = fields.String(required=True, validate=RECORD_ID, metadata={"example": "900100-c1"})
     issue_ids = fields.List(
         fields.String(validate=RECORD_ID), required=True, validate=validate.Length(min=1)
     )
     text = fields.String(required=True, validate=validate.Length(min=1))
-    missing_update = fields.String(load_default=None, allow_none=True, validate=KB_NUMBER)
+    missing_update = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=KB_NUMBER,
+        metadata={"description": "The KB number of an update whose absence is the cause."},
+    )
     applies_to_sites = fields.String(load_default=None, allow_none=True)
 
 
@@ -80,7 +121,9 @@ class StepSchema(StrictSchema):
 
 
 class WorkaroundSchema(StrictSchema):
-    id = fields.String(required=True, validate=RECORD_ID)
+    """A way to fix or avoid one or more of the article's issues; steps numbered 1, 2, 3..."""
+
+    id = fields.String(required=True, validate=RECORD_ID, metadata={"example": "900100-w1"})
     issue_ids = fields.List(
         fields.String(validate=RECORD_ID), required=True, validate=validate.Length(min=1)
     )
@@ -94,8 +137,19 @@ class WorkaroundSchema(StrictSchema):
 class ArticleDocumentSchema(StrictSchema):
     """A whole article with its linked records, as stored in one `kb_data` file."""
 
-    id = fields.String(required=True, validate=KB_NUMBER)
-    aliases = fields.List(fields.String(validate=validate.Length(min=1, max=50)), load_default=list)
+    id = fields.String(
+        required=True,
+        validate=KB_NUMBER,
+        metadata={
+            "description": "The KB number; through the API, the one in the path (may be left out).",
+            "example": "900100",
+        },
+    )
+    aliases = fields.List(
+        fields.String(validate=validate.Length(min=1, max=50)),
+        load_default=list,
+        metadata={"description": "Other names the article is fetched by.", "example": ["Q900100"]},
+    )
     title = fields.String(required=True, validate=validate.Length(min=1, max=500))
     applies_to = fields.List(fields.Nested(ProductSchema), load_default=list)
     keywords = fields.List(

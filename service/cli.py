@@ -103,6 +103,14 @@ def cmd_mcp(config: Config, _: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_openapi(_: Config, __: argparse.Namespace) -> int:
+    """Print the API contract, as `openapi.yaml` holds it."""
+    from service.openapi import spec_yaml
+
+    sys.stdout.write(spec_yaml())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kb", description="Knowledge base of known issues, matched from pasted logs."
@@ -126,6 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "mcp", help="serve the knowledge base as MCP tools on stdin/stdout, for chatbot clients"
     ).set_defaults(run=cmd_mcp)
+    commands.add_parser(
+        "openapi", help="print the API contract (OpenAPI 3.1, YAML) built from the code"
+    ).set_defaults(run=cmd_openapi)
     from service.feedback_cli import add_feedback_command
     from service.importer_cli import add_import_command
 

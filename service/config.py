@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from service import limits
 from service.auth import load_tokens
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -36,24 +37,24 @@ class Config:
 
     kb_home: Path = field(default_factory=lambda: Path("var"))
     kb_data: Path = field(default_factory=lambda: PROJECT_ROOT / "kb_data")
-    max_body_bytes: int = 2 * 1024 * 1024
-    max_paste_lines: int = 20_000
-    max_line_chars: int = 10_000
+    max_body_bytes: int = limits.MAX_BODY_BYTES
+    max_paste_lines: int = limits.MAX_PASTE_LINES
+    max_line_chars: int = limits.MAX_LINE_CHARS
     # Wall-clock milliseconds one match may take before it is refused with a 413 (0: no limit),
     # so that no paste holds a worker for longer, whatever it is made of.
-    match_budget_ms: int = 800
-    default_match_limit: int = 5
-    max_match_limit: int = 50
-    max_page_limit: int = 200
+    match_budget_ms: int = limits.MATCH_BUDGET_MS
+    # Not settings: the API's own numbers, here for the code that matches outside a request.
+    default_match_limit: int = limits.MATCH_LIMIT_DEFAULT
+    max_match_limit: int = limits.MATCH_LIMIT_MAX
     api_tokens: list[str] = field(default_factory=list)
     # Recent matches (normalised lines only) for feedback by request id and content-gap stats.
     record_activity: bool = True
-    activity_days: int = 7
+    activity_days: int = limits.ACTIVITY_DAYS
     # Feedback takes effect when a token holder approves it, or when this many distinct clients
     # agree on a line (0: review only; one client is never enough).
     feedback_quorum: int = 0
     # Content gaps are shown once this many distinct clients have pasted the line.
-    gap_min_clients: int = 3
+    gap_min_clients: int = limits.GAP_MIN_CLIENTS
     # Proxies in front whose X-Forwarded-For/-Proto headers are believed (0: none, the client
     # address is the connection's). Behind deploy/nginx.conf, 1.
     trust_proxy: int = 0
@@ -62,8 +63,8 @@ class Config:
     rate_burst: int = 0
     # /readyz is not ready when the index misses more store writes than this, or has missed
     # some for longer than `ready_stall_seconds` with no import running (an import that died).
-    ready_max_behind: int = 5000
-    ready_stall_seconds: int = 60
+    ready_max_behind: int = limits.READY_MAX_BEHIND
+    ready_stall_seconds: int = limits.READY_STALL_SECONDS
     # /metrics: a bearer token it requires (empty: none), and a listener of its own ("host:port"
     # or a port, bound by `kb serve`) that serves it and nothing else (empty: none).
     metrics_token: str = ""
@@ -74,20 +75,20 @@ class Config:
         return cls(
             kb_home=Path(os.environ.get("KB_HOME", "var")),
             kb_data=Path(os.environ.get("KB_DATA", str(PROJECT_ROOT / "kb_data"))),
-            max_body_bytes=_int_env("KB_MAX_BODY_BYTES", 2 * 1024 * 1024),
-            max_paste_lines=_int_env("KB_MAX_PASTE_LINES", 20_000),
-            max_line_chars=_int_env("KB_MAX_LINE_CHARS", 10_000),
-            match_budget_ms=max(0, _int_env("KB_MATCH_BUDGET_MS", 800)),
+            max_body_bytes=_int_env("KB_MAX_BODY_BYTES", limits.MAX_BODY_BYTES),
+            max_paste_lines=_int_env("KB_MAX_PASTE_LINES", limits.MAX_PASTE_LINES),
+            max_line_chars=_int_env("KB_MAX_LINE_CHARS", limits.MAX_LINE_CHARS),
+            match_budget_ms=max(0, _int_env("KB_MATCH_BUDGET_MS", limits.MATCH_BUDGET_MS)),
             api_tokens=load_tokens(),
             record_activity=_int_env("KB_RECORD_ACTIVITY", 1) != 0,
-            activity_days=_int_env("KB_ACTIVITY_DAYS", 7),
+            activity_days=_int_env("KB_ACTIVITY_DAYS", limits.ACTIVITY_DAYS),
             feedback_quorum=_quorum(_int_env("KB_FEEDBACK_QUORUM", 0)),
-            gap_min_clients=max(1, _int_env("KB_GAP_MIN_CLIENTS", 3)),
+            gap_min_clients=max(1, _int_env("KB_GAP_MIN_CLIENTS", limits.GAP_MIN_CLIENTS)),
             trust_proxy=max(0, _int_env("KB_TRUST_PROXY", 0)),
             rate_limit=_int_env("KB_RATE_LIMIT", 0),
             rate_burst=_int_env("KB_RATE_BURST", 0),
-            ready_max_behind=_int_env("KB_READY_MAX_BEHIND", 5000),
-            ready_stall_seconds=_int_env("KB_READY_STALL_SECONDS", 60),
+            ready_max_behind=_int_env("KB_READY_MAX_BEHIND", limits.READY_MAX_BEHIND),
+            ready_stall_seconds=_int_env("KB_READY_STALL_SECONDS", limits.READY_STALL_SECONDS),
             metrics_token=os.environ.get("KB_METRICS_TOKEN", "").strip(),
             metrics_bind=os.environ.get("KB_METRICS_BIND", "").strip(),
         )

@@ -1,43 +1,42 @@
-"""The API contract: `openapi.yaml` as written, and `/docs`, a page rendered from it."""
+"""The API contract: `/openapi.yaml`, `/openapi.json`, and `/docs`, a page rendered from it.
+
+The contract is built from the code (`service.openapi`) once per process, so what is served
+always describes the code that serves it; `openapi.yaml` in the repository is the same text,
+kept so by a test.
+"""
 
 from __future__ import annotations
 
-from functools import lru_cache
+import copy
 from typing import Any
 
-import yaml
 from flask import Blueprint, Response, render_template
 
-from service.config import PROJECT_ROOT
+from service.openapi import served_spec
 from service.views.common import json_response
 
 bp = Blueprint("docs", __name__)
-SPEC_PATH = PROJECT_ROOT / "openapi.yaml"
 METHODS = ("get", "post", "put", "delete", "patch")
 
 
-@lru_cache(maxsize=1)
-def _spec_text() -> str:
-    return SPEC_PATH.read_text(encoding="utf-8")
-
-
 def load_spec() -> dict[str, Any]:
-    return yaml.safe_load(_spec_text())
+    """The contract as data; a fresh copy, so a caller may change it."""
+    return copy.deepcopy(served_spec()[0])
 
 
 @bp.get("/openapi.yaml")
 def openapi_yaml() -> Response:
-    return Response(_spec_text(), mimetype="application/yaml")
+    return Response(served_spec()[1], mimetype="application/yaml")
 
 
 @bp.get("/openapi.json")
 def openapi_json() -> Response:
-    return json_response(load_spec())
+    return json_response(served_spec()[0])
 
 
 @bp.get("/docs")
 def docs() -> str:
-    spec = load_spec()
+    spec = served_spec()[0]
     operations = []
     for path, item in spec.get("paths", {}).items():
         for method in METHODS:
