@@ -22,7 +22,7 @@ from marshmallow import Schema, fields
 from schemas import api, records
 from service import limits
 from service import openapi_examples as ex
-from service.normalize import CHARSET_NAMES
+from service.decoding import CHARSET_NAMES
 
 TITLE = "KB log-match service"
 VERSION = "1.0.0"

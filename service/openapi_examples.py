@@ -7,7 +7,7 @@ schema it illustrates, so an example cannot drift from the answers it shows.
 from __future__ import annotations
 
 from service import limits
-from service.normalize import CHARSET_NAMES
+from service.decoding import CHARSET_NAMES
 
 METRICS_TEXT = (
     "# HELP kb_http_requests_total HTTP requests answered\n"
