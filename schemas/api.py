@@ -238,21 +238,6 @@ class ErrorCodeOut(Schema):
     meaning = fields.String(allow_none=True)
 
 
-class DumpedOnce(fields.Field):
-    """A value already dumped by its own schema (named here), passed through as it is.
-
-    A match repeats the same causes, workarounds and related articles request after request;
-    they are dumped with their schemas once per store revision and reused.
-    """
-
-    def __init__(self, schema: type[Schema], **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.dumped_by = schema
-
-    def _serialize(self, value, attr, obj, **kwargs):
-        return value
-
-
 class IssueContextOut(Schema):
     """The part of a match that depends only on the issue, not on the paste."""
 
@@ -273,9 +258,9 @@ class MatchOut(Schema):
     text_coverage = fields.Float()
     log_files = fields.List(fields.String())
     error_codes = fields.List(fields.Nested(ErrorCodeOut))
-    causes = DumpedOnce(IssueContextOut)
-    remediation = DumpedOnce(IssueContextOut)
-    related_articles = DumpedOnce(IssueContextOut)
+    causes = fields.List(fields.Nested(CauseOut))
+    remediation = fields.List(fields.Nested(WorkaroundOut))
+    related_articles = fields.List(fields.Nested(RelatedOut))
     links = fields.Dict()
 
 

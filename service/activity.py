@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from service.learning import distinctive
+from service.matching.rank import CONFIDENT
 from service.normalize import NormalizedLine
 from service.privacy import is_private, scrub
 from service.store import open_database
@@ -65,7 +66,6 @@ CREATE TABLE IF NOT EXISTS line_seen (
 );
 CREATE INDEX IF NOT EXISTS line_seen_last ON line_seen(last_seen);
 """
-CONFIDENT = 0.5
 # A paste with nothing confident adds at most this many of its lines to the content gaps.
 GAP_LINES_PER_PASTE = 50
 GAP_MIN_TERMS = 2
