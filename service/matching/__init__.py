@@ -14,13 +14,15 @@ from service.matching.answer import (
     analyse_log,
     answer_paste,
     match_log,
+    rank_paste,
 )
-from service.matching.explain import NO_MATCH_HINT
+from service.matching.explain import NO_MATCH_HINT, explain_answer, explain_match
 from service.matching.parse import Paste, PasteLine, PasteTooCostly, PasteTooLarge, parse
-from service.matching.rank import CONFIDENT
+from service.matching.rank import CONFIDENT, Evidence, Penalties, RankedIssue, RankOutcome
 
 __all__ = [
     "CONFIDENT",
+    "Evidence",
     "NO_MATCH_HINT",
     "MatchAnalysis",
     "MatchOptions",
@@ -28,8 +30,14 @@ __all__ = [
     "PasteLine",
     "PasteTooCostly",
     "PasteTooLarge",
+    "Penalties",
+    "RankOutcome",
+    "RankedIssue",
     "analyse_log",
     "answer_paste",
+    "explain_answer",
+    "explain_match",
     "match_log",
     "parse",
+    "rank_paste",
 ]

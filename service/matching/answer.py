@@ -2,7 +2,8 @@
 
 `answer_paste` is what every caller uses (the JSON API, the paste page, the MCP server): it
 applies the defaults, and records the answer in the metrics and the activity log.
-`analyse_log` is the same pipeline without the recording, for feedback sent with its paste.
+`analyse_log` is the same pipeline without the recording, for feedback sent with its paste;
+`rank_paste` is the rank step wired to a knowledge base.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 from service import budget, learning, observability
 from service.kb import KnowledgeBase
 from service.matching.explain import explain_answer
-from service.matching.parse import PasteTooCostly, parse
-from service.matching.rank import Penalties, Ranker
+from service.matching.parse import Paste, PasteTooCostly, parse
+from service.matching.rank import Penalties, Ranker, RankOutcome
 from service.normalize import NormalizedLine
 from service.store import Store
 
@@ -115,6 +116,20 @@ def _analyse(
 ) -> MatchAnalysis:
     config = kb.config
     paste = parse(text, max_lines=config.max_paste_lines, max_line_chars=config.max_line_chars)
+    outcome = rank_paste(kb, paste, product=product, version=version)
+    evidence = {
+        ranked.issue_id: sorted({e.signature for e in ranked.evidence})
+        for ranked in outcome.issues[:limit]
+    }
+    body = explain_answer(kb, paste, outcome, limit)
+    return MatchAnalysis(body, outcome.unmatched, evidence)
+
+
+def rank_paste(
+    kb: KnowledgeBase, paste: Paste, *, product: str | None = None, version: str | None = None
+) -> RankOutcome:
+    """Rank a parsed paste against the knowledge base's index, with what users taught and the
+    penalties they approved, narrowed to articles of `product` and `version` when given."""
     ranker = Ranker(
         kb.index.searcher(),
         kb.index.caches,
@@ -122,18 +137,12 @@ def _analyse(
         kb.index.articles_saying,
         _learned_ids(kb),
     )
-    outcome = ranker.rank(
+    return ranker.rank(
         paste.lines,
         paste.log_files,
         allowed=_product_filter(kb.store, product, version),
         penalties=_penalties(kb),
     )
-    evidence = {
-        ranked.issue_id: sorted({e.signature for e in ranked.evidence})
-        for ranked in outcome.issues[:limit]
-    }
-    body = explain_answer(kb, paste, outcome, limit)
-    return MatchAnalysis(body, outcome.unmatched, evidence)
 
 
 def _learned_ids(kb: KnowledgeBase) -> frozenset[str]:
