@@ -27,7 +27,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import Field
 
-from schemas.api import ArticleOut, IssueOut, MatchResponseOut, SearchArgsSchema, SearchResponseOut
+from schemas.api import ArticleOut, IssueOut, SearchArgsSchema, SearchResponseOut
 from service import ArticleRefConverter, create_app
 from service.config import Config
 from service.errors import BODY_TOO_LARGE, ApiError, invalid_parameters, problem_title
@@ -36,7 +36,7 @@ from service.matching import CONFIDENT, MatchOptions, PasteTooLarge, answer_past
 from service.records import article_record, issue_record
 from service.search import search_articles
 from service.views.common import not_found
-from service.views.match import load_paste_body, require_paste
+from service.views.match import dump_answer, load_paste_body, require_paste
 
 logger = logging.getLogger(__name__)
 _Fn = TypeVar("_Fn", bound=Callable[..., Any])
@@ -59,7 +59,6 @@ _READ_ONLY = ToolAnnotations(
 )
 
 
-_MATCH_OUT = MatchResponseOut()
 _SEARCH_ARGS = SearchArgsSchema()
 _SEARCH_OUT = SearchResponseOut()
 _ARTICLE_OUT = ArticleOut()
@@ -145,7 +144,7 @@ def build_server(config: Config | None = None, app: Flask | None = None) -> MCPS
                 request_id=uuid.uuid4().hex,
                 activity=app.extensions.get("activity"),
             )
-        return _MATCH_OUT.dump(answer)
+        return dump_answer(answer)
 
     @tool
     def search_kb(

@@ -16,6 +16,7 @@ from service.matching import (
     parse,
     rank_paste,
 )
+from service.views.match import dump_answer
 
 SEED = yaml.safe_load((PROJECT_ROOT / "kb_data/264630.yaml").read_text())
 ISSUE1_LINES = [
@@ -91,3 +92,13 @@ def test_answer_paste_queues_the_answer_in_the_activity_log(app) -> None:
     assert issues[0] == "264630-1"
     assert set(evidence) == set(issues)
     assert all(evidence[issue] for issue in issues)
+
+
+def test_the_match_view_dumps_answers_as_their_schema_does_and_sees_new_records(app) -> None:
+    answer = answer_paste(app.extensions["kb"], "\n".join(ISSUE1_LINES[:3]), request_id="r-4")
+    assert dump_answer(answer) == MatchResponseOut().dump(answer)
+    assert dump_answer(answer) == MatchResponseOut().dump(answer)
+    top = answer["matches"][0]
+    rewritten = {**answer, "matches": [{**top, "causes": [], "remediation": top["remediation"]}]}
+    assert dump_answer(rewritten)["matches"][0]["causes"] == []
+    assert dump_answer(answer) == MatchResponseOut().dump(answer)

@@ -35,18 +35,15 @@ class PasteLine:
 
     record: LogLine
     normal: NormalizedLine
+    # Read for every piece of evidence: kept as attributes rather than looked up each time.
+    number: int = field(init=False)
+    message: str = field(init=False)
+    signature: str = field(init=False)
 
-    @property
-    def number(self) -> int:
-        return self.record.number
-
-    @property
-    def message(self) -> str:
-        return self.record.message
-
-    @property
-    def signature(self) -> str:
-        return self.normal.signature
+    def __post_init__(self) -> None:
+        self.number = self.record.number
+        self.message = self.record.message
+        self.signature = self.normal.signature
 
     @cached_property
     def exact_key(self) -> str:

@@ -7,7 +7,10 @@ Matching runs in three passes, cheapest first:
 3. prose: lines a person wrote are compared with the issues' descriptions (BM25 over short issue
    documents, a handful of the rarest terms).
 Evidence is weighed by how specific the matched symptom is (the information in its terms, and
-how many issues share it), summed per issue, and turned into a confidence in 0..1.
+how many issues share it), summed per issue, and turned into a confidence in 0..1; issues that
+approved feedback said the same lines did not explain are lowered before the final order.
+The lines come parsed and normalised (service.matching.parse); each piece of evidence keeps the
+signature of its line, so nothing here or after normalises a paste line again.
 """
 
 from __future__ import annotations

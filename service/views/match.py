@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 from flask import Blueprint, Response, g, request
 from marshmallow import ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from schemas.api import MatchArgsSchema, MatchBodySchema, MatchLineArgsSchema, MatchResponseOut
+from schemas.api import (
+    IssueContextOut,
+    MatchArgsSchema,
+    MatchBodySchema,
+    MatchLineArgsSchema,
+    MatchResponseOut,
+)
 from service.errors import ApiError, field_errors
 from service.matching import MatchOptions, answer_paste
 from service.normalize import DecodeError, UnsupportedCharset, decode_paste
@@ -28,6 +35,11 @@ _args = MatchArgsSchema()
 _line_args = MatchLineArgsSchema()
 _body = MatchBodySchema()
 _out = MatchResponseOut()
+_issue_parts = IssueContextOut()
+# What a match shows of its issue alone, the bulk of an answer.
+ISSUE_PARTS = tuple(_issue_parts.fields)
+# issue id -> (the records the explain step gave for those parts, the same records dumped)
+_dumped_parts: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {}
 # curl --data-binary sends form-urlencoded unless told otherwise: its body is still the raw log.
 RAW_TYPES = ("text/", "application/x-www-form-urlencoded", "application/octet-stream")
 
@@ -96,6 +108,31 @@ def require_paste(text: str) -> None:
         )
 
 
+def dump_answer(answer: dict[str, Any]) -> dict[str, Any]:
+    """A match answer dumped with its schema, each issue's causes, remediation and related
+    articles dumped once and reused.
+
+    The same issues come up request after request, and the explain step hands out the same
+    records for an issue until an article behind them is written (then new ones, dumped anew):
+    the parts are reused only while they are those very records.
+    """
+    without_parts = {part: [] for part in ISSUE_PARTS}
+    matches = answer["matches"]
+    body = _out.dump({**answer, "matches": [{**m, **without_parts} for m in matches]})
+    for dumped, match in zip(body["matches"], matches, strict=True):
+        dumped.update(_issue_parts_dumped(match))
+    return body
+
+
+def _issue_parts_dumped(match: dict[str, Any]) -> dict[str, Any]:
+    records = tuple(match[part] for part in ISSUE_PARTS)
+    kept = _dumped_parts.get(match["issue_id"])
+    if kept is None or not all(map(operator.is_, kept[0], records)):
+        kept = (records, _issue_parts.dump(dict(zip(ISSUE_PARTS, records, strict=True))))
+        _dumped_parts[match["issue_id"]] = kept
+    return kept[1]
+
+
 def _respond(text: str, options: dict[str, Any]) -> Response:
     # A paste too large or too costly is the app's 413 (service.create_app).
     log = activity()
@@ -107,7 +144,7 @@ def _respond(text: str, options: dict[str, Any]) -> Response:
         activity=log,
         client=client_id() if log is not None else None,
     )
-    return negotiated_response("match", answer, _out)
+    return negotiated_response("match", dump_answer(answer), None)
 
 
 @bp.post("/match")
