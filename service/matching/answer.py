@@ -21,7 +21,7 @@ from service.normalize import NormalizedLine
 from service.store import Store
 
 if TYPE_CHECKING:
-    # The activity log and the metrics take the confidence threshold from the ranker.
+    # For the annotation only: service.activity imports the ranker's threshold from here.
     from service.activity import ActivityLog
 
 

@@ -38,7 +38,9 @@ _out = MatchResponseOut()
 _issue_parts = IssueContextOut()
 # What a match shows of its issue alone, the bulk of an answer.
 ISSUE_PARTS = tuple(_issue_parts.fields)
-# issue id -> (the records the explain step gave for those parts, the same records dumped)
+_issue_records = operator.itemgetter(*ISSUE_PARTS)
+# issue id -> (the records the explain step gave for those parts, the same records dumped);
+# one entry per issue ever answered, as in the explain step's own cache.
 _dumped_parts: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {}
 # curl --data-binary sends form-urlencoded unless told otherwise: its body is still the raw log.
 RAW_TYPES = ("text/", "application/x-www-form-urlencoded", "application/octet-stream")
@@ -125,7 +127,7 @@ def dump_answer(answer: dict[str, Any]) -> dict[str, Any]:
 
 
 def _issue_parts_dumped(match: dict[str, Any]) -> dict[str, Any]:
-    records = tuple(match[part] for part in ISSUE_PARTS)
+    records = _issue_records(match)
     kept = _dumped_parts.get(match["issue_id"])
     if kept is None or not all(map(operator.is_, kept[0], records)):
         kept = (records, _issue_parts.dump(dict(zip(ISSUE_PARTS, records, strict=True))))
