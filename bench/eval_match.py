@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.eval_queries import KINDS, Query, build_queries, iter_archive, load_corpus  # noqa: E402
 from bench.serving import ALL_ARCHIVE, SMS_ARCHIVE, free_port, start, stop, wait_ready  # noqa: E402
+from service.matching import CONFIDENT  # noqa: E402  (from which the API calls a match sure)
 from service.search import WORD  # noqa: E402
 from service.storage import Store  # noqa: E402
 
@@ -43,7 +44,6 @@ NEGATIVES = ROOT / "bench" / "negatives"
 KB = Path(sys.executable).parent / "kb"
 IMPORTED_AT_LEAST = 100  # fewer articles: only the curated seed is there, import the archive
 COMPLETE_SHARE = 0.98  # of the archive's articles in the store: the import finished
-CONFIDENT = 0.5  # the confidence from which the API presents a match as "sure"
 DEFAULT_QUERIES = {"sms": 600, "all": 1000}
 HALVES = ("reporting", "tuning")
 

@@ -298,25 +298,6 @@ class AsBuilt(DocumentedAs, fields.Dict):
         self.documented_as = fields.Nested(schema, metadata=self.metadata)
 
 
-class DumpedOnce(DocumentedAs, fields.Field):
-    """A value already dumped by its own schema (named here), passed through as it is.
-
-    A match repeats the same causes, workarounds and related articles request after request;
-    they are dumped with their schemas once per store revision and reused.
-    """
-
-    def __init__(self, schema: type[Schema], **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.dumped_by = schema
-
-    def _bind_to_schema(self, field_name: str, parent: Any) -> None:
-        super()._bind_to_schema(field_name, parent)
-        self.documented_as = self.dumped_by._declared_fields[field_name]
-
-    def _serialize(self, value, attr, obj, **kwargs):
-        return value
-
-
 def _paths(description: str) -> fields.List:
     return fields.List(fields.String(), metadata=doc(description))
 
@@ -715,9 +696,19 @@ class MatchOut(Schema):
         metadata=doc("Log files of the paste that the issue's symptoms are written to."),
     )
     error_codes = fields.List(fields.Nested(ErrorCodeOut), required=True)
-    causes = DumpedOnce(IssueContextOut, required=True)
-    remediation = DumpedOnce(IssueContextOut, required=True)
-    related_articles = DumpedOnce(IssueContextOut, required=True)
+    causes = fields.List(
+        fields.Nested(CauseOut), required=True, metadata=doc("The issue's causes.")
+    )
+    remediation = fields.List(
+        fields.Nested(WorkaroundOut),
+        required=True,
+        metadata=doc("The issue's workarounds, with their steps."),
+    )
+    related_articles = fields.List(
+        fields.Nested(RelatedOut),
+        required=True,
+        metadata=doc("Articles the issue's article names."),
+    )
     links = AsBuilt(MatchLinksOut, required=True)
 
 

@@ -20,13 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from service.learning import distinctive
+from service.matching.rank import CONFIDENT
 from service.normalize import NormalizedLine
 from service.privacy import is_private, scrub
 from service.storage import ActivityDatabase, MatchRecord, StorageError
 
 log = logging.getLogger(__name__)
 
-CONFIDENT = 0.5
 # A paste with nothing confident adds at most this many of its lines to the content gaps.
 GAP_LINES_PER_PASTE = 50
 GAP_MIN_TERMS = 2

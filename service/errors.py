@@ -63,6 +63,18 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
+def problem_title(status: int) -> str:
+    """The short title an error body gives a status."""
+    return _TITLES.get(status, "Error")
+
+
+def invalid_parameters(error: ValidationError) -> ApiError:
+    """The 400 for parameters a schema refused, naming each of them."""
+    errors = field_errors(error.messages)
+    names = ", ".join(sorted({e["field"] for e in errors}))
+    return ApiError(400, f"Invalid parameter(s): {names}.", errors=errors)
+
+
 def problem(
     status: int,
     detail: str,
@@ -73,7 +85,7 @@ def problem(
     """The one place an error body is made."""
     body: dict[str, Any] = {
         "type": PROBLEM_TYPE_BASE + _SLUGS.get(status, "error"),
-        "title": _TITLES.get(status, "Error"),
+        "title": problem_title(status),
         "status": status,
         "detail": detail,
         # percent-encoded, so a path with any characters still makes a valid URI reference
@@ -107,9 +119,12 @@ def field_errors(messages: Any, prefix: str = "") -> list[dict[str, str]]:
     return out
 
 
+BODY_TOO_LARGE = (
+    "The request body is larger than the server accepts. Send a smaller part of the log."
+)
 _HTTP_DETAILS = {
     404: "No resource at this path. The API lives under /v1; see /openapi.yaml for its routes.",
-    413: "The request body is larger than the server accepts. Send a smaller part of the log.",
+    413: BODY_TOO_LARGE,
 }
 
 
@@ -120,9 +135,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(ValidationError)
     def handle_validation_error(error: ValidationError) -> Response:
-        errors = field_errors(error.messages)
-        names = ", ".join(sorted({e["field"] for e in errors}))
-        return problem(400, f"Invalid parameter(s): {names}.", errors=errors)
+        return handle_api_error(invalid_parameters(error))
 
     @app.errorhandler(HTTPException)
     def handle_http_exception(error: HTTPException) -> Response:

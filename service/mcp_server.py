@@ -2,9 +2,9 @@
 
 A chatbot client starts this as a subprocess and calls four tools: match a pasted log, search
 in words, and read an article or an issue. Each tool answers with exactly the JSON record the
-HTTP API returns for the same request, because it is that request: the Flask app is built once
-and called in-process through its test client. Schemas, links, limits and error messages then
-stay those of `/v1`, with no second copy to drift from the contract.
+HTTP API returns for the same request: it calls what the API's views call (the match pipeline,
+the search, the records of articles and issues), checks its arguments with the same schemas,
+dumps its answer with the same schema, and refuses what the API refuses with the API's message.
 
 stdout carries the protocol and nothing else; logs go to stderr.
 """
@@ -16,19 +16,27 @@ import inspect
 import logging
 import re
 import sys
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from typing import Annotated, Any, TypeVar
-from urllib.parse import quote
 
 from flask import Flask
+from marshmallow import ValidationError
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import Field
-from werkzeug.test import TestResponse
 
+from schemas.api import ArticleOut, IssueOut, SearchArgsSchema, SearchResponseOut
 from service import ArticleRefConverter, create_app
 from service.config import Config
+from service.errors import BODY_TOO_LARGE, ApiError, invalid_parameters, problem_title
+from service.kb import KnowledgeBase
+from service.matching import CONFIDENT, MatchOptions, PasteTooLarge, answer_paste
+from service.records import article_record, issue_record
+from service.search import search_articles
+from service.views.common import not_found
+from service.views.match import dump_answer, load_paste_body, require_paste
 
 logger = logging.getLogger(__name__)
 _Fn = TypeVar("_Fn", bound=Callable[..., Any])
@@ -51,27 +59,35 @@ _READ_ONLY = ToolAnnotations(
 )
 
 
-def _problem_message(response: TestResponse) -> str:
-    """A problem+json answer as one line a model can act on: title, detail, bad fields."""
-    body = response.get_json(silent=True)
-    if not isinstance(body, dict):
-        return f"The knowledge base answered HTTP {response.status_code}."
-    message = f"{body.get('title', 'Error')} ({response.status_code}): {body.get('detail', '')}"
-    fields = [f"{e.get('field')}: {e.get('message')}" for e in body.get("errors") or []]
+_SEARCH_ARGS = SearchArgsSchema()
+_SEARCH_OUT = SearchResponseOut()
+_ARTICLE_OUT = ArticleOut()
+_ISSUE_OUT = IssueOut()
+# The linked records get_issue shows in full.
+ISSUE_EXPAND = "causes,workarounds"
+
+
+def _problem_message(error: ApiError) -> str:
+    """An API error as one line a model can act on: title, status, detail, bad fields."""
+    message = f"{problem_title(error.status)} ({error.status}): {error.detail}"
+    fields = [f"{e.get('field')}: {e.get('message')}" for e in error.errors]
     if fields:
         message += " [" + "; ".join(fields) + "]"
     return message
 
 
-def _call(app: Flask, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-    """One API request, in-process; the JSON record of a 2xx, a tool error for anything else."""
-    # JSON asked for explicitly: some routes also render Markdown or text when Accept says so.
-    headers = {"Accept": "application/json"}
-    with app.test_client() as client:
-        response = client.open(path, method=method, headers=headers, **kwargs)
-    if response.status_code >= 300:
-        raise ToolError(_problem_message(response))
-    return response.get_json()
+@contextlib.contextmanager
+def _api_errors() -> Iterator[None]:
+    """What the API answers with an error becomes a tool error with the API's message."""
+    try:
+        yield
+    except ApiError as exc:
+        raise ToolError(_problem_message(exc)) from None
+    except ValidationError as exc:
+        raise ToolError(_problem_message(invalid_parameters(exc))) from None
+    except PasteTooLarge as exc:
+        too_large = ApiError(413, f"The paste is too large: {exc}.")
+        raise ToolError(_problem_message(too_large)) from None
 
 
 def build_server(config: Config | None = None, app: Flask | None = None) -> MCPServer:
@@ -82,11 +98,14 @@ def build_server(config: Config | None = None, app: Flask | None = None) -> MCPS
     """
     if app is None:
         app = _create_app(config)
+    knowledge: KnowledgeBase = app.extensions["kb"]
     server = MCPServer(SERVER_NAME, instructions=INSTRUCTIONS)
 
     def tool(fn: _Fn) -> _Fn:
-        # The SDK takes __doc__ verbatim; the dedented text reads better to a model.
-        server.add_tool(fn, description=inspect.getdoc(fn), annotations=_READ_ONLY)
+        # The SDK takes __doc__ verbatim; the dedented text reads better to a model. A fact the
+        # text states, {confident}, is filled in from where it is defined.
+        description = (inspect.getdoc(fn) or "").replace("{confident}", str(CONFIDENT))
+        server.add_tool(fn, description=description, annotations=_READ_ONLY)
         return fn
 
     @tool
@@ -107,11 +126,25 @@ def build_server(config: Config | None = None, app: Flask | None = None) -> MCPS
 
         Call this when the user pastes log lines or error messages from a broken client (for
         example from Ccim32.log or another SMS/ConfigMgr log). Each match has the article and
-        issue ids, a confidence from 0 to 1 (below 0.5 means not sure), the log lines that
+        issue ids, a confidence from 0 to 1 (below {confident} means not sure), the log lines that
         matched, the causes, and the remediation: workarounds with numbered steps and their
         warnings. An empty `matches` list means nothing known fits; try search_kb then.
         """
-        return _call(app, "POST", "/v1/match", json={"log": log, "limit": limit})
+        request = {"log": log, "limit": limit}
+        with _api_errors():
+            # The API's bound on a request body, on the body the same request would send.
+            if len(app.json.dumps(request).encode()) > knowledge.config.max_body_bytes:
+                raise ApiError(413, BODY_TOO_LARGE)
+            text, options = load_paste_body(request)
+            require_paste(text)
+            answer = answer_paste(
+                knowledge,
+                text,
+                MatchOptions(**options),
+                request_id=uuid.uuid4().hex,
+                activity=app.extensions.get("activity"),
+            )
+        return dump_answer(answer)
 
     @tool
     def search_kb(
@@ -130,7 +163,10 @@ def build_server(config: Config | None = None, app: Flask | None = None) -> MCPS
         carry the article id, title, a snippet and a score; call get_article with an id to read
         the article's issues, causes and remediation.
         """
-        return _call(app, "GET", "/v1/search", query_string={"q": query, "limit": limit})
+        with _api_errors():
+            args = _SEARCH_ARGS.load({"q": query, "limit": limit})
+        found = search_articles(knowledge, args["q"], limit=args["limit"], product=args["product"])
+        return _SEARCH_OUT.dump(found)
 
     @tool
     def get_article(
@@ -154,7 +190,10 @@ def build_server(config: Config | None = None, app: Flask | None = None) -> MCPS
                 f"{id!r} is not an article id. Article ids are KB numbers such as 264630 "
                 "(Q264630 and KB264630 also work)."
             )
-        return _call(app, "GET", f"/v1/articles/{quote(id, safe='')}")
+        article = article_record(knowledge.store, id)
+        if article is None:
+            raise ToolError(_problem_message(not_found("article", id)))
+        return _ARTICLE_OUT.dump(article)
 
     @tool
     def get_issue(
@@ -173,12 +212,10 @@ def build_server(config: Config | None = None, app: Flask | None = None) -> MCPS
         description, the symptoms by id, the `causes` in full, and the `workarounds` with their
         preconditions, warnings and numbered steps, in the order to try them.
         """
-        return _call(
-            app,
-            "GET",
-            f"/v1/issues/{quote(id, safe='')}",
-            query_string={"expand": "causes,workarounds"},
-        )
+        issue = issue_record(knowledge.store, id, ISSUE_EXPAND)
+        if issue is None:
+            raise ToolError(_problem_message(not_found("issue", id)))
+        return _ISSUE_OUT.dump(issue)
 
     return server
 

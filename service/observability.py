@@ -23,6 +23,8 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily
 
+from service.matching.rank import CONFIDENT
+
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 REQUESTS = Counter(
@@ -36,7 +38,7 @@ LATENCY = Histogram(
 )
 MATCH_OUTCOMES = Counter(
     "kb_match_outcomes_total",
-    "Matches by outcome: confident (top match >= 0.5), weak (below), none",
+    f"Matches by outcome: confident (top match >= {CONFIDENT}), weak (below), none",
     ["outcome"],
 )
 
@@ -44,7 +46,7 @@ MATCH_OUTCOMES = Counter(
 def record_match(matches: list[dict]) -> None:
     if not matches:
         MATCH_OUTCOMES.labels("none").inc()
-    elif matches[0]["confidence"] >= 0.5:
+    elif matches[0]["confidence"] >= CONFIDENT:
         MATCH_OUTCOMES.labels("confident").inc()
     else:
         MATCH_OUTCOMES.labels("weak").inc()

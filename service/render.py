@@ -13,10 +13,11 @@ import textwrap
 from collections.abc import Iterable
 from typing import Any
 
+from service.matching.rank import CONFIDENT
+
 WIDTH = 80
 # Matches shown with causes and steps; the others are listed one line each.
 FULL_MATCHES = 3
-CONFIDENT = 0.5
 
 MARKDOWN = "text/markdown"
 PLAIN = "text/plain"

@@ -24,7 +24,8 @@ from contextlib import contextmanager
 
 import pytest
 
-from service import article_text, normalize, ranking
+from service import article_text, normalize
+from service.matching import rank as ranking
 from service.normalize import parse_line, parse_paste
 
 RUN = 200_000

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Blueprint, Response, current_app, request
 
 from schemas.api import (
@@ -17,11 +15,12 @@ from schemas.api import (
     WorkaroundOut,
 )
 from schemas.records import load_article_document
-from service import learning, links
+from service import links
 from service.auth import require_writer
 from service.decoding import ARCHIVE_CHARSET, DecodeError, UnsupportedCharset, decode_text
 from service.errors import ApiError
 from service.importer import ImportProblem, parse_article
+from service.records import article_record, issue_record, linked_records
 from service.storage import ArticleNotFound
 from service.views.common import (
     charset_refused,
@@ -77,15 +76,10 @@ def list_articles() -> Response:
 @bp.get("/articles/<article_ref:article_ref>")
 @renders_text
 def get_article(article_ref: str) -> Response:
-    store = kb().store
-    try:
-        article_id = store.resolve_article_id(article_ref)
-    except ArticleNotFound:
-        raise not_found("article", article_ref) from None
-    article = store.get_article(article_id)
+    article = article_record(kb().store, article_ref)
     if article is None:
         raise not_found("article", article_ref)
-    return negotiated_response("article", links.full_article_links(article), ArticleOut())
+    return negotiated_response("article", article, ArticleOut())
 
 
 @bp.get("/issues")
@@ -98,33 +92,15 @@ def list_issues() -> Response:
 def get_issue(issue_id: str) -> Response:
     expand = load_args(IssueArgsSchema())["expand"]
     store = kb().store
-    issue = store.get_issue(issue_id)
+    issue = issue_record(store, issue_id, expand)
     if issue is None:
         raise not_found("issue", issue_id)
-    issue["learned_symptoms"] = [
-        links.learned_links(r) for r in learning.learned_symptoms(store, issue_id)
-    ]
-    if expand:
-        issue.update({k: v for k, v in _linked_records(issue_id).items() if k in expand})
 
     def with_records(body: dict) -> dict:
         # People reading an issue want its causes and steps, not their ids.
-        return {**body, **_linked_records(issue_id)}
+        return {**body, **linked_records(store, issue_id)}
 
-    return negotiated_response("issue", links.issue_links(issue), IssueOut(), prepare=with_records)
-
-
-def _linked_records(issue_id: str) -> dict[str, Any]:
-    """An issue's symptoms, causes and workarounds in full, each with its links."""
-    store = kb().store
-    details = store.issue_details(issue_id) or {}
-    updates = [c["missing_update"] for c in details.get("causes", []) if c.get("missing_update")]
-    present = store.existing_article_ids(updates)
-    return {
-        "symptoms": [links.symptom_links(s) for s in details.get("symptoms", [])],
-        "causes": [links.cause_links(c, present) for c in details.get("causes", [])],
-        "workarounds": [links.workaround_links(w) for w in details.get("workarounds", [])],
-    }
+    return negotiated_response("issue", issue, IssueOut(), prepare=with_records)
 
 
 @bp.get("/symptoms")

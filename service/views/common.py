@@ -92,19 +92,24 @@ def text_response(kind: str, body: dict[str, Any], media: str, status: int = 200
 
 
 def negotiated_response(
-    kind: str, data: Any, schema: Schema, status: int = 200, prepare: Callable | None = None
+    kind: str,
+    data: Any,
+    schema: Schema | None,
+    status: int = 200,
+    prepare: Callable | None = None,
 ) -> Response:
     """JSON by default; Markdown or plain text when the client prefers one of those.
 
-    `prepare` turns the dumped body into what the renderer of `kind` needs, when that is more
-    than the JSON answer holds (an issue rendered with its causes and steps inlined).
+    `schema` dumps `data`; None when the view dumped it already. `prepare` turns the dumped body
+    into what the renderer of `kind` needs, when that is more than the JSON answer holds (an
+    issue rendered with its causes and steps inlined).
     """
     media = wanted_text()
     if media is None:
         response = json_response(data, schema, status)
         response.headers["Vary"] = "Accept"
         return response
-    body = schema.dump(data)
+    body = schema.dump(data) if schema is not None else data
     return text_response(kind, prepare(body) if prepare else body, media, status)
 
 

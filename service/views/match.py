@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, request
+from flask import Blueprint, Response, g, request
 from marshmallow import ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from schemas.api import MatchArgsSchema, MatchBodySchema, MatchLineArgsSchema, MatchResponseOut
+from schemas.api import (
+    IssueContextOut,
+    MatchArgsSchema,
+    MatchBodySchema,
+    MatchLineArgsSchema,
+    MatchResponseOut,
+)
 from service.decoding import DecodeError, UnsupportedCharset, decode_text
 from service.errors import ApiError, field_errors
-from service.matching import PasteTooLarge, analyse_log
-from service.observability import record_match
+from service.matching import MatchOptions, answer_paste
 from service.views.common import (
     activity,
     charset_refused,
@@ -29,6 +35,13 @@ _args = MatchArgsSchema()
 _line_args = MatchLineArgsSchema()
 _body = MatchBodySchema()
 _out = MatchResponseOut()
+_issue_parts = IssueContextOut()
+# What a match shows of its issue alone, the bulk of an answer.
+ISSUE_PARTS = tuple(_issue_parts.fields)
+_issue_records = operator.itemgetter(*ISSUE_PARTS)
+# issue id -> (the records the explain step gave for those parts, the same records dumped);
+# one entry per issue ever answered, as in the explain step's own cache.
+_dumped_parts: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {}
 # curl --data-binary sends form-urlencoded unless told otherwise: its body is still the raw log.
 RAW_TYPES = ("text/", "application/x-www-form-urlencoded", "application/octet-stream")
 
@@ -52,15 +65,7 @@ def _read_paste() -> tuple[str, dict[str, Any]]:
                 'The JSON body must be an object such as {"log": "...", "limit": 5}.',
                 errors=[{"field": "body", "message": "must be a JSON object"}],
             )
-        try:
-            body = _body.load(raw)
-        except ValidationError as exc:
-            errors = field_errors(exc.messages)
-            names = ", ".join(sorted({e["field"] for e in errors}))
-            raise ApiError(
-                422, f"The JSON body is not a valid paste: {names}.", errors=errors
-            ) from None
-        return body.pop("log"), body
+        return load_paste_body(raw)
     if not mimetype or mimetype.startswith(RAW_TYPES):
         data = request.get_data(cache=False)
         try:
@@ -81,32 +86,67 @@ def _read_paste() -> tuple[str, dict[str, Any]]:
     )
 
 
-def answer_paste(text: str, options: dict[str, Any]) -> dict[str, Any]:
-    """Match a paste for this request and record it for feedback; the `/v1/match` body."""
-    config = current_app.config["KB_CONFIG"]
-    limit = options.get("limit") or config.default_match_limit
+def load_paste_body(raw: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The paste and its options from a JSON object; a 422 naming the fields that are wrong."""
     try:
-        analysis = analyse_log(
-            kb(),
-            text,
-            limit=limit,
-            product=options.get("product"),
-            version=options.get("version"),
+        body = _body.load(raw)
+    except ValidationError as exc:
+        errors = field_errors(exc.messages)
+        names = ", ".join(sorted({e["field"] for e in errors}))
+        raise ApiError(
+            422, f"The JSON body is not a valid paste: {names}.", errors=errors
+        ) from None
+    return body.pop("log"), body
+
+
+def require_paste(text: str) -> None:
+    """A paste of nothing but blanks is a 400 that says what to send."""
+    if not text.strip():
+        raise ApiError(
+            400,
+            "The paste is empty. Send the log lines in the body, e.g. "
+            "curl --data-binary @Ccim32.log http://127.0.0.1:8000/v1/match",
+            errors=[{"field": "log", "message": "must not be empty"}],
         )
-    except PasteTooLarge as exc:
-        raise ApiError(413, f"The paste is too large: {exc}.") from None
-    result = {"request_id": g.request_id, **analysis.body}
-    record_match(result["matches"])
-    log = activity()
-    if log is not None:
-        log.record_match(
-            g.request_id, result["matches"], analysis.evidence, analysis.unmatched, client_id()
-        )
-    return result
+
+
+def dump_answer(answer: dict[str, Any]) -> dict[str, Any]:
+    """A match answer dumped with its schema, each issue's causes, remediation and related
+    articles dumped once and reused.
+
+    The same issues come up request after request, and the explain step hands out the same
+    records for an issue until an article behind them is written (then new ones, dumped anew):
+    the parts are reused only while they are those very records.
+    """
+    without_parts = {part: [] for part in ISSUE_PARTS}
+    matches = answer["matches"]
+    body = _out.dump({**answer, "matches": [{**m, **without_parts} for m in matches]})
+    for dumped, match in zip(body["matches"], matches, strict=True):
+        dumped.update(_issue_parts_dumped(match))
+    return body
+
+
+def _issue_parts_dumped(match: dict[str, Any]) -> dict[str, Any]:
+    records = _issue_records(match)
+    kept = _dumped_parts.get(match["issue_id"])
+    if kept is None or not all(map(operator.is_, kept[0], records)):
+        kept = (records, _issue_parts.dump(dict(zip(ISSUE_PARTS, records, strict=True))))
+        _dumped_parts[match["issue_id"]] = kept
+    return kept[1]
 
 
 def _respond(text: str, options: dict[str, Any]) -> Response:
-    return negotiated_response("match", answer_paste(text, options), _out)
+    # A paste too large or too costly is the app's 413 (service.create_app).
+    log = activity()
+    answer = answer_paste(
+        kb(),
+        text,
+        MatchOptions(**options),
+        request_id=g.request_id,
+        activity=log,
+        client=client_id() if log is not None else None,
+    )
+    return negotiated_response("match", dump_answer(answer), None)
 
 
 @bp.post("/match")
@@ -116,13 +156,7 @@ def match_paste() -> Response:
     text, options = _read_paste()
     # Query parameters win over the body: they are what a curl user adds last.
     options.update({k: v for k, v in query.items() if v is not None})
-    if not text.strip():
-        raise ApiError(
-            400,
-            "The paste is empty. Send the log lines in the body, e.g. "
-            "curl --data-binary @Ccim32.log http://127.0.0.1:8000/v1/match",
-            errors=[{"field": "log", "message": "must not be empty"}],
-        )
+    require_paste(text)
     return _respond(text, options)
 
 

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, g, render_template, request
 
 from schemas.api import ArticleOut
 from service import links
 from service.decoding import DecodeError, decode_text
 from service.errors import ApiError
 from service.feedback import FeedbackRefused, TooManyPending, give_feedback
+from service.matching import PasteTooLarge, answer_paste
 from service.render import article_text
 from service.storage import ArticleNotFound
 from service.views.common import activity, client_id, kb
-from service.views.match import answer_paste
 
 bp = Blueprint("page", __name__)
 # The paste as shown beside the answer: enough for any real paste, bounded for the browser.
@@ -58,10 +58,17 @@ def paste_answer() -> Response:
         return _page(400, error=str(exc))
     if not text.strip():
         return _page(400, error="Paste some log lines, or choose a log file, then press Match.")
+    log = activity()
     try:
-        result = answer_paste(text, {})
-    except ApiError as exc:
-        return _page(exc.status, error=exc.detail, paste=text)
+        result = answer_paste(
+            kb(),
+            text,
+            request_id=g.request_id,
+            activity=log,
+            client=client_id() if log is not None else None,
+        )
+    except PasteTooLarge as exc:
+        return _page(413, error=f"The paste is too large: {exc}.", paste=text)
     marks: dict[int, list[int]] = {}
     for rank, match in enumerate(result["matches"], 1):
         for item in match["matched_lines"]:

@@ -7,7 +7,10 @@ Matching runs in three passes, cheapest first:
 3. prose: lines a person wrote are compared with the issues' descriptions (BM25 over short issue
    documents, a handful of the rarest terms).
 Evidence is weighed by how specific the matched symptom is (the information in its terms, and
-how many issues share it), summed per issue, and turned into a confidence in 0..1.
+how many issues share it), summed per issue, and turned into a confidence in 0..1; issues that
+approved feedback said the same lines did not explain are lowered before the final order.
+The lines come parsed and normalised (service.matching.parse); each piece of evidence keeps the
+signature of its line, so nothing here or after normalises a paste line again.
 """
 
 from __future__ import annotations
@@ -24,18 +27,16 @@ from whoosh.searching import Searcher
 from service import budget
 from service.article_text import Candidate, line_candidates, line_key, numbers_masked
 from service.index import SearcherCaches
-from service.normalize import (
-    LogLine,
-    NormalizedLine,
-    is_descriptive,
-    looks_like_prose,
-    normalize,
-    signature_key,
-    simplify,
-)
+from service.learning import penalty_factor
+from service.matching.parse import PasteLine
+from service.normalize import NormalizedLine, looks_like_prose, signature_key
 from service.stop_words import PROSE_STOP_WORDS
 from service.storage import Store
 from service.storage.lines import Found
+
+# From this confidence on, an answer presents its match as sure: the one threshold the API,
+# its renderings, the metrics and the activity log (content gaps) all go by.
+CONFIDENT = 0.5
 
 QUALITY = {"exact": 1.0, "normalised": 0.95}
 PARTIAL_QUALITY = 0.8
@@ -117,6 +118,8 @@ class Evidence:
 
     line: int
     text: str
+    # The paste line's normalised signature, as the parse step made it.
+    signature: str
     symptom_id: str
     how: str
     similarity: float
@@ -160,6 +163,25 @@ class RankedIssue:
     @property
     def worth_showing(self) -> bool:
         return self.score > 0 and 1.0 - math.exp(-self.score) >= MIN_CONFIDENCE
+
+
+@dataclass(frozen=True)
+class Penalties:
+    """Approved "did not help" verdicts: the issues that have any, and per issue the verdicts
+    by the signature of the line they were given on (read only for issues a paste found)."""
+
+    issues: frozenset[str] = frozenset()
+    verdicts_of: Callable[[str], dict[str, int]] = field(default=lambda issue_id: {})
+
+    def factor(self, ranked: RankedIssue) -> float:
+        """How much of its score an issue keeps: lowered when the lines that found it are lines
+        users said it did not explain."""
+        if ranked.issue_id not in self.issues:
+            return 1.0
+        by_line = self.verdicts_of(ranked.issue_id)
+        return penalty_factor(
+            max((by_line.get(e.signature, 0) for e in ranked.evidence), default=0)
+        )
 
 
 @dataclass
@@ -257,50 +279,51 @@ class Ranker:
 
     def rank(
         self,
-        lines: list[LogLine],
+        lines: list[PasteLine],
         paste_log_files: list[str],
         allowed: Callable[[str], bool] | None = None,
+        penalties: Penalties | None = None,
     ) -> RankOutcome:
-        """Rank issues for these lines; `allowed(article_id)` narrows by product or version."""
-        content: list[tuple[LogLine, NormalizedLine]] = []
+        """Rank issues for a paste's parsed lines, best first, each issue with its evidence.
+
+        `allowed(article_id)` narrows by product or version; `penalties` lowers issues that
+        approved feedback said the same lines did not explain (lowered, never removed: doubts
+        reorder what the articles say rather than hide it).
+        """
+        unique: dict[str, PasteLine] = {}
         for line in lines:
-            if not line.is_header:
-                budget.check("normalising the lines")
-                content.append((line, normalize(line.message)))
-        unique: dict[str, tuple[LogLine, NormalizedLine]] = {}
-        for line, normal in content:
-            if normal.signature and normal.signature not in unique:
-                unique[normal.signature] = (line, normal)
+            if line.signature and line.signature not in unique:
+                unique[line.signature] = line
         by_issue: dict[str, RankedIssue] = {}
         matched_signatures: set[str] = set()
-        leftovers: list[tuple[LogLine, NormalizedLine]] = []
+        leftovers: list[PasteLine] = []
 
-        for signature, (line, normal) in unique.items():
+        for signature, line in unique.items():
             budget.check("looking up whole lines")
-            found = self._signature_evidence(line, normal, signature)
+            found = self._signature_evidence(line)
             if not found:
-                leftovers.append((line, normal))
+                leftovers.append(line)
                 continue
             matched_signatures.add(signature)
             self._add(by_issue, found, allowed)
 
-        still_left: list[tuple[LogLine, NormalizedLine]] = []
+        still_left: list[PasteLine] = []
         # Lines that differ only in their numbers ("Sleeping for 60 seconds", "... 45 ...")
         # are one search: logs repeat such lines by the hundred.
         searched: set[str] = set()
-        for line, normal in leftovers:
+        for line in leftovers:
             budget.check("looking for partial matches")
-            shape = numbers_masked(normal.signature)
+            shape = numbers_masked(line.signature)
             if shape in searched:
-                still_left.append((line, normal))
+                still_left.append(line)
                 continue
             searched.add(shape)
-            found = self._partial_evidence(line, normal)
+            found = self._partial_evidence(line)
             if found:
-                matched_signatures.add(normal.signature)
+                matched_signatures.add(line.signature)
                 self._add(by_issue, found, allowed)
             else:
-                still_left.append((line, normal))
+                still_left.append(line)
 
         if self.store is not None and self.line_lookup is not None:
             self._text_evidence(by_issue, list(unique.values()), allowed)
@@ -308,18 +331,17 @@ class Ranker:
         explained: set[str] = set()
         for ranked in by_issue.values():
             for e in ranked.evidence:
-                signature = normalize(e.text).signature
-                matched_signatures.add(signature)
+                matched_signatures.add(e.signature)
                 if e.weight >= WEAK_EVIDENCE:
-                    explained.add(signature)
+                    explained.add(e.signature)
 
         # Only lines outside any log format can be a person's words; log lines go to passes 1-2.
         # Lines the articles' text already explains well need no comparison with descriptions.
         prose = [
             line.message
-            for line, normal in still_left
-            if normal.signature not in explained
-            if line.format == "plain" and looks_like_prose(line.message)
+            for line in still_left
+            if line.signature not in explained
+            if line.record.format == "plain" and looks_like_prose(line.message)
         ]
         if prose:
             self._prose_evidence(by_issue, prose, allowed)
@@ -345,12 +367,16 @@ class Ranker:
             if ranked.text_coverage >= PROSE_MIN_COVERAGE:
                 ranked.score += PROSE_WEIGHT * ranked.text_coverage**2
         ranked_issues = [r for r in by_issue.values() if r.worth_showing]
+        if penalties is not None and penalties.issues:
+            # After the choice of what is worth showing: a lowered issue stays in the answer.
+            for ranked in ranked_issues:
+                ranked.score *= penalties.factor(ranked)
         ranked_issues.sort(key=RankedIssue.order)
         for ranked in ranked_issues:
             ranked.evidence.sort(key=lambda e: e.line)
-        matched = sum(1 for _, normal in content if normal.signature in matched_signatures)
-        unmatched = [n for s, (_, n) in unique.items() if s not in matched_signatures]
-        return RankOutcome(ranked_issues, matched, len(content) - matched, unmatched)
+        matched = sum(1 for line in lines if line.signature in matched_signatures)
+        unmatched = [line.normal for s, line in unique.items() if s not in matched_signatures]
+        return RankOutcome(ranked_issues, matched, len(lines) - matched, unmatched)
 
     def _symptom_files(self, symptom_id: str) -> tuple[str, ...]:
         symptom = self._by_id.get(symptom_id)
@@ -405,13 +431,13 @@ class Ranker:
     def _text_evidence(
         self,
         by_issue: dict[str, RankedIssue],
-        lines: list[tuple[LogLine, NormalizedLine]],
+        lines: list[PasteLine],
         allowed: Callable[[str], bool] | None,
     ) -> None:
         """Evidence from any line an article says: whole paste lines first; then, for lines
         that found nothing whole, a known message inside them and a misspelt word put right."""
         assert self.store is not None
-        searches = [_TextSearch(line, normal) for line, normal in lines]
+        searches = [_TextSearch(line) for line in lines]
         found = self._look_up(searches)
         best = self._best_hits(searches, found, by_issue)
         if not best:
@@ -503,7 +529,7 @@ class Ranker:
                 if candidate.typo:
                     quality *= TYPO_QUALITY
                 weight = quality * self._content_factor(candidate.terms) * shared_factor(total)
-                weight *= descriptive_factor(search.line.message)
+                weight *= descriptive_factor(search.line)
                 if weight <= 0:
                     continue
                 for article_id, issue_number in articles:
@@ -519,6 +545,7 @@ class Ranker:
                     evidence = Evidence(
                         search.line.number,
                         search.line.message,
+                        search.line.signature,
                         "",
                         _how(candidate),
                         round(min(1.0, quality / TEXT_QUALITY["normalised"]), 3),
@@ -638,45 +665,42 @@ class Ranker:
         information = min(1.0, self.information(symptom.terms) / FULL_INFORMATION)
         return min(information, self._content_factor(symptom.terms)) * shared_factor(issues_sharing)
 
-    def _signature_evidence(
-        self, line: LogLine, normal: NormalizedLine, signature: str
-    ) -> list[tuple[_Symptom, Evidence]]:
-        docnums = self.postings("signature", signature_key(signature))
+    def _signature_evidence(self, line: PasteLine) -> list[tuple[_Symptom, Evidence]]:
+        docnums = self.postings("signature", signature_key(line.signature))
         if not docnums:
             return []
-        exact_key = signature_key(simplify(line.message))
+        exact_key = line.exact_key
         symptoms = [self.symptom(d) for d in docnums]
         issues_sharing = len({s.issue_id for s in symptoms})
         found = []
         for symptom in symptoms:
             how = "exact" if symptom.exact == exact_key else "normalised"
             weight = QUALITY[how] * self._specificity(symptom, issues_sharing)
-            weight *= descriptive_factor(line.message) * self._source_factor(symptom)
+            weight *= descriptive_factor(line) * self._source_factor(symptom)
             found.append(
                 (
                     symptom,
                     Evidence(
                         line.number,
                         line.message,
+                        line.signature,
                         symptom.symptom_id,
                         how,
                         1.0,
                         weight,
-                        normal.codes,
+                        line.normal.codes,
                         shared_by=issues_sharing,
                     ),
                 )
             )
         return found
 
-    def _partial_evidence(
-        self, line: LogLine, normal: NormalizedLine
-    ) -> list[tuple[_Symptom, Evidence]]:
-        component = (line.component or "").lower()
-        key = (normal.signature, component)
+    def _partial_evidence(self, line: PasteLine) -> list[tuple[_Symptom, Evidence]]:
+        component = (line.record.component or "").lower()
+        key = (line.signature, component)
         candidates = self._partials.get(key)
         if candidates is None:
-            candidates = self._partial_candidates(normal, component)
+            candidates = self._partial_candidates(line.normal, component)
             self._partials[key] = candidates
         found = []
         issues_sharing = len(candidates)
@@ -684,18 +708,19 @@ class Ranker:
             symptom = self.symptom(docnum)
             # Steeply: a line that shares most words with a symptom is often another message.
             weight = PARTIAL_QUALITY * similarity**2 * self._specificity(symptom, issues_sharing)
-            weight *= descriptive_factor(line.message) * self._source_factor(symptom)
+            weight *= descriptive_factor(line) * self._source_factor(symptom)
             found.append(
                 (
                     symptom,
                     Evidence(
                         line.number,
                         line.message,
+                        line.signature,
                         symptom.symptom_id,
                         "partial",
                         round(similarity, 3),
                         weight,
-                        normal.codes,
+                        line.normal.codes,
                         shared_by=issues_sharing,
                     ),
                 )
@@ -832,9 +857,9 @@ class Ranker:
         return having
 
 
-def descriptive_factor(message: str) -> float:
+def descriptive_factor(line: PasteLine) -> float:
     """What a line counts for when it describes a machine rather than reports a problem."""
-    return DESCRIPTIVE_LINE_FACTOR if is_descriptive(message) else 1.0
+    return DESCRIPTIVE_LINE_FACTOR if line.descriptive else 1.0
 
 
 def _how(candidate: Candidate) -> str:
@@ -887,7 +912,7 @@ def one_edit_variants(word: str, start: int = 0) -> set[str]:
 class _TextSearch:
     """What one paste line asks of the article-line keys, and what it found."""
 
-    def __init__(self, line: LogLine, normal: NormalizedLine) -> None:
+    def __init__(self, line: PasteLine) -> None:
         self.line = line
-        self.normal = normal
+        self.normal = line.normal
         self.candidates: list[Candidate] = []
