@@ -19,6 +19,8 @@ COMMON_IN_PASTES = 5
 # Verdicts one client may have waiting for review: enough for any helpdesk's day, too few to
 # bury the reviewers or fill the disk.
 MAX_PENDING_PER_CLIENT = 200
+# What a client over that number is told to wait: reviews happen by hand, hours apart.
+PENDING_RETRY_SECONDS = 3600
 
 
 class TooManyPending(RuntimeError):

@@ -32,6 +32,12 @@ from service import ArticleRefConverter, create_app
 from service.config import Config
 from service.errors import BODY_TOO_LARGE, ApiError, invalid_parameters, problem_title
 from service.kb import KnowledgeBase
+from service.limits import (
+    MATCH_LIMIT_DEFAULT,
+    MATCH_LIMIT_MAX,
+    SEARCH_LIMIT_DEFAULT,
+    SEARCH_LIMIT_MAX,
+)
 from service.matching import CONFIDENT, MatchOptions, PasteTooLarge, answer_paste
 from service.records import article_record, issue_record
 from service.search import search_articles
@@ -120,7 +126,9 @@ def build_server(config: Config | None = None, app: Flask | None = None) -> MCPS
                 ),
             ),
         ],
-        limit: Annotated[int, Field(description="How many ranked matches to return, 1 to 50.")] = 5,
+        limit: Annotated[
+            int, Field(description=f"How many ranked matches to return, 1 to {MATCH_LIMIT_MAX}.")
+        ] = MATCH_LIMIT_DEFAULT,
     ) -> dict[str, Any]:
         """Find the known issues a pasted log points to, best first.
 
@@ -155,7 +163,9 @@ def build_server(config: Config | None = None, app: Flask | None = None) -> MCPS
                 description="The problem in the user's words, e.g. 'advertisements do not reach clients'.",
             ),
         ],
-        limit: Annotated[int, Field(description="How many articles to return, 1 to 50.")] = 10,
+        limit: Annotated[
+            int, Field(description=f"How many articles to return, 1 to {SEARCH_LIMIT_MAX}.")
+        ] = SEARCH_LIMIT_DEFAULT,
     ) -> dict[str, Any]:
         """Search the knowledge base articles by words, best first.
 

@@ -16,6 +16,7 @@ from service import learning, links
 from service.auth import carries_token, require_writer
 from service.errors import ApiError
 from service.feedback import (
+    PENDING_RETRY_SECONDS,
     FeedbackRefused,
     TooManyPending,
     forget_learned,
@@ -58,7 +59,7 @@ def post_feedback() -> Response:
     except FeedbackRefused as exc:
         raise ApiError(404, str(exc), errors=[{"field": exc.field, "message": str(exc)}]) from None
     except TooManyPending as exc:
-        raise ApiError(429, str(exc), headers={"Retry-After": "3600"}) from None
+        raise ApiError(429, str(exc), headers={"Retry-After": str(PENDING_RETRY_SECONDS)}) from None
     return json_response(_outcome_body(outcome), FeedbackOut(), status=201)
 
 
