@@ -59,6 +59,20 @@ def started(make_app, root: Path, **settings: Any) -> tuple[Config, Flask, Any]:
     return config, app, app.test_client()
 
 
+def built_then_stored_only(root: Path, document: dict, source: str) -> Config:
+    """A knowledge base under root, built, then given an article its store has and its index
+    does not: as when a process dies after the store committed and before the index caught
+    up. Its configuration."""
+    from service.kb import KnowledgeBase
+
+    config = make_config(root)
+    knowledge = KnowledgeBase(config)
+    knowledge.build()
+    knowledge.store.save_article(document, source=source)
+    knowledge.close()
+    return config
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as sock:

@@ -219,10 +219,10 @@ def kill_group(process: subprocess.Popen) -> None:
         time.sleep(0.02)
 
 
-def kb_check(config: Config) -> dict[str, Any]:
-    """`kb check --json` in a process of its own, as an operator would run it."""
+def kb_json(config: Config, *args: str) -> dict[str, Any]:
+    """`kb <args> --json` in a process of its own, as an operator would run it: its report."""
     done = subprocess.run(
-        [sys.executable, "-m", "service.cli", "check", "--json"],
+        [sys.executable, "-m", "service.cli", *args, "--json"],
         env=kb_env(config),
         cwd=PROJECT,
         capture_output=True,
@@ -231,6 +231,11 @@ def kb_check(config: Config) -> dict[str, Any]:
     )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
+
+
+def kb_check(config: Config) -> dict[str, Any]:
+    """`kb check --json`: what the store and the index hold, and whether they agree."""
+    return kb_json(config, "check")
 
 
 # -- what the store and the index hold ------------------------------------------------------
@@ -494,16 +499,7 @@ def test_a_killed_import_leaves_a_consistent_store_and_resumes(
     assert_all_matched(config, in_store)
 
     # the same import again finishes the job: what is there is unchanged, the rest is new
-    done = subprocess.run(
-        [sys.executable, "-m", "service.cli", "import", str(folder), "--json"],
-        env=kb_env(config),
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    summary = json.loads(done.stdout)
+    summary = kb_json(config, "import", str(folder))
     assert (summary["imported"], summary["unchanged"]) == (total - stored, stored)
     assert summary["updated"] == summary["skipped"] == summary["failed"] == 0
     final = kb_check(config)

@@ -11,7 +11,7 @@ import pytest
 
 from service.cli import main as kb_main
 from service.importer import ImportProblem, parse_article
-from tests.helpers import make_config
+from tests.helpers import built_then_stored_only, make_config
 
 # Written for these tests in the shape of the archive: front matter, tab-indented text,
 # underlined headings, a log line wrapped at 80 columns and an SMS trailer.
@@ -353,14 +353,8 @@ def test_cli_validate_build_and_check(tmp_path, capsys) -> None:
 
 
 def test_kb_check_repairs_an_index_that_lags_the_store(tmp_path, capsys) -> None:
-    from service.kb import KnowledgeBase
 
-    config = make_config(tmp_path)
-    knowledge = KnowledgeBase(config)
-    knowledge.build()
-    # a write that reached the store but not the index, as after a crash between the two
-    knowledge.store.save_article(parse_article(PLAIN_ARTICLE), source="imported")
-    knowledge.close()
+    config = built_then_stored_only(tmp_path, parse_article(PLAIN_ARTICLE), "imported")
     code, out = run_cli(config, "check", "--json", capsys=capsys)
     report = json.loads(out)
     assert report["index_was_behind"] is True

@@ -41,9 +41,7 @@ def test_a_rebuild_indexes_every_stored_articles_lines(tmp_path: Path) -> None:
 
 
 def test_writes_after_a_rebuild_reach_the_line_index(tmp_path: Path) -> None:
-    kb = knowledge_base(tmp_path)
-    kb.store.save_article(widget_article("910101", "Gizmo spooler lost its queue"), "imported")
-    kb.index.rebuild(kb.store)
+    kb = rebuilt_with_one_widget(tmp_path)
     kb.save_article(widget_article("910102", "Sprocket cache overflowed twice"), "api")
     kb.save_article(widget_article("910101", "Gizmo spooler found its queue again"), "api")
     found = kb.index.articles_saying(
@@ -63,12 +61,18 @@ def test_writes_after_a_rebuild_reach_the_line_index(tmp_path: Path) -> None:
     kb.close()
 
 
-def test_the_line_index_file_is_not_one_whoosh_would_clean_away(tmp_path: Path) -> None:
-    # Whoosh deletes `<index name>_<x>.<ext>` files its table of contents does not list each
-    # time it commits; the line index must not look like one.
+def rebuilt_with_one_widget(tmp_path: Path) -> KnowledgeBase:
+    """A knowledge base whose index was rebuilt with one widget article in the store."""
     kb = knowledge_base(tmp_path)
     kb.store.save_article(widget_article("910101", "Gizmo spooler lost its queue"), "imported")
     kb.index.rebuild(kb.store)
+    return kb
+
+
+def test_the_line_index_file_is_not_one_whoosh_would_clean_away(tmp_path: Path) -> None:
+    # Whoosh deletes `<index name>_<x>.<ext>` files its table of contents does not list each
+    # time it commits; the line index must not look like one.
+    kb = rebuilt_with_one_widget(tmp_path)
     path = line_index.lines_file(kb.index.path, kb.index.current_name())
     assert path.exists()
     for n in range(3):
@@ -79,9 +83,7 @@ def test_the_line_index_file_is_not_one_whoosh_would_clean_away(tmp_path: Path) 
 
 
 def test_an_old_generations_line_index_goes_with_it(tmp_path: Path) -> None:
-    kb = knowledge_base(tmp_path)
-    kb.store.save_article(widget_article("910101", "Gizmo spooler lost its queue"), "imported")
-    kb.index.rebuild(kb.store)
+    kb = rebuilt_with_one_widget(tmp_path)
     first = line_index.lines_file(kb.index.path, kb.index.current_name())
     kb.index.rebuild(kb.store)
     kb.index.rebuild(kb.store)

@@ -8,8 +8,7 @@ import time
 import pytest
 
 from service.importer import parse_article
-from service.kb import KnowledgeBase
-from tests.helpers import make_config
+from tests.helpers import built_then_stored_only, make_config
 from tests.test_importer import PLAIN_ARTICLE
 
 TOKEN = "s3cret-token-for-tests"
@@ -179,12 +178,7 @@ def test_another_worker_sees_a_write_within_its_refresh_interval(make_app, tmp_p
 
 
 def test_a_write_the_index_missed_is_repaired_at_start(make_app, tmp_path) -> None:
-    config = make_config(tmp_path)
-    knowledge = KnowledgeBase(config)
-    knowledge.build()
-    # the process died after the store committed and before the index was updated
-    knowledge.store.save_article(parse_article(PLAIN_ARTICLE), source="api")
-    knowledge.close()
+    config = built_then_stored_only(tmp_path, parse_article(PLAIN_ARTICLE), "api")
     app = make_app(config)
     line = "Copylog.tcf was updated by site QQQ for component CLICORE"
     top = app.test_client().get("/v1/match", query_string={"line": line}).get_json()["matches"][0]

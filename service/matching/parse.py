@@ -13,6 +13,7 @@ from service import budget
 from service.normalize import (
     LogLine,
     NormalizedLine,
+    ParsedPaste,
     is_descriptive,
     normalize,
     parse_paste,
@@ -59,15 +60,11 @@ class PasteLine:
 
 
 @dataclass
-class Paste:
-    """A paste read once: its records, normalised, and what the answer reports about it."""
+class Paste(ParsedPaste):
+    """A paste read once: what the parser reports of it, with its records (headers left out)
+    normalised."""
 
-    lines: list[PasteLine]
-    format: str
-    physical_lines: int
-    log_files: list[str] = field(default_factory=list)
-    # Numbers of the lines cut to the configured length.
-    truncated: list[int] = field(default_factory=list)
+    lines: list[PasteLine]  # type: ignore[assignment]
 
 
 def parse(text: str, *, max_lines: int, max_line_chars: int | None = None) -> Paste:
@@ -87,10 +84,4 @@ def parse(text: str, *, max_lines: int, max_line_chars: int | None = None) -> Pa
         if not record.is_header:
             budget.check("normalising the lines")
             lines.append(PasteLine(record, normalize(record.message)))
-    return Paste(
-        lines=lines,
-        format=parsed.format,
-        physical_lines=parsed.physical_lines,
-        log_files=parsed.log_files,
-        truncated=parsed.truncated,
-    )
+    return Paste(lines, parsed.format, parsed.physical_lines, parsed.log_files, parsed.truncated)

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from service.storage.connection import StorageError, open_database, placeholders
+from service.storage.connection import Database, StorageError, open_database, placeholders
 from service.storage.schema import ACTIVITY_GAP_COLUMNS, ACTIVITY_SCHEMA, add_missing_columns
 
 # Lines per statement when their counts are looked up together.
@@ -34,30 +33,18 @@ class MatchRecord:
     client: str | None
 
 
-class ActivityDatabase:
+class ActivityDatabase(Database):
     """The rows of the activity file, one connection per thread."""
 
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self._local = threading.local()
+        # A short timeout: a writer that cannot get the lock soon tries again next time.
+        super().__init__(path, timeout=0.5)
 
-    @property
-    def _conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            # A short timeout: a writer that cannot get the lock soon tries again next time.
-            conn = open_database(self.path, timeout=0.5)
-            conn.executescript(ACTIVITY_SCHEMA)
-            add_missing_columns(conn, "unmatched_lines", ACTIVITY_GAP_COLUMNS)
-            self._local.conn = conn
+    def _connect(self) -> sqlite3.Connection:
+        conn = open_database(self.path, timeout=self._timeout)
+        conn.executescript(ACTIVITY_SCHEMA)
+        add_missing_columns(conn, "unmatched_lines", ACTIVITY_GAP_COLUMNS)
         return conn
-
-    def close(self) -> None:
-        """Close this thread's connection."""
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -66,14 +53,9 @@ class ActivityDatabase:
         cannot be written (nothing is written then)."""
         try:
             conn = self._conn
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with self.transaction():
                 for record in records:
                     self._write(conn, record)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
         except sqlite3.Error as exc:
             raise StorageError(str(exc)) from exc
 

@@ -53,16 +53,14 @@ class ArticleWrites(RevisionLog, RecordReads):
         article_id = document["id"]
         digest = content_hash(document)
         conn = self._conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        # Returning early from the transaction commits it with nothing written.
+        with self.transaction():
             row = conn.execute(
                 "SELECT content_hash, source FROM articles WHERE id=?", (article_id,)
             ).fetchone()
             if row is not None and row["source"] == "curated" and source == "imported":
-                conn.execute("ROLLBACK")
                 return Write(article_id, "kept")
             if row is not None and row["content_hash"] == digest and row["source"] == source:
-                conn.execute("ROLLBACK")
                 return Write(article_id, "unchanged")
             if row is not None:
                 conn.execute("DELETE FROM articles WHERE id=?", (article_id,))
@@ -74,30 +72,18 @@ class ArticleWrites(RevisionLog, RecordReads):
                 lines if lines is not None else LineKeys.of(article_lines(document)),
             )
             revision = self.record_write(article_id)
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
         return Write(article_id, "created" if row is None else "updated", revision)
 
     def delete_article(self, article_id: str) -> Write | None:
         """Delete an article and every record linked to it; None when it did not exist."""
         conn = self._conn
-        revision = None
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            deleted = conn.execute("DELETE FROM articles WHERE id=?", (article_id,)).rowcount
-            if deleted:
-                conn.execute("DELETE FROM article_search WHERE rowid=?", (int(article_id),))
-                conn.execute("DELETE FROM line_keys WHERE article_id=?", (int(article_id),))
-                revision = self.record_write(article_id)
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        return Write(article_id, "deleted", revision) if revision is not None else None
+        with self.transaction():
+            if not conn.execute("DELETE FROM articles WHERE id=?", (article_id,)).rowcount:
+                return None
+            conn.execute("DELETE FROM article_search WHERE rowid=?", (int(article_id),))
+            conn.execute("DELETE FROM line_keys WHERE article_id=?", (int(article_id),))
+            revision = self.record_write(article_id)
+        return Write(article_id, "deleted", revision)
 
     @staticmethod
     def _insert_lines(conn: sqlite3.Connection, article_id: int, lines: LineKeys) -> None:
@@ -109,11 +95,9 @@ class ArticleWrites(RevisionLog, RecordReads):
     def rebuild_article_lines(self) -> int:
         """Make every article's line keys again (after the way they are made changed)."""
         conn = self._conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with self.transaction():
             if self.get_meta("line_keys_format") == str(LINE_KEYS_FORMAT):
                 # Another process made them while this one waited for the lock.
-                conn.execute("ROLLBACK")
                 return 0
             conn.execute("DELETE FROM line_keys")
             ids = [row[0] for row in conn.execute("SELECT id FROM articles")]
@@ -122,10 +106,6 @@ class ArticleWrites(RevisionLog, RecordReads):
                 if document is not None:
                     self._insert_lines(conn, int(article_id), LineKeys.of(article_lines(document)))
             self.set_meta("line_keys_format", str(LINE_KEYS_FORMAT))
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
         return len(ids)
 
     # -- meta ---------------------------------------------------------------------------------

@@ -73,7 +73,10 @@ class Database:
         try:
             yield
         except BaseException:
-            conn.execute("ROLLBACK")
+            # SQLite ends a transaction itself on some errors (a full disk, say); a ROLLBACK
+            # then would only hide the error that ended it.
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
 
