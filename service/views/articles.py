@@ -187,7 +187,7 @@ def put_article(article_ref: str) -> Response:
             f"The body's id {raw['id']!r} differs from the path's {article_id!r}.",
             errors=[{"field": "id", "message": "must equal the article id in the path"}],
         )
-    document = validated(load_article_document, raw, "article")
+    document = validated(load_article_document, raw, "The article is not valid")
     _refuse_curated(article_id)
     outcome = kb().save_article(document, source="api")
     return _written(article_id, outcome)

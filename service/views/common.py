@@ -43,15 +43,15 @@ def load_args(schema: Schema) -> dict[str, Any]:
     return schema.load(request.args.to_dict())
 
 
-def validated(load: Callable[[Any], dict[str, Any]], raw: Any, what: str) -> dict[str, Any]:
-    """A request body validated by `load` (a schema's load); invalid, a 422 naming each field
-    and what is wrong with it. `what` completes "The ... is not valid"."""
+def validated(load: Callable[[Any], dict[str, Any]], raw: Any, problem: str) -> dict[str, Any]:
+    """A request body validated by `load` (a schema's load); invalid, a 422 whose detail is
+    `problem` followed by the fields, each named in `errors` with what is wrong with it."""
     try:
         return load(raw)
     except ValidationError as exc:
         errors = field_errors(exc.messages)
         names = ", ".join(sorted({e["field"] for e in errors}))
-        raise ApiError(422, f"The {what} is not valid: {names}.", errors=errors) from None
+        raise ApiError(422, f"{problem}: {names}.", errors=errors) from None
 
 
 def json_response(data: Any, schema: Schema | None = None, status: int = 200) -> Response:

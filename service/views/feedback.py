@@ -53,7 +53,7 @@ def post_feedback() -> Response:
     raw = request.get_json(silent=True)
     if not isinstance(raw, dict):
         raise ApiError(400, "The body must be a JSON object with issue_id, helpful and request_id.")
-    body = validated(_body.load, raw, "feedback")
+    body = validated(_body.load, raw, "The feedback is not valid")
     try:
         outcome = give_feedback(kb(), activity(), **body, client=client_id())
     except FeedbackRefused as exc:

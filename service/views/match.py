@@ -6,7 +6,6 @@ import operator
 from typing import Any
 
 from flask import Blueprint, Response, g, request
-from marshmallow import ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from schemas.api import (
@@ -17,7 +16,7 @@ from schemas.api import (
     MatchResponseOut,
 )
 from service.decoding import DecodeError, UnsupportedCharset, decode_text
-from service.errors import ApiError, field_errors
+from service.errors import ApiError
 from service.matching import MatchOptions, answer_paste
 from service.views.common import (
     activity,
@@ -27,6 +26,7 @@ from service.views.common import (
     load_args,
     negotiated_response,
     renders_text,
+    validated,
 )
 
 bp = Blueprint("match", __name__, url_prefix="/v1")
@@ -88,14 +88,7 @@ def _read_paste() -> tuple[str, dict[str, Any]]:
 
 def load_paste_body(raw: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """The paste and its options from a JSON object; a 422 naming the fields that are wrong."""
-    try:
-        body = _body.load(raw)
-    except ValidationError as exc:
-        errors = field_errors(exc.messages)
-        names = ", ".join(sorted({e["field"] for e in errors}))
-        raise ApiError(
-            422, f"The JSON body is not a valid paste: {names}.", errors=errors
-        ) from None
+    body = validated(_body.load, raw, "The JSON body is not a valid paste")
     return body.pop("log"), body
 
 
