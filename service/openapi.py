@@ -743,7 +743,9 @@ OPERATIONS: list[tuple[str, str, dict[str, Any]]] = [
                 "The body is one article as text, in the plain KB format or the archive's "
                 "Markdown; the importer extracts its issues, quoted log lines, causes, steps "
                 "and related articles. It is decoded as a paste to `POST /v1/match` is (the "
-                "same charsets), and answered as `PUT` is, with the article as stored."
+                "same charsets), except that text declaring no charset that is not UTF-8 is "
+                "read as windows-1252, the archives' own encoding, as `kb import` reads it. "
+                "It is answered as `PUT` is, with the article as stored."
             ),
             "security": WRITER,
             "requestBody": {
