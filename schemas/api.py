@@ -71,11 +71,15 @@ def _version() -> fields.String:
     )
 
 
-def _match_limit(description: str) -> fields.Integer:
+def _match_limit(description: str, *, states_default: bool = True) -> fields.Integer:
+    # Where a JSON body can set the limit too, the query parameter states no `default`: a
+    # generated client sends a parameter's default with every call, and the query parameter
+    # wins over the body, so the body's `limit` would never count. Its description says it.
+    extra = {"default": limits.MATCH_LIMIT_DEFAULT} if states_default else {}
     return fields.Integer(
         load_default=None,
         validate=validate.Range(min=1, max=limits.MATCH_LIMIT_MAX),
-        metadata=doc(description, default=limits.MATCH_LIMIT_DEFAULT),
+        metadata=doc(description, **extra),
     )
 
 
@@ -114,13 +118,15 @@ class ListArgsSchema(QueryArgsSchema):
 class MatchArgsSchema(QueryArgsSchema):
     limit = _match_limit(
         "The most issues to answer with; when absent, the JSON body's `limit`, else "
-        f"{limits.MATCH_LIMIT_DEFAULT}."
+        f"{limits.MATCH_LIMIT_DEFAULT}.",
+        states_default=False,
     )
     product = _product()
     version = _version()
 
 
 class MatchLineArgsSchema(MatchArgsSchema):
+    limit = _match_limit("The most issues to answer with.")
     line = fields.String(
         required=True,
         validate=validate.Length(min=1, max=limits.MAX_LINE_CHARS),

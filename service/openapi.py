@@ -240,14 +240,17 @@ PLAIN_SCHEMAS: dict[str, dict[str, Any]] = {
             "   installation\n   KB264630 issue 264630-1  confidence 0.86\n"
         ),
     },
+    # A raw body is bytes the server decodes, hence `format: binary`: it is also what makes
+    # client generators send the body as it is rather than try to serialise a string.
     "RawLog": {
         "type": "string",
+        "format": "binary",
         "minLength": 1,
         "pattern": api.NOT_BLANK,
         "description": (
             "The log as pasted: one or more log files, each optionally under a line naming it "
-            "(`Clisvc.log`). Read as UTF-8, as UTF-16 or UTF-32 by its BOM, or in the "
-            "Content-Type's `charset`."
+            "(`Clisvc.log`). Sent as bytes, read as UTF-8, as UTF-16 or UTF-32 by its BOM, or "
+            "in the Content-Type's `charset`."
         ),
     },
 }
@@ -752,7 +755,12 @@ OPERATIONS: list[tuple[str, str, dict[str, Any]]] = [
                 "required": True,
                 "content": {
                     "text/plain": _media(
-                        {"type": "string", "minLength": 1, "pattern": api.NOT_BLANK},
+                        {
+                            "type": "string",
+                            "format": "binary",
+                            "minLength": 1,
+                            "pattern": api.NOT_BLANK,
+                        },
                         ex.ARTICLE_TEXT,
                     )
                 },
@@ -900,21 +908,23 @@ OPERATIONS: list[tuple[str, str, dict[str, Any]]] = [
                     f"{limits.MATCH_BUDGET_MS} ms (`KB_MATCH_BUDGET_MS`); a paste that needs "
                     "longer is a 413. These are the defaults; the server may set others."
                 ),
+                # Form-encoded pastes are read as raw text too (the description says so), but
+                # are not listed: a form body is an object to every tool that reads this, and a
+                # generated client would try to encode the log as form fields. The raw types
+                # come first and text/plain after octet-stream: a generated client picks a
+                # body's media type by its Python type, the last listed winning a tie.
                 "content": {
-                    "text/plain": _media({"$ref": "#/components/schemas/RawLog"}, ex.PASTE_TEXT),
-                    "application/x-www-form-urlencoded": _media(
-                        {"$ref": "#/components/schemas/RawLog"}, ex.PASTE_FORM
-                    ),
                     "application/octet-stream": _media(
                         {
                             "type": "string",
+                            "format": "binary",
                             "minLength": 1,
                             "pattern": api.NOT_BLANK,
-                            "contentMediaType": "application/octet-stream",
                             "description": "The log file's bytes, decoded as for text/plain.",
                         },
                         ex.PASTE_BYTES,
                     ),
+                    "text/plain": _media({"$ref": "#/components/schemas/RawLog"}, ex.PASTE_TEXT),
                     **_json(api.MatchBodySchema, ex.PASTE_JSON),
                 },
             },
@@ -1242,10 +1252,12 @@ def build_spec() -> APISpec:
         _schema_name(api.FeedbackBodySchema),
         {
             # Exactly one of the two names the match; marshmallow checks it in `one_source`.
-            "oneOf": [
-                {"required": [name], "properties": {name: {"type": "string"}}}
-                for name in ("request_id", "log")
-            ]
+            # Said with if/then/else rather than oneOf: validators and fuzzers read both alike,
+            # while client generators make a oneOf a union of two models that each hold one
+            # field and lose the rest of the body's fields.
+            "if": {"required": ["request_id"], "properties": {"request_id": {"type": "string"}}},
+            "then": {"properties": {"log": {"type": "null"}}},
+            "else": {"required": ["log"], "properties": {"log": {"type": "string"}}},
         },
         schema=api.FeedbackBodySchema,
     )

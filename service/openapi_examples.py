@@ -463,10 +463,6 @@ PASTE_TEXT = (
     "Base client files are version 2.0.1493.2005\n"
 )
 
-PASTE_FORM = (
-    "Clisvc.log\nERROR: The Client Service is not authorized to run this application! (5)~\n"
-)
-
 PASTE_BYTES = "ERROR: The Client Service is not authorized to run this application! (5)~\n"
 
 PASTE_JSON = {
