@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 
 from service.config import PROJECT_ROOT
 from tests.helpers import free_port, make_config, wait_ready
@@ -30,10 +31,25 @@ from tests.test_writes import LINE as WRITTEN_LINE
 TOKEN = "generated-client-token"
 GENERATOR_CONFIG = PROJECT_ROOT / "openapi-python-client.yaml"
 PACKAGE = "kb_client"
-# A line of 264630 issue 1 and one of 900001 issue 1: the seed knowledge base answers both.
-TWO_ISSUES = (
+# An article the served knowledge base holds besides the seed, so a paste can show three issues.
+THIRD_ARTICLE = {
+    "id": "900300",
+    "title": "Status message writer gives up on a full outbox",
+    "issues": [{"id": "900300-1", "number": 1, "title": "Status messages are lost"}],
+    "symptoms": [
+        {
+            "id": "900300-1-s01",
+            "issue_id": "900300-1",
+            "kind": "log_line",
+            "text": "Status message writer could not queue message 10021: outbox quota reached",
+        }
+    ],
+}
+# A line of 264630 issue 1, one of 900001 issue 1 and one of 900300 issue 1.
+THREE_ISSUES = (
     "Trying to open IPC connection with APM...  CCIM32\n"
     "Inventory Agent failed to write the cache file, error 0x80070005\n"
+    "Status message writer could not queue message 10021: outbox quota reached\n"
 )
 SEED_LINE = "Trying to open IPC connection with APM...  CCIM32"
 
@@ -94,6 +110,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`kb serve` with writes on, over a knowledge base of its own: its base URL."""
     root = tmp_path_factory.mktemp("served")
     config = make_config(root)
+    (config.kb_data / "900300.yaml").write_text(yaml.safe_dump(THIRD_ARTICLE), encoding="utf-8")
     port = free_port()
     env = dict(
         os.environ,
@@ -277,13 +294,13 @@ def test_records_come_one_by_one_typed(generated: Generated, client: Any) -> Non
 def test_a_paste_sent_as_text_is_matched(
     generated: Generated, client: Any, sent: list[httpx.Request]
 ) -> None:
-    body = generated.module("types").File(payload=io.BytesIO(TWO_ISSUES.encode()))
+    body = generated.module("types").File(payload=io.BytesIO(THREE_ISSUES.encode()))
     answer = parsed(
         call(generated, "match.match_log", client=client, body=body),
         200,
         generated.model("MatchResponse"),
     )
-    assert [match.issue_id for match in answer.matches] == ["264630-1", "900001-1"]
+    assert {match.issue_id for match in answer.matches} == {"264630-1", "900001-1", "900300-1"}
     top = answer.matches[0]
     assert isinstance(top, generated.model("Match"))
     assert all(isinstance(line, generated.model("MatchedLine")) for line in top.matched_lines)
@@ -296,13 +313,19 @@ def test_a_paste_sent_as_text_is_matched(
 def test_a_json_paste_gets_at_most_its_limit(
     generated: Generated, client: Any, sent: list[httpx.Request], limit: int
 ) -> None:
-    body = generated.model("MatchBody")(log=TWO_ISSUES, limit=limit)
-    answer = parsed(
-        call(generated, "match.match_log", client=client, body=body),
-        200,
-        generated.model("MatchResponse"),
+    model = generated.model
+    unlimited = call(
+        generated, "match.match_log", client=client, body=model("MatchBody")(log=THREE_ISSUES)
     )
-    assert [match.issue_id for match in answer.matches] == ["264630-1", "900001-1"][:limit]
+    everything = [
+        match.issue_id for match in parsed(unlimited, 200, model("MatchResponse")).matches
+    ]
+    assert len(everything) == 3
+    body = model("MatchBody")(log=THREE_ISSUES, limit=limit)
+    answer = parsed(
+        call(generated, "match.match_log", client=client, body=body), 200, model("MatchResponse")
+    )
+    assert [match.issue_id for match in answer.matches] == everything[:limit]
     # The body's limit counts only while the query string carries none.
     assert sent[-1].url.query == b""
     assert sent[-1].headers["Content-Type"] == "application/json"
