@@ -1030,7 +1030,10 @@ class ProblemOut(Schema):
     )
     detail = _path("What was wrong with this request, and how to put it right.", required=True)
     instance = fields.String(
-        required=True, metadata=doc("The request's path.", format="uri-reference")
+        metadata=doc(
+            "The request's path; absent from a 414 or 431, refused before its path was read.",
+            format="uri-reference",
+        )
     )
     errors = fields.List(
         fields.Nested(FieldErrorOut),

@@ -22,9 +22,11 @@ _TITLES = {
     406: "Not acceptable",
     409: "Conflict",
     413: "Request body too large",
+    414: "Request line too long",
     415: "Unsupported media type",
     422: "Validation failed",
     429: "Too many requests",
+    431: "Request headers too large",
     500: "Internal server error",
     503: "Service unavailable",
 }
@@ -37,9 +39,11 @@ _SLUGS = {
     406: "not-acceptable",
     409: "conflict",
     413: "payload-too-large",
+    414: "uri-too-long",
     415: "unsupported-media-type",
     422: "validation-failed",
     429: "too-many-requests",
+    431: "header-fields-too-large",
     500: "internal-error",
     503: "unavailable",
 }
@@ -68,6 +72,11 @@ def problem_title(status: int) -> str:
     return _TITLES.get(status, "Error")
 
 
+def problem_type(status: int) -> str:
+    """The `type` URI reference an error body gives a status."""
+    return PROBLEM_TYPE_BASE + _SLUGS.get(status, "error")
+
+
 def invalid_parameters(error: ValidationError) -> ApiError:
     """The 400 for parameters a schema refused, naming each of them."""
     errors = field_errors(error.messages)
@@ -84,7 +93,7 @@ def problem(
 ) -> Response:
     """The one place an error body is made."""
     body: dict[str, Any] = {
-        "type": PROBLEM_TYPE_BASE + _SLUGS.get(status, "error"),
+        "type": problem_type(status),
         "title": problem_title(status),
         "status": status,
         "detail": detail,

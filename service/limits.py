@@ -44,6 +44,18 @@ MAX_ISSUE_ID_CHARS = 100
 MAX_REQUEST_ID_CHARS = 128
 MAX_COMMENT_CHARS = 2_000
 
+# -- HTTP framing (gunicorn's limits, set by service/gunicorn_conf.py) ----------------------
+# The request line (method, path, query string percent-encoded, version) may be this long:
+# gunicorn's largest, since a line to match can be sent in the query string. Longer is a 414.
+REQUEST_LINE_BYTES = 8_190
+# Each header line, and how many headers a request may carry; more is a 431.
+REQUEST_HEADER_BYTES = 8_190
+REQUEST_HEADERS = 100
+# What a query parameter can hold within REQUEST_LINE_BYTES: plain ASCII sent with room to
+# spare for the method, path and other parameters. A percent-encoded character takes 3 bytes
+# (9 to 12 for one outside ASCII), so text of many such characters fits in fewer.
+MAX_QUERY_LINE_CHARS = 8_000
+
 # -- operations (defaults of the KB_* settings the contract mentions) -----------------------
 ACTIVITY_DAYS = 7
 GAP_MIN_CLIENTS = 3
