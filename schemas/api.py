@@ -9,6 +9,7 @@ fail. Numbers come from `service.limits`.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from marshmallow import (
@@ -71,8 +72,11 @@ def _version() -> fields.String:
     )
 
 
-def _match_limit(description: str) -> fields.Integer:
+def _match_limit(description: str, *, strict: bool = False) -> fields.Integer:
+    """The `limit` of a match; `strict` in a JSON body, where a number is sent as a number
+    (a query parameter is always text, so there "3" is 3)."""
     return fields.Integer(
+        strict=strict,
         load_default=None,
         validate=validate.Range(min=1, max=limits.MATCH_LIMIT_MAX),
         metadata=doc(description, default=limits.MATCH_LIMIT_DEFAULT),
@@ -123,9 +127,14 @@ class MatchArgsSchema(QueryArgsSchema):
 class MatchLineArgsSchema(MatchArgsSchema):
     line = fields.String(
         required=True,
-        validate=validate.Length(min=1, max=limits.MAX_LINE_CHARS),
+        validate=validate.Length(min=1, max=limits.MAX_QUERY_LINE_CHARS),
         metadata=doc(
-            "The log line to match, URL-encoded.",
+            "The log line to match, URL-encoded. The whole request line, percent-encoded, "
+            f"must fit in {limits.REQUEST_LINE_BYTES} bytes (else a 414): "
+            f"{limits.MAX_QUERY_LINE_CHARS} characters of plain ASCII fit, far fewer when "
+            "many are spaces, punctuation or non-ASCII (3 to 12 bytes each once encoded). "
+            "Send a longer line, or any line whose length you do not control, as the body "
+            "of `POST /v1/match`.",
             "Could not register CCIM (could be initial install); AppRegister return code =5",
         ),
     )
@@ -145,7 +154,8 @@ class MatchBodySchema(Schema):
     )
     limit = _match_limit(
         f"The most issues to answer with, {limits.MATCH_LIMIT_DEFAULT} when absent; the "
-        "`limit` query parameter wins over it."
+        "`limit` query parameter wins over it.",
+        strict=True,
     )
     product = fields.String(
         load_default=None,
@@ -161,7 +171,8 @@ class MatchBodySchema(Schema):
 
 class FeedbackBodySchema(Schema):
     """A verdict on a match: the match by its request id, or the paste sent again. Exactly one
-    of `request_id` and `log` is a string; a field not listed here is a 422 naming it."""
+    of `request_id` and `log` is sent, as a string (null is not absent: it is a 422); a field
+    not listed here is a 422 naming it."""
 
     issue_id = fields.String(
         required=True,
@@ -174,8 +185,10 @@ class FeedbackBodySchema(Schema):
         falsy={False},
         metadata=doc("Whether the issue was the answer to the paste."),
     )
+    # Absent, not null: a field sent as null is a 422, as the contract's types say.
     request_id = fields.String(
         load_default=None,
+        allow_none=False,
         validate=validate.Length(min=1, max=limits.MAX_REQUEST_ID_CHARS),
         metadata=doc(
             "The match's `request_id` (the `X-Request-ID` header of its answer).",
@@ -184,6 +197,7 @@ class FeedbackBodySchema(Schema):
     )
     log = fields.String(
         load_default=None,
+        allow_none=False,
         validate=validate.Length(min=1),
         metadata=doc("The paste sent again, for a match whose request id is not at hand."),
     )
@@ -204,6 +218,24 @@ class FeedbackBodySchema(Schema):
 
 
 EXPANDABLE = ("symptoms", "causes", "workarounds")
+_EXPANDABLE_NAME = f"({'|'.join(EXPANDABLE)})"
+EXPAND_PATTERN = f"^({_EXPANDABLE_NAME}(,{_EXPANDABLE_NAME})*)?$"
+
+
+def _expand_list(value: str) -> None:
+    """`expand` as the contract's pattern has it: names, commas between, nothing else."""
+    if re.fullmatch(EXPAND_PATTERN, value):
+        return
+    unknown = [p for p in value.split(",") if p not in EXPANDABLE]
+    named = [p for p in unknown if p]
+    if named:
+        raise ValidationError(
+            f"cannot expand {', '.join(map(repr, named))}: use a comma-separated list of "
+            f"{', '.join(EXPANDABLE)}"
+        )
+    raise ValidationError(
+        f"use a comma-separated list of {', '.join(EXPANDABLE)}, with no empty name or space"
+    )
 
 
 class IssueArgsSchema(QueryArgsSchema):
@@ -211,24 +243,14 @@ class IssueArgsSchema(QueryArgsSchema):
 
     expand = fields.String(
         load_default="",
-        validate=validate.Length(max=limits.MAX_EXPAND_CHARS),
+        validate=[validate.Length(max=limits.MAX_EXPAND_CHARS), _expand_list],
         metadata=doc(
             f"Linked records to inline in full, comma-separated: any of {', '.join(EXPANDABLE)}. "
-            "Any other name is a 400 naming `expand`.",
+            "Anything else (another name, an empty one, a space) is a 400 naming `expand`.",
             "causes,workarounds",
-            pattern=f"^(({'|'.join(EXPANDABLE)})(,({'|'.join(EXPANDABLE)}))*)?$",
+            pattern=EXPAND_PATTERN,
         ),
     )
-
-    @validates_schema
-    def known_records(self, data: dict[str, Any], **_: Any) -> None:
-        unknown = [p for p in _parts(data.get("expand", "")) if p not in EXPANDABLE]
-        if unknown:
-            raise ValidationError(
-                f"cannot expand {', '.join(map(repr, unknown))}: use a comma-separated list "
-                f"of {', '.join(EXPANDABLE)}",
-                field_name="expand",
-            )
 
     @post_load
     def split(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
@@ -252,7 +274,13 @@ class SearchArgsSchema(QueryArgsSchema):
     q = fields.String(
         required=True,
         validate=validate.Length(min=1, max=limits.MAX_QUERY_CHARS),
-        metadata=doc("The problem, in words.", "clicore copylog"),
+        metadata=doc(
+            "The problem, in words. Percent-encoded, the whole request line must fit in "
+            f"{limits.REQUEST_LINE_BYTES} bytes (else a 414): the {limits.MAX_QUERY_CHARS} "
+            "characters allowed always fit in ASCII, and in any script when `product` is "
+            "short (a character outside ASCII takes up to 12 bytes encoded).",
+            "clicore copylog",
+        ),
     )
     limit = fields.Integer(
         load_default=limits.SEARCH_LIMIT_DEFAULT,

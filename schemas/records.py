@@ -20,6 +20,12 @@ RECORD_ID = validate.Regexp(
 SYMPTOM_KINDS = ("log_line", "error_message", "condition")
 
 
+def _count(**kwargs: Any) -> fields.Integer:
+    """A number in a record: strict, so JSON `"3"` is refused as the contract's `integer`
+    says, rather than read as 3 (YAML files and the importer give numbers as numbers)."""
+    return fields.Integer(strict=True, **kwargs)
+
+
 class StrictSchema(Schema):
     """Unknown fields are an error: a typo in a data file must not vanish silently."""
 
@@ -68,7 +74,7 @@ class IssueSchema(StrictSchema):
         validate=RECORD_ID,
         metadata={"description": "The KB number, a dash, the issue number.", "example": "900100-1"},
     )
-    number = fields.Integer(required=True, validate=validate.Range(min=1))
+    number = _count(required=True, validate=validate.Range(min=1))
     title = fields.String(required=True, validate=validate.Length(min=1, max=500))
     description = fields.String(load_default="")
 
@@ -93,7 +99,7 @@ class SymptomSchema(StrictSchema):
     log_files = fields.List(
         fields.String(validate=validate.Length(min=1, max=200)), load_default=list
     )
-    occurrences = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    occurrences = _count(load_default=1, validate=validate.Range(min=1))
 
 
 class CauseSchema(StrictSchema):
@@ -114,7 +120,7 @@ class CauseSchema(StrictSchema):
 
 
 class StepSchema(StrictSchema):
-    number = fields.Integer(required=True, validate=validate.Range(min=1))
+    number = _count(required=True, validate=validate.Range(min=1))
     text = fields.String(required=True, validate=validate.Length(min=1))
     warnings = fields.List(fields.String(), load_default=list)
     notes = fields.List(fields.String(), load_default=list)

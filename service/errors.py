@@ -10,6 +10,8 @@ from flask import Flask, Response, g, json, request
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
+from service import limits
+
 PROBLEM_TYPE_BASE = "/problems/"
 log = logging.getLogger(__name__)
 
@@ -130,6 +132,17 @@ def field_errors(messages: Any, prefix: str = "") -> list[dict[str, str]]:
 
 BODY_TOO_LARGE = (
     "The request body is larger than the server accepts. Send a smaller part of the log."
+)
+# What gunicorn's worker (service.gunicorn_worker) says when it refuses a request unread.
+URI_TOO_LONG = (
+    f"The request line is longer than the server reads ({limits.REQUEST_LINE_BYTES} bytes, "
+    "query string percent-encoded). Send a long log line as the body of POST /v1/match "
+    "(text/plain), and shorten the other query parameters."
+)
+HEADERS_TOO_LARGE = (
+    f"The request's headers are more than the server reads (at most {limits.REQUEST_HEADERS} "
+    f"headers of {limits.REQUEST_HEADER_BYTES} bytes each). Send fewer or shorter headers; "
+    "data belongs in the body."
 )
 _HTTP_DETAILS = {
     404: "No resource at this path. The API lives under /v1; see /openapi.yaml for its routes.",

@@ -16,19 +16,8 @@ from gunicorn import util
 from gunicorn.http.errors import LimitRequestHeaders, LimitRequestLine
 from gunicorn.workers.sync import SyncWorker
 
-from service import limits
-from service.errors import problem_title, problem_type
+from service.errors import HEADERS_TOO_LARGE, URI_TOO_LONG, problem_title, problem_type
 
-URI_TOO_LONG = (
-    f"The request line is longer than the server reads ({limits.REQUEST_LINE_BYTES} bytes, "
-    "query string percent-encoded). Send a long log line as the body of POST /v1/match "
-    "(text/plain), and shorten the other query parameters."
-)
-HEADERS_TOO_LARGE = (
-    f"The request's headers are more than the server reads (at most {limits.REQUEST_HEADERS} "
-    f"headers of {limits.REQUEST_HEADER_BYTES} bytes each). Send fewer or shorter headers; "
-    "data belongs in the body."
-)
 # status, reason phrase, detail
 _REFUSALS: dict[type[Exception], tuple[int, str, str]] = {
     LimitRequestLine: (414, "URI Too Long", URI_TOO_LONG),
