@@ -276,9 +276,11 @@ class SearchArgsSchema(QueryArgsSchema):
         validate=validate.Length(min=1, max=limits.MAX_QUERY_CHARS),
         metadata=doc(
             "The problem, in words. Percent-encoded, the whole request line must fit in "
-            f"{limits.REQUEST_LINE_BYTES} bytes (else a 414): the {limits.MAX_QUERY_CHARS} "
-            "characters allowed always fit in ASCII, and in any script when `product` is "
-            "short (a character outside ASCII takes up to 12 bytes encoded).",
+            f"{limits.REQUEST_LINE_BYTES} bytes, else the server refuses it with a 414: the "
+            f"{limits.MAX_QUERY_CHARS} characters allowed fit when they are ASCII letters, "
+            "not when they are in a script outside ASCII (9 bytes each once encoded for CJK, "
+            "so about 900 of those fit; 12 for characters outside the Basic Multilingual "
+            "Plane). Describe the problem in fewer words then.",
             "clicore copylog",
         ),
     )
