@@ -23,7 +23,7 @@ from marshmallow import (
     validates_schema,
 )
 
-from schemas.records import SYMPTOM_KINDS
+from schemas.records import SYMPTOM_KINDS, JsonInteger
 from service import limits
 
 
@@ -75,8 +75,7 @@ def _version() -> fields.String:
 def _match_limit(description: str, *, strict: bool = False) -> fields.Integer:
     """The `limit` of a match; `strict` in a JSON body, where a number is sent as a number
     (a query parameter is always text, so there "3" is 3)."""
-    return fields.Integer(
-        strict=strict,
+    return (JsonInteger if strict else fields.Integer)(
         load_default=None,
         validate=validate.Range(min=1, max=limits.MATCH_LIMIT_MAX),
         metadata=doc(description, default=limits.MATCH_LIMIT_DEFAULT),
@@ -300,7 +299,7 @@ class PendingArgsSchema(QueryArgsSchema):
     )
     cursor = fields.Integer(
         load_default=0,
-        validate=validate.Range(min=0),
+        validate=validate.Range(min=0, max=limits.MAX_RECORD_NUMBER),
         metadata=doc("The previous page's `next_cursor`."),
     )
 

@@ -27,6 +27,9 @@ MATCH_BUDGET_MS = 800
 PAGE_LIMIT_DEFAULT = 50
 PAGE_LIMIT_MAX = 200
 MAX_CURSOR_CHARS = 200
+# The largest id SQLite stores (a signed 64-bit INTEGER): verdict ids and the pending list's
+# cursor go no higher, and a larger number names nothing (404, or a 400 for the cursor).
+MAX_RECORD_NUMBER = 2**63 - 1
 
 # -- search and stats -----------------------------------------------------------------------
 SEARCH_LIMIT_DEFAULT = 10

@@ -462,7 +462,7 @@ PARAMETERS = {
         "in": "path",
         "required": True,
         "description": "The verdict's id, as `POST /v1/feedback` and the pending list give it.",
-        "schema": {"type": "integer", "minimum": 1},
+        "schema": {"type": "integer", "minimum": 1, "maximum": limits.MAX_RECORD_NUMBER},
         "example": 12,
     },
 }
