@@ -14,6 +14,7 @@ from typing import Any
 
 from gunicorn import util
 from gunicorn.http.errors import LimitRequestHeaders, LimitRequestLine
+from gunicorn.http.wsgi import Response, default_environ
 from gunicorn.workers.sync import SyncWorker
 
 from service.errors import HEADERS_TOO_LARGE, URI_TOO_LONG, problem_title, problem_type
@@ -50,8 +51,6 @@ class ProblemSyncWorker(SyncWorker):
         self.log.warning(f"Invalid request from ip={addr[0]}: {exc}")
         if req is not None:
             # As gunicorn's own handler does: a request it got far enough to name is logged.
-            from gunicorn.http.wsgi import Response, default_environ
-
             environ = default_environ(req, client, self.cfg)
             environ["REMOTE_ADDR"] = addr[0]
             response = Response(req, client, self.cfg)
