@@ -9,6 +9,7 @@ fail. Numbers come from `service.limits`.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from marshmallow import (
@@ -22,7 +23,7 @@ from marshmallow import (
     validates_schema,
 )
 
-from schemas.records import SYMPTOM_KINDS
+from schemas.records import SYMPTOM_KINDS, JsonInteger
 from service import limits
 
 
@@ -71,12 +72,16 @@ def _version() -> fields.String:
     )
 
 
-def _match_limit(description: str, *, states_default: bool = True) -> fields.Integer:
+def _match_limit(
+    description: str, *, strict: bool = False, states_default: bool = True
+) -> fields.Integer:
+    """The `limit` of a match; `strict` in a JSON body, where a number is sent as a number
+    (a query parameter is always text, so there "3" is 3)."""
     # Where a JSON body can set the limit too, the query parameter states no `default`: a
     # generated client sends a parameter's default with every call, and the query parameter
     # wins over the body, so the body's `limit` would never count. Its description says it.
     extra = {"default": limits.MATCH_LIMIT_DEFAULT} if states_default else {}
-    return fields.Integer(
+    return (JsonInteger if strict else fields.Integer)(
         load_default=None,
         validate=validate.Range(min=1, max=limits.MATCH_LIMIT_MAX),
         metadata=doc(description, **extra),
@@ -129,9 +134,14 @@ class MatchLineArgsSchema(MatchArgsSchema):
     limit = _match_limit("The most issues to answer with.")
     line = fields.String(
         required=True,
-        validate=validate.Length(min=1, max=limits.MAX_LINE_CHARS),
+        validate=validate.Length(min=1, max=limits.MAX_QUERY_LINE_CHARS),
         metadata=doc(
-            "The log line to match, URL-encoded.",
+            "The log line to match, URL-encoded. The whole request line, percent-encoded, "
+            f"must fit in {limits.REQUEST_LINE_BYTES} bytes (else a 414): "
+            f"{limits.MAX_QUERY_LINE_CHARS} characters of plain ASCII fit, far fewer when "
+            "many are spaces, punctuation or non-ASCII (3 to 12 bytes each once encoded). "
+            "Send a longer line, or any line whose length you do not control, as the body "
+            "of `POST /v1/match`.",
             "Could not register CCIM (could be initial install); AppRegister return code =5",
         ),
     )
@@ -151,7 +161,8 @@ class MatchBodySchema(Schema):
     )
     limit = _match_limit(
         f"The most issues to answer with, {limits.MATCH_LIMIT_DEFAULT} when absent; the "
-        "`limit` query parameter wins over it."
+        "`limit` query parameter wins over it.",
+        strict=True,
     )
     product = fields.String(
         load_default=None,
@@ -167,7 +178,8 @@ class MatchBodySchema(Schema):
 
 class FeedbackBodySchema(Schema):
     """A verdict on a match: the match by its request id, or the paste sent again. Exactly one
-    of `request_id` and `log` is a string; a field not listed here is a 422 naming it."""
+    of `request_id` and `log` is sent, as a string (null is not absent: it is a 422); a field
+    not listed here is a 422 naming it."""
 
     issue_id = fields.String(
         required=True,
@@ -180,8 +192,10 @@ class FeedbackBodySchema(Schema):
         falsy={False},
         metadata=doc("Whether the issue was the answer to the paste."),
     )
+    # Absent, not null: a field sent as null is a 422, as the contract's types say.
     request_id = fields.String(
         load_default=None,
+        allow_none=False,
         validate=validate.Length(min=1, max=limits.MAX_REQUEST_ID_CHARS),
         metadata=doc(
             "The match's `request_id` (the `X-Request-ID` header of its answer).",
@@ -190,6 +204,7 @@ class FeedbackBodySchema(Schema):
     )
     log = fields.String(
         load_default=None,
+        allow_none=False,
         validate=validate.Length(min=1),
         metadata=doc("The paste sent again, for a match whose request id is not at hand."),
     )
@@ -210,6 +225,24 @@ class FeedbackBodySchema(Schema):
 
 
 EXPANDABLE = ("symptoms", "causes", "workarounds")
+_EXPANDABLE_NAME = f"({'|'.join(EXPANDABLE)})"
+EXPAND_PATTERN = f"^({_EXPANDABLE_NAME}(,{_EXPANDABLE_NAME})*)?$"
+
+
+def _expand_list(value: str) -> None:
+    """`expand` as the contract's pattern has it: names, commas between, nothing else."""
+    if re.fullmatch(EXPAND_PATTERN, value):
+        return
+    unknown = [p for p in value.split(",") if p not in EXPANDABLE]
+    named = [p for p in unknown if p]
+    if named:
+        raise ValidationError(
+            f"cannot expand {', '.join(map(repr, named))}: use a comma-separated list of "
+            f"{', '.join(EXPANDABLE)}"
+        )
+    raise ValidationError(
+        f"use a comma-separated list of {', '.join(EXPANDABLE)}, with no empty name or space"
+    )
 
 
 class IssueArgsSchema(QueryArgsSchema):
@@ -217,24 +250,14 @@ class IssueArgsSchema(QueryArgsSchema):
 
     expand = fields.String(
         load_default="",
-        validate=validate.Length(max=limits.MAX_EXPAND_CHARS),
+        validate=[validate.Length(max=limits.MAX_EXPAND_CHARS), _expand_list],
         metadata=doc(
             f"Linked records to inline in full, comma-separated: any of {', '.join(EXPANDABLE)}. "
-            "Any other name is a 400 naming `expand`.",
+            "Anything else (another name, an empty one, a space) is a 400 naming `expand`.",
             "causes,workarounds",
-            pattern=f"^(({'|'.join(EXPANDABLE)})(,({'|'.join(EXPANDABLE)}))*)?$",
+            pattern=EXPAND_PATTERN,
         ),
     )
-
-    @validates_schema
-    def known_records(self, data: dict[str, Any], **_: Any) -> None:
-        unknown = [p for p in _parts(data.get("expand", "")) if p not in EXPANDABLE]
-        if unknown:
-            raise ValidationError(
-                f"cannot expand {', '.join(map(repr, unknown))}: use a comma-separated list "
-                f"of {', '.join(EXPANDABLE)}",
-                field_name="expand",
-            )
 
     @post_load
     def split(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
@@ -258,7 +281,15 @@ class SearchArgsSchema(QueryArgsSchema):
     q = fields.String(
         required=True,
         validate=validate.Length(min=1, max=limits.MAX_QUERY_CHARS),
-        metadata=doc("The problem, in words.", "clicore copylog"),
+        metadata=doc(
+            "The problem, in words. Percent-encoded, the whole request line must fit in "
+            f"{limits.REQUEST_LINE_BYTES} bytes, else the server refuses it with a 414: the "
+            f"{limits.MAX_QUERY_CHARS} characters allowed fit when they are ASCII letters, "
+            "not when they are in a script outside ASCII (9 bytes each once encoded for CJK, "
+            "so about 900 of those fit; 12 for characters outside the Basic Multilingual "
+            "Plane). Describe the problem in fewer words then.",
+            "clicore copylog",
+        ),
     )
     limit = fields.Integer(
         load_default=limits.SEARCH_LIMIT_DEFAULT,
@@ -276,7 +307,7 @@ class PendingArgsSchema(QueryArgsSchema):
     )
     cursor = fields.Integer(
         load_default=0,
-        validate=validate.Range(min=0),
+        validate=validate.Range(min=0, max=limits.MAX_RECORD_NUMBER),
         metadata=doc("The previous page's `next_cursor`."),
     )
 
@@ -1036,7 +1067,10 @@ class ProblemOut(Schema):
     )
     detail = _path("What was wrong with this request, and how to put it right.", required=True)
     instance = fields.String(
-        required=True, metadata=doc("The request's path.", format="uri-reference")
+        metadata=doc(
+            "The request's path; absent from a 414 or 431, refused before its path was read.",
+            format="uri-reference",
+        )
     )
     errors = fields.List(
         fields.Nested(FieldErrorOut),

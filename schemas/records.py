@@ -20,6 +20,23 @@ RECORD_ID = validate.Regexp(
 SYMPTOM_KINDS = ("log_line", "error_message", "condition")
 
 
+class JsonInteger(fields.Integer):
+    """An integer as JSON Schema's `integer` is: a number with no fractional part (`3` or
+    `3.0`), never a string (`"3"`) or a boolean. For bodies, whose values have types; query
+    parameters are text and keep `fields.Integer`, which reads "3" as 3."""
+
+    def _validated(self, value: Any) -> int:
+        is_number = isinstance(value, int | float) and not isinstance(value, bool)
+        if not is_number or (isinstance(value, float) and not value.is_integer()):
+            raise self.make_error("invalid")
+        return super()._validated(value)
+
+
+def _count(**kwargs: Any) -> fields.Integer:
+    """A number in a record (YAML files and the importer give numbers as numbers)."""
+    return JsonInteger(**kwargs)
+
+
 class StrictSchema(Schema):
     """Unknown fields are an error: a typo in a data file must not vanish silently."""
 
@@ -68,7 +85,7 @@ class IssueSchema(StrictSchema):
         validate=RECORD_ID,
         metadata={"description": "The KB number, a dash, the issue number.", "example": "900100-1"},
     )
-    number = fields.Integer(required=True, validate=validate.Range(min=1))
+    number = _count(required=True, validate=validate.Range(min=1))
     title = fields.String(required=True, validate=validate.Length(min=1, max=500))
     description = fields.String(load_default="")
 
@@ -93,7 +110,7 @@ class SymptomSchema(StrictSchema):
     log_files = fields.List(
         fields.String(validate=validate.Length(min=1, max=200)), load_default=list
     )
-    occurrences = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    occurrences = _count(load_default=1, validate=validate.Range(min=1))
 
 
 class CauseSchema(StrictSchema):
@@ -114,7 +131,7 @@ class CauseSchema(StrictSchema):
 
 
 class StepSchema(StrictSchema):
-    number = fields.Integer(required=True, validate=validate.Range(min=1))
+    number = _count(required=True, validate=validate.Range(min=1))
     text = fields.String(required=True, validate=validate.Length(min=1))
     warnings = fields.List(fields.String(), load_default=list)
     notes = fields.List(fields.String(), load_default=list)

@@ -33,6 +33,10 @@ def create_app(config: Config | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     app.json.sort_keys = False
     app.url_map.converters["article_ref"] = ArticleRefConverter
+    # No OPTIONS answered for Flask's sake (an empty text/html 200): OPTIONS is a 405 problem
+    # like any method a path does not take, with `Allow` listing those it does. Set before
+    # the routes are added, which read it.
+    app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
     if config.trust_proxy:
         # Behind a proxy every connection comes from the proxy: the client is the address it
         # forwards, which rate limits, feedback quorums and content-gap counts go by. Only as

@@ -10,6 +10,8 @@ from flask import Flask, Response, g, json, request
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
+from service import limits
+
 PROBLEM_TYPE_BASE = "/problems/"
 log = logging.getLogger(__name__)
 
@@ -22,9 +24,11 @@ _TITLES = {
     406: "Not acceptable",
     409: "Conflict",
     413: "Request body too large",
+    414: "Request line too long",
     415: "Unsupported media type",
     422: "Validation failed",
     429: "Too many requests",
+    431: "Request headers too large",
     500: "Internal server error",
     503: "Service unavailable",
 }
@@ -37,9 +41,11 @@ _SLUGS = {
     406: "not-acceptable",
     409: "conflict",
     413: "payload-too-large",
+    414: "uri-too-long",
     415: "unsupported-media-type",
     422: "validation-failed",
     429: "too-many-requests",
+    431: "header-fields-too-large",
     500: "internal-error",
     503: "unavailable",
 }
@@ -68,6 +74,11 @@ def problem_title(status: int) -> str:
     return _TITLES.get(status, "Error")
 
 
+def problem_type(status: int) -> str:
+    """The `type` URI reference an error body gives a status."""
+    return PROBLEM_TYPE_BASE + _SLUGS.get(status, "error")
+
+
 def invalid_parameters(error: ValidationError) -> ApiError:
     """The 400 for parameters a schema refused, naming each of them."""
     errors = field_errors(error.messages)
@@ -84,7 +95,7 @@ def problem(
 ) -> Response:
     """The one place an error body is made."""
     body: dict[str, Any] = {
-        "type": PROBLEM_TYPE_BASE + _SLUGS.get(status, "error"),
+        "type": problem_type(status),
         "title": problem_title(status),
         "status": status,
         "detail": detail,
@@ -121,6 +132,17 @@ def field_errors(messages: Any, prefix: str = "") -> list[dict[str, str]]:
 
 BODY_TOO_LARGE = (
     "The request body is larger than the server accepts. Send a smaller part of the log."
+)
+# What gunicorn's worker (service.gunicorn_worker) says when it refuses a request unread.
+URI_TOO_LONG = (
+    f"The request line is longer than the server reads ({limits.REQUEST_LINE_BYTES} bytes, "
+    "query string percent-encoded). Send a long log line as the body of POST /v1/match "
+    "(text/plain), and shorten the other query parameters."
+)
+HEADERS_TOO_LARGE = (
+    f"The request's headers are more than the server reads (at most {limits.REQUEST_HEADERS} "
+    f"headers of {limits.REQUEST_HEADER_BYTES} bytes each). Send fewer or shorter headers; "
+    "data belongs in the body."
 )
 _HTTP_DETAILS = {
     404: "No resource at this path. The API lives under /v1; see /openapi.yaml for its routes.",

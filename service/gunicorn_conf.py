@@ -6,8 +6,16 @@ import re
 
 from gunicorn.glogging import Logger
 
+from service import limits
+
 workers = int(os.environ.get("KB_WORKERS", min(4, (os.cpu_count() or 1) + 1)))
-worker_class = "sync"
+# The sync worker, answering the 414 and 431 it gives itself as problem+json.
+worker_class = "service.gunicorn_worker.ProblemSyncWorker"
+# A log line may be sent in the query string, so the request line may be as long as gunicorn
+# allows (its default is half that); the contract quotes the same numbers.
+limit_request_line = limits.REQUEST_LINE_BYTES
+limit_request_field_size = limits.REQUEST_HEADER_BYTES
+limit_request_fields = limits.REQUEST_HEADERS
 timeout = 30
 graceful_timeout = 20
 keepalive = 5

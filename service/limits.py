@@ -27,6 +27,9 @@ MATCH_BUDGET_MS = 800
 PAGE_LIMIT_DEFAULT = 50
 PAGE_LIMIT_MAX = 200
 MAX_CURSOR_CHARS = 200
+# The largest id SQLite stores (a signed 64-bit INTEGER): verdict ids and the pending list's
+# cursor go no higher, and a larger number names nothing (404, or a 400 for the cursor).
+MAX_RECORD_NUMBER = 2**63 - 1
 
 # -- search and stats -----------------------------------------------------------------------
 SEARCH_LIMIT_DEFAULT = 10
@@ -43,6 +46,18 @@ MAX_EXPAND_CHARS = 100
 MAX_ISSUE_ID_CHARS = 100
 MAX_REQUEST_ID_CHARS = 128
 MAX_COMMENT_CHARS = 2_000
+
+# -- HTTP framing (gunicorn's limits, set by service/gunicorn_conf.py) ----------------------
+# The request line (method, path, query string percent-encoded, version) may be this long:
+# gunicorn's largest, since a line to match can be sent in the query string. Longer is a 414.
+REQUEST_LINE_BYTES = 8_190
+# Each header line, and how many headers a request may carry; more is a 431.
+REQUEST_HEADER_BYTES = 8_190
+REQUEST_HEADERS = 100
+# What a query parameter can hold within REQUEST_LINE_BYTES: plain ASCII sent with room to
+# spare for the method, path and other parameters. A percent-encoded character takes 3 bytes
+# (9 to 12 for one outside ASCII), so text of many such characters fits in fewer.
+MAX_QUERY_LINE_CHARS = 8_000
 
 # -- operations (defaults of the KB_* settings the contract mentions) -----------------------
 ACTIVITY_DAYS = 7

@@ -81,7 +81,7 @@ def _schema_name(schema: type[Schema] | Schema) -> str:
 
 # -- prose ----------------------------------------------------------------------------------
 
-DESCRIPTION = """\
+DESCRIPTION = f"""\
 Matches pasted logs to the known issues of a knowledge base. Post a log to `/v1/match` (one \
 or more log files as text, or a single line in the query string): each line is parsed (SMS \
 1.x and 2.0, ConfigMgr, CMTrace, timestamped or plain text), normalised and compared with the \
@@ -99,8 +99,22 @@ and issues are also written for people: `Accept: text/markdown` gives a chat mes
 issues, why they matched, numbered steps with their warnings, the article link), `Accept: \
 text/plain` the same for a terminal, wrapped to 80 columns. Every error, on every path, is an \
 `application/problem+json` body (RFC 9457) whose `detail` says what to change. Unknown query \
-parameters are ignored; unknown fields of a JSON body are a 422 naming them. Every answer \
-carries `X-Request-ID`, and `X-Correlation-ID` when the request sent one.
+parameters are ignored; unknown fields of a JSON body are a 422 naming them. A JSON body's \
+values have the types stated (`"limit": "3"` is a 422); a query parameter is text, so there \
+`limit=3` is the number 3. Every answer carries `X-Request-ID`, and `X-Correlation-ID` when \
+the request sent one.
+
+`application/problem+json` is for errors only: a `/v1` request whose `Accept` admits nothing \
+else is a 406. A method a path does not take, `OPTIONS` included, is a 405 whose `Allow` \
+header lists those it takes. The server reads a request line (method, path and query string, \
+percent-encoded) of up to {limits.REQUEST_LINE_BYTES} bytes, else a 414, and up to \
+{limits.REQUEST_HEADERS} headers of up to {limits.REQUEST_HEADER_BYTES} bytes each, else a \
+431: a long log line goes in the body of `POST /v1/match`, not in its query string.
+
+With several workers (`KB_WORKERS`), an article written, replaced or deleted (`PUT`, `DELETE`, \
+`POST /v1/articles/import`) is seen by `/v1/match` and `/v1/search` in every worker within \
+about a second of the answer: each worker checks the index for changes at most once a second. \
+The article and its records are read from the store, and show the write at once.
 """
 
 TAGS = [
@@ -188,6 +202,11 @@ def _response(
     if content is not None:
         response["content"] = content
     return response
+
+
+def _refused(description: str, content: dict[str, Any]) -> dict[str, Any]:
+    """A response gunicorn's worker writes before the app sees the request: no app headers."""
+    return {"description": description, "content": content}
 
 
 def _media(schema: Any, example: Any = None, examples: dict[str, Any] | None = None) -> dict:
@@ -283,13 +302,15 @@ RESPONSES: dict[str, dict[str, Any]] = {
         _problem(ex.PROBLEM_NOT_FOUND),
     ),
     "MethodNotAllowed": _response(
-        "The path exists, not for this method; `Allow` lists the methods it takes.",
+        "The path exists, not for this method (`OPTIONS` included); `Allow` lists the methods "
+        "it takes.",
         _problem(ex.PROBLEM_METHOD_NOT_ALLOWED),
         Allow="Allow",
     ),
     "NotAcceptable": _response(
         "The `Accept` header rules out every type the endpoint answers with (JSON, and for "
-        "matches, articles and issues Markdown and plain text). Send `Accept: "
+        "matches, articles and issues Markdown and plain text); `application/problem+json` "
+        "alone is such a header, since only errors are problems. Send `Accept: "
         "application/json`, `*/*`, or no Accept header.",
         _problem(ex.PROBLEM_NOT_ACCEPTABLE),
     ),
@@ -313,6 +334,19 @@ RESPONSES: dict[str, dict[str, Any]] = {
                 time=ex.PROBLEM_TOO_SLOW,
             )
         ),
+    ),
+    "UriTooLong": _refused(
+        "The request line (method, path, query string percent-encoded) is over "
+        f"{limits.REQUEST_LINE_BYTES} bytes, refused before the request is read, so without "
+        "`instance` or the headers every other answer carries. Send a long log line as the "
+        "body of `POST /v1/match`; shorten the other parameters.",
+        _problem(ex.PROBLEM_URI_TOO_LONG),
+    ),
+    "HeadersTooLarge": _refused(
+        f"More than {limits.REQUEST_HEADERS} headers, or one over "
+        f"{limits.REQUEST_HEADER_BYTES} bytes; refused before the request is read, so without "
+        "`instance` or the headers every other answer carries.",
+        _problem(ex.PROBLEM_HEADERS_TOO_LARGE),
     ),
     "UnsupportedMediaType": _response(
         "The body's Content-Type is neither text (`text/*`, `application/octet-stream`, "
@@ -351,19 +385,27 @@ _STATUS = {
     "Unauthorized": 401,
     "Forbidden": 403,
     "NotFound": 404,
+    "MethodNotAllowed": 405,
     "NotAcceptable": 406,
     "Conflict": 409,
     "PayloadTooLarge": 413,
+    "UriTooLong": 414,
     "UnsupportedMediaType": 415,
     "UnprocessableContent": 422,
     "TooManyRequests": 429,
+    "HeadersTooLarge": 431,
     "InternalError": 500,
 }
 
 
+# What any operation may answer: another method (405), a request the server refuses unread
+# (414, 431), and a failure of its own (500).
+ALWAYS = ("MethodNotAllowed", "UriTooLong", "HeadersTooLarge", "InternalError")
+
+
 def _errors(*names: str) -> dict[str, str]:
-    """Error responses by component name, keyed by status; every operation may answer 500."""
-    return {str(_STATUS[name]): name for name in (*names, "InternalError")}
+    """Error responses by component name, keyed by status, with those of ALWAYS."""
+    return {str(_STATUS[name]): name for name in sorted((*names, *ALWAYS), key=_STATUS.get)}
 
 
 # Every /v1 path checks Accept first, and every path but the probes is rate limited.
@@ -399,6 +441,14 @@ PARAMETERS = {
         "KB264630",
         pattern=r"^(?:[Qq]|[Kk][Bb])?[0-9]{1,8}$",
     ),
+    "ArticleNumber": _path_id(
+        "article_ref",
+        "The article's KB number, digits only: a write names the article whose record ids "
+        "start with it, never an alias (an alias is a 400). It is the body's `id`, if the "
+        "body has one.",
+        "900100",
+        pattern=r"^[0-9]{1,8}$",
+    ),
     "IssueId": _path_id(
         "issue_id", "The issue's id: its article's KB number and its number.", "264630-1"
     ),
@@ -415,7 +465,7 @@ PARAMETERS = {
         "in": "path",
         "required": True,
         "description": "The verdict's id, as `POST /v1/feedback` and the pending list give it.",
-        "schema": {"type": "integer", "minimum": 1},
+        "schema": {"type": "integer", "minimum": 1, "maximum": limits.MAX_RECORD_NUMBER},
         "example": 12,
     },
 }
@@ -689,14 +739,16 @@ OPERATIONS: list[tuple[str, str, dict[str, Any]]] = [
             "description": (
                 "Writes one article in the shape of the curated files (`kb_data/README.md`), as "
                 "JSON. The path names it by KB number; an `id` in the body must be the same. "
-                "Once answered, the write is durable: the store commits, the index follows, and "
-                "every worker sees the change within a second. A curated article is a 409: it "
+                "Once answered, the write is durable: the store commits, the index follows; "
+                "the article reads back at once, and `/v1/match` and `/v1/search` in every "
+                "worker see the change within about a second (each worker checks the index "
+                "for changes at most once a second). A curated article is a 409: it "
                 "is changed in `kb_data/`. Rules between fields that the schema cannot state "
                 "(record ids start with the article's number, links point at records of the "
                 "article, steps are numbered in order) are checked too, a 422 naming the field."
             ),
             "security": WRITER,
-            "parameters": ["ArticleRef"],
+            "parameters": ["ArticleNumber"],
             "requestBody": {
                 "required": True,
                 "content": _json(ARTICLE_INPUT, ex.ARTICLE_INPUT),
@@ -724,7 +776,12 @@ OPERATIONS: list[tuple[str, str, dict[str, Any]]] = [
             "tags": ["articles"],
             "operationId": "deleteArticle",
             "summary": "Delete an article and all its records (needs a token)",
-            "description": "A curated article is a 409: it is removed from `kb_data/` instead.",
+            "description": (
+                "Named by KB number or alias. Once answered, the article is gone from the "
+                "store; `/v1/match` and `/v1/search` in every worker stop finding it within "
+                "about a second (each worker checks the index for changes at most once a "
+                "second). A curated article is a 409: it is removed from `kb_data/` instead."
+            ),
             "security": WRITER,
             "parameters": ["ArticleRef"],
             "responses": {
@@ -748,7 +805,9 @@ OPERATIONS: list[tuple[str, str, dict[str, Any]]] = [
                 "and related articles. It is decoded as a paste to `POST /v1/match` is (the "
                 "same charsets), except that text declaring no charset that is not UTF-8 is "
                 "read as windows-1252, the archives' own encoding, as `kb import` reads it. "
-                "It is answered as `PUT` is, with the article as stored."
+                "It is answered as `PUT` is, with the article as stored, and seen as a `PUT` "
+                "is: read back at once, found by `/v1/match` and `/v1/search` in every worker "
+                "within about a second."
             ),
             "security": WRITER,
             "requestBody": {
@@ -1139,9 +1198,18 @@ OPERATIONS: list[tuple[str, str, dict[str, Any]]] = [
                         "schema": {
                             "type": "object",
                             "description": "The box's text, or a file (the file wins if both).",
-                            "anyOf": [{"required": ["log"]}, {"required": ["logfile"]}],
+                            # The text box must hold a paste only when no file is sent.
+                            "anyOf": [
+                                {
+                                    "required": ["log"],
+                                    "properties": {
+                                        "log": {"minLength": 1, "pattern": api.NOT_BLANK}
+                                    },
+                                },
+                                {"required": ["logfile"]},
+                            ],
                             "properties": {
-                                "log": {"type": "string", "minLength": 1, "pattern": api.NOT_BLANK},
+                                "log": {"type": "string"},
                                 "logfile": {"type": "string", "format": "binary"},
                             },
                         }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from service import limits
 from service.decoding import CHARSET_NAMES
+from service.errors import HEADERS_TOO_LARGE, URI_TOO_LONG
 
 METRICS_TEXT = (
     "# HELP kb_http_requests_total HTTP requests answered\n"
@@ -910,8 +911,23 @@ PROBLEM_METHOD_NOT_ALLOWED = {
     "type": "/problems/method-not-allowed",
     "title": "Method not allowed",
     "status": 405,
-    "detail": "DELETE is not allowed here; use GET, HEAD, OPTIONS.",
+    "detail": "DELETE is not allowed here; use GET, HEAD.",
     "instance": "/v1/articles",
+}
+
+# Refused by the server before the request was read: no `instance`.
+PROBLEM_URI_TOO_LONG = {
+    "type": "/problems/uri-too-long",
+    "title": "Request line too long",
+    "status": 414,
+    "detail": URI_TOO_LONG,
+}
+
+PROBLEM_HEADERS_TOO_LARGE = {
+    "type": "/problems/header-fields-too-large",
+    "title": "Request headers too large",
+    "status": 431,
+    "detail": HEADERS_TOO_LARGE,
 }
 
 PROBLEM_NOT_ACCEPTABLE = {

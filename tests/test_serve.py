@@ -6,12 +6,16 @@ import http.client
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
+from service import limits
+from service.openapi import spec_dict
 from tests.helpers import free_port, make_config, request, wait_ready
 
 SEED_LINES = (
@@ -118,3 +122,78 @@ def test_a_chunked_body_over_the_limit_is_a_413_not_a_paste_cut_short(server: in
         assert json.loads(response.read())["status"] == 413
     finally:
         conn.close()
+
+
+def _raw_exchange(port: int, head: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Send a request written out byte for byte (http.client would refuse some of these):
+    the answer's status, headers and body, read until the server closes."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(head)
+        received = b""
+        while chunk := sock.recv(65_536):
+            received += chunk
+    status_line, _, rest = received.partition(b"\r\n")
+    header_block, _, body = rest.partition(b"\r\n\r\n")
+    headers = dict(
+        line.decode("latin-1").split(": ", 1) for line in header_block.split(b"\r\n") if line
+    )
+    return int(status_line.split()[1]), headers, body
+
+
+def test_a_line_in_the_query_string_may_be_as_long_as_the_contract_allows(server: int) -> None:
+    # Gunicorn's default request line is 4,094 bytes; the contract's `line` is longer.
+    line = "a" * limits.MAX_QUERY_LINE_CHARS
+    status, headers, _ = request(server, "GET", f"/v1/match?line={line}")
+    assert status == 200 and headers["Content-Type"] == "application/json"
+
+
+@pytest.mark.parametrize(
+    ("head", "status", "advice"),
+    [
+        (
+            f"GET /v1/match?line={'a' * limits.REQUEST_LINE_BYTES} HTTP/1.1\r\nHost: x\r\n\r\n",
+            414,
+            "POST /v1/match",
+        ),
+        (
+            # 1,000 CJK characters: within `q`'s maxLength, over the request line once encoded
+            f"GET /v1/search?q={quote('漢' * 1_000)} HTTP/1.1\r\nHost: x\r\n\r\n",
+            414,
+            "POST /v1/match",
+        ),
+        (
+            f"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: {'a' * (limits.REQUEST_HEADER_BYTES + 1)}"
+            "\r\n\r\n",
+            431,
+            "fewer or shorter headers",
+        ),
+        (
+            "GET /healthz HTTP/1.1\r\nHost: x\r\n"
+            + "".join(f"X-H{i}: v\r\n" for i in range(limits.REQUEST_HEADERS + 1))
+            + "\r\n",
+            431,
+            "fewer or shorter headers",
+        ),
+    ],
+    ids=["long-line", "encoded-cjk-q", "long-header", "many-headers"],
+)
+def test_requests_gunicorn_refuses_unread_are_problem_json_saying_what_to_do(
+    server: int, head: str, status: int, advice: str
+) -> None:
+    got, headers, body = _raw_exchange(server, head.encode())
+    assert got == status
+    assert headers["Content-Type"] == "application/problem+json"
+    assert int(headers["Content-Length"]) == len(body)
+    problem = json.loads(body)
+    assert problem["status"] == status
+    assert (
+        problem["type"]
+        == f"/problems/{'uri-too-long' if status == 414 else 'header-fields-too-large'}"
+    )
+    assert advice in problem["detail"]
+    # The contract documents the answer, in the shape it is given.
+    name = "UriTooLong" if status == 414 else "HeadersTooLarge"
+    example = spec_dict()["components"]["responses"][name]["content"]["application/problem+json"][
+        "example"
+    ]
+    assert example == problem

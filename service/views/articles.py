@@ -175,6 +175,15 @@ def put_article(article_ref: str) -> Response:
     """Create or replace an article from its structured form (the kb_data shape, as JSON)."""
     _authorise()
     article_id = article_ref
+    if not article_id.isdigit():
+        # An alias names an article that exists; a write names the article it writes by the
+        # number its records' ids start with.
+        raise ApiError(
+            400,
+            f"PUT names the article by its KB number (digits, e.g. 900100), not by an alias "
+            f"({article_ref!r}).",
+            errors=[{"field": "article_ref", "message": "must be digits, e.g. 900100"}],
+        )
     if request.mimetype != "application/json":
         raise ApiError(415, "Send the article as application/json, in the kb_data record shape.")
     raw = request.get_json(silent=True)

@@ -15,7 +15,9 @@ from service.kb import KnowledgeBase
 from service.privacy import client_hash
 from service.render import MARKDOWN, PLAIN, RENDERERS, TEXT_MEDIA
 
-JSON_TYPES = ("application/json", "application/problem+json")
+# What an answer that succeeds is: problem+json is for errors only, so a client accepting
+# nothing but problem+json gets a 406 (as a problem) rather than JSON it did not ask for.
+JSON_TYPES = ("application/json",)
 
 
 def kb() -> KnowledgeBase:

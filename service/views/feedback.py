@@ -12,7 +12,7 @@ from schemas.api import (
     StatsArgsSchema,
     StatsOut,
 )
-from service import learning, links
+from service import learning, limits, links
 from service.auth import carries_token, require_writer
 from service.errors import ApiError
 from service.feedback import (
@@ -94,13 +94,13 @@ def _review_links(feedback_id: int, issue_id: str) -> dict[str, str]:
     }
 
 
-@bp.post("/feedback/<int:feedback_id>/approve")
+@bp.post(f"/feedback/<int(max={limits.MAX_RECORD_NUMBER}):feedback_id>/approve")
 def approve(feedback_id: int) -> Response:
     """Apply a pending verdict: learn its lines, or lower the issue for them."""
     return _review(feedback_id, approve=True)
 
 
-@bp.post("/feedback/<int:feedback_id>/reject")
+@bp.post(f"/feedback/<int(max={limits.MAX_RECORD_NUMBER}):feedback_id>/reject")
 def reject(feedback_id: int) -> Response:
     """Close a pending verdict without applying it."""
     return _review(feedback_id, approve=False)
