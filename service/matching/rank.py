@@ -19,6 +19,7 @@ import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from whoosh.analysis import StemmingAnalyzer
 from whoosh.lang.porter import stem
@@ -131,6 +132,29 @@ class Evidence:
     shared_by: int = 1
     # The rarest words of what matched, to find the article's own words for it again.
     key_words: tuple[str, ...] = ()
+
+    @classmethod
+    def of(
+        cls,
+        line: PasteLine,
+        symptom_id: str,
+        how: str,
+        similarity: float,
+        weight: float,
+        **more: Any,
+    ) -> Evidence:
+        """Evidence from a paste line: its number, words, signature and codes as parsed."""
+        return cls(
+            line.number,
+            line.message,
+            line.signature,
+            symptom_id,
+            how,
+            similarity,
+            weight,
+            line.normal.codes,
+            **more,
+        )
 
 
 @dataclass
@@ -542,15 +566,12 @@ class Ranker:
                     current = per_article.get(article_id)
                     if current is not None and current[0] >= weight:
                         continue
-                    evidence = Evidence(
-                        search.line.number,
-                        search.line.message,
-                        search.line.signature,
+                    evidence = Evidence.of(
+                        search.line,
                         "",
                         _how(candidate),
                         round(min(1.0, quality / TEXT_QUALITY["normalised"]), 3),
                         weight,
-                        search.normal.codes,
                         line_key=candidate.key,
                         shared_by=total,
                         key_words=tuple(
@@ -677,22 +698,10 @@ class Ranker:
             how = "exact" if symptom.exact == exact_key else "normalised"
             weight = QUALITY[how] * self._specificity(symptom, issues_sharing)
             weight *= descriptive_factor(line) * self._source_factor(symptom)
-            found.append(
-                (
-                    symptom,
-                    Evidence(
-                        line.number,
-                        line.message,
-                        line.signature,
-                        symptom.symptom_id,
-                        how,
-                        1.0,
-                        weight,
-                        line.normal.codes,
-                        shared_by=issues_sharing,
-                    ),
-                )
+            evidence = Evidence.of(
+                line, symptom.symptom_id, how, 1.0, weight, shared_by=issues_sharing
             )
+            found.append((symptom, evidence))
         return found
 
     def _partial_evidence(self, line: PasteLine) -> list[tuple[_Symptom, Evidence]]:
@@ -709,22 +718,15 @@ class Ranker:
             # Steeply: a line that shares most words with a symptom is often another message.
             weight = PARTIAL_QUALITY * similarity**2 * self._specificity(symptom, issues_sharing)
             weight *= descriptive_factor(line) * self._source_factor(symptom)
-            found.append(
-                (
-                    symptom,
-                    Evidence(
-                        line.number,
-                        line.message,
-                        line.signature,
-                        symptom.symptom_id,
-                        "partial",
-                        round(similarity, 3),
-                        weight,
-                        line.normal.codes,
-                        shared_by=issues_sharing,
-                    ),
-                )
+            evidence = Evidence.of(
+                line,
+                symptom.symptom_id,
+                "partial",
+                round(similarity, 3),
+                weight,
+                shared_by=issues_sharing,
             )
+            found.append((symptom, evidence))
         return found
 
     def _partial_candidates(
