@@ -20,18 +20,24 @@ from service.storage import Store, Write
 
 # How often a process looks for other processes' writes before trusting its caches.
 CACHE_CHECK_SECONDS = 1.0
+# Explained issues and the like kept per worker: far more than a day's distinct answers need,
+# a few tens of megabytes at most.
+CACHE_MAX_ENTRIES = 10_000
 
 
 class RevisionCache:
     """Values derived from the store, each kept until an article it was derived from changes.
 
     `put` names the articles a value depends on; a value put without them, or set with
-    `cache[key] = value`, is dropped on any write.
+    `cache[key] = value`, is dropped on any write. At most `max_entries` are kept, the oldest
+    going first: pastes choose which issues are explained, so without a bound anyone could make
+    every worker hold a copy of the whole knowledge base.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, max_entries: int = CACHE_MAX_ENTRIES) -> None:
         self._values: dict[str, Any] = {}
         self._depends: dict[str, frozenset[str] | None] = {}
+        self._max_entries = max_entries
 
     def get(self, key: str, default: Any = None) -> Any:
         return self._values.get(key, default)
@@ -42,7 +48,17 @@ class RevisionCache:
     def __contains__(self, key: str) -> bool:
         return key in self._values
 
+    def __len__(self) -> int:
+        return len(self._values)
+
     def put(self, key: str, value: Any, articles: Iterable[str] | None = None) -> None:
+        # Put again, a key becomes the newest (dicts keep insertion order).
+        self._values.pop(key, None)
+        self._depends.pop(key, None)
+        while len(self._values) >= self._max_entries:
+            oldest = next(iter(self._values))
+            del self._values[oldest]
+            del self._depends[oldest]
         self._values[key] = value
         self._depends[key] = None if articles is None else frozenset(articles)
 

@@ -146,6 +146,23 @@ def test_cached_views_are_dropped_only_for_the_articles_written(tmp_path) -> Non
     knowledge.close()
 
 
+def test_the_explain_cache_keeps_a_bounded_number_of_entries_newest_last() -> None:
+    # Pastes choose what is explained: a stream of distinct lines must not grow a worker's
+    # memory without end. The oldest entry goes first; putting a key again makes it newest.
+    from service.kb import RevisionCache
+
+    cache = RevisionCache(max_entries=3)
+    for key in ("a", "b", "c"):
+        cache.put(key, key.upper(), ["900001"])
+    cache.put("a", "A again")
+    cache.put("d", "D")
+    assert len(cache) == 3
+    assert ("a" in cache, "b" in cache, "c" in cache, "d" in cache) == (True, False, True, True)
+    assert cache.get("a") == "A again"
+    cache.forget({"900001"})  # "a" was put again without articles: any write drops it too
+    assert ("a" in cache, "c" in cache, "d" in cache) == (False, False, False)
+
+
 def _plain(value: object) -> bool:
     """Whether `value` is made of plain values only (what any kind of store could hand out)."""
     if isinstance(value, dict):

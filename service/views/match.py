@@ -17,6 +17,7 @@ from schemas.api import (
 )
 from service.decoding import DecodeError, UnsupportedCharset, decode_text
 from service.errors import ApiError
+from service.kb import RevisionCache
 from service.matching import MatchOptions, answer_paste
 from service.views.common import (
     activity,
@@ -40,8 +41,8 @@ _issue_parts = IssueContextOut()
 ISSUE_PARTS = tuple(_issue_parts.fields)
 _issue_records = operator.itemgetter(*ISSUE_PARTS)
 # issue id -> (the records the explain step gave for those parts, the same records dumped);
-# one entry per issue ever answered, as in the explain step's own cache.
-_dumped_parts: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {}
+# bounded as the explain step's own cache is.
+_dumped_parts = RevisionCache()
 # curl --data-binary sends form-urlencoded unless told otherwise: its body is still the raw log.
 RAW_TYPES = ("text/", "application/x-www-form-urlencoded", "application/octet-stream")
 
@@ -124,7 +125,7 @@ def _issue_parts_dumped(match: dict[str, Any]) -> dict[str, Any]:
     kept = _dumped_parts.get(match["issue_id"])
     if kept is None or not all(map(operator.is_, kept[0], records)):
         kept = (records, _issue_parts.dump(dict(zip(ISSUE_PARTS, records, strict=True))))
-        _dumped_parts[match["issue_id"]] = kept
+        _dumped_parts.put(match["issue_id"], kept)
     return kept[1]
 
 
