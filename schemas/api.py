@@ -25,6 +25,7 @@ from marshmallow import (
 
 from schemas.records import SYMPTOM_KINDS, JsonInteger
 from service import limits
+from service.matching.rank import CONFIDENT
 
 
 def doc(description: str, example: Any = None, **extra: Any) -> dict[str, Any]:
@@ -88,6 +89,26 @@ def _match_limit(
     )
 
 
+def _detail(description: str, *, states_default: bool = False) -> fields.String:
+    """How much of each match to answer with: `full` or `brief`. Like `limit`, the query
+    parameter states no `default` where a JSON body can set it too."""
+    extra = {"default": limits.MATCH_DETAIL_DEFAULT} if states_default else {}
+    return fields.String(
+        load_default=None,
+        validate=validate.OneOf(limits.MATCH_DETAILS),
+        metadata=doc(description, "brief", **extra),
+    )
+
+
+DETAIL_MEANING = (
+    "`full`: every matched line, the causes, every workaround with its numbered steps and "
+    "warnings, related articles. `brief`: what a ticket or a chat message needs, each match's "
+    f"confidence and why, at most {limits.BRIEF_MATCH_LINES} of its strongest matched lines, "
+    "each fix by title with "
+    "its steps' first sentences, and `page_url`, the issue's page for the rest."
+)
+
+
 class ListArgsSchema(QueryArgsSchema):
     limit = fields.Integer(
         load_default=limits.PAGE_LIMIT_DEFAULT,
@@ -128,10 +149,17 @@ class MatchArgsSchema(QueryArgsSchema):
     )
     product = _product()
     version = _version()
+    detail = _detail(
+        "How much of each match to answer with; when absent, the JSON body's `detail`, else "
+        f"`full`. {DETAIL_MEANING}"
+    )
 
 
 class MatchLineArgsSchema(MatchArgsSchema):
     limit = _match_limit("The most issues to answer with.")
+    detail = _detail(
+        f"How much of each match to answer with. {DETAIL_MEANING}", states_default=True
+    )
     line = fields.String(
         required=True,
         validate=validate.Length(min=1, max=limits.MAX_QUERY_LINE_CHARS),
@@ -173,6 +201,10 @@ class MatchBodySchema(Schema):
         load_default=None,
         validate=validate.Length(min=1, max=limits.MAX_VERSION_CHARS),
         metadata=doc("Like the `version` query parameter, which wins over it."),
+    )
+    detail = _detail(
+        "How much of each match to answer with, `full` when absent; the `detail` query "
+        f"parameter wins over it. {DETAIL_MEANING}"
     )
 
 
@@ -695,13 +727,37 @@ class IssueContextOut(Schema):
     )
 
 
+class BriefFixOut(Schema):
+    """A workaround as a brief answer names it: what to do, and its steps in a line each."""
+
+    title = _path(
+        "The workaround's title (or its first sentence, where the article gives it none).",
+        "Remotely edit Copylog.tcf on the PDC to point Clicore.exe at the SP2 site",
+        required=True,
+    )
+    steps = fields.List(
+        fields.String(),
+        required=True,
+        metadata=doc(
+            "Each numbered step's first sentence, at most "
+            f"{limits.STEP_TITLE_CHARS} characters, in order; the issue's page has them whole.",
+            ["Upgrade all sites to SP2."],
+        ),
+    )
+
+
+CERTAINTIES = ("sure", "not sure")
+ONLY_FULL = " Only in full answers (`detail=full`)."
+
+
 class MatchOut(Schema):
-    """A known issue the paste shows, with the evidence, its causes and its remediation."""
+    """A known issue the paste shows: how sure and why, the evidence, and (in full answers) its
+    causes and remediation, or (in brief answers) its fixes by title."""
 
     article_id = _path("The article's KB number.", "264630", required=True)
     issue_id = _path("The issue.", "264630-1", required=True)
     title = _path("The issue's title.", required=True)
-    article_title = _path("The article's title.", required=True)
+    article_title = _path("The article's title." + ONLY_FULL)
     score = fields.Float(
         required=True,
         validate=validate.Range(min=0),
@@ -710,41 +766,76 @@ class MatchOut(Schema):
     confidence = fields.Float(
         required=True,
         validate=validate.Range(min=0, max=1),
-        metadata=doc("How sure the match is, from the score (1 - e^-score)."),
+        metadata=doc(
+            "How sure the match is, from the score (1 - e^-score), lowered for lines other "
+            "issues or articles say too."
+        ),
+    )
+    certainty = fields.String(
+        required=True,
+        validate=validate.OneOf(CERTAINTIES),
+        metadata=doc(
+            f"`sure` from a confidence of {CONFIDENT} on, else `not sure`: say which to people.",
+            "sure",
+        ),
+    )
+    confidence_reason = _path(
+        "One line saying what made the confidence what it is: how many lines matched and how, "
+        "whether they are specific or short and common, how many issues or articles say them "
+        "too, and what else counted.",
+        "2 lines matched (2 exact), said by this issue alone",
+        required=True,
+    )
+    page_url = _path(
+        "The issue's page for people (HTML): its description, causes and every step.",
+        "/issues/264630-1",
+        required=True,
     )
     matched_lines = fields.List(
         fields.Nested(MatchedLineOut),
         required=True,
-        metadata=doc("The pasted lines that matched the issue, in paste order."),
+        metadata=doc(
+            "The pasted lines that matched the issue, in paste order; in brief answers at most "
+            f"{limits.BRIEF_MATCH_LINES}, the strongest."
+        ),
     )
     matched_terms = fields.List(
         fields.String(),
-        required=True,
-        metadata=doc("Words of the paste's prose found in the issue's description."),
+        metadata=doc(
+            "Words of the paste's prose found in the issue's description, rarest first, as the "
+            "paste writes them." + ONLY_FULL
+        ),
     )
     text_coverage = fields.Float(
-        required=True,
         validate=validate.Range(min=0, max=1),
-        metadata=doc("How much of the prose's information the issue's description covers."),
+        metadata=doc(
+            "How much of the prose's information the issue's description covers." + ONLY_FULL
+        ),
     )
     log_files = fields.List(
         fields.String(),
-        required=True,
-        metadata=doc("Log files of the paste that the issue's symptoms are written to."),
+        metadata=doc(
+            "Log files of the paste that the issue's symptoms are written to." + ONLY_FULL
+        ),
     )
-    error_codes = fields.List(fields.Nested(ErrorCodeOut), required=True)
-    causes = fields.List(
-        fields.Nested(CauseOut), required=True, metadata=doc("The issue's causes.")
+    error_codes = fields.List(
+        fields.Nested(ErrorCodeOut), metadata=doc("Error codes of the matched lines." + ONLY_FULL)
     )
+    causes = fields.List(fields.Nested(CauseOut), metadata=doc("The issue's causes." + ONLY_FULL))
     remediation = fields.List(
         fields.Nested(WorkaroundOut),
-        required=True,
-        metadata=doc("The issue's workarounds, with their steps."),
+        metadata=doc("The issue's workarounds, with their steps." + ONLY_FULL),
     )
     related_articles = fields.List(
         fields.Nested(RelatedOut),
-        required=True,
-        metadata=doc("Articles the issue's article names."),
+        metadata=doc("Articles the issue's article names." + ONLY_FULL),
+    )
+    fixes = fields.List(
+        fields.Nested(BriefFixOut),
+        metadata=doc(
+            "The issue's workarounds in the order to try them, by title with their steps' "
+            "first sentences. Only in brief answers (`detail=brief`)."
+        ),
     )
     links = AsBuilt(MatchLinksOut, required=True)
 
@@ -756,6 +847,11 @@ class MatchResponseOut(Schema):
         "This answer's id, also sent as `X-Request-ID`: `/v1/feedback` names the match by it.",
         "6f1c2a9e0b7d4c3f8e5a1b2c3d4e5f60",
         required=True,
+    )
+    detail = fields.String(
+        required=True,
+        validate=validate.OneOf(limits.MATCH_DETAILS),
+        metadata=doc("How much of each match the answer gives, as asked (`detail`).", "full"),
     )
     lines_read = fields.Integer(
         required=True, validate=validate.Range(min=0), metadata=doc("Lines in the paste.")
@@ -804,9 +900,46 @@ class MatchResponseOut(Schema):
 class SearchHitOut(Schema):
     article_id = _path("The article's KB number.", "264630", required=True)
     title = _path("Its title.", required=True)
-    score = fields.Float(required=True, metadata=doc("Its BM25 score; hits are ordered by it."))
+    score = fields.Float(
+        required=True,
+        metadata=doc(
+            "Its BM25 score (4 significant digits); hits are ordered by it. Relative to the "
+            "other hits only: in a knowledge base of few articles, words most of them hold "
+            "weigh almost nothing and scores are tiny."
+        ),
+    )
     snippet = _path("Passages with the words found wrapped in `**`.", required=True)
     links = AsBuilt(ArticleLinkOut, required=True)
+
+
+class IssueHitLinksOut(Schema):
+    issue = _path("The issue.", "/v1/issues/264630-2", required=True)
+    article = _path("Its article.", "/v1/articles/264630", required=True)
+
+
+class IssueHitOut(Schema):
+    """An issue of an article found, scored by how much of the query its text says."""
+
+    issue_id = _path("The issue.", "264630-2", required=True)
+    article_id = _path("Its article's KB number.", "264630", required=True)
+    title = _path("The issue's title.", required=True)
+    score = fields.Float(
+        required=True,
+        validate=validate.Range(min=0, max=1),
+        metadata=doc(
+            "How much of the query the issue's text (title, description, conditions) says, 0 "
+            "to 1: the query's words it has, each weighed by how rare it is among the issues, "
+            "over all of the query's words. Issues are ordered by it.",
+            0.62,
+        ),
+    )
+    matched_words = fields.List(
+        fields.String(),
+        required=True,
+        metadata=doc("The query's words the issue's text has, as the query writes them."),
+    )
+    page_url = _path("The issue's page for people (HTML).", "/issues/264630-2", required=True)
+    links = AsBuilt(IssueHitLinksOut, required=True)
 
 
 class SearchResponseOut(Schema):
@@ -817,6 +950,14 @@ class SearchResponseOut(Schema):
         metadata=doc("How many articles match; may be more than `results` holds."),
     )
     results = fields.List(fields.Nested(SearchHitOut), required=True)
+    issues = fields.List(
+        fields.Nested(IssueHitOut),
+        required=True,
+        metadata=doc(
+            "The issues of the articles in `results` that have any of the query's words, "
+            "best first, at most `limit`."
+        ),
+    )
 
 
 # -- feedback and stats ---------------------------------------------------------------------

@@ -15,6 +15,11 @@ def issue_url(issue_id: str) -> str:
     return f"{API}/issues/{issue_id}"
 
 
+def issue_page_url(issue_id: str) -> str:
+    """The issue's page for people (HTML), where a match sends someone to read the fix."""
+    return f"/issues/{issue_id}"
+
+
 def symptom_url(symptom_id: str) -> str:
     return f"{API}/symptoms/{symptom_id}"
 

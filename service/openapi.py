@@ -23,6 +23,7 @@ from schemas import api, records
 from service import limits
 from service import openapi_examples as ex
 from service.decoding import CHARSET_NAMES
+from service.matching.rank import CONFIDENT
 
 TITLE = "KB log-match service"
 VERSION = "1.0.0"
@@ -558,6 +559,10 @@ MATCH_ANSWER = {
                 "summary": "A Clisvc.log excerpt showing issue 264630-1",
                 "value": ex.MATCHED,
             },
+            "brief": {
+                "summary": "The same paste answered with detail=brief",
+                "value": ex.MATCHED_BRIEF,
+            },
             "no-match": {"summary": "A paste that shows no known issue", "value": ex.NOT_MATCHED},
         },
     ),
@@ -951,9 +956,13 @@ OPERATIONS: list[tuple[str, str, dict[str, Any]]] = [
                 f"decoded in the `charset` its Content-Type names, one of {CHARSET_NAMES} "
                 "(another is a 415); a BOM wins over it, and with no charset the body is UTF-8, "
                 "or UTF-16 or UTF-32 as its BOM or its NULs show. Lines naming a log file "
-                "(`Clisvc.log` on a line of its own) are recognised and help the ranking. The "
-                "query parameters `limit`, `product` and `version` win over the JSON body's. A "
-                "paste that shows no known issue is a 200 with no `matches` and a `hint`."
+                "(`Clisvc.log` on a line of its own) are recognised and help the ranking. Each "
+                "match says how sure it is (`certainty`, `not sure` below a confidence of "
+                f"{CONFIDENT}) and why (`confidence_reason`), and links its page for people "
+                "(`page_url`). `detail=brief` answers with what a ticket needs (how sure, a few "
+                "lines of why, the fixes by title) instead of every part. The query parameters "
+                "`limit`, `product`, `version` and `detail` win over the JSON body's. A paste "
+                "that shows no known issue is a 200 with no `matches` and a `hint`."
             ),
             "parameters": _query(api.MatchArgsSchema),
             "requestBody": {

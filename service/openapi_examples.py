@@ -475,6 +475,7 @@ PASTE_JSON = {
 
 MATCHED = {
     "request_id": "6f1c2a9e0b7d4c3f8e5a1b2c3d4e5f60",
+    "detail": "full",
     "lines_read": 4,
     "records_read": 3,
     "format": "plain",
@@ -492,6 +493,10 @@ MATCHED = {
             "Updates Are Not Applied",
             "score": 2.7725,
             "confidence": 0.937,
+            "certainty": "sure",
+            "confidence_reason": "2 lines matched (2 exact), said by this issue alone; the paste "
+            "names its log file Clisvc.log",
+            "page_url": "/issues/264630-1",
             "matched_lines": [
                 {
                     "line": 2,
@@ -587,8 +592,68 @@ MATCHED = {
     ],
 }
 
+MATCHED_BRIEF = {
+    "request_id": "6f1c2a9e0b7d4c3f8e5a1b2c3d4e5f60",
+    "detail": "brief",
+    "lines_read": 4,
+    "records_read": 3,
+    "format": "plain",
+    "log_files": ["Clisvc.log"],
+    "matched_lines": 3,
+    "unmatched_lines": 0,
+    "truncated_lines": [],
+    "matches": [
+        {
+            "article_id": "264630",
+            "issue_id": "264630-1",
+            "title": "Copylog.tcf rewritten by an SP1 site leaves clients in a mixed SP1/SP2 "
+            "installation",
+            "score": 3.0,
+            "confidence": 0.95,
+            "certainty": "sure",
+            "confidence_reason": "3 lines matched (3 exact), said by this issue alone; the paste "
+            "names its log file Clisvc.log",
+            "page_url": "/issues/264630-1",
+            "matched_lines": [
+                {
+                    "line": 4,
+                    "text": "Base client files are version 2.0.1493.2005",
+                    "symptom_id": "264630-1-s14",
+                    "symptom_text": "Base client files are version 2.0.1493.2005",
+                    "match": "exact",
+                    "similarity": 1.0,
+                    "learned": False,
+                    "source": "symptom",
+                    "shared_by": 1,
+                }
+            ],
+            "fixes": [
+                {
+                    "title": "Apply the Copylog.tcf updates (251070 / 249077) before upgrading "
+                    "to SP2",
+                    "steps": [],
+                },
+                {
+                    "title": "Remotely edit Copylog.tcf on the PDC to point Clicore.exe at the "
+                    "SP2 site",
+                    "steps": [
+                        "Edit the Copylog.tcf file on the primary domain controller (PDC) in "
+                        "the \\\\PDC\\SMSLOGON\\Config...",
+                        "Change the permissions on the Copylog.tcf file to Read Only and assign "
+                        "Full Control permission...",
+                        "Upgrade all sites to SP2, which repairs and upgrades the clients when "
+                        "they are in the mixed...",
+                    ],
+                },
+            ],
+            "links": {"issue": "/v1/issues/264630-1", "article": "/v1/articles/264630"},
+        }
+    ],
+}
+
 NOT_MATCHED = {
     "request_id": "6f1c2a9e0b7d4c3f8e5a1b2c3d4e5f60",
+    "detail": "full",
     "lines_read": 1,
     "records_read": 1,
     "format": "plain",
@@ -604,6 +669,7 @@ NOT_MATCHED = {
 
 LINE_MATCHED = {
     "request_id": "6f1c2a9e0b7d4c3f8e5a1b2c3d4e5f60",
+    "detail": "full",
     "lines_read": 1,
     "records_read": 1,
     "format": "plain",
@@ -621,6 +687,9 @@ LINE_MATCHED = {
             "Updates Are Not Applied",
             "score": 0.6778,
             "confidence": 0.492,
+            "certainty": "not sure",
+            "confidence_reason": "1 line matched (1 partial), said by this issue alone",
+            "page_url": "/issues/264630-1",
             "matched_lines": [
                 {
                     "line": 1,
@@ -662,6 +731,18 @@ SEARCH_RESULTS = {
             "file, even though it did not copy the file. The incorrect SP1 "
             "Clicore.exe",
             "links": {"article": "/v1/articles/264630"},
+        }
+    ],
+    "issues": [
+        {
+            "issue_id": "264630-1",
+            "article_id": "264630",
+            "title": "Copylog.tcf rewritten by an SP1 site leaves clients in a mixed SP1/SP2 "
+            "installation",
+            "score": 1.0,
+            "matched_words": ["clicore", "copylog"],
+            "page_url": "/issues/264630-1",
+            "links": {"issue": "/v1/issues/264630-1", "article": "/v1/articles/264630"},
         }
     ],
 }

@@ -118,6 +118,15 @@ def _issue_label(match: dict[str, Any]) -> str:
     return f"KB{match['article_id']} issue {match['issue_id']}"
 
 
+def _sureness(match: dict[str, Any]) -> str:
+    """The confidence as people read it: the number and whether the answer is sure of it."""
+    return f"confidence {match['confidence']:.2f}, {match['certainty']}"
+
+
+def _page(base_url: str, match: dict[str, Any]) -> str:
+    return _url(base_url, match["page_url"])
+
+
 # -- match ------------------------------------------------------------------------------------
 
 
@@ -134,18 +143,41 @@ def match_markdown(body: dict[str, Any], base_url: str) -> str:
         return "\n".join(out).rstrip() + "\n"
     full, others = _shown(matches)
     out += [f"_{summary}_", ""]
+    brief = body.get("detail") == "brief"
     for rank, match in enumerate(full, 1):
-        out += _match_block_markdown(rank, match, base_url)
+        block = _brief_block_markdown if brief else _match_block_markdown
+        out += block(rank, match, base_url)
     if others:
         out += ["### Other candidates", ""]
         for match in others:
-            link = _url(base_url, match["links"]["issue"])
+            link = _page(base_url, match) if brief else _url(base_url, match["links"]["issue"])
             out.append(
                 f"- [{_md(match['title'])}]({link}) ({_issue_label(match)}, "
-                f"confidence {match['confidence']:.2f}{_all_shared(match)})"
+                f"{_sureness(match)}{_all_shared(match)})"
             )
         out.append("")
     return "\n".join(out).rstrip() + "\n"
+
+
+def _brief_block_markdown(rank: int, match: dict[str, Any], base_url: str) -> list[str]:
+    """A match as a ticket or a chat message needs it: how sure and why, at most three lines,
+    the fixes by title with their steps, and the page to read the rest on."""
+    out = [
+        f"**{rank}. {_md(match['title'])}**  ",
+        f"{_issue_label(match)}, {_sureness(match)}: {_md(match['confidence_reason'])}",
+        "",
+    ]
+    if match["matched_lines"]:
+        out += [f"- line {item['line']}: {_code(item['text'])}" for item in match["matched_lines"]]
+        out.append("")
+    if match["fixes"]:
+        out += ["Fix:", ""]
+        for n, fix in enumerate(match["fixes"], 1):
+            out.append(f"{n}. {_md(fix['title'])}")
+            out += [f"   - {_md(step)}" for step in fix["steps"]]
+        out.append("")
+    out += [f"More: {_page(base_url, match)}", ""]
+    return out
 
 
 def _match_block_markdown(rank: int, match: dict[str, Any], base_url: str) -> list[str]:
@@ -154,8 +186,8 @@ def _match_block_markdown(rank: int, match: dict[str, Any], base_url: str) -> li
         f"## {rank}. {_md(match['title'])}",
         "",
         f"[KB{match['article_id']}]({article_link}): {_md(match['article_title'])}  ",
-        f"Issue `{match['issue_id']}`, confidence **{match['confidence']:.2f}** "
-        f"(score {match['score']:g})",
+        f"Issue `{match['issue_id']}`, confidence **{match['confidence']:.2f}, "
+        f"{match['certainty']}** (score {match['score']:g}): {_md(match['confidence_reason'])}",
         "",
     ]
     evidence = match["matched_lines"]
@@ -232,13 +264,16 @@ def match_text(body: dict[str, Any], base_url: str) -> str:
         out += [""] + _wrap(body.get("hint", ""))
         return "\n".join(out) + "\n"
     full, others = _shown(matches)
+    brief = body.get("detail") == "brief"
     for rank, match in enumerate(full, 1):
         out += ["", "=" * WIDTH]
         out += _wrap(match["title"], first=f"{rank}. ")
-        out += [
-            f"   {_issue_label(match)}  confidence {match['confidence']:.2f}",
-            f"   {_url(base_url, match['links']['article'])}",
-        ]
+        out += [f"   {_issue_label(match)}  {_sureness(match)}"]
+        out += _wrap(match["confidence_reason"], first="   Because: ", indent="   ")
+        if brief:
+            out += _brief_text(match, base_url)
+            continue
+        out.append(f"   {_url(base_url, match['links']['article'])}")
         if match["matched_lines"]:
             out += ["", "Why it matched:"]
             for item in match["matched_lines"]:
@@ -250,9 +285,25 @@ def match_text(body: dict[str, Any], base_url: str) -> str:
     if others:
         out += ["", "Other candidates:"]
         for match in others:
-            head = f"  {match['confidence']:.2f} {_issue_label(match)}: "
+            head = f"  {match['confidence']:.2f} {match['certainty']} {_issue_label(match)}: "
             out += _wrap(match["title"] + _all_shared(match), indent="    ", first=head)
     return "\n".join(out) + "\n"
+
+
+def _brief_text(match: dict[str, Any], base_url: str) -> list[str]:
+    out = [f"   {_page(base_url, match)}"]
+    if match["matched_lines"]:
+        out += ["", "Why it matched:"]
+        for item in match["matched_lines"]:
+            head = f"  line {item['line']:>4} "
+            out += _wrap(item["text"], indent=" " * len(head), first=head)
+    if match["fixes"]:
+        out += ["", "What fixes it:"]
+        for n, fix in enumerate(match["fixes"], 1):
+            out += _wrap(fix["title"], first=f"  {n}. ")
+            for step in fix["steps"]:
+                out += _wrap(step, first="     - ")
+    return out
 
 
 def _records_text(causes: list[dict[str, Any]], workarounds: list[dict[str, Any]]) -> list[str]:

@@ -1,13 +1,18 @@
-"""Full-text search over articles for people who describe a problem in words."""
+"""Full-text search over articles, and their issues, for people who describe a problem in
+words."""
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
+from whoosh.analysis import StemmingAnalyzer
+
+from service.index import issue_document
 from service.kb import KnowledgeBase
-from service.links import article_url
-from service.stop_words import SEARCH_STOP_WORDS
+from service.links import article_url, issue_page_url, issue_url
+from service.stop_words import PROSE_STOP_WORDS, SEARCH_STOP_WORDS
 
 MAX_QUERY_WORDS = 40
 WORD = re.compile(r"[^\W_]+(?:[.'][^\W_]+)*", re.UNICODE)
@@ -33,9 +38,61 @@ def search_articles(
         some = store.search_articles(_telling_words(kb, words), limit=limit, product=product)
         hits += [hit for hit in some if hit["article_id"] not in seen][: limit - len(hits)]
     for hit in hits:
-        hit["score"] = round(hit["score"], 4)
+        # Significant digits, not decimals: in a knowledge base of a few articles, BM25 gives
+        # words most of them hold almost no weight, and a hit's score can be tiny but not 0.
+        hit["score"] = float(f"{hit['score']:.4g}")
         hit["links"] = {"article": article_url(hit["article_id"])}
-    return {"query": text, "total": len(hits), "results": hits}
+    issues = search_issues(kb, text, [hit["article_id"] for hit in hits], limit=limit)
+    return {"query": text, "total": len(hits), "results": hits, "issues": issues}
+
+
+# The words of a query as the issues' texts are indexed (stemmed), people's function words out.
+_issue_words = StemmingAnalyzer(stoplist=PROSE_STOP_WORDS, minsize=2)
+
+
+def search_issues(
+    kb: KnowledgeBase, text: str, article_ids: list[str], *, limit: int
+) -> list[dict[str, Any]]:
+    """The issues of the articles found, best first, each scored by how much of the query its
+    text says: the query's words it has, each weighed by how rare it is among the issues
+    (a word no issue has weighs the most), over all the query's words. 0 to 1, so a score
+    reads the same in a knowledge base of one article as in one of sixty thousand.
+
+    Issues without any of the words are left out; ties keep the articles' order.
+    """
+    written: dict[str, str] = {}
+    for token in _issue_words(text, keeporiginal=True):
+        if not token.text.isdigit():
+            written.setdefault(token.text, token.original)
+    if not written or not article_ids:
+        return []
+    searcher = kb.index.searcher()
+    issue_count = max(1, searcher.doc_frequency("doc_type", "issue"))
+    weights = {}
+    for word in written:
+        frequency = searcher.doc_frequency("content", word)
+        weights[word] = math.log(1 + issue_count / max(1, frequency))
+    total = sum(weights.values())
+    hits = []
+    for article_id in article_ids:
+        for row in kb.store.issue_texts(article_id):
+            said = {token.text for token in _issue_words(issue_document(row)["content"])}
+            found = [word for word in written if word in said]
+            if not found:
+                continue
+            hits.append(
+                {
+                    "issue_id": row["id"],
+                    "article_id": row["article_id"],
+                    "title": row["title"],
+                    "score": round(sum(weights[w] for w in found) / total, 3),
+                    "matched_words": [written[w] for w in found],
+                    "page_url": issue_page_url(row["id"]),
+                    "links": {"issue": issue_url(row["id"]), "article": article_url(article_id)},
+                }
+            )
+    hits.sort(key=lambda hit: -hit["score"])
+    return hits[:limit]
 
 
 def _telling_words(kb: KnowledgeBase, words: list[str]) -> list[str]:

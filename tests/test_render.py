@@ -138,6 +138,9 @@ def _match_body(title: str, line: str) -> dict:
                 "article_title": "An *article*",
                 "score": 1.0,
                 "confidence": 0.9,
+                "certainty": "sure",
+                "confidence_reason": "1 line matched (1 exact), said by this issue alone",
+                "page_url": "/issues/1-1",
                 "matched_lines": [{"line": 1, "text": line, "match": "exact"}],
                 "matched_terms": [],
                 "error_codes": [],
@@ -173,3 +176,40 @@ def test_article_markdown_keeps_bullets_as_a_list() -> None:
     }
     text = article_markdown(article, "http://h")
     assert "Some conditions:\n- one\n- two" in text
+
+
+def test_a_brief_markdown_answer_is_what_a_ticket_needs(client) -> None:
+    response = client.post(
+        "/v1/match?detail=brief",
+        data=ISSUE_1_PASTE,
+        content_type="text/plain",
+        headers={"Accept": "text/markdown"},
+    )
+    text = response.get_data(as_text=True)
+    assert text.splitlines()[2] == (
+        "**1. Copylog.tcf rewritten by an SP1 site leaves clients in a mixed SP1/SP2 "
+        "installation**  "
+    )
+    assert "- line 1: `Trying to open IPC connection with APM...`" in text
+    assert "2. Remotely edit Copylog.tcf on the PDC to point Clicore.exe at the SP2 site\n" in text
+    assert f"   - {STEP_2} and assign Full Control permission...\n" in text
+    assert text.rstrip().endswith("More: http://localhost/issues/264630-1")
+    # No causes, warnings or related articles: the page has them.
+    for part in ("**Causes**", "Warning", "Related articles"):
+        assert part not in text
+
+
+def test_a_brief_plain_answer_fits_a_terminal(client) -> None:
+    response = client.post(
+        "/v1/match?detail=brief",
+        data=ISSUE_1_PASTE,
+        content_type="text/plain",
+        headers={"Accept": "text/plain"},
+    )
+    text = response.get_data(as_text=True)
+    assert all(len(line) <= 80 for line in text.splitlines())
+    assert "   KB264630 issue 264630-1  confidence 0.86, sure\n" in text
+    assert "   Because: 2 lines matched (2 exact), said by this issue alone\n" in text
+    assert "   http://localhost/issues/264630-1\n" in text
+    assert f"     - {STEP_1}" in text
+    assert "WARNING" not in text

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from service import budget, learning, observability
 from service.kb import KnowledgeBase
+from service.limits import MATCH_DETAIL_DEFAULT
 from service.matching.explain import explain_answer
 from service.matching.parse import Paste, PasteTooCostly, parse
 from service.matching.rank import Penalties, Ranker, RankOutcome
@@ -32,6 +33,8 @@ class MatchOptions:
     limit: int | None = None
     product: str | None = None
     version: str | None = None
+    # One of limits.MATCH_DETAILS: how much of each match to give.
+    detail: str | None = None
 
 
 @dataclass
@@ -68,6 +71,7 @@ def answer_paste(
         limit=options.limit or kb.config.default_match_limit,
         product=options.product,
         version=options.version,
+        detail=options.detail or MATCH_DETAIL_DEFAULT,
     )
     answer = {"request_id": request_id, **analysis.body}
     observability.record_match(answer["matches"])
@@ -97,12 +101,14 @@ def analyse_log(
     limit: int,
     product: str | None = None,
     version: str | None = None,
+    detail: str = MATCH_DETAIL_DEFAULT,
 ) -> MatchAnalysis:
-    """Match a paste: the `/v1/match` body, plus the lines behind it for feedback."""
+    """Match a paste: the `/v1/match` body (each match in full, or brief), plus the lines
+    behind it for feedback."""
     config = kb.config
     try:
         with budget.spending(config.match_budget_ms / 1000):
-            return _analyse(kb, text, limit=limit, product=product, version=version)
+            return _analyse(kb, text, limit=limit, product=product, version=version, detail=detail)
     except budget.BudgetExceeded as exc:
         raise PasteTooCostly(
             f"matching it takes longer than the {config.match_budget_ms} ms one request is "
@@ -112,7 +118,13 @@ def analyse_log(
 
 
 def _analyse(
-    kb: KnowledgeBase, text: str, *, limit: int, product: str | None, version: str | None
+    kb: KnowledgeBase,
+    text: str,
+    *,
+    limit: int,
+    product: str | None,
+    version: str | None,
+    detail: str,
 ) -> MatchAnalysis:
     config = kb.config
     paste = parse(text, max_lines=config.max_paste_lines, max_line_chars=config.max_line_chars)
@@ -121,7 +133,7 @@ def _analyse(
         ranked.issue_id: sorted({e.signature for e in ranked.evidence})
         for ranked in outcome.issues[:limit]
     }
-    body = explain_answer(kb, paste, outcome, limit)
+    body = explain_answer(kb, paste, outcome, limit, detail)
     return MatchAnalysis(body, outcome.unmatched, evidence)
 
 

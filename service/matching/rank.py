@@ -164,6 +164,8 @@ class RankedIssue:
     score: float = 0.0
     evidence: list[Evidence] = field(default_factory=list)
     text_coverage: float = 0.0
+    # The paste's words its text has, rarest first, as the paste writes them (people see them,
+    # never stems).
     text_terms: list[str] = field(default_factory=list)
     log_files: list[str] = field(default_factory=list)
     # The share of the score left when lines that several articles say count only as much as
@@ -781,12 +783,15 @@ class Ranker:
         messages: list[str],
         allowed: Callable[[str], bool] | None,
     ) -> None:
-        # stem -> a word of the text it stands for (full-text search stems words itself)
+        # stem -> a word of the text it stands for (full-text search stems words itself), and
+        # that word as the paste writes it: an answer shows people words, never stems.
         words: dict[str, str] = {}
+        written: dict[str, str] = {}
         for token in _prose_analyzer("\n".join(messages), chars=True, keeporiginal=True):
             budget.check("reading the paste's prose")
             if not token.text.isdigit():
                 words.setdefault(token.text, token.original.lower())
+                written.setdefault(token.text, token.original)
         issue_count = max(1, self.df("doc_type", "issue"))
         weights: dict[str, float] = {}
         unseen: list[str] = []
@@ -829,7 +834,8 @@ class Ranker:
                 fields["issue_id"], RankedIssue(fields["issue_id"], article_id)
             )
             ranked.text_coverage = round(coverage, 3)
-            ranked.text_terms = matched
+            # Rarest first (the order of `chosen`): the words that say most come first.
+            ranked.text_terms = [written[t] for t in chosen if docnum in having[t]]
 
     def _issue_documents(self, article_id: str) -> list[int]:
         """The index documents of an article's issues (not its symptoms)."""

@@ -105,13 +105,16 @@ def require_paste(text: str) -> None:
 
 
 def dump_answer(answer: dict[str, Any]) -> dict[str, Any]:
-    """A match answer dumped with its schema, each issue's causes, remediation and related
-    articles dumped once and reused.
+    """A match answer dumped with its schema; in a full answer, each issue's causes,
+    remediation and related articles dumped once and reused.
 
     The same issues come up request after request, and the explain step hands out the same
     records for an issue until an article behind them is written (then new ones, dumped anew):
     the parts are reused only while they are those very records.
     """
+    if answer.get("detail") == "brief":
+        # A brief match has none of those parts: nothing to reuse.
+        return _out.dump(answer)
     without_parts = {part: [] for part in ISSUE_PARTS}
     matches = answer["matches"]
     body = _out.dump({**answer, "matches": [{**m, **without_parts} for m in matches]})
