@@ -48,6 +48,9 @@ def search_articles(
 
 # The words of a query as the issues' texts are indexed (stemmed), people's function words out.
 _issue_words = StemmingAnalyzer(stoplist=PROSE_STOP_WORDS, minsize=2)
+# Of an issue's text, this much is read for the query's words: what says what an issue is
+# comes first (titles, then the description), and a search reads up to `limit` articles' issues.
+ISSUE_TEXT_CHARS = 20_000
 
 
 def search_issues(
@@ -76,7 +79,8 @@ def search_issues(
     hits = []
     for article_id in article_ids:
         for row in kb.store.issue_texts(article_id):
-            said = {token.text for token in _issue_words(issue_document(row)["content"])}
+            content = issue_document(row)["content"][:ISSUE_TEXT_CHARS]
+            said = {token.text for token in _issue_words(content)}
             found = [word for word in written if word in said]
             if not found:
                 continue
