@@ -485,18 +485,24 @@ class Ranker:
             search.candidates = line_candidates(search.line.message, spans=False)
         found = self.line_lookup(c.key for s in searches for c in s.candidates)
         missing = []
+        # Lines found nearly but not whole: "Objcet name: Package Rule File" finds the part
+        # after its lead-in, and only its misspelt word put right finds the whole line.
+        nearly = []
         shapes: set[str] = set()
         for search in searches:
-            # Found is found whole, or nearly: a short sentence or quoted word of a long line
-            # that some article says ("500 Server Error") must not stop the search for the
-            # message the line holds.
-            if any(c.key in found and c.coverage >= FOUND_COVERAGE for c in search.candidates):
+            coverage = max((c.coverage for c in search.candidates if c.key in found), default=0.0)
+            if coverage >= 1.0:
                 continue
             # One search per shape of line, as in the partial pass.
             shape = numbers_masked(search.normal.signature)
-            if shape not in shapes:
-                shapes.add(shape)
-                missing.append(search)
+            if shape in shapes:
+                continue
+            shapes.add(shape)
+            # Found is found whole, or nearly: a short sentence or quoted word of a long line
+            # that some article says ("500 Server Error") must not stop the search for the
+            # message the line holds.
+            (nearly if coverage >= FOUND_COVERAGE else missing).append(search)
+        misspelt = (missing + nearly)[:TYPO_SEARCH_LINES]
         more: list[int] = []
         for search in missing[:SPAN_SEARCH_LINES]:
             budget.check("looking for known messages inside lines")
@@ -506,7 +512,7 @@ class Ranker:
             ]
             search.candidates += spans
             more += [c.key for c in spans]
-        for search in missing[:TYPO_SEARCH_LINES]:
+        for search in misspelt:
             budget.check("looking for misspelt words")
             typos = self._typo_candidates(search.normal)
             search.candidates += typos
@@ -515,7 +521,7 @@ class Ranker:
         # words the issues' texts use, and the corrected line is searched every way, slots and
         # runs of words included. Bounded: a few lines, a few words each.
         if len(searches) <= TYPO_CORRECTED_PASTE_LINES:
-            for search in missing[:TYPO_CORRECTED_LINES]:
+            for search in misspelt[:TYPO_CORRECTED_LINES]:
                 budget.check("putting misspelt words right")
                 asked = {c.key for c in search.candidates}
                 corrected = [c for c in self._corrected_candidates(search) if c.key not in asked]
