@@ -57,9 +57,9 @@ def create_app(config: Config | None = None) -> Flask:
     init_rate_limit(app, config.rate_limit, config.rate_burst or None)
     init_body_limit(app)
 
-    from service.views import articles, docs, feedback, health, match, page, search
+    from service.views import articles, docs, feedback, health, match, page, products, search
 
-    for module in (articles, match, search, feedback, health, docs, page):
+    for module in (articles, match, search, products, feedback, health, docs, page):
         app.register_blueprint(module.bp)
 
     from service.matching import PasteTooLarge

@@ -559,6 +559,10 @@ MATCH_ANSWER = {
                 "value": ex.MATCHED,
             },
             "no-match": {"summary": "A paste that shows no known issue", "value": ex.NOT_MATCHED},
+            "filtered-out": {
+                "summary": "A paste whose issue the version filter left out",
+                "value": ex.FILTERED_OUT,
+            },
         },
     ),
     **RENDERINGS,
@@ -953,7 +957,10 @@ OPERATIONS: list[tuple[str, str, dict[str, Any]]] = [
                 "or UTF-16 or UTF-32 as its BOM or its NULs show. Lines naming a log file "
                 "(`Clisvc.log` on a line of its own) are recognised and help the ranking. The "
                 "query parameters `limit`, `product` and `version` win over the JSON body's. A "
-                "paste that shows no known issue is a 200 with no `matches` and a `hint`."
+                "paste that shows no known issue is a 200 with no `matches` and a `hint`. With "
+                "`product` or `version`, `filters` says which known products and versions they "
+                "stand for, how many issues the paste matches that they left out and which of "
+                "them did, and the known names closest to a filter that names none."
             ),
             "parameters": _query(api.MatchArgsSchema),
             "requestBody": {
@@ -1044,6 +1051,27 @@ OPERATIONS: list[tuple[str, str, dict[str, Any]]] = [
                     "The matching articles, best first.",
                     _json(api.SearchResponseOut, ex.SEARCH_RESULTS),
                 ),
+                **_errors("BadRequest", *V1),
+            },
+        },
+    ),
+    (
+        "/v1/products",
+        "get",
+        {
+            "tags": ["search"],
+            "operationId": "listProducts",
+            "summary": "List the products and versions the articles apply to",
+            "description": (
+                "Every product an article applies to, by name, with how many articles apply to "
+                "it, the short names the `product` filter knows it by, and the versions its "
+                "articles name with their article counts: the values the `product` and "
+                "`version` filters of `/v1/match`, `/v1/search` and the lists take. With "
+                "`product`, only the products it stands for, or none and `closest_products`."
+            ),
+            "parameters": _query(api.ProductsArgsSchema),
+            "responses": {
+                "200": _response("The products, by name.", _json(api.ProductsOut, ex.PRODUCTS)),
                 **_errors("BadRequest", *V1),
             },
         },

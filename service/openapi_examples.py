@@ -602,6 +602,26 @@ NOT_MATCHED = {
     "/v1/search?q=...",
 }
 
+FILTERED_OUT = {
+    **NOT_MATCHED,
+    "matched_lines": 1,
+    "unmatched_lines": 0,
+    "hint": "1 matching issue left out by version=3.0: leave out version to see it (it is "
+    "about Microsoft Systems Management Server 2.0, 2.0 SP1).",
+    "filters": {
+        "product": "SMS",
+        "products": ["Microsoft Systems Management Server"],
+        "version": "3.0",
+        "versions": [],
+        "closest_versions": ["2.0", "1.0", "2.0 SP1"],
+        "hidden_matches": 1,
+        "hidden_by": ["version"],
+        "note": "No article of Microsoft Systems Management Server names version 3.0; the "
+        "closest: 2.0, 1.0, 2.0 SP1. 1 matching issue left out by version=3.0: leave out "
+        "version to see it (it is about Microsoft Systems Management Server 2.0, 2.0 SP1).",
+    },
+}
+
 LINE_MATCHED = {
     "request_id": "6f1c2a9e0b7d4c3f8e5a1b2c3d4e5f60",
     "lines_read": 1,
@@ -662,6 +682,23 @@ SEARCH_RESULTS = {
             "file, even though it did not copy the file. The incorrect SP1 "
             "Clicore.exe",
             "links": {"article": "/v1/articles/264630"},
+        }
+    ],
+}
+
+PRODUCTS = {
+    "total": 1,
+    "products": [
+        {
+            "product": "Microsoft Systems Management Server",
+            "articles": 2820,
+            "aliases": ["SMS"],
+            "versions": [
+                {"version": "1.2", "articles": 947},
+                {"version": "2.0", "articles": 1312},
+                {"version": "2.0 SP1", "articles": 381},
+                {"version": "2.0 SP2", "articles": 305},
+            ],
         }
     ],
 }

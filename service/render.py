@@ -114,6 +114,12 @@ def _shown(matches: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[di
     return full, matches[len(full) :]
 
 
+def _filter_note(body: dict[str, Any]) -> str:
+    """What the product and version filters left out, when they left anything out; with no
+    match shown the hint says it already."""
+    return (body.get("filters") or {}).get("note", "")
+
+
 def _issue_label(match: dict[str, Any]) -> str:
     return f"KB{match['article_id']} issue {match['issue_id']}"
 
@@ -134,6 +140,8 @@ def match_markdown(body: dict[str, Any], base_url: str) -> str:
         return "\n".join(out).rstrip() + "\n"
     full, others = _shown(matches)
     out += [f"_{summary}_", ""]
+    if _filter_note(body):
+        out += [f"> {_md(_filter_note(body))}", ""]
     for rank, match in enumerate(full, 1):
         out += _match_block_markdown(rank, match, base_url)
     if others:
@@ -231,6 +239,8 @@ def match_text(body: dict[str, Any], base_url: str) -> str:
     if not matches:
         out += [""] + _wrap(body.get("hint", ""))
         return "\n".join(out) + "\n"
+    if _filter_note(body):
+        out += [""] + _wrap(_filter_note(body))
     full, others = _shown(matches)
     for rank, match in enumerate(full, 1):
         out += ["", "=" * WIDTH]
