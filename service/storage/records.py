@@ -150,14 +150,24 @@ class RecordReads(Database):
             row[0] for row in self._conn.execute("SELECT DISTINCT product FROM article_products")
         ]
 
-    def product_rows(self) -> list[tuple[str, str, str]]:
-        """(product, version, article id) of every product every article applies to."""
+    def product_version_counts(self) -> list[tuple[str, str, int]]:
+        """(product, version as written, articles) for each pair the articles name (an
+        article naming one pair twice counts twice: counting distinct ids costs a sort)."""
         return [
             (row[0], row[1], row[2])
             for row in self._conn.execute(
-                "SELECT product, version, article_id FROM article_products"
+                "SELECT product, version, COUNT(*) FROM article_products GROUP BY product, version"
             )
         ]
+
+    def product_counts(self) -> dict[str, int]:
+        """Articles per product name."""
+        return {
+            row[0]: row[1]
+            for row in self._conn.execute(
+                "SELECT product, COUNT(DISTINCT article_id) FROM article_products GROUP BY product"
+            )
+        }
 
     def article_summaries(self, article_ids: list[str]) -> list[dict[str, Any]]:
         """Articles' own fields without their records, for lists, in the order of `article_ids`
