@@ -114,6 +114,16 @@ def parse_line(text: str) -> tuple[str, str | None, str]:
     return line.strip().rstrip("~ \t").strip(), None, kind
 
 
+def physical_lines(text: str) -> list[str]:
+    """The lines of a paste as they are numbered everywhere: split at CR LF, CR or LF only
+    (not at the other breaks `str.splitlines` knows), the newline that ends the last line
+    starting no line of its own."""
+    physical = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if physical and physical[-1] == "":
+        physical.pop()
+    return physical
+
+
 def parse_paste(
     text: str, max_lines: int | None = None, max_line_chars: int | None = None
 ) -> ParsedPaste:
@@ -124,9 +134,7 @@ def parse_paste(
     read is then bounded by the limit, not by what a sender made of it. The numbers of the
     lines cut are in `truncated`.
     """
-    physical = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    if physical and physical[-1] == "":
-        physical.pop()  # the newline that ends the last line does not start another
+    physical = physical_lines(text)
     if max_lines is not None:
         physical = physical[:max_lines]
     records: list[LogLine] = []

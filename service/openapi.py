@@ -232,6 +232,20 @@ def _named(**values: Any) -> dict[str, Any]:
 
 
 HTML = {"text/html": {"schema": {"type": "string"}}}
+# What the page's "did this fix it?" buttons send: the paste form, or a form of its own.
+PAGE_FEEDBACK_FORM = {
+    "type": "object",
+    "required": ["request_id", "helpful"],
+    "properties": {
+        "request_id": {"type": "string", "minLength": 1},
+        "issue_id": {"type": "string", "minLength": 1},
+        "helpful": {"type": "string", "enum": ["yes", "no"]},
+        "log": {
+            "type": "string",
+            "description": "The paste the match answered, shown answered again.",
+        },
+    },
+}
 RENDERINGS = {
     "text/markdown": {"schema": {"$ref": "#/components/schemas/RenderedMarkdown"}},
     "text/plain": {"schema": {"$ref": "#/components/schemas/RenderedText"}},
@@ -1200,11 +1214,33 @@ OPERATIONS: list[tuple[str, str, dict[str, Any]]] = [
             "operationId": "getPastePage",
             "summary": "The paste page for helpdesk staff",
             "description": (
-                "A form to paste a log into or to choose a log file. It works without "
-                "JavaScript; with it, a file can be dropped on the box and Ctrl+Enter matches. "
+                "A form to paste a log into or to choose a log file, an example log to try, and "
+                "a search box. It works without JavaScript; with it, a file can be dropped on "
+                "the box, Ctrl+Enter matches, and a search is shown without leaving the page. "
                 "Nothing is loaded from elsewhere."
             ),
-            "responses": {"200": _response("The page.", HTML), **_errors("TooManyRequests")},
+            "parameters": [
+                {
+                    "name": "q",
+                    "in": "query",
+                    "required": False,
+                    "description": (
+                        "Words to search the articles for, as `GET /v1/search` does: the page "
+                        "lists the articles found below the form."
+                    ),
+                    "schema": {
+                        "type": "string",
+                        "minLength": 1,
+                        "maxLength": limits.MAX_QUERY_CHARS,
+                    },
+                    "example": "clicore copylog",
+                }
+            ],
+            "responses": {
+                "200": _response("The page, with the articles found when `q` is sent.", HTML),
+                "400": _response("The page, saying `q` is empty or too long.", HTML),
+                **_errors("TooManyRequests"),
+            },
         },
     ),
     (
@@ -1215,9 +1251,11 @@ OPERATIONS: list[tuple[str, str, dict[str, Any]]] = [
             "operationId": "postPastePage",
             "summary": "Match a pasted log from the page",
             "description": (
-                "The form sent: the paste (`log`) or a log file (`logfile`), answered by the "
-                "page showing the ranked issues, the matched lines marked in the paste, causes, "
-                "numbered steps and links to the articles. The matcher of `POST /v1/match`."
+                "The form sent: the paste (`log`), a log file (`logfile`) or the example log "
+                "(`example`), answered by the page showing the ranked issues, the paste with "
+                "the lines that matched and those that did not marked, causes, numbered steps, "
+                "links to the articles and the answer as Markdown to copy into a ticket. The "
+                "matcher and the answer of `POST /v1/match`."
             ),
             "requestBody": {
                 "required": True,
@@ -1225,7 +1263,10 @@ OPERATIONS: list[tuple[str, str, dict[str, Any]]] = [
                     "multipart/form-data": {
                         "schema": {
                             "type": "object",
-                            "description": "The box's text, or a file (the file wins if both).",
+                            "description": (
+                                "The box's text, or a file (the file wins if both), or the "
+                                "example (which wins over both)."
+                            ),
                             # The text box must hold a paste only when no file is sent.
                             "anyOf": [
                                 {
@@ -1235,10 +1276,19 @@ OPERATIONS: list[tuple[str, str, dict[str, Any]]] = [
                                     },
                                 },
                                 {"required": ["logfile"]},
+                                {"required": ["example"]},
                             ],
                             "properties": {
                                 "log": {"type": "string"},
                                 "logfile": {"type": "string", "format": "binary"},
+                                "example": {
+                                    "type": "string",
+                                    "minLength": 1,
+                                    "description": (
+                                        "Any value: match the example log "
+                                        "(`/static/example.log`) instead."
+                                    ),
+                                },
                             },
                         }
                     },
@@ -1271,25 +1321,31 @@ OPERATIONS: list[tuple[str, str, dict[str, Any]]] = [
             "tags": ["page"],
             "operationId": "postPageFeedback",
             "summary": 'The page\'s "did this fix it?" buttons',
-            "description": "The verdict of `POST /v1/feedback` by request id, sent by a form.",
+            "description": (
+                "The verdict of `POST /v1/feedback` by request id, sent by a form. The page's "
+                "buttons send the paste form along, naming their issue in the query: the page "
+                "that comes back shows the answer to `log` again, with the verdict beside it. "
+                "The issue is named in the query or in the body; naming it in neither is a 400."
+            ),
+            "parameters": [
+                {
+                    "name": "issue_id",
+                    "in": "query",
+                    "required": False,
+                    "description": "The issue the verdict is about (else `issue_id` in the body).",
+                    "schema": {"type": "string", "minLength": 1},
+                    "example": "264630-1",
+                }
+            ],
             "requestBody": {
                 "required": True,
                 "content": {
-                    "application/x-www-form-urlencoded": {
-                        "schema": {
-                            "type": "object",
-                            "required": ["request_id", "issue_id", "helpful"],
-                            "properties": {
-                                "request_id": {"type": "string", "minLength": 1},
-                                "issue_id": {"type": "string", "minLength": 1},
-                                "helpful": {"type": "string", "enum": ["yes", "no"]},
-                            },
-                        }
-                    }
+                    media: {"schema": PAGE_FEEDBACK_FORM}
+                    for media in ("multipart/form-data", "application/x-www-form-urlencoded")
                 },
             },
             "responses": {
-                "200": _response("The page, saying thank you.", HTML),
+                "200": _response("The page, saying thank you, with the answer again.", HTML),
                 "400": _response("The page, saying the form was incomplete.", HTML),
                 "404": _response("The page, saying the match or the issue is unknown.", HTML),
                 "429": _response(
