@@ -1,4 +1,4 @@
-"""The paste page for helpdesk staff: a form that works without JavaScript, and article pages.
+"""The paste page for helpdesk staff: a form that works without JavaScript.
 
 The page posts to itself and is answered by the same matcher as `/v1/match`; the script in
 `static/paste.js` only adds dropping a file into the box and Ctrl+Enter.
@@ -10,14 +10,9 @@ from typing import Any
 
 from flask import Blueprint, Response, g, render_template, request
 
-from schemas.api import ArticleOut
-from service import links
 from service.decoding import DecodeError, decode_text
-from service.errors import ApiError
 from service.feedback import FeedbackRefused, TooManyPending, give_feedback
 from service.matching import PasteTooLarge, answer_paste
-from service.render import article_text
-from service.storage import ArticleNotFound
 from service.views.common import activity, client_id, kb
 
 bp = Blueprint("page", __name__)
@@ -81,22 +76,6 @@ def paste_answer() -> Response:
         hidden_lines=max(0, len(lines) - SHOWN_LINES),
         marks=marks,
     )
-
-
-@bp.get("/articles/<article_ref:article_ref>")
-def article_page(article_ref: str) -> Response:
-    """A whole article for people: its plain-text rendering in a page."""
-    store = kb().store
-    try:
-        article_id = store.resolve_article_id(article_ref)
-    except ArticleNotFound:
-        raise ApiError(404, f"No article has the id {article_ref!r}.") from None
-    article = store.get_article(article_id)
-    if article is None:
-        raise ApiError(404, f"No article has the id {article_ref!r}.")
-    body = ArticleOut().dump(links.full_article_links(article))
-    html = render_template("article.html", article=body, text=article_text(body, request.host_url))
-    return Response(html, mimetype="text/html")
 
 
 @bp.post("/feedback")
