@@ -37,6 +37,11 @@ def doc(description: str, example: Any = None, **extra: Any) -> dict[str, Any]:
 
 
 NOT_BLANK = r"\S"
+# What every `page_url` is.
+PAGE_URL_IS = (
+    "HTML, to open or send to someone. Absolute: at `KB_PUBLIC_URL` when the server has one, "
+    "else at the address the request reached it by."
+)
 
 # -- query arguments ------------------------------------------------------------------------
 
@@ -527,6 +532,11 @@ class IssueOut(Schema):
     )
     title = _path("What goes wrong.", required=True)
     description = _path("More about it (may be empty).", required=True)
+    page_url = _path(
+        "The issue's page for people: " + PAGE_URL_IS,
+        "http://127.0.0.1:8000/issues/264630-1",
+        required=True,
+    )
     symptom_ids = fields.List(fields.String(), required=True, metadata=doc("Its symptoms."))
     cause_ids = fields.List(fields.String(), required=True, metadata=doc("Its causes."))
     workaround_ids = fields.List(fields.String(), required=True, metadata=doc("Its workarounds."))
@@ -579,6 +589,11 @@ class ArticleSummaryOut(Schema):
     )
     title = _path("The title.", required=True)
     summary = _path("The lead paragraph (may be empty).", required=True)
+    page_url = _path(
+        "The article's page for people: " + PAGE_URL_IS,
+        "http://127.0.0.1:8000/articles/264630",
+        required=True,
+    )
     source = fields.String(
         required=True,
         validate=validate.OneOf(("curated", "imported", "api")),
@@ -708,6 +723,11 @@ class MatchOut(Schema):
     issue_id = _path("The issue.", "264630-1", required=True)
     title = _path("The issue's title.", required=True)
     article_title = _path("The article's title.", required=True)
+    page_url = _path(
+        "The issue's page for people: " + PAGE_URL_IS,
+        "http://127.0.0.1:8000/issues/264630-1",
+        required=True,
+    )
     score = fields.Float(
         required=True,
         validate=validate.Range(min=0),

@@ -53,7 +53,8 @@ INSTRUCTIONS = (
     "related products, each with causes and ordered remediation steps. When the user pastes log "
     "lines or error messages, call match_log with the paste as is. When they describe a problem "
     "in words, call search_kb. Use get_issue or get_article to read the full record behind an "
-    "id seen in a result. Relay remediation steps in order, with their warnings."
+    "id seen in a result. Relay remediation steps in order, with their warnings, and give the "
+    "user the page_url of a match, issue or article to read or share."
 )
 
 # The same pattern the API routes article ids with, so a malformed id gets a message about ids
@@ -152,7 +153,9 @@ def build_server(config: Config | None = None, app: Flask | None = None) -> MCPS
                 request_id=uuid.uuid4().hex,
                 activity=app.extensions.get("activity"),
             )
-        return dump_answer(answer)
+        # In the app's context, as the records below, so `page_url` is built on KB_PUBLIC_URL.
+        with app.app_context():
+            return dump_answer(answer)
 
     @tool
     def search_kb(
@@ -200,7 +203,9 @@ def build_server(config: Config | None = None, app: Flask | None = None) -> MCPS
                 f"{id!r} is not an article id. Article ids are KB numbers such as 264630 "
                 "(Q264630 and KB264630 also work)."
             )
-        article = article_record(knowledge.store, id)
+        # In the app's context, so `page_url` is built on KB_PUBLIC_URL.
+        with app.app_context():
+            article = article_record(knowledge.store, id)
         if article is None:
             raise ToolError(_problem_message(not_found("article", id)))
         return _ARTICLE_OUT.dump(article)
@@ -222,7 +227,8 @@ def build_server(config: Config | None = None, app: Flask | None = None) -> MCPS
         description, the symptoms by id, the `causes` in full, and the `workarounds` with their
         preconditions, warnings and numbered steps, in the order to try them.
         """
-        issue = issue_record(knowledge.store, id, ISSUE_EXPAND)
+        with app.app_context():
+            issue = issue_record(knowledge.store, id, ISSUE_EXPAND)
         if issue is None:
             raise ToolError(_problem_message(not_found("issue", id)))
         return _ISSUE_OUT.dump(issue)

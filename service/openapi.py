@@ -257,11 +257,11 @@ PLAIN_SCHEMAS: dict[str, dict[str, Any]] = {
         "description": (
             "The JSON answer written in Markdown for a chat client: a heading per issue, the "
             "matched lines as code, causes, remediation as numbered steps with warnings quoted, "
-            "and absolute links to the articles."
+            "and absolute links to the pages of the issues and articles."
         ),
         "example": (
             "## 1. Copylog.tcf rewritten by an SP1 site leaves clients in a mixed SP1/SP2 "
-            "installation\n\n[KB264630](http://127.0.0.1:8000/v1/articles/264630): SMS 2.0 SP1 "
+            "installation\n\n[KB264630](http://127.0.0.1:8000/articles/264630): SMS 2.0 SP1 "
             "and SP2 Interoperability Issues When Required Updates Are Not Applied\n"
         ),
     },
@@ -1365,11 +1365,47 @@ OPERATIONS: list[tuple[str, str, dict[str, Any]]] = [
             "tags": ["page"],
             "operationId": "getArticlePage",
             "summary": "An article as a page for people",
-            "description": "The article's text rendering, in a page.",
+            "description": (
+                "The record of `GET /v1/articles/{article_ref}` as HTML: what it applies to, "
+                "each issue with its symptoms, causes and remediation steps in order with their "
+                "warnings, related articles, and links to each issue's page. No script, nothing "
+                "from elsewhere; it prints without the navigation. Links are absolute, at "
+                "`KB_PUBLIC_URL` when the server has one."
+            ),
             "parameters": ["ArticleRef"],
             "responses": {
                 "200": _response("The page.", HTML),
-                **_errors("NotFound", "TooManyRequests"),
+                "404": _response(
+                    "No article has this id or alias: a page saying so when HTML is preferred "
+                    "(`Accept: text/html`, as browsers send), else a problem.",
+                    {**HTML, **_problem(ex.PROBLEM_NOT_FOUND)},
+                ),
+                **_errors("TooManyRequests"),
+            },
+        },
+    ),
+    (
+        "/issues/{issue_id}",
+        "get",
+        {
+            "tags": ["page"],
+            "operationId": "getIssuePage",
+            "summary": "An issue as a page for people",
+            "description": (
+                "The record of `GET /v1/issues/{issue_id}?expand=symptoms,causes,workarounds` "
+                "as HTML, with its article's products, other issues and related articles: the "
+                "page an issue's or a match's `page_url` names. No script, nothing from "
+                "elsewhere; it prints without the navigation."
+            ),
+            "parameters": ["IssueId"],
+            "responses": {
+                "200": _response("The page.", HTML),
+                "404": _response(
+                    "No issue has this id: a page saying so when HTML is preferred (`Accept: "
+                    "text/html`, as browsers send), else a problem.",
+                    {**HTML, **_problem(ex.PROBLEM_NOT_FOUND)},
+                ),
+                **_errors("TooManyRequests"),
             },
         },
     ),

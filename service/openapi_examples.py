@@ -85,6 +85,7 @@ ARTICLE_PAGE = {
             ],
             "keywords": ["kbfix", "kbprb", "kbsms200preSP2", "KB264630"],
             "issue_ids": ["264630-1", "264630-2"],
+            "page_url": "http://127.0.0.1:8000/articles/264630",
             "links": {
                 "self": "/v1/articles/264630",
                 "issues": ["/v1/issues/264630-1", "/v1/issues/264630-2"],
@@ -107,6 +108,7 @@ ARTICLE = {
     "applies_to": [{"product": "Microsoft Systems Management Server", "version": "2.0"}],
     "keywords": ["kbfix", "kbprb"],
     "issue_ids": ["264630-1"],
+    "page_url": "http://127.0.0.1:8000/articles/264630",
     "links": {
         "self": "/v1/articles/264630",
         "issues": ["/v1/issues/264630-1"],
@@ -146,6 +148,7 @@ ARTICLE = {
             "symptom_ids": ["264630-1-s10"],
             "cause_ids": ["264630-c1"],
             "workaround_ids": ["264630-w2"],
+            "page_url": "http://127.0.0.1:8000/issues/264630-1",
             "links": {
                 "self": "/v1/issues/264630-1",
                 "article": "/v1/articles/264630",
@@ -264,6 +267,7 @@ ISSUE_PAGE = {
             "symptom_ids": ["264630-2-s01", "264630-2-s02"],
             "cause_ids": ["264630-c3", "264630-c4", "264630-c5"],
             "workaround_ids": ["264630-w3"],
+            "page_url": "http://127.0.0.1:8000/issues/264630-2",
             "links": {
                 "self": "/v1/issues/264630-2",
                 "article": "/v1/articles/264630",
@@ -292,6 +296,7 @@ ISSUE = {
     "symptom_ids": ["264630-2-s01", "264630-2-s02"],
     "cause_ids": ["264630-c3", "264630-c4", "264630-c5"],
     "workaround_ids": ["264630-w3", "264630-w4", "264630-w5", "264630-w6"],
+    "page_url": "http://127.0.0.1:8000/issues/264630-2",
     "links": {
         "self": "/v1/issues/264630-2",
         "article": "/v1/articles/264630",
@@ -490,6 +495,7 @@ MATCHED = {
             "installation",
             "article_title": "SMS 2.0 SP1 and SP2 Interoperability Issues When Required "
             "Updates Are Not Applied",
+            "page_url": "http://127.0.0.1:8000/issues/264630-1",
             "score": 2.7725,
             "confidence": 0.937,
             "matched_lines": [
@@ -639,6 +645,7 @@ LINE_MATCHED = {
             "installation",
             "article_title": "SMS 2.0 SP1 and SP2 Interoperability Issues When Required "
             "Updates Are Not Applied",
+            "page_url": "http://127.0.0.1:8000/issues/264630-1",
             "score": 0.6778,
             "confidence": 0.492,
             "matched_lines": [
@@ -852,6 +859,7 @@ ARTICLE_WRITTEN = {
             "symptom_ids": ["900100-1-s01"],
             "cause_ids": [],
             "workaround_ids": [],
+            "page_url": "http://127.0.0.1:8000/issues/900100-1",
             "links": {
                 "self": "/v1/issues/900100-1",
                 "article": "/v1/articles/900100",
@@ -879,6 +887,7 @@ ARTICLE_WRITTEN = {
     ],
     "causes": [],
     "workarounds": [],
+    "page_url": "http://127.0.0.1:8000/articles/900100",
     "links": {
         "self": "/v1/articles/900100",
         "issues": ["/v1/issues/900100-1"],

@@ -13,7 +13,9 @@ import textwrap
 from collections.abc import Iterable
 from typing import Any
 
+from service.links import article_page, issue_page
 from service.matching.rank import CONFIDENT
+from service.records import article_issues
 
 WIDTH = 80
 # Matches shown with causes and steps; the others are listed one line each.
@@ -147,7 +149,7 @@ def match_markdown(body: dict[str, Any], base_url: str) -> str:
     if others:
         out += ["### Other candidates", ""]
         for match in others:
-            link = _url(base_url, match["links"]["issue"])
+            link = _url(base_url, issue_page(match["issue_id"]))
             out.append(
                 f"- [{_md(match['title'])}]({link}) ({_issue_label(match)}, "
                 f"confidence {match['confidence']:.2f}{_all_shared(match)})"
@@ -157,12 +159,13 @@ def match_markdown(body: dict[str, Any], base_url: str) -> str:
 
 
 def _match_block_markdown(rank: int, match: dict[str, Any], base_url: str) -> list[str]:
-    article_link = _url(base_url, match["links"]["article"])
+    article_link = _url(base_url, article_page(match["article_id"]))
+    issue_link = _url(base_url, issue_page(match["issue_id"]))
     out = [
         f"## {rank}. {_md(match['title'])}",
         "",
         f"[KB{match['article_id']}]({article_link}): {_md(match['article_title'])}  ",
-        f"Issue `{match['issue_id']}`, confidence **{match['confidence']:.2f}** "
+        f"Issue [`{match['issue_id']}`]({issue_link}), confidence **{match['confidence']:.2f}** "
         f"(score {match['score']:g})",
         "",
     ]
@@ -179,7 +182,9 @@ def _match_block_markdown(rank: int, match: dict[str, Any], base_url: str) -> li
         for code in match.get("error_codes", []):
             out.append(f"- error {_code(code['code'])}: {_md(code['meaning'] or 'unknown code')}")
         out.append("")
-    out += _records_markdown(match["causes"], match["remediation"], match["related_articles"])
+    out += _records_markdown(
+        match["causes"], match["remediation"], match["related_articles"], base_url
+    )
     out += [f"Full article: {article_link}", ""]
     return out
 
@@ -188,6 +193,7 @@ def _records_markdown(
     causes: list[dict[str, Any]],
     workarounds: list[dict[str, Any]],
     related: Iterable[dict[str, Any]] = (),
+    base_url: str = "",
 ) -> list[str]:
     out: list[str] = []
     if causes:
@@ -202,7 +208,11 @@ def _records_markdown(
     if related:
         out += ["**Related articles**", ""]
         for item in related:
-            out.append(f"- KB{item['article_id']}: {_md(item.get('title') or '')}".rstrip(": "))
+            name = f"KB{item['article_id']}"
+            if item.get("in_store"):
+                # Only articles the knowledge base has get a link: the others have no page.
+                name = f"[{name}]({_url(base_url, article_page(item['article_id']))})"
+            out.append(f"- {name}: {_md(item.get('title') or '')}".rstrip(": "))
         out.append("")
     return out
 
@@ -247,7 +257,7 @@ def match_text(body: dict[str, Any], base_url: str) -> str:
         out += _wrap(match["title"], first=f"{rank}. ")
         out += [
             f"   {_issue_label(match)}  confidence {match['confidence']:.2f}",
-            f"   {_url(base_url, match['links']['article'])}",
+            f"   {_url(base_url, issue_page(match['issue_id']))}",
         ]
         if match["matched_lines"]:
             out += ["", "Why it matched:"]
@@ -301,13 +311,14 @@ def issue_markdown(issue: dict[str, Any], base_url: str) -> str:
     out = [
         f"# {_md(issue['title'])}",
         "",
-        f"[KB{issue['article_id']}]({_url(base_url, '/v1/articles/' + issue['article_id'])}): "
+        f"[KB{issue['article_id']}]({_url(base_url, article_page(issue['article_id']))}): "
         f"{_md(issue['article_title'])}, issue `{issue['id']}`",
         "",
     ]
     out += _md_text(issue.get("description", ""))
     out += _symptoms_markdown(issue.get("symptoms", []))
     out += _records_markdown(issue.get("causes", []), issue.get("workarounds", []))
+    out.append(f"Source: {_url(base_url, issue_page(issue['id']))}")
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -331,7 +342,7 @@ def issue_text(issue: dict[str, Any], base_url: str) -> str:
     out = _wrap(issue["title"])
     out += [
         f"KB{issue['article_id']} issue {issue['id']}",
-        _url(base_url, f"/v1/articles/{issue['article_id']}"),
+        _url(base_url, issue_page(issue["id"])),
         "",
     ]
     out += _wrap(issue.get("description", ""))
@@ -356,24 +367,6 @@ def _symptoms_text(symptoms: list[dict[str, Any]]) -> list[str]:
     return out
 
 
-def _article_issues(article: dict[str, Any]) -> list[dict[str, Any]]:
-    """The article's issues with their own symptoms, causes and workarounds attached."""
-    issues = []
-    for issue in article.get("issues", []):
-        issue_id = issue["id"]
-        issues.append(
-            {
-                **issue,
-                "symptoms": [s for s in article.get("symptoms", []) if s["issue_id"] == issue_id],
-                "causes": [c for c in article.get("causes", []) if issue_id in c["issue_ids"]],
-                "workarounds": [
-                    w for w in article.get("workarounds", []) if issue_id in w["issue_ids"]
-                ],
-            }
-        )
-    return issues
-
-
 def article_markdown(article: dict[str, Any], base_url: str) -> str:
     """A full article as Markdown: what it applies to, its issues with their fixes."""
     out = [f"# KB{article['id']}: {_md(article['title'])}", ""]
@@ -382,14 +375,13 @@ def article_markdown(article: dict[str, Any], base_url: str) -> str:
         out += [f"Applies to: {_md(applies)}", ""]
     if article.get("summary"):
         out += _md_text(article["summary"])
-    issues = _article_issues(article)
-    for issue in issues:
+    for issue in article_issues(article):
         out += [f"## Issue {issue['number']}: {_md(issue['title'])}", ""]
         out += _md_text(issue.get("description", ""))
         out += _symptoms_markdown(issue["symptoms"])
         out += _records_markdown(issue["causes"], issue["workarounds"])
-    out += _records_markdown([], [], article.get("related", []))
-    out.append(f"Source: {_url(base_url, article['links']['self'])}")
+    out += _records_markdown([], [], article.get("related", []), base_url)
+    out.append(f"Source: {_url(base_url, article_page(article['id']))}")
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -399,10 +391,10 @@ def article_text(article: dict[str, Any], base_url: str) -> str:
     applies = ", ".join(f"{a['product']} {a['version']}".strip() for a in article["applies_to"])
     if applies:
         out += _wrap(applies, indent="            ", first="Applies to: ")
-    out.append(_url(base_url, article["links"]["self"]))
+    out.append(_url(base_url, article_page(article["id"])))
     if article.get("summary"):
         out += [""] + _wrap(article["summary"])
-    for issue in _article_issues(article):
+    for issue in article_issues(article):
         out += ["", "=" * WIDTH]
         out += _wrap(f"Issue {issue['number']}: {issue['title']}")
         out += _symptoms_text(issue["symptoms"])

@@ -309,3 +309,41 @@ def test_a_search_shows_articles_beside_the_answer(page) -> None:
     assert hit.text.startswith("KB264630: ")
     assert page.find_elements(By.CSS_SELECTOR, "#search-results mark")
     assert same_page(page) and page.find_element(By.CSS_SELECTOR, "#match-1").is_displayed()
+
+
+@pytest.mark.parametrize(
+    ("path", "heading", "text"),
+    [
+        ("/articles/264630", "KB264630: SMS 2.0 SP1 and SP2", FIRST_STEP),
+        ("/issues/264630-1", ISSUE_1_TITLE, FIRST_STEP),
+    ],
+)
+def test_record_pages_fit_a_phone_without_sideways_scrolling(
+    browser,
+    server,  # noqa: F811
+    path: str,
+    heading: str,
+    text: str,
+) -> None:
+    # A 360 px wide phone screen, as the page's viewport meta tag lets phones show it.
+    browser.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": 360, "height": 740, "deviceScaleFactor": 2, "mobile": True},
+    )
+    try:
+        browser.get(f"http://127.0.0.1:{server}{path}")
+        assert heading in browser.find_element(By.TAG_NAME, "h1").text
+        assert text in browser.find_element(By.TAG_NAME, "main").text
+        width, page_width = browser.execute_script(
+            "return [window.innerWidth, document.documentElement.scrollWidth]"
+        )
+        assert width == 360
+        assert page_width <= width
+        # Log lines wrap inside their own box rather than widening it.
+        overflowing = browser.execute_script(
+            "return [...document.querySelectorAll('.logline')]"
+            ".filter(e => e.scrollWidth > e.clientWidth).length"
+        )
+        assert overflowing == 0
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})

@@ -25,6 +25,8 @@ ISSUE1_PASTE = "\n".join(
     s["text"] for s in SEED["symptoms"] if s["issue_id"] == "264630-1" and s["kind"] == "log_line"
 )
 TOOLS = {"match_log", "search_kb", "get_article", "get_issue"}
+# Where people read the pages: the tool server has no request to take an address from.
+PUBLIC_URL = "https://kb.example.com"
 # (tool, arguments) for every call of the conversation, keyed by what each call is for
 CALLS: dict[str, tuple[str, dict[str, Any]]] = {
     "match": ("match_log", {"log": ISSUE1_PASTE, "limit": 3}),
@@ -86,11 +88,15 @@ async def talk(params: StdioServerParameters, errlog: Any) -> Conversation:
 @pytest.fixture(scope="module")
 def conversation(tmp_path_factory: pytest.TempPathFactory) -> Conversation:
     root = tmp_path_factory.mktemp("mcp")
-    config = make_config(root)
+    config = make_config(root, public_url=PUBLIC_URL)
     params = StdioServerParameters(
         command=sys.executable,
         args=["-m", "service.cli", "mcp"],
-        env={"KB_HOME": str(config.kb_home), "KB_DATA": str(config.kb_data)},
+        env={
+            "KB_HOME": str(config.kb_home),
+            "KB_DATA": str(config.kb_data),
+            "KB_PUBLIC_URL": PUBLIC_URL,
+        },
         cwd=PROJECT_ROOT,
     )
     stderr_path = root / "mcp.stderr"
@@ -153,6 +159,8 @@ def test_match_log_ranks_issue_1_first_with_its_remediation(conversation: Conver
     steps = [step for workaround in top["remediation"] for step in workaround["steps"]]
     assert steps and all(step["text"] for step in steps)
     assert top["remediation"][0]["id"].startswith("264630-w")
+    # A link a person can open, at the address the server is configured to be reached at.
+    assert top["page_url"] == f"{PUBLIC_URL}/issues/264630-1"
 
 
 def test_get_issue_gives_the_issue_with_its_causes_and_remediation(
@@ -163,6 +171,7 @@ def test_get_issue_gives_the_issue_with_its_causes_and_remediation(
     assert {c["missing_update"] for c in body["causes"]} >= {"251070", "249077"}
     steps = [s["text"] for w in body["workarounds"] for s in w["steps"]]
     assert any("Copylog.tcf" in text for text in steps)
+    assert body["page_url"] == f"{PUBLIC_URL}/issues/264630-1"
 
 
 # Fields that differ between any two requests by design: a match's request id names that one

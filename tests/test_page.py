@@ -72,14 +72,6 @@ def test_feedback_buttons_need_a_known_match(client) -> None:
     assert "No recent match has the request id" in unknown.get_data(as_text=True)
 
 
-def test_article_page_and_its_errors(client) -> None:
-    page = client.get("/articles/Q264630")
-    assert page.status_code == 200
-    assert "Ccm.old" in page.get_data(as_text=True)
-    missing = client.get("/articles/999999")
-    assert missing.status_code == 404 and missing.mimetype == "application/problem+json"
-
-
 def answer_of(html: str) -> dict[str, object]:
     """What the answer page shows: the request id, issues in order, and each line's mark."""
     return {

@@ -33,10 +33,10 @@ def test_plain_text_answer_fits_a_terminal_and_gives_the_fix_in_order(client) ->
     # The steps of the Copylog.tcf edit come numbered and in the article's order.
     assert text.index(f" 1. {STEP_1}") < text.index(f" 2. {STEP_2}")
     assert "WARNING: NOTE: After you upgrade the site to SP2" in text
-    assert "http://localhost/v1/articles/264630" in text
+    assert "http://localhost/issues/264630-1" in text
 
 
-def test_markdown_answer_has_evidence_steps_warnings_and_the_article_link(client) -> None:
+def test_markdown_answer_has_evidence_steps_warnings_and_the_article_page(client) -> None:
     response = post_paste(client, "text/markdown")
     assert response.status_code == 200
     assert response.mimetype == "text/markdown"
@@ -46,7 +46,7 @@ def test_markdown_answer_has_evidence_steps_warnings_and_the_article_link(client
         "## 1. Copylog.tcf rewritten by an SP1 site leaves clients in a mixed SP1/SP2 installation"
     )
     assert "- line 1 (exact): `Trying to open IPC connection with APM...`" in text
-    assert "[KB264630](http://localhost/v1/articles/264630)" in text
+    assert "[KB264630](http://localhost/articles/264630)" in text
     assert f"   1. {STEP_1}" in text
     assert "> **Warning:** Upgrading to SP2 does not repair" in text
 

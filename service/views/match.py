@@ -18,6 +18,7 @@ from schemas.api import (
 from service.decoding import DecodeError, UnsupportedCharset, decode_text
 from service.errors import ApiError
 from service.kb import RevisionCache
+from service.links import issue_page_url
 from service.matching import MatchOptions, answer_paste
 from service.views.common import (
     activity,
@@ -114,7 +115,10 @@ def dump_answer(answer: dict[str, Any]) -> dict[str, Any]:
     """
     without_parts = {part: [] for part in ISSUE_PARTS}
     matches = answer["matches"]
-    body = _out.dump({**answer, "matches": [{**m, **without_parts} for m in matches]})
+    # The page link is made here, per answer, not kept with the issue: it is absolute, and the
+    # address it is built on may be the request's.
+    shown = [{**m, **without_parts, "page_url": issue_page_url(m["issue_id"])} for m in matches]
+    body = _out.dump({**answer, "matches": shown})
     for dumped, match in zip(body["matches"], matches, strict=True):
         dumped.update(_issue_parts_dumped(match))
     return body

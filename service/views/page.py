@@ -1,4 +1,4 @@
-"""The paste page for helpdesk staff: a form that works without JavaScript, and article pages.
+"""The paste page for helpdesk staff: a form that works without JavaScript.
 
 The page posts to itself and is answered by the same matcher, and shows the same body, as
 `/v1/match`. Its feedback buttons post the paste along with the verdict, so that without
@@ -15,16 +15,14 @@ from typing import Any
 from flask import Blueprint, Response, g, render_template, request
 from marshmallow import ValidationError
 
-from schemas.api import ArticleOut, SearchArgsSchema, SearchResponseOut
-from service import limits, links
+from schemas.api import SearchArgsSchema, SearchResponseOut
+from service import limits
 from service.decoding import DecodeError, decode_text
-from service.errors import ApiError
 from service.feedback import FeedbackRefused, TooManyPending, give_feedback
 from service.matching import PasteTooLarge, answer_paste, match_log
 from service.normalize import CMTRACE_END, CMTRACE_START, physical_lines
-from service.render import MARKDOWN, article_text
+from service.render import MARKDOWN
 from service.search import search_articles
-from service.storage import ArticleNotFound
 from service.views.common import activity, client_id, kb, text_response
 from service.views.match import dump_answer
 
@@ -148,22 +146,6 @@ def paste_answer() -> Response:
     except PasteTooLarge as exc:
         return _page(413, error=f"The paste is too large: {exc}.", paste=text)
     return _answer_page(text, result)
-
-
-@bp.get("/articles/<article_ref:article_ref>")
-def article_page(article_ref: str) -> Response:
-    """A whole article for people: its plain-text rendering in a page."""
-    store = kb().store
-    try:
-        article_id = store.resolve_article_id(article_ref)
-    except ArticleNotFound:
-        raise ApiError(404, f"No article has the id {article_ref!r}.") from None
-    article = store.get_article(article_id)
-    if article is None:
-        raise ApiError(404, f"No article has the id {article_ref!r}.")
-    body = ArticleOut().dump(links.full_article_links(article))
-    html = render_template("article.html", article=body, text=article_text(body, request.host_url))
-    return Response(html, mimetype="text/html")
 
 
 @bp.post("/feedback")
