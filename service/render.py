@@ -22,6 +22,15 @@ FULL_MATCHES = 3
 MARKDOWN = "text/markdown"
 PLAIN = "text/plain"
 TEXT_MEDIA = (MARKDOWN, PLAIN)
+# How an answer names each kind of error code.
+CODE_KINDS = {
+    "win32": "Win32",
+    "net": "NET",
+    "ntstatus": "NTSTATUS",
+    "hresult": "HRESULT",
+    "bugcheck": "stop code",
+    "sms": "SMS status message",
+}
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|])")
 
@@ -169,11 +178,19 @@ def _match_block_markdown(rank: int, match: dict[str, Any], base_url: str) -> li
             terms = ", ".join(_code(t) for t in match["matched_terms"])
             out.append(f"- words shared with the article: {terms}")
         for code in match.get("error_codes", []):
-            out.append(f"- error {_code(code['code'])}: {_md(code['meaning'] or 'unknown code')}")
+            name, said = _code_text(code)
+            named = f" {_code(name)}" if name else ""
+            out.append(f"- error {_code(code['code'])}{named} {_md(said)}")
         out.append("")
     out += _records_markdown(match["causes"], match["remediation"], match["related_articles"])
     out += [f"Full article: {article_link}", ""]
     return out
+
+
+def _code_text(code: dict[str, Any]) -> tuple[str | None, str]:
+    """An error code's name, and what follows it on its line: "(Win32): Access is denied..."."""
+    kind = CODE_KINDS.get(code.get("kind", ""), code.get("kind", ""))
+    return code.get("name"), f"({kind}): {code.get('meaning') or 'not a well-known code'}"
 
 
 def _records_markdown(
@@ -245,7 +262,8 @@ def match_text(body: dict[str, Any], base_url: str) -> str:
                 head = f"  line {item['line']:>4} {item['match']:<10} "
                 out += _wrap(item["text"] + _shared(item), indent=" " * len(head), first=head)
         for code in match.get("error_codes", []):
-            out += _wrap(code["meaning"] or "unknown code", first=f"  error {code['code']}: ")
+            name, said = _code_text(code)
+            out += _wrap(" ".join(filter(None, (name, said))), first=f"  error {code['code']} ")
         out += _records_text(match["causes"], match["remediation"])
     if others:
         out += ["", "Other candidates:"]

@@ -162,6 +162,24 @@ def test_plain_text_breaks_an_unbroken_long_line_within_80_columns() -> None:
     assert text.replace("\n", "").replace(" ", "").count("x" * 500) == 1
 
 
+def test_error_codes_are_named_in_markdown_and_plain_text() -> None:
+    body = _match_body("A title", "Unable to start the agent. Win32 Error: 5")
+    body["matches"][0]["error_codes"] = [
+        {
+            "code": "5",
+            "kind": "win32",
+            "name": "ERROR_ACCESS_DENIED",
+            "meaning": "Access is denied.",
+        },
+        {"code": "0x80990001", "kind": "hresult", "name": None, "meaning": None},
+    ]
+    markdown = match_markdown(body, "http://h/")
+    assert "- error `5` `ERROR_ACCESS_DENIED` (Win32): Access is denied." in markdown
+    assert "- error `0x80990001` (HRESULT): not a well-known code" in markdown
+    text = match_text(body, "http://h/")
+    assert "  error 5 ERROR_ACCESS_DENIED (Win32): Access is denied." in text
+
+
 def test_article_markdown_keeps_bullets_as_a_list() -> None:
     article = {
         "id": "1",
