@@ -223,7 +223,8 @@ def _workaround_markdown(n: int, workaround: dict[str, Any]) -> list[str]:
     for condition in workaround.get("preconditions", []):
         out += [f"{indent}_When:_ {_md(condition)}", ""]
     if not steps and workaround.get("description"):
-        out += [f"{indent}{_md(p)}\n" for p in _paragraphs(workaround["description"])]
+        for paragraph in _paragraphs(workaround["description"]):
+            out += [*_md_block(paragraph, indent), ""]
     for warning in workaround.get("warnings", []):
         out += [f"{indent}> **Warning:** {_md(warning)}", ""]
     if steps:
@@ -231,11 +232,25 @@ def _workaround_markdown(n: int, workaround: dict[str, Any]) -> list[str]:
             paragraphs = _paragraphs(step["text"])
             out.append(f"{indent}{step['number']}. {_md(paragraphs[0]) if paragraphs else ''}")
             for paragraph in paragraphs[1:]:
-                out += ["", f"{indent}   {_md(paragraph)}"]
+                out += ["", *_md_block(paragraph, f"{indent}   ")]
             for warning in step.get("warnings", []):
                 out += ["", f"{indent}   > **Warning:** {_md(warning)}"]
         out.append("")
     return out
+
+
+def _md_block(paragraph: str, indent: str) -> list[str]:
+    """A paragraph of a fix: a table or a listing (its lines kept) as a code block, so that
+    Markdown does not run its rows together; other text as it is."""
+    lines = paragraph.splitlines()
+    if len(lines) == 1 or all(line.lstrip().startswith("•") for line in lines):
+        return [f"{indent}{line}" for line in _md_text(paragraph)[0].splitlines()]
+    fence = "````" if "```" in paragraph else "```"
+    return [
+        f"{indent}{fence}",
+        *(f"{indent}{line}" for line in lines),
+        f"{indent}{fence}",
+    ]
 
 
 def match_text(body: dict[str, Any], base_url: str) -> str:

@@ -180,6 +180,20 @@ def test_error_codes_are_named_in_markdown_and_plain_text() -> None:
     assert "  error 5 ERROR_ACCESS_DENIED (Win32): Access is denied." in text
 
 
+def test_a_table_in_a_step_stays_a_table_in_markdown() -> None:
+    body = _match_body("A title", "a line")
+    table = "File      Version\n--------  -------\nWidg.dll  2.0.1"
+    body["matches"][0]["remediation"] = [
+        {
+            "title": "Resolution",
+            "steps": [{"number": 1, "text": f"Check the files:\n\n{table}"}],
+        }
+    ]
+    markdown = match_markdown(body, "http://h/")
+    assert "   1. Check the files:\n\n      ```\n      File      Version\n" in markdown
+    assert "      Widg.dll  2.0.1\n      ```" in markdown
+
+
 def test_article_markdown_keeps_bullets_as_a_list() -> None:
     article = {
         "id": "1",
