@@ -25,6 +25,7 @@ from marshmallow import (
 
 from schemas.records import SYMPTOM_KINDS, JsonInteger
 from service import limits
+from service.error_codes import KINDS as ERROR_CODE_KINDS
 
 
 def doc(description: str, example: Any = None, **extra: Any) -> dict[str, Any]:
@@ -696,11 +697,36 @@ class MatchedLineOut(Schema):
 
 
 class ErrorCodeOut(Schema):
-    code = _path("An error code seen in the matched lines.", "0x80070005", required=True)
+    code = fields.String(
+        required=True,
+        metadata=doc("An error code as a matched line writes it.", "5"),
+    )
+    kind = fields.String(
+        required=True,
+        validate=validate.OneOf(ERROR_CODE_KINDS),
+        metadata=doc(
+            "What numbers it: `win32` (a Win32 or Windows Sockets error), `net` (a LAN Manager "
+            "network error, 2100-2999), `ntstatus`, `hresult`, `bugcheck` (a blue screen's stop "
+            "code) or `sms` (an SMS 2.0 client status message ID).",
+            "win32",
+        ),
+    )
+    name = fields.String(
+        allow_none=True,
+        required=True,
+        metadata=doc(
+            "The name Windows gives it (an SMS status message's title), or null when the code "
+            "is not a well-known one.",
+            "ERROR_ACCESS_DENIED",
+        ),
+    )
     meaning = fields.String(
         allow_none=True,
         required=True,
-        metadata=doc("What it means, when it is a well-known code.", "E_ACCESSDENIED"),
+        metadata=doc(
+            "What it means, in a sentence, or null when the code is not a well-known one.",
+            "Access is denied: the account lacks the permission or right for the operation.",
+        ),
     )
 
 

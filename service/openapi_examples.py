@@ -667,7 +667,14 @@ LINE_MATCHED = {
             "matched_terms": [],
             "text_coverage": 0.0,
             "log_files": [],
-            "error_codes": [{"code": "0x80070005", "meaning": "E_ACCESSDENIED (access is denied)"}],
+            "error_codes": [
+                {
+                    "code": "0x80070005",
+                    "kind": "hresult",
+                    "name": "E_ACCESSDENIED",
+                    "meaning": "Access is denied (Win32 error 5 as an HRESULT).",
+                }
+            ],
             "causes": [],
             "remediation": [],
             "related_articles": [],

@@ -24,6 +24,15 @@ FULL_MATCHES = 3
 MARKDOWN = "text/markdown"
 PLAIN = "text/plain"
 TEXT_MEDIA = (MARKDOWN, PLAIN)
+# How an answer names each kind of error code.
+CODE_KINDS = {
+    "win32": "Win32",
+    "net": "NET",
+    "ntstatus": "NTSTATUS",
+    "hresult": "HRESULT",
+    "bugcheck": "stop code",
+    "sms": "SMS status message",
+}
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|])")
 
@@ -180,13 +189,21 @@ def _match_block_markdown(rank: int, match: dict[str, Any], base_url: str) -> li
             terms = ", ".join(_code(t) for t in match["matched_terms"])
             out.append(f"- words shared with the article: {terms}")
         for code in match.get("error_codes", []):
-            out.append(f"- error {_code(code['code'])}: {_md(code['meaning'] or 'unknown code')}")
+            name, said = _code_text(code)
+            named = f" {_code(name)}" if name else ""
+            out.append(f"- error {_code(code['code'])}{named} {_md(said)}")
         out.append("")
     out += _records_markdown(
         match["causes"], match["remediation"], match["related_articles"], base_url
     )
     out += [f"Full article: {article_link}", ""]
     return out
+
+
+def _code_text(code: dict[str, Any]) -> tuple[str | None, str]:
+    """An error code's name, and what follows it on its line: "(Win32): Access is denied..."."""
+    kind = CODE_KINDS.get(code.get("kind", ""), code.get("kind", ""))
+    return code.get("name"), f"({kind}): {code.get('meaning') or 'not a well-known code'}"
 
 
 def _records_markdown(
@@ -224,7 +241,8 @@ def _workaround_markdown(n: int, workaround: dict[str, Any]) -> list[str]:
     for condition in workaround.get("preconditions", []):
         out += [f"{indent}_When:_ {_md(condition)}", ""]
     if not steps and workaround.get("description"):
-        out += [f"{indent}{_md(p)}\n" for p in _paragraphs(workaround["description"])]
+        for paragraph in _paragraphs(workaround["description"]):
+            out += [*_md_block(paragraph, indent), ""]
     for warning in workaround.get("warnings", []):
         out += [f"{indent}> **Warning:** {_md(warning)}", ""]
     if steps:
@@ -232,11 +250,25 @@ def _workaround_markdown(n: int, workaround: dict[str, Any]) -> list[str]:
             paragraphs = _paragraphs(step["text"])
             out.append(f"{indent}{step['number']}. {_md(paragraphs[0]) if paragraphs else ''}")
             for paragraph in paragraphs[1:]:
-                out += ["", f"{indent}   {_md(paragraph)}"]
+                out += ["", *_md_block(paragraph, f"{indent}   ")]
             for warning in step.get("warnings", []):
                 out += ["", f"{indent}   > **Warning:** {_md(warning)}"]
         out.append("")
     return out
+
+
+def _md_block(paragraph: str, indent: str) -> list[str]:
+    """A paragraph of a fix: a table or a listing (its lines kept) as a code block, so that
+    Markdown does not run its rows together; other text as it is."""
+    lines = paragraph.splitlines()
+    if len(lines) == 1 or all(line.lstrip().startswith("•") for line in lines):
+        return [f"{indent}{line}" for line in _md_text(paragraph)[0].splitlines()]
+    fence = "````" if "```" in paragraph else "```"
+    return [
+        f"{indent}{fence}",
+        *(f"{indent}{line}" for line in lines),
+        f"{indent}{fence}",
+    ]
 
 
 def match_text(body: dict[str, Any], base_url: str) -> str:
@@ -265,7 +297,8 @@ def match_text(body: dict[str, Any], base_url: str) -> str:
                 head = f"  line {item['line']:>4} {item['match']:<10} "
                 out += _wrap(item["text"] + _shared(item), indent=" " * len(head), first=head)
         for code in match.get("error_codes", []):
-            out += _wrap(code["meaning"] or "unknown code", first=f"  error {code['code']}: ")
+            name, said = _code_text(code)
+            out += _wrap(" ".join(filter(None, (name, said))), first=f"  error {code['code']} ")
         out += _records_text(match["causes"], match["remediation"])
     if others:
         out += ["", "Other candidates:"]

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from service.config import PROJECT_ROOT
+from tests.helpers import SEED_TEXT
 
 SEED = yaml.safe_load((PROJECT_ROOT / "kb_data/264630.yaml").read_text())
 ISSUE1_LINES = [
@@ -152,8 +153,34 @@ def test_an_hresult_spelled_differently_still_matches_and_is_named(client) -> No
     line = "Inventory Agent failed to write the cache file, error -2147024891"
     top = client.get("/v1/match", query_string={"line": line}).get_json()["matches"][0]
     assert top["issue_id"] == "900001-1"
-    assert top["error_codes"][0]["code"] == "0x80070005"
-    assert "access" in top["error_codes"][0]["meaning"].lower()
+    [code] = top["error_codes"]
+    assert code["code"] == "-2147024891"
+    assert (code["kind"], code["name"]) == ("hresult", "E_ACCESSDENIED")
+    assert "access" in code["meaning"].lower()
+
+
+def seed_log(first: str, last: str) -> str:
+    """A log the seed article quotes, from its line starting `first` to before `last`."""
+    text = SEED_TEXT.read_text()
+    start = text.index(first)
+    return text[start : text.index(last, start)]
+
+
+@pytest.mark.parametrize(
+    ("paste", "code", "name"),
+    [
+        (seed_log("No COMPVER.INI", "SMSCLI.LOG"), "5", "ERROR_ACCESS_DENIED"),
+        (seed_log("ERROR: The Client Service", "CLICORE.LOG"), "0x5", "ERROR_ACCESS_DENIED"),
+        (seed_log("Client core file version", "Issue 2"), "123", "ERROR_INVALID_NAME"),
+    ],
+    ids=["Wn_logon", "Clisvc", "Ccim32"],
+)
+def test_the_seed_logs_error_codes_are_named(client, paste: str, code: str, name: str) -> None:
+    top = match(client, paste)["matches"][0]
+    assert top["issue_id"] == "264630-1"
+    assert {"code": code, "kind": "win32", "name": name} in [
+        {k: c[k] for k in ("code", "kind", "name")} for c in top["error_codes"]
+    ]
 
 
 def test_product_filter_narrows_matches(client) -> None:

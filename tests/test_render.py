@@ -162,6 +162,38 @@ def test_plain_text_breaks_an_unbroken_long_line_within_80_columns() -> None:
     assert text.replace("\n", "").replace(" ", "").count("x" * 500) == 1
 
 
+def test_error_codes_are_named_in_markdown_and_plain_text() -> None:
+    body = _match_body("A title", "Unable to start the agent. Win32 Error: 5")
+    body["matches"][0]["error_codes"] = [
+        {
+            "code": "5",
+            "kind": "win32",
+            "name": "ERROR_ACCESS_DENIED",
+            "meaning": "Access is denied.",
+        },
+        {"code": "0x80990001", "kind": "hresult", "name": None, "meaning": None},
+    ]
+    markdown = match_markdown(body, "http://h/")
+    assert "- error `5` `ERROR_ACCESS_DENIED` (Win32): Access is denied." in markdown
+    assert "- error `0x80990001` (HRESULT): not a well-known code" in markdown
+    text = match_text(body, "http://h/")
+    assert "  error 5 ERROR_ACCESS_DENIED (Win32): Access is denied." in text
+
+
+def test_a_table_in_a_step_stays_a_table_in_markdown() -> None:
+    body = _match_body("A title", "a line")
+    table = "File      Version\n--------  -------\nWidg.dll  2.0.1"
+    body["matches"][0]["remediation"] = [
+        {
+            "title": "Resolution",
+            "steps": [{"number": 1, "text": f"Check the files:\n\n{table}"}],
+        }
+    ]
+    markdown = match_markdown(body, "http://h/")
+    assert "   1. Check the files:\n\n      ```\n      File      Version\n" in markdown
+    assert "      Widg.dll  2.0.1\n      ```" in markdown
+
+
 def test_article_markdown_keeps_bullets_as_a_list() -> None:
     article = {
         "id": "1",

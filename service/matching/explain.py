@@ -11,11 +11,11 @@ from typing import Any
 
 from service import learning
 from service.article_text import article_lines
+from service.error_codes import ErrorCode
 from service.kb import KnowledgeBase
 from service.links import article_url, cause_links, issue_url, related_links, workaround_links
 from service.matching.parse import Paste
 from service.matching.rank import Evidence, RankedIssue, RankOutcome
-from service.normalize import describe_code
 
 NO_MATCH_HINT = (
     "No known issue matched. Paste more of the log (the lines around the first error help most), "
@@ -51,7 +51,11 @@ def explain_match(
     """One match of an answer: the issue, how sure, the paste lines behind it, and its fix.
     `details`: issue records already read, by issue id (see `_uncached_issue_details`)."""
     context = issue_context(kb, ranked.issue_id, ranked.article_id, details)
-    codes = sorted({code for e in ranked.evidence for code in e.codes})
+    # Each code once, as the paste first writes it.
+    codes: dict[tuple[str, int], ErrorCode] = {}
+    for e in sorted(ranked.evidence, key=lambda e: e.line):
+        for code in e.codes:
+            codes.setdefault(code.key, code)
     return {
         "article_id": ranked.article_id,
         "issue_id": ranked.issue_id,
@@ -63,7 +67,7 @@ def explain_match(
         "matched_terms": ranked.text_terms,
         "text_coverage": ranked.text_coverage,
         "log_files": ranked.log_files,
-        "error_codes": [{"code": c, "meaning": describe_code(c)} for c in codes],
+        "error_codes": [code.as_dict() for code in codes.values()],
         "causes": context["causes"],
         "remediation": context["remediation"],
         "related_articles": context["related_articles"],

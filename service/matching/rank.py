@@ -27,6 +27,7 @@ from whoosh.searching import Searcher
 
 from service import budget
 from service.article_text import Candidate, line_candidates, line_key, numbers_masked
+from service.error_codes import ErrorCode
 from service.index import SearcherCaches
 from service.learning import penalty_factor
 from service.matching.parse import PasteLine
@@ -125,7 +126,8 @@ class Evidence:
     how: str
     similarity: float
     weight: float
-    codes: tuple[str, ...] = ()
+    # The error codes the paste line reports (shown with the match, not weighed).
+    codes: tuple[ErrorCode, ...] = ()
     # Evidence from the article's text rather than a symptom record: the key of the article
     # line it matched, and how many articles say that line.
     line_key: int | None = None
@@ -152,7 +154,7 @@ class Evidence:
             how,
             similarity,
             weight,
-            line.normal.codes,
+            line.error_codes,
             **more,
         )
 
