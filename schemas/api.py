@@ -25,6 +25,7 @@ from marshmallow import (
 
 from schemas.records import SYMPTOM_KINDS, JsonInteger
 from service import limits
+from service.error_codes import KINDS as ERROR_CODE_KINDS
 from service.matching.rank import CONFIDENT
 
 
@@ -38,6 +39,11 @@ def doc(description: str, example: Any = None, **extra: Any) -> dict[str, Any]:
 
 
 NOT_BLANK = r"\S"
+# What every `page_url` is.
+PAGE_URL_IS = (
+    "HTML, to open or send to someone. Absolute: at `KB_PUBLIC_URL` when the server has one, "
+    "else at the address the request reached it by."
+)
 
 # -- query arguments ------------------------------------------------------------------------
 
@@ -54,9 +60,12 @@ def _product() -> fields.String:
         load_default=None,
         validate=validate.Length(min=1, max=limits.MAX_PRODUCT_CHARS),
         metadata=doc(
-            "Only articles (or their records, matches or search results) that apply to a "
-            "product whose name contains this text, ignoring case.",
-            "Systems Management Server",
+            "Only articles (or their records, matches or search results) that apply to this "
+            "product: any product whose name holds these words in this order, case, spacing and "
+            "punctuation aside (`systems management`), or that they abbreviate: the name's "
+            "initials (`SMS`), an acronym it holds in brackets, or a known abbreviation "
+            "(`MS-DOS`, `NT`). `/v1/products` lists the products and what each answers to.",
+            "SMS",
         ),
     )
 
@@ -66,8 +75,11 @@ def _version() -> fields.String:
         load_default=None,
         validate=validate.Length(min=1, max=limits.MAX_VERSION_CHARS),
         metadata=doc(
-            "Only articles (or their records or matches) that apply to this product version, "
-            "ignoring case; with `product`, a version of that product.",
+            "Only articles (or their records or matches) that apply to this version; with "
+            "`product`, a version of that product. Read as a release and a service pack, "
+            "spelling aside: `2.0 SP2`, `2.0 Service Pack 2` and `2.00 sp2` are one version. A "
+            "release alone (`2.0`) stands for it and each of its service packs, a service pack "
+            "alone (`SP2`) for that pack of any release. `/v1/products` lists the versions.",
             "2.0 SP1",
         ),
     )
@@ -553,6 +565,11 @@ class IssueOut(Schema):
     )
     title = _path("What goes wrong.", required=True)
     description = _path("More about it (may be empty).", required=True)
+    page_url = _path(
+        "The issue's page for people: " + PAGE_URL_IS,
+        "http://127.0.0.1:8000/issues/264630-1",
+        required=True,
+    )
     symptom_ids = fields.List(fields.String(), required=True, metadata=doc("Its symptoms."))
     cause_ids = fields.List(fields.String(), required=True, metadata=doc("Its causes."))
     workaround_ids = fields.List(fields.String(), required=True, metadata=doc("Its workarounds."))
@@ -605,6 +622,11 @@ class ArticleSummaryOut(Schema):
     )
     title = _path("The title.", required=True)
     summary = _path("The lead paragraph (may be empty).", required=True)
+    page_url = _path(
+        "The article's page for people: " + PAGE_URL_IS,
+        "http://127.0.0.1:8000/articles/264630",
+        required=True,
+    )
     source = fields.String(
         required=True,
         validate=validate.OneOf(("curated", "imported", "api")),
@@ -707,11 +729,36 @@ class MatchedLineOut(Schema):
 
 
 class ErrorCodeOut(Schema):
-    code = _path("An error code seen in the matched lines.", "0x80070005", required=True)
+    code = fields.String(
+        required=True,
+        metadata=doc("An error code as a matched line writes it.", "5"),
+    )
+    kind = fields.String(
+        required=True,
+        validate=validate.OneOf(ERROR_CODE_KINDS),
+        metadata=doc(
+            "What numbers it: `win32` (a Win32 or Windows Sockets error), `net` (a LAN Manager "
+            "network error, 2100-2999), `ntstatus`, `hresult`, `bugcheck` (a blue screen's stop "
+            "code) or `sms` (an SMS 2.0 client status message ID).",
+            "win32",
+        ),
+    )
+    name = fields.String(
+        allow_none=True,
+        required=True,
+        metadata=doc(
+            "The name Windows gives it (an SMS status message's title), or null when the code "
+            "is not a well-known one.",
+            "ERROR_ACCESS_DENIED",
+        ),
+    )
     meaning = fields.String(
         allow_none=True,
         required=True,
-        metadata=doc("What it means, when it is a well-known code.", "E_ACCESSDENIED"),
+        metadata=doc(
+            "What it means, in a sentence, or null when the code is not a well-known one.",
+            "Access is denied: the account lacks the permission or right for the operation.",
+        ),
     )
 
 
@@ -787,8 +834,8 @@ class MatchOut(Schema):
         required=True,
     )
     page_url = _path(
-        "The issue's page for people (HTML): its description, causes and every step.",
-        "/issues/264630-1",
+        "The issue's page for people, with its description, causes and every step: " + PAGE_URL_IS,
+        "http://127.0.0.1:8000/issues/264630-1",
         required=True,
     )
     matched_lines = fields.List(
@@ -819,7 +866,12 @@ class MatchOut(Schema):
         ),
     )
     error_codes = fields.List(
-        fields.Nested(ErrorCodeOut), metadata=doc("Error codes of the matched lines." + ONLY_FULL)
+        fields.Nested(ErrorCodeOut),
+        required=True,
+        metadata=doc(
+            "The error codes the matched lines report, each once, decoded; in brief answers, "
+            "those of the lines shown."
+        ),
     )
     causes = fields.List(fields.Nested(CauseOut), metadata=doc("The issue's causes." + ONLY_FULL))
     remediation = fields.List(
@@ -838,6 +890,73 @@ class MatchOut(Schema):
         ),
     )
     links = AsBuilt(MatchLinksOut, required=True)
+
+
+FILTER_NAMES = ("product", "version")
+
+
+class FiltersOut(Schema):
+    """What the `product` and `version` filters of a request were taken to mean, and what
+    they left out."""
+
+    product = _path("The `product` filter as sent.", "SMS")
+    products = fields.List(
+        fields.String(),
+        metadata=doc(
+            "The known products the `product` filter stands for; empty when it names none.",
+            ["Microsoft Systems Management Server"],
+        ),
+    )
+    closest_products = fields.List(
+        fields.String(),
+        metadata=doc(
+            "When the `product` filter names no known product: the known products most like "
+            "it, most alike first.",
+            ["Microsoft Exchange"],
+        ),
+    )
+    version = _path("The `version` filter as sent.", "2.0 sp2")
+    versions = fields.List(
+        fields.String(),
+        metadata=doc(
+            "The versions the articles (of those products) name that the `version` filter "
+            "stands for, as the articles write them; empty when none.",
+            ["2.0 SP2"],
+        ),
+    )
+    closest_versions = fields.List(
+        fields.String(),
+        metadata=doc(
+            "When the `version` filter names no version the articles name: the known versions "
+            "most like it.",
+            ["2.0 SP1", "2.0 SP2"],
+        ),
+    )
+    hidden_matches = fields.Integer(
+        required=True,
+        validate=validate.Range(min=0),
+        metadata=doc(
+            "How many matches the filters left out: issues the paste matches (for `/v1/match`) "
+            "or articles among the first `limit` found without the filter (for `/v1/search`), "
+            "of other products or versions.",
+            2,
+        ),
+    )
+    hidden_by = fields.List(
+        fields.String(validate=validate.OneOf(FILTER_NAMES)),
+        required=True,
+        metadata=doc(
+            "The filters that left them out: `product` for matches of articles about other "
+            "products, `version` for those about other versions (of the product asked for).",
+            ["version"],
+        ),
+    )
+    note = _path(
+        "The same for people, in one sentence or two; empty when the filters matched known "
+        "names and left nothing out.",
+        "The filter version=3.0 left out 2 issues that match; leave out version to see them.",
+        required=True,
+    )
 
 
 class MatchResponseOut(Schema):
@@ -892,6 +1011,13 @@ class MatchResponseOut(Schema):
         fields.Nested(MatchOut), required=True, metadata=doc("The issues, best first.")
     )
     hint = _path("What to try next; only when `matches` is empty.")
+    filters = fields.Nested(
+        FiltersOut,
+        metadata=doc(
+            "What the `product` and `version` filters were taken to mean and what they left "
+            "out; only when one is given."
+        ),
+    )
 
 
 # -- search ---------------------------------------------------------------------------------
@@ -938,7 +1064,11 @@ class IssueHitOut(Schema):
         required=True,
         metadata=doc("The query's words the issue's text has, as the query writes them."),
     )
-    page_url = _path("The issue's page for people (HTML).", "/issues/264630-2", required=True)
+    page_url = _path(
+        "The issue's page for people: " + PAGE_URL_IS,
+        "http://127.0.0.1:8000/issues/264630-2",
+        required=True,
+    )
     links = AsBuilt(IssueHitLinksOut, required=True)
 
 
@@ -956,6 +1086,76 @@ class SearchResponseOut(Schema):
         metadata=doc(
             "The issues of the articles in `results` that have any of the query's words, "
             "best first, at most `limit`."
+        ),
+    )
+    filters = fields.Nested(
+        FiltersOut,
+        metadata=doc(
+            "What the `product` filter was taken to mean and how many articles it left out; "
+            "only when it is given."
+        ),
+    )
+
+
+# -- filters and products -------------------------------------------------------------------
+
+
+class ProductsArgsSchema(QueryArgsSchema):
+    product = _product()
+
+
+class ProductVersionOut(Schema):
+    version = _path("A version, as the articles most often write it.", "2.0 SP1", required=True)
+    articles = fields.Integer(
+        required=True,
+        validate=validate.Range(min=1),
+        metadata=doc("How many articles apply to it.", 381),
+    )
+
+
+class ProductSummaryOut(Schema):
+    product = _path("The product's name.", "Microsoft Systems Management Server", required=True)
+    articles = fields.Integer(
+        required=True,
+        validate=validate.Range(min=1),
+        metadata=doc("How many articles apply to it.", 2820),
+    )
+    aliases = fields.List(
+        fields.String(),
+        required=True,
+        metadata=doc(
+            "The short names the `product` filter also knows it by: its initials, an acronym "
+            "in its name, known abbreviations.",
+            ["SMS"],
+        ),
+    )
+    versions = fields.List(
+        fields.Nested(ProductVersionOut),
+        required=True,
+        metadata=doc(
+            "The versions its articles name, oldest first; spellings of one version counted "
+            "together (`2.0 Service Pack 2` with `2.0 SP2`), and a string naming several "
+            "versions (`3.5 3.51 4.0`) counted under each."
+        ),
+    )
+
+
+class ProductsOut(Schema):
+    """The products the articles apply to, with their versions and article counts."""
+
+    total = fields.Integer(
+        required=True, validate=validate.Range(min=0), metadata=doc("How many products.")
+    )
+    products = fields.List(
+        fields.Nested(ProductSummaryOut),
+        required=True,
+        metadata=doc("The products, by name; with `product`, those it stands for."),
+    )
+    closest_products = fields.List(
+        fields.String(),
+        metadata=doc(
+            "When `product` names no known product: the known products most like it.",
+            ["Microsoft Exchange"],
         ),
     )
 

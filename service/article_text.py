@@ -17,9 +17,10 @@ from __future__ import annotations
 import hashlib
 import re
 from array import array
+from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import islice
+from itertools import accumulate, islice
 from typing import Any
 
 from service.normalize import line_signature, normalize, parse_line
@@ -42,13 +43,14 @@ MAX_WINDOW_LINES = 60
 WRAPPED_MIN_CHARS = 35
 # Bumped whenever the cutting or the normaliser changes what keys an article has; a store with
 # keys of another format has them made again from its articles.
-LINE_KEYS_FORMAT = 11
+LINE_KEYS_FORMAT = 12
 
 QUOTED = re.compile(
     r"[\"\u201c\u201d]([^\"\u201c\u201d\n]{4,300})[\"\u201c\u201d]"
     # single quotes only around words, so that an apostrophe does not open a quotation
     r"|(?:^|(?<=\s))'([^'\n]{4,300})'(?=[\s.,;:!?]|$)"
 )
+QUOTE_MARKS = re.compile("[\"'\u201c\u201d]")
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(\u201c])")
 # "Error message: <message>", "Event ID 1234: <message>": a short lead-in, then the message.
 LEAD_IN = re.compile(r"^([^:]{2,60}?):\s+(\S.*)$")
@@ -135,8 +137,14 @@ def _pieces_of_text(
                     _joined(pair, signatures[start + 2]),
                     counts[start] + counts[start + 1] + counts[start + 2],
                 )
-        if sentences and len(lines) > 1:
-            joined = " ".join(lines)
+        if len(lines) < 2:
+            continue
+        joined = " ".join(lines)
+        # A message quoted in a long sentence and cut by the wrap ("occurs during the
+        # "Installing ... client . .<wrap>" phase") is found only in the re-joined paragraph.
+        if QUOTE_MARKS.search(joined):
+            yield from ((quote, None, 0) for quote in _quoted_across(lines, joined))
+        if sentences:
             for sentence in SENTENCE_END.split(joined):
                 # A sentence within one line is already there as part of that line's runs.
                 if len(sentence) <= MAX_SENTENCE_CHARS and not any(sentence in x for x in lines):
@@ -145,10 +153,26 @@ def _pieces_of_text(
                         yield inner, None, 0
 
 
-def _inner_pieces(text: str) -> Iterator[str]:
-    """Messages embedded in a line: quoted text, and what follows a short lead-in."""
+def _quoted(text: str) -> Iterator[str]:
+    """The text between quotation marks in `text`."""
     for double, single in QUOTED.findall(text):
         yield double or single
+
+
+def _quoted_across(lines: list[str], joined: str) -> Iterator[str]:
+    """Quoted text of `joined` (the lines joined by spaces) that runs over a line's end."""
+    # Where each line ends in `joined`: the space that joins it to the next.
+    breaks = [end - 1 for end in accumulate(len(line) + 1 for line in lines[:-1])]
+    for match in QUOTED.finditer(joined):
+        start, end = match.span()
+        first_break = bisect_right(breaks, start)
+        if first_break < len(breaks) and breaks[first_break] < end:
+            yield match.group(1) or match.group(2)
+
+
+def _inner_pieces(text: str) -> Iterator[str]:
+    """Messages embedded in a line: quoted text, and what follows a short lead-in."""
+    yield from _quoted(text)
     lead = LEAD_IN.match(text)
     if lead and len(lead.group(1).split()) <= 6:
         yield lead.group(2)

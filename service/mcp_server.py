@@ -53,8 +53,10 @@ from service.limits import (
     MATCH_LIMIT_MAX,
     MAX_COMMENT_CHARS,
     MAX_ISSUE_ID_CHARS,
+    MAX_PRODUCT_CHARS,
     MAX_QUERY_CHARS,
     MAX_REQUEST_ID_CHARS,
+    MAX_VERSION_CHARS,
     SEARCH_LIMIT_DEFAULT,
     SEARCH_LIMIT_MAX,
 )
@@ -78,8 +80,9 @@ INSTRUCTIONS = (
     "asked for detail='full'. Say 'not sure' to the user for a match whose certainty is "
     "'not sure'. When they describe a problem in words, call search_kb. Use get_issue or "
     "get_article to read the full record behind an id seen in a result. Relay remediation steps "
-    "in order, with their warnings. When the user says whether a match helped, call "
-    "send_feedback with that match_log answer's request_id."
+    "in order, with their warnings, and give the user the page_url of a match, issue or "
+    "article to read or share. When the user says whether a match helped, call send_feedback "
+    "with that match_log answer's request_id."
 )
 
 # The same pattern the API routes article ids with, so a malformed id gets a message about ids
@@ -261,6 +264,28 @@ def build_server(config: Config | None = None, app: Flask | None = None) -> MCPS
                 json_schema_extra={"enum": list(MATCH_DETAILS)},
             ),
         ] = "brief",
+        product: Annotated[
+            str | None,
+            Field(
+                description=(
+                    "Only issues of articles about this product, e.g. 'SMS' or 'Systems "
+                    "Management Server' (its name's words, initials or a known abbreviation). "
+                    "Leave it out unless the user names the product."
+                ),
+                json_schema_extra={"minLength": 1, "maxLength": MAX_PRODUCT_CHARS},
+            ),
+        ] = None,
+        version: Annotated[
+            str | None,
+            Field(
+                description=(
+                    "Only issues of articles about this version, e.g. '2.0 SP2' or '2.0' (a "
+                    "release stands for its service packs too). Leave it out unless the user "
+                    "names the version."
+                ),
+                json_schema_extra={"minLength": 1, "maxLength": MAX_VERSION_CHARS},
+            ),
+        ] = None,
     ) -> CallToolResult:
         """Find the known issues a pasted log points to, best first.
 
@@ -271,9 +296,16 @@ def build_server(config: Config | None = None, app: Flask | None = None) -> MCPS
         in brief answers the workarounds by title with their steps' first sentences, in full
         answers the causes and every numbered step with its warnings. An empty `matches` list
         means nothing known fits; try search_kb then. The answer's `request_id` is what
-        send_feedback takes.
+        send_feedback takes. With `product` or `version`, the answer's `filters` says what
+        they were taken to mean and how many matches they left out.
         """
-        request = {"log": log, "limit": limit, "detail": detail}
+        request = {
+            "log": log,
+            "limit": limit,
+            "detail": detail,
+            "product": product,
+            "version": version,
+        }
         with _refusals(request):
             # The API's bound on a request body, on the body the same request would send.
             if len(app.json.dumps(request).encode()) > knowledge.config.max_body_bytes:
@@ -288,7 +320,9 @@ def build_server(config: Config | None = None, app: Flask | None = None) -> MCPS
                 request_id=uuid.uuid4().hex,
                 activity=app.extensions.get("activity"),
             )
-        return compact(dump_answer(answer))
+        # In the app's context, as the records below, so `page_url` is built on KB_PUBLIC_URL.
+        with app.app_context():
+            return compact(dump_answer(answer))
 
     @tool(_READ_ONLY)
     def search_kb(
@@ -329,7 +363,11 @@ def build_server(config: Config | None = None, app: Flask | None = None) -> MCPS
                     for e in field_errors(exc.messages)
                 ]
                 raise ApiError(400, "invalid arguments", errors=errors) from None
-        found = search_articles(knowledge, args["q"], limit=args["limit"], product=args["product"])
+        # In the app's context, so the issues' `page_url` is built on KB_PUBLIC_URL.
+        with app.app_context():
+            found = search_articles(
+                knowledge, args["q"], limit=args["limit"], product=args["product"]
+            )
         return compact(_SEARCH_OUT.dump(found))
 
     @tool(_READ_ONLY)
@@ -357,7 +395,9 @@ def build_server(config: Config | None = None, app: Flask | None = None) -> MCPS
                 f"{ref!r} is not an article id. Article ids are KB numbers such as 264630 "
                 f"(Q264630 and KB264630 also work){hint}."
             )
-        article = article_record(store, ref)
+        # In the app's context, so `page_url` is built on KB_PUBLIC_URL.
+        with app.app_context():
+            article = article_record(store, ref)
         if article is None:
             raise ToolError(f"no article {ref} in this knowledge base; search_kb finds articles")
         return compact(_ARTICLE_OUT.dump(article))
@@ -384,13 +424,15 @@ def build_server(config: Config | None = None, app: Flask | None = None) -> MCPS
         id instead, the answer is `{"article_id": ..., "issues": [...]}`, each issue so.
         """
         ref = id.strip()
-        issue = issue_record(store, ref, ISSUE_EXPAND)
-        if issue is not None:
-            return compact(_ISSUE_OUT.dump(issue))
-        article_id = _article_id(store, ref) if _ARTICLE_REF.match(ref) else None
-        if article_id is None:
-            raise ToolError(unknown_issue(store, ref))
-        issues = [issue_record(store, i, ISSUE_EXPAND) for i in _issues_of(store, article_id)]
+        # In the app's context, so `page_url` is built on KB_PUBLIC_URL.
+        with app.app_context():
+            issue = issue_record(store, ref, ISSUE_EXPAND)
+            if issue is not None:
+                return compact(_ISSUE_OUT.dump(issue))
+            article_id = _article_id(store, ref) if _ARTICLE_REF.match(ref) else None
+            if article_id is None:
+                raise ToolError(unknown_issue(store, ref))
+            issues = [issue_record(store, i, ISSUE_EXPAND) for i in _issues_of(store, article_id)]
         return compact(
             {"article_id": article_id, "issues": [_ISSUE_OUT.dump(i) for i in issues if i]}
         )

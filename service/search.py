@@ -12,6 +12,7 @@ from whoosh.analysis import StemmingAnalyzer
 from service.index import issue_document
 from service.kb import KnowledgeBase
 from service.links import article_url, issue_page_url, issue_url
+from service.products import describe_filter, product_filter
 from service.stop_words import PROSE_STOP_WORDS, SEARCH_STOP_WORDS
 
 MAX_QUERY_WORDS = 40
@@ -31,19 +32,50 @@ def search_articles(
     # are kept only when nothing else was typed.
     content = [w for w in words if w not in SEARCH_STOP_WORDS]
     words = (content or words)[:MAX_QUERY_WORDS]
-    store = kb.store
-    hits = store.search_articles(words, limit=limit, product=product, every_word=True)
-    if len(hits) < limit and len(words) > 1:
-        seen = {hit["article_id"] for hit in hits}
-        some = store.search_articles(_telling_words(kb, words), limit=limit, product=product)
-        hits += [hit for hit in some if hit["article_id"] not in seen][: limit - len(hits)]
+    filters = product_filter(kb, product, None)
+    products = sorted(filters.names) if filters is not None and filters.names is not None else None
+    hits = _ranked(kb, words, limit, products)
     for hit in hits:
         # Significant digits, not decimals: in a knowledge base of a few articles, BM25 gives
         # words most of them hold almost no weight, and a hit's score can be tiny but not 0.
         hit["score"] = float(f"{hit['score']:.4g}")
         hit["links"] = {"article": article_url(hit["article_id"])}
     issues = search_issues(kb, text, [hit["article_id"] for hit in hits], limit=limit)
-    return {"query": text, "total": len(hits), "results": hits, "issues": issues}
+    answer: dict[str, Any] = {"query": text, "total": len(hits), "results": hits, "issues": issues}
+    if filters is not None:
+        # A short list may be short because of the filter: the same search without it says
+        # how many of its first `limit` articles the filter left out (one search more, only
+        # then).
+        left_out: list[str] = []
+        if len(hits) < limit:
+            shown = {hit["article_id"] for hit in hits}
+            left_out = [
+                h["article_id"]
+                for h in _ranked(kb, words, limit, None)
+                if h["article_id"] not in shown
+            ]
+        answer["filters"] = describe_filter(
+            kb,
+            filters,
+            len(left_out),
+            ["product"] if left_out else [],
+            what="article",
+            best_hidden=kb.store.products_of_article(left_out[0]) if left_out else None,
+        )
+    return answer
+
+
+def _ranked(
+    kb: KnowledgeBase, words: list[str], limit: int, products: list[str] | None
+) -> list[dict[str, Any]]:
+    """The first `limit` articles with every word, then with some, of `products` if given."""
+    store = kb.store
+    hits = store.search_articles(words, limit=limit, products=products, every_word=True)
+    if len(hits) < limit and len(words) > 1:
+        seen = {hit["article_id"] for hit in hits}
+        some = store.search_articles(_telling_words(kb, words), limit=limit, products=products)
+        hits += [hit for hit in some if hit["article_id"] not in seen][: limit - len(hits)]
+    return hits
 
 
 # The words of a query as the issues' texts are indexed (stemmed), people's function words out.

@@ -62,6 +62,18 @@ def test_quoted_text_and_the_text_after_a_lead_in_are_keys_of_their_own() -> Non
     assert key("Cannot reach the widget catalog") in keys
 
 
+def test_a_message_quoted_across_a_wrap_in_a_long_sentence_is_a_key() -> None:
+    # The sentence is too long to be a key itself; the quotation in it is cut by the wrap.
+    body = (
+        "When you log on to the widget server from a client running the older agent, and the\n"
+        "logon script has been set to run the widget installer, a fatal exception error occurs\n"
+        'during the "Installing the Widget Agent on this workstation . .\n" phase of the set-up,\n'
+        "and the client has to be restarted before anything else can be tried on it again."
+    )
+    keys = keys_of(doc(body))
+    assert key("Installing the Widget Agent on this workstation . .") in keys
+
+
 def test_an_sms_trailer_wrapped_or_cut_short_does_not_stay_in_the_key() -> None:
     body = (
         "~Widget queue flushed for site ABC  $$<WIDGET_MANAGER><Sat Dec 02 15:16:59\n"

@@ -60,6 +60,12 @@ ARTICLES = [
         "The agent displays: Could not start <application>. The shared widget package could "
         "not be found.",
     ),
+    article(
+        "910006",
+        "Widget rules are not replicated",
+        "The replication log records the object it could not copy:\n\n"
+        "Object: Widget Package Rule File",
+    ),
 ]
 # Lines any clean log of the made-up product has; every article quotes them.
 BOILERPLATE = [
@@ -124,6 +130,15 @@ def test_one_misspelt_word_still_matches_at_a_lower_quality(client) -> None:
     assert typo["matches"][0]["article_id"] == "910001"
     assert typo["matches"][0]["matched_lines"][0]["match"] == "typo"
     assert typo["matches"][0]["score"] < exact["matches"][0]["score"]
+
+
+def test_a_misspelt_lead_in_is_put_right_though_the_text_after_it_is_found(client) -> None:
+    # "Widget Package Rule File" after the lead-in is found as it is, but only the whole
+    # line, its misspelt word put right, is what the article says.
+    body = match(client, "Objcet: Widget Package Rule File")
+    top = body["matches"][0]
+    assert top["article_id"] == "910006"
+    assert top["matched_lines"][0]["match"] == "typo"
 
 
 def test_a_value_where_the_article_wrote_a_placeholder_matches(client) -> None:

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from service.config import PROJECT_ROOT
+from tests.helpers import SEED_TEXT
 from tests.test_serve import SEED_LINES
 
 SEED = yaml.safe_load((PROJECT_ROOT / "kb_data/264630.yaml").read_text())
@@ -153,8 +154,34 @@ def test_an_hresult_spelled_differently_still_matches_and_is_named(client) -> No
     line = "Inventory Agent failed to write the cache file, error -2147024891"
     top = client.get("/v1/match", query_string={"line": line}).get_json()["matches"][0]
     assert top["issue_id"] == "900001-1"
-    assert top["error_codes"][0]["code"] == "0x80070005"
-    assert "access" in top["error_codes"][0]["meaning"].lower()
+    [code] = top["error_codes"]
+    assert code["code"] == "-2147024891"
+    assert (code["kind"], code["name"]) == ("hresult", "E_ACCESSDENIED")
+    assert "access" in code["meaning"].lower()
+
+
+def seed_log(first: str, last: str) -> str:
+    """A log the seed article quotes, from its line starting `first` to before `last`."""
+    text = SEED_TEXT.read_text()
+    start = text.index(first)
+    return text[start : text.index(last, start)]
+
+
+@pytest.mark.parametrize(
+    ("paste", "code", "name"),
+    [
+        (seed_log("No COMPVER.INI", "SMSCLI.LOG"), "5", "ERROR_ACCESS_DENIED"),
+        (seed_log("ERROR: The Client Service", "CLICORE.LOG"), "0x5", "ERROR_ACCESS_DENIED"),
+        (seed_log("Client core file version", "Issue 2"), "123", "ERROR_INVALID_NAME"),
+    ],
+    ids=["Wn_logon", "Clisvc", "Ccim32"],
+)
+def test_the_seed_logs_error_codes_are_named(client, paste: str, code: str, name: str) -> None:
+    top = match(client, paste)["matches"][0]
+    assert top["issue_id"] == "264630-1"
+    assert {"code": code, "kind": "win32", "name": name} in [
+        {k: c[k] for k in ("code", "kind", "name")} for c in top["error_codes"]
+    ]
 
 
 def test_product_filter_narrows_matches(client) -> None:
@@ -275,7 +302,8 @@ def test_a_sure_match_says_so_and_why(client) -> None:
     assert (top["issue_id"], top["certainty"]) == ("264630-1", "sure")
     assert top["confidence"] >= 0.5
     assert top["confidence_reason"] == "2 lines matched (2 exact), said by this issue alone"
-    assert top["page_url"] == "/issues/264630-1"
+    # Absolute, at the address the request reached the service by.
+    assert top["page_url"] == "http://localhost/issues/264630-1"
 
 
 def test_a_match_below_half_confidence_says_not_sure_and_why(client) -> None:
@@ -328,8 +356,13 @@ def test_a_brief_answer_gives_how_sure_why_the_fixes_and_the_page(client) -> Non
     assert [m["line"] for m in top["matched_lines"]] == sorted(
         m["line"] for m in top["matched_lines"]
     )
-    assert set(top) >= {"fixes", "links"}
-    assert not set(top) & {"causes", "remediation", "related_articles", "error_codes"}
+    assert set(top) >= {"fixes", "links", "error_codes"}
+    assert not set(top) & {"causes", "remediation", "related_articles"}
+    # The error codes of the lines shown, decoded as in the full answer.
+    shown = {m["text"] for m in top["matched_lines"]}
+    assert [c["code"] for c in top["error_codes"]] == [
+        c["code"] for c in full["error_codes"] if any(c["code"] in text for text in shown)
+    ]
     fixes = {fix["title"]: fix["steps"] for fix in top["fixes"]}
     assert [w["title"] for w in full["remediation"]] == list(fixes)
     steps = fixes["Remotely edit Copylog.tcf on the PDC to point Clicore.exe at the SP2 site"]

@@ -8,6 +8,7 @@ import yaml
 
 from schemas.api import MatchResponseOut
 from service.config import PROJECT_ROOT
+from service.links import issue_page_url
 from service.matching import (
     NO_MATCH_HINT,
     Evidence,
@@ -97,14 +98,21 @@ def test_answer_paste_queues_the_answer_in_the_activity_log(app) -> None:
     assert all(evidence[issue] for issue in issues)
 
 
+def schema_dump(answer: dict) -> dict:
+    """An answer dumped by its schema, with what the view adds: each match's page, built per
+    answer (it is absolute)."""
+    matches = [{**m, "page_url": issue_page_url(m["issue_id"])} for m in answer["matches"]]
+    return MatchResponseOut().dump({**answer, "matches": matches})
+
+
 def test_the_match_view_dumps_answers_as_their_schema_does_and_sees_new_records(app) -> None:
     answer = answer_paste(app.extensions["kb"], "\n".join(ISSUE1_LINES[:3]), request_id="r-4")
-    assert dump_answer(answer) == MatchResponseOut().dump(answer)
-    assert dump_answer(answer) == MatchResponseOut().dump(answer)
+    assert dump_answer(answer) == schema_dump(answer)
+    assert dump_answer(answer) == schema_dump(answer)
     top = answer["matches"][0]
     rewritten = {**answer, "matches": [{**top, "causes": [], "remediation": top["remediation"]}]}
     assert dump_answer(rewritten)["matches"][0]["causes"] == []
-    assert dump_answer(answer) == MatchResponseOut().dump(answer)
+    assert dump_answer(answer) == schema_dump(answer)
 
 
 def test_a_brief_answer_is_the_same_ranking_with_less_of_each_match(app) -> None:
@@ -117,7 +125,7 @@ def test_a_brief_answer_is_the_same_ranking_with_less_of_each_match(app) -> None
         (m["issue_id"], m["score"]) for m in full["matches"]
     ]
     assert plain(brief)
-    assert dump_answer(brief) == MatchResponseOut().dump(brief)
+    assert dump_answer(brief) == schema_dump(brief)
 
 
 def _ranked(*evidence: Evidence, **more) -> RankedIssue:

@@ -19,7 +19,12 @@ from mcp import ClientSession, StdioServerParameters, stdio_client
 from mcp.types import CallToolResult, Tool
 
 from service.config import PROJECT_ROOT
-from service.limits import MATCH_LIMIT_MAX, SEARCH_LIMIT_MAX
+from service.limits import (
+    MATCH_LIMIT_MAX,
+    MAX_PRODUCT_CHARS,
+    MAX_VERSION_CHARS,
+    SEARCH_LIMIT_MAX,
+)
 from tests.helpers import make_config, running_app
 from tests.test_serve import SEED_LINES
 
@@ -28,6 +33,8 @@ ISSUE1_PASTE = "\n".join(
     s["text"] for s in SEED["symptoms"] if s["issue_id"] == "264630-1" and s["kind"] == "log_line"
 )
 TOOLS = {"match_log", "search_kb", "get_article", "get_issue", "send_feedback"}
+# Where people read the pages: the tool server has no request to take an address from.
+PUBLIC_URL = "https://kb.example.com"
 # (tool, arguments) for every call of the conversation, keyed by what each call is for
 CALLS: dict[str, tuple[str, dict[str, Any]]] = {
     "match": ("match_log", {"log": ISSUE1_PASTE, "limit": 3}),
@@ -46,6 +53,11 @@ CALLS: dict[str, tuple[str, dict[str, Any]]] = {
     "malformed_issue": ("get_issue", {"id": "the first one"}),
     "bad_limit": ("match_log", {"log": ISSUE1_PASTE, "limit": 0}),
     "bad_detail": ("match_log", {"log": ISSUE1_PASTE, "detail": "short"}),
+    "match_other_version": (
+        "match_log",
+        {"log": ISSUE1_PASTE, "product": "SMS", "version": "3.0"},
+    ),
+    "bad_product": ("match_log", {"log": ISSUE1_PASTE, "product": "S" * (MAX_PRODUCT_CHARS + 1)}),
     "blank_log": ("match_log", {"log": "  \n "}),
     "bad_search_limit": ("search_kb", {"query": "copylog", "limit": SEARCH_LIMIT_MAX + 1}),
     "feedback_unknown_request": (
@@ -127,11 +139,15 @@ async def talk(params: StdioServerParameters, errlog: Any) -> Conversation:
 @pytest.fixture(scope="module")
 def conversation(tmp_path_factory: pytest.TempPathFactory) -> Conversation:
     root = tmp_path_factory.mktemp("mcp")
-    config = make_config(root)
+    config = make_config(root, public_url=PUBLIC_URL)
     params = StdioServerParameters(
         command=sys.executable,
         args=["-m", "service.cli", "mcp"],
-        env={"KB_HOME": str(config.kb_home), "KB_DATA": str(config.kb_data)},
+        env={
+            "KB_HOME": str(config.kb_home),
+            "KB_DATA": str(config.kb_data),
+            "KB_PUBLIC_URL": PUBLIC_URL,
+        },
         cwd=PROJECT_ROOT,
     )
     stderr_path = root / "mcp.stderr"
@@ -209,6 +225,8 @@ def test_the_input_schemas_state_the_bounds_and_choices_the_server_holds_to(
     assert (limit["default"], limit["minimum"], limit["maximum"]) == (5, 1, MATCH_LIMIT_MAX)
     detail = match_inputs["properties"]["detail"]
     assert (detail["default"], sorted(detail["enum"])) == ("brief", ["brief", "full"])
+    for name, most in (("product", MAX_PRODUCT_CHARS), ("version", MAX_VERSION_CHARS)):
+        assert match_inputs["properties"][name]["maxLength"] == most
     search_limit = conversation.tools["search_kb"].input_schema["properties"]["limit"]
     assert (search_limit["minimum"], search_limit["maximum"]) == (1, SEARCH_LIMIT_MAX)
     feedback = conversation.tools["send_feedback"].input_schema
@@ -221,7 +239,7 @@ def test_match_log_answers_briefly_by_default(conversation: Conversation) -> Non
     assert body["detail"] == "brief"
     top = body["matches"][0]
     assert (top["article_id"], top["issue_id"]) == ("264630", "264630-1")
-    assert (top["certainty"], top["page_url"]) == ("sure", "/issues/264630-1")
+    assert (top["certainty"], top["page_url"]) == ("sure", f"{PUBLIC_URL}/issues/264630-1")
     assert top["confidence_reason"].startswith("35 lines matched")
     assert len(top["matched_lines"]) == 3
     assert "remediation" not in top and "causes" not in top
@@ -238,6 +256,17 @@ def test_match_log_gives_the_full_remediation_when_asked(conversation: Conversat
     steps = [step for workaround in top["remediation"] for step in workaround["steps"]]
     assert steps and all(step["text"] for step in steps)
     assert top["remediation"][0]["id"].startswith("264630-w")
+    # A link a person can open, at the address the server is configured to be reached at.
+    assert top["page_url"] == f"{PUBLIC_URL}/issues/264630-1"
+
+
+def test_match_log_takes_the_product_and_version_filters(conversation: Conversation) -> None:
+    body = record(conversation.results["match_other_version"])
+    # No SMS article names version 3.0: the seed's issues are left out, and the answer says so.
+    assert body["matches"] == []
+    assert body["filters"]["hidden_by"] == ["version"]
+    assert body["filters"]["hidden_matches"] >= 1
+    assert "leave out version" in body["hint"]
 
 
 @pytest.mark.parametrize("key", ["match", "match_seed_lines"])
@@ -256,6 +285,7 @@ def test_get_issue_gives_the_issue_with_its_causes_and_remediation(
     assert {c["missing_update"] for c in body["causes"]} >= {"251070", "249077"}
     steps = [s["text"] for w in body["workarounds"] for s in w["steps"]]
     assert any("Copylog.tcf" in text for text in steps)
+    assert body["page_url"] == f"{PUBLIC_URL}/issues/264630-1"
 
 
 # Fields that differ between any two requests by design: a match's request id names that one
@@ -280,7 +310,7 @@ def test_search_kb_finds_the_seed_article_and_its_issues_with_scores(
     assert body["results"][0]["article_id"] == "264630"
     issues = body["issues"]
     assert issues[0]["issue_id"] == "264630-2"
-    assert issues[0]["page_url"] == "/issues/264630-2"
+    assert issues[0]["page_url"] == f"{PUBLIC_URL}/issues/264630-2"
     # Scores say how much of the query each issue says: the one naming it all, in full.
     assert [i["score"] for i in issues] == sorted((i["score"] for i in issues), reverse=True)
     assert issues[0]["score"] == 1.0 > issues[-1]["score"] > 0
@@ -329,6 +359,7 @@ def test_send_feedback_records_a_verdict_for_review(conversation: Conversation) 
         ("malformed_issue", "'the first one' is not an issue id; issue ids are"),
         ("bad_limit", "limit: must be greater than or equal to 1 and less than or equal to 50"),
         ("bad_detail", "detail: must be one of: full, brief (got 'short')"),
+        ("bad_product", f"product: length must be between 1 and {MAX_PRODUCT_CHARS}"),
         ("blank_log", "the log is empty; pass the pasted log lines as `log`"),
         ("bad_search_limit", "limit: must be greater than or equal to 1 and less than"),
         ("feedback_unknown_request", "no match_log answer of the last 7 days has the "),

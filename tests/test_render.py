@@ -33,10 +33,10 @@ def test_plain_text_answer_fits_a_terminal_and_gives_the_fix_in_order(client) ->
     # The steps of the Copylog.tcf edit come numbered and in the article's order.
     assert text.index(f" 1. {STEP_1}") < text.index(f" 2. {STEP_2}")
     assert "WARNING: NOTE: After you upgrade the site to SP2" in text
-    assert "http://localhost/v1/articles/264630" in text
+    assert "http://localhost/issues/264630-1" in text
 
 
-def test_markdown_answer_has_evidence_steps_warnings_and_the_article_link(client) -> None:
+def test_markdown_answer_has_evidence_steps_warnings_and_the_article_page(client) -> None:
     response = post_paste(client, "text/markdown")
     assert response.status_code == 200
     assert response.mimetype == "text/markdown"
@@ -46,7 +46,7 @@ def test_markdown_answer_has_evidence_steps_warnings_and_the_article_link(client
         "## 1. Copylog.tcf rewritten by an SP1 site leaves clients in a mixed SP1/SP2 installation"
     )
     assert "- line 1 (exact): `Trying to open IPC connection with APM...`" in text
-    assert "[KB264630](http://localhost/v1/articles/264630)" in text
+    assert "[KB264630](http://localhost/articles/264630)" in text
     assert f"   1. {STEP_1}" in text
     assert "> **Warning:** Upgrading to SP2 does not repair" in text
 
@@ -163,6 +163,38 @@ def test_plain_text_breaks_an_unbroken_long_line_within_80_columns() -> None:
     text = match_text(_match_body("A title", "x" * 500), "http://h/")
     assert all(len(line) <= 80 for line in text.splitlines())
     assert text.replace("\n", "").replace(" ", "").count("x" * 500) == 1
+
+
+def test_error_codes_are_named_in_markdown_and_plain_text() -> None:
+    body = _match_body("A title", "Unable to start the agent. Win32 Error: 5")
+    body["matches"][0]["error_codes"] = [
+        {
+            "code": "5",
+            "kind": "win32",
+            "name": "ERROR_ACCESS_DENIED",
+            "meaning": "Access is denied.",
+        },
+        {"code": "0x80990001", "kind": "hresult", "name": None, "meaning": None},
+    ]
+    markdown = match_markdown(body, "http://h/")
+    assert "- error `5` `ERROR_ACCESS_DENIED` (Win32): Access is denied." in markdown
+    assert "- error `0x80990001` (HRESULT): not a well-known code" in markdown
+    text = match_text(body, "http://h/")
+    assert "  error 5 ERROR_ACCESS_DENIED (Win32): Access is denied." in text
+
+
+def test_a_table_in_a_step_stays_a_table_in_markdown() -> None:
+    body = _match_body("A title", "a line")
+    table = "File      Version\n--------  -------\nWidg.dll  2.0.1"
+    body["matches"][0]["remediation"] = [
+        {
+            "title": "Resolution",
+            "steps": [{"number": 1, "text": f"Check the files:\n\n{table}"}],
+        }
+    ]
+    markdown = match_markdown(body, "http://h/")
+    assert "   1. Check the files:\n\n      ```\n      File      Version\n" in markdown
+    assert "      Widg.dll  2.0.1\n      ```" in markdown
 
 
 def test_article_markdown_keeps_bullets_as_a_list() -> None:

@@ -80,7 +80,7 @@ def test_issues_of_the_articles_found_are_scored_by_how_much_of_the_query_they_s
     body = client.get("/v1/search", query_string={"q": "Gizmo agent stops"}).get_json()
     issues = body["issues"]
     assert issues[0]["issue_id"] == "900103-1"
-    assert issues[0]["page_url"] == "/issues/900103-1"
+    assert issues[0]["page_url"] == "http://localhost/issues/900103-1"
     # Every word said: the whole query. Fewer or commoner words: a share of it, never 0.
     assert issues[0]["score"] == 1.0
     assert all(0 < hit["score"] < 1 for hit in issues[1:])

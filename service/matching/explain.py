@@ -13,19 +13,18 @@ from typing import Any
 
 from service import learning
 from service.article_text import article_lines
+from service.error_codes import ErrorCode
 from service.kb import KnowledgeBase
 from service.limits import BRIEF_MATCH_LINES, MATCH_DETAIL_DEFAULT, STEP_TITLE_CHARS
 from service.links import (
     article_url,
     cause_links,
-    issue_page_url,
     issue_url,
     related_links,
     workaround_links,
 )
 from service.matching.parse import Paste
 from service.matching.rank import CONFIDENT, WEAK_EVIDENCE, Evidence, RankedIssue, RankOutcome
-from service.normalize import describe_code
 
 SURE, NOT_SURE = "sure", "not sure"
 # What a brief match keeps of a full one as it is (its lines and fixes are cut down).
@@ -37,9 +36,10 @@ BRIEF_KEYS = (
     "confidence",
     "certainty",
     "confidence_reason",
-    "page_url",
     "links",
 )
+# Where a full answer asked for it (`brief_too`) holds its matches in brief; no schema dumps it.
+BRIEF_MATCHES = "brief_matches"
 # Words of a paste's prose a confidence reason names, at most.
 REASON_WORDS = 5
 # A workaround the importer named after its section ("Workaround", "Resolution (issue 2)"),
@@ -59,14 +59,20 @@ def explain_answer(
     outcome: RankOutcome,
     limit: int,
     detail: str = MATCH_DETAIL_DEFAULT,
+    *,
+    brief_too: bool = False,
 ) -> dict[str, Any]:
     """The `/v1/match` body (without its request id) for the first `limit` ranked issues,
-    each match in full or brief (`detail`, one of limits.MATCH_DETAILS)."""
+    each match in full or brief (`detail`, one of limits.MATCH_DETAILS). With `brief_too`, a
+    full body also holds each match in brief under BRIEF_MATCHES."""
     shown = outcome.issues[:limit]
     details = _uncached_issue_details(kb, shown)
     matches = [explain_match(kb, ranked, details) for ranked in shown]
+    briefs: list[dict[str, Any]] = []
+    if detail == "brief" or brief_too:
+        briefs = [brief_match(match, ranked) for match, ranked in zip(matches, shown, strict=True)]
     if detail == "brief":
-        matches = [brief_match(match, ranked) for match, ranked in zip(matches, shown, strict=True)]
+        matches = briefs
     body: dict[str, Any] = {
         "detail": detail,
         "lines_read": paste.physical_lines,
@@ -80,6 +86,8 @@ def explain_answer(
     }
     if not matches:
         body["hint"] = NO_MATCH_HINT
+    if brief_too and detail != "brief":
+        body[BRIEF_MATCHES] = briefs
     return body
 
 
@@ -89,7 +97,6 @@ def explain_match(
     """One match of an answer: the issue, how sure, the paste lines behind it, and its fix.
     `details`: issue records already read, by issue id (see `_uncached_issue_details`)."""
     context = issue_context(kb, ranked.issue_id, ranked.article_id, details)
-    codes = sorted({code for e in ranked.evidence for code in e.codes})
     return {
         "article_id": ranked.article_id,
         "issue_id": ranked.issue_id,
@@ -99,17 +106,25 @@ def explain_match(
         "confidence": ranked.confidence,
         "certainty": certainty(ranked.confidence),
         "confidence_reason": confidence_reason(ranked, context["learned_ids"]),
-        "page_url": issue_page_url(ranked.issue_id),
         "matched_lines": [_matched_line(kb, ranked, e, context) for e in ranked.evidence],
         "matched_terms": ranked.text_terms,
         "text_coverage": ranked.text_coverage,
         "log_files": ranked.log_files,
-        "error_codes": [{"code": c, "meaning": describe_code(c)} for c in codes],
+        "error_codes": error_codes(ranked.evidence),
         "causes": context["causes"],
         "remediation": context["remediation"],
         "related_articles": context["related_articles"],
         "links": {"issue": issue_url(ranked.issue_id), "article": article_url(ranked.article_id)},
     }
+
+
+def error_codes(evidence: list[Evidence]) -> list[dict[str, Any]]:
+    """The error codes of the matched lines, each once, as the paste first writes it."""
+    codes: dict[tuple[str, int], ErrorCode] = {}
+    for e in sorted(evidence, key=lambda e: e.line):
+        for code in e.codes:
+            codes.setdefault(code.key, code)
+    return [code.as_dict() for code in codes.values()]
 
 
 def certainty(confidence: float) -> str:
@@ -173,19 +188,23 @@ def _plural(count: int, noun: str) -> str:
 
 def brief_match(match: dict[str, Any], ranked: RankedIssue) -> dict[str, Any]:
     """A match as a brief answer gives it: the issue, how sure and why, its strongest matched
-    lines (at most BRIEF_MATCH_LINES, in paste order), each fix by title with its steps' titles,
-    and the page to read the rest on."""
+    lines (at most BRIEF_MATCH_LINES, in paste order), the error codes those report, and each
+    fix by title with its steps' titles (the view adds the page to read the rest on)."""
     strongest = sorted(
         zip(ranked.evidence, match["matched_lines"], strict=True), key=lambda pair: -pair[0].weight
     )
     chosen: dict[int, dict[str, Any]] = {}
+    behind: list[Evidence] = []
     for e, item in strongest:
         if len(chosen) == BRIEF_MATCH_LINES:
             break
-        chosen.setdefault(e.line, item)
+        if e.line not in chosen:
+            chosen[e.line] = item
+            behind.append(e)
     return {
         **{key: match[key] for key in BRIEF_KEYS},
         "matched_lines": [chosen[line] for line in sorted(chosen)],
+        "error_codes": error_codes(behind),
         "fixes": [brief_fix(workaround) for workaround in match["remediation"]],
     }
 

@@ -27,6 +27,7 @@ from whoosh.searching import Searcher
 
 from service import budget
 from service.article_text import Candidate, line_candidates, line_key, numbers_masked
+from service.error_codes import ErrorCode
 from service.index import SearcherCaches
 from service.learning import penalty_factor
 from service.matching.parse import PasteLine
@@ -125,7 +126,8 @@ class Evidence:
     how: str
     similarity: float
     weight: float
-    codes: tuple[str, ...] = ()
+    # The error codes the paste line reports (shown with the match, not weighed).
+    codes: tuple[ErrorCode, ...] = ()
     # Evidence from the article's text rather than a symptom record: the key of the article
     # line it matched, and how many articles say that line.
     line_key: int | None = None
@@ -152,7 +154,7 @@ class Evidence:
             how,
             similarity,
             weight,
-            line.normal.codes,
+            line.error_codes,
             **more,
         )
 
@@ -217,6 +219,9 @@ class RankOutcome:
     unmatched_lines: int
     # The distinct lines that matched no symptom, normalised: what feedback can learn from.
     unmatched: list[NormalizedLine] = field(default_factory=list)
+    # Issues worth showing that `allowed` left out (of articles of another product or
+    # version), best first: what a filter hid.
+    hidden: list[RankedIssue] = field(default_factory=list)
 
 
 @dataclass
@@ -312,15 +317,23 @@ class Ranker:
     ) -> RankOutcome:
         """Rank issues for a paste's parsed lines, best first, each issue with its evidence.
 
-        `allowed(article_id)` narrows by product or version; `penalties` lowers issues that
-        approved feedback said the same lines did not explain (lowered, never removed: doubts
-        reorder what the articles say rather than hide it).
+        `allowed(article_id)` narrows by product or version: the issues of other articles are
+        weighed apart, as if they were not there, and come back as `hidden` so that an answer
+        can say what the filter left out. `penalties` lowers issues that approved feedback said
+        the same lines did not explain (lowered, never removed: doubts reorder what the
+        articles say rather than hide it).
         """
         unique: dict[str, PasteLine] = {}
         for line in lines:
             if line.signature and line.signature not in unique:
                 unique[line.signature] = line
         by_issue: dict[str, RankedIssue] = {}
+        hidden: dict[str, RankedIssue] = {}
+
+        def issues_of(article_id: str) -> dict[str, RankedIssue]:
+            """Where an article's issues are weighed: with the others, or apart if filtered."""
+            return by_issue if allowed is None or allowed(article_id) else hidden
+
         matched_signatures: set[str] = set()
         leftovers: list[PasteLine] = []
 
@@ -331,7 +344,7 @@ class Ranker:
                 leftovers.append(line)
                 continue
             matched_signatures.add(signature)
-            self._add(by_issue, found, allowed)
+            self._add(issues_of, found)
 
         still_left: list[PasteLine] = []
         # Lines that differ only in their numbers ("Sleeping for 60 seconds", "... 45 ...")
@@ -347,12 +360,12 @@ class Ranker:
             found = self._partial_evidence(line)
             if found:
                 matched_signatures.add(line.signature)
-                self._add(by_issue, found, allowed)
+                self._add(issues_of, found)
             else:
                 still_left.append(line)
 
         if self.store is not None and self.line_lookup is not None:
-            self._text_evidence(by_issue, list(unique.values()), allowed)
+            self._text_evidence(issues_of, [*by_issue.values(), *hidden.values()], unique)
         # Signatures of lines with any evidence, and of lines with strong evidence.
         explained: set[str] = set()
         for ranked in by_issue.values():
@@ -370,28 +383,11 @@ class Ranker:
             if line.record.format == "plain" and looks_like_prose(line.message)
         ]
         if prose:
-            self._prose_evidence(by_issue, prose, allowed)
+            self._prose_evidence(issues_of, prose)
 
         paste_files = {f.lower(): f for f in paste_log_files}
-        for ranked in by_issue.values():
-            ranked.score = self._evidence_score(ranked.evidence, lambda e: e.weight)
-            if ranked.score > 0:
-                distinct = self._evidence_score(
-                    ranked.evidence, lambda e: e.weight * distinct_factor(e.shared_by)
-                )
-                ranked.distinct_share = distinct / ranked.score
-            if ranked.evidence and paste_files:
-                files = {
-                    f
-                    for e in ranked.evidence
-                    for f in self._symptom_files(e.symptom_id)
-                    if f in paste_files
-                }
-                if files:
-                    ranked.log_files = sorted(paste_files[f] for f in files)
-                    ranked.score += LOG_FILE_BONUS * len(files)
-            if ranked.text_coverage >= PROSE_MIN_COVERAGE:
-                ranked.score += PROSE_WEIGHT * ranked.text_coverage**2
+        for ranked in [*by_issue.values(), *hidden.values()]:
+            self._score(ranked, paste_files)
         ranked_issues = [r for r in by_issue.values() if r.worth_showing]
         if penalties is not None and penalties.issues:
             # After the choice of what is worth showing: a lowered issue stays in the answer.
@@ -402,7 +398,29 @@ class Ranker:
             ranked.evidence.sort(key=lambda e: e.line)
         matched = sum(1 for line in lines if line.signature in matched_signatures)
         unmatched = [line.normal for s, line in unique.items() if s not in matched_signatures]
-        return RankOutcome(ranked_issues, matched, len(lines) - matched, unmatched)
+        left_out = sorted((r for r in hidden.values() if r.worth_showing), key=RankedIssue.order)
+        return RankOutcome(ranked_issues, matched, len(lines) - matched, unmatched, left_out)
+
+    def _score(self, ranked: RankedIssue, paste_files: dict[str, str]) -> None:
+        """An issue's score from its evidence, the log files the paste names and its prose."""
+        ranked.score = self._evidence_score(ranked.evidence, lambda e: e.weight)
+        if ranked.score > 0:
+            distinct = self._evidence_score(
+                ranked.evidence, lambda e: e.weight * distinct_factor(e.shared_by)
+            )
+            ranked.distinct_share = distinct / ranked.score
+        if ranked.evidence and paste_files:
+            files = {
+                f
+                for e in ranked.evidence
+                for f in self._symptom_files(e.symptom_id)
+                if f in paste_files
+            }
+            if files:
+                ranked.log_files = sorted(paste_files[f] for f in files)
+                ranked.score += LOG_FILE_BONUS * len(files)
+        if ranked.text_coverage >= PROSE_MIN_COVERAGE:
+            ranked.score += PROSE_WEIGHT * ranked.text_coverage**2
 
     def _symptom_files(self, symptom_id: str) -> tuple[str, ...]:
         symptom = self._by_id.get(symptom_id)
@@ -410,14 +428,11 @@ class Ranker:
 
     def _add(
         self,
-        by_issue: dict[str, RankedIssue],
+        issues_of: Callable[[str], dict[str, RankedIssue]],
         found: list[tuple[_Symptom, Evidence]],
-        allowed: Callable[[str], bool] | None,
     ) -> None:
         for symptom, evidence in found:
-            if allowed is not None and not allowed(symptom.article_id):
-                continue
-            ranked = by_issue.setdefault(
+            ranked = issues_of(symptom.article_id).setdefault(
                 symptom.issue_id, RankedIssue(symptom.issue_id, symptom.article_id)
             )
             # One symptom counts once, by its best line, and one paste line once, by its best
@@ -456,27 +471,27 @@ class Ranker:
 
     def _text_evidence(
         self,
-        by_issue: dict[str, RankedIssue],
-        lines: list[PasteLine],
-        allowed: Callable[[str], bool] | None,
+        issues_of: Callable[[str], dict[str, RankedIssue]],
+        known: list[RankedIssue],
+        unique: dict[str, PasteLine],
     ) -> None:
         """Evidence from any line an article says: whole paste lines first; then, for lines
-        that found nothing whole, a known message inside them and a misspelt word put right."""
+        that found nothing whole, a known message inside them and a misspelt word put right.
+        `known`: the issues the symptoms found."""
         assert self.store is not None
-        searches = [_TextSearch(line) for line in lines]
+        searches = [_TextSearch(line) for line in unique.values()]
         found = self._look_up(searches)
-        best = self._best_hits(searches, found, by_issue)
+        best = self._best_hits(searches, found, known)
         if not best:
             return
         issue_ids = self.store.issue_ids_by_number(list(best))
         for article_id, keyed in best.items():
-            if allowed is not None and not allowed(article_id):
-                continue
+            issues = issues_of(article_id)
             for _, evidence, issue_number in keyed.values():
                 issue_id = issue_ids.get((article_id, issue_number))
                 if issue_id is None:
                     continue
-                ranked = by_issue.setdefault(issue_id, RankedIssue(issue_id, article_id))
+                ranked = issues.setdefault(issue_id, RankedIssue(issue_id, article_id))
                 ranked.evidence.append(evidence)
 
     def _look_up(self, searches: list[_TextSearch]) -> Found:
@@ -487,18 +502,24 @@ class Ranker:
             search.candidates = line_candidates(search.line.message, spans=False)
         found = self.line_lookup(c.key for s in searches for c in s.candidates)
         missing = []
+        # Lines found nearly but not whole: "Objcet name: Package Rule File" finds the part
+        # after its lead-in, and only its misspelt word put right finds the whole line.
+        nearly = []
         shapes: set[str] = set()
         for search in searches:
-            # Found is found whole, or nearly: a short sentence or quoted word of a long line
-            # that some article says ("500 Server Error") must not stop the search for the
-            # message the line holds.
-            if any(c.key in found and c.coverage >= FOUND_COVERAGE for c in search.candidates):
+            coverage = max((c.coverage for c in search.candidates if c.key in found), default=0.0)
+            if coverage >= 1.0:
                 continue
             # One search per shape of line, as in the partial pass.
             shape = numbers_masked(search.normal.signature)
-            if shape not in shapes:
-                shapes.add(shape)
-                missing.append(search)
+            if shape in shapes:
+                continue
+            shapes.add(shape)
+            # Found is found whole, or nearly: a short sentence or quoted word of a long line
+            # that some article says ("500 Server Error") must not stop the search for the
+            # message the line holds.
+            (nearly if coverage >= FOUND_COVERAGE else missing).append(search)
+        misspelt = (missing + nearly)[:TYPO_SEARCH_LINES]
         more: list[int] = []
         for search in missing[:SPAN_SEARCH_LINES]:
             budget.check("looking for known messages inside lines")
@@ -508,7 +529,7 @@ class Ranker:
             ]
             search.candidates += spans
             more += [c.key for c in spans]
-        for search in missing[:TYPO_SEARCH_LINES]:
+        for search in misspelt:
             budget.check("looking for misspelt words")
             typos = self._typo_candidates(search.normal)
             search.candidates += typos
@@ -517,7 +538,7 @@ class Ranker:
         # words the issues' texts use, and the corrected line is searched every way, slots and
         # runs of words included. Bounded: a few lines, a few words each.
         if len(searches) <= TYPO_CORRECTED_PASTE_LINES:
-            for search in missing[:TYPO_CORRECTED_LINES]:
+            for search in misspelt[:TYPO_CORRECTED_LINES]:
                 budget.check("putting misspelt words right")
                 asked = {c.key for c in search.candidates}
                 corrected = [c for c in self._corrected_candidates(search) if c.key not in asked]
@@ -532,12 +553,12 @@ class Ranker:
         self,
         searches: list[_TextSearch],
         found: Found,
-        by_issue: dict[str, RankedIssue],
+        known: list[RankedIssue],
     ) -> dict[str, dict[int, tuple[float, Evidence, int]]]:
         """Per article, the evidence of each of its lines that a paste line matched best:
         (weight, evidence, issue number) by line key."""
         # (paste line, article) -> the symptom evidence already found for it
-        covered = {(e.line, r.article_id): e for r in by_issue.values() for e in r.evidence}
+        covered = {(e.line, r.article_id): e for r in known for e in r.evidence}
         # article -> line key -> the paste line it explains best: one article line explains
         # one paste line.
         best: dict[str, dict[int, tuple[float, Evidence, int]]] = {}
@@ -779,9 +800,8 @@ class Ranker:
 
     def _prose_evidence(
         self,
-        by_issue: dict[str, RankedIssue],
+        issues_of: Callable[[str], dict[str, RankedIssue]],
         messages: list[str],
-        allowed: Callable[[str], bool] | None,
     ) -> None:
         # stem -> a word of the text it stands for (full-text search stems words itself), and
         # that word as the paste writes it: an answer shows people words, never stems.
@@ -828,9 +848,7 @@ class Ranker:
             if coverage < PROSE_MIN_COVERAGE:
                 continue
             article_id = fields["article_id"]
-            if allowed is not None and not allowed(article_id):
-                continue
-            ranked = by_issue.setdefault(
+            ranked = issues_of(article_id).setdefault(
                 fields["issue_id"], RankedIssue(fields["issue_id"], article_id)
             )
             ranked.text_coverage = round(coverage, 3)

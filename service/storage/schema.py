@@ -28,6 +28,8 @@ CREATE TABLE IF NOT EXISTS article_products (
     PRIMARY KEY (article_id, position)
 );
 CREATE INDEX IF NOT EXISTS article_products_product ON article_products(product COLLATE NOCASE);
+-- The products listing counts by product and version from this index alone.
+CREATE INDEX IF NOT EXISTS article_products_listing ON article_products(product, version, article_id);
 CREATE TABLE IF NOT EXISTS article_keywords (
     article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
     keyword TEXT NOT NULL COLLATE NOCASE,

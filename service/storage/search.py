@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.storage.connection import Database
+from service.storage.connection import Database, placeholders
 
 
 class ArticleSearch(Database):
@@ -15,13 +15,14 @@ class ArticleSearch(Database):
         words: list[str],
         *,
         limit: int,
-        product: str | None = None,
+        products: list[str] | None = None,
         every_word: bool = False,
     ) -> list[dict[str, Any]]:
         """Articles ranked by BM25 over title (weighted double) and body, with a snippet.
 
-        Articles with any of the words, or with all of them when `every_word`. The words are
-        quoted one by one, so nothing a user types is read as query syntax.
+        Articles with any of the words, or with all of them when `every_word`; only those that
+        apply to one of `products` (names as stored) when given. The words are quoted one by
+        one, so nothing a user types is read as query syntax.
         """
         if not words:
             return []
@@ -34,12 +35,12 @@ class ArticleSearch(Database):
             " WHERE article_search MATCH ?"
             + (
                 " AND CAST(rowid AS TEXT) IN (SELECT article_id FROM article_products"
-                " WHERE instr(lower(product), lower(?)) > 0)"
-                if product
+                f" WHERE product IN ({placeholders(products)}))"
+                if products is not None
                 else ""
             )
             + " ORDER BY bm25(article_search, 2.0, 1.0) LIMIT ?",
-            [match, *([product] if product else []), limit],
+            [match, *(products or ()), limit],
         ).fetchall()
         hits = []
         for rowid, score in ranked:

@@ -18,6 +18,7 @@ from schemas.api import (
 from service.decoding import DecodeError, UnsupportedCharset, decode_text
 from service.errors import ApiError
 from service.kb import RevisionCache
+from service.links import issue_page_url
 from service.matching import MatchOptions, answer_paste
 from service.views.common import (
     activity,
@@ -112,12 +113,20 @@ def dump_answer(answer: dict[str, Any]) -> dict[str, Any]:
     records for an issue until an article behind them is written (then new ones, dumped anew):
     the parts are reused only while they are those very records.
     """
-    if answer.get("detail") == "brief":
-        # A brief match has none of those parts: nothing to reuse.
-        return _out.dump(answer)
-    without_parts = {part: [] for part in ISSUE_PARTS}
     matches = answer["matches"]
-    body = _out.dump({**answer, "matches": [{**m, **without_parts} for m in matches]})
+    # The page link is made here, per answer, not kept with the issue: it is absolute, and the
+    # address it is built on may be the request's.
+    if answer.get("detail") == "brief":
+        # A brief match has none of the parts: nothing to reuse.
+        return _out.dump(
+            {
+                **answer,
+                "matches": [{**m, "page_url": issue_page_url(m["issue_id"])} for m in matches],
+            }
+        )
+    without_parts = {part: [] for part in ISSUE_PARTS}
+    shown = [{**m, **without_parts, "page_url": issue_page_url(m["issue_id"])} for m in matches]
+    body = _out.dump({**answer, "matches": shown})
     for dumped, match in zip(body["matches"], matches, strict=True):
         dumped.update(_issue_parts_dumped(match))
     return body
