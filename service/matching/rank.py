@@ -26,7 +26,15 @@ from whoosh.lang.porter import stem
 from whoosh.searching import Searcher
 
 from service import budget
-from service.article_text import Candidate, line_candidates, line_key, numbers_masked
+from service.article_text import (
+    SLOT,
+    Candidate,
+    collapsed,
+    is_value,
+    line_candidates,
+    line_key,
+    numbers_masked,
+)
 from service.error_codes import ErrorCode
 from service.index import SearcherCaches
 from service.learning import penalty_factor
@@ -383,7 +391,16 @@ class Ranker:
             if line.record.format == "plain" and looks_like_prose(line.message)
         ]
         if prose:
-            self._prose_evidence(issues_of, prose)
+            # Articles the paste's lines already point to are measured against its prose too,
+            # whether or not the full-text search would have offered them: a message found
+            # inside a sentence ("Error <message> after reboot") and the rest of the sentence
+            # then count together.
+            pointed = sorted(
+                [*by_issue.values(), *hidden.values()],
+                key=lambda r: -sum(e.weight for e in r.evidence),
+            )
+            also = list(dict.fromkeys(r.article_id for r in pointed if r.evidence))
+            self._prose_evidence(issues_of, prose, tuple(also[:PROSE_CANDIDATES]))
 
         paste_files = {f.lower(): f for f in paste_log_files}
         for ranked in [*by_issue.values(), *hidden.values()]:
@@ -624,15 +641,22 @@ class Ranker:
             and self.df("content", stem(token)) <= TYPO_RARE_ISSUES
         ]
         terms = frozenset(normal.terms)
+        # The line as it is, and with its values as the placeholders an article writes
+        # ("Unale to open file A0138410." is "Unable to open file <filename>.").
+        shapes = [tokens]
+        general = [SLOT if is_value(t) else t for t in tokens]
+        if general != tokens:
+            shapes.append(general)
         out = []
         # The issues' texts do not hold every word an article uses, so a word they lack may
         # be spelt right: the first few such words are each tried as the misspelt one.
         for i in unknown[:TYPO_WORDS_PER_LINE]:
             for variant in one_edit_variants(tokens[i]):
-                signature = " ".join([*tokens[:i], variant, *tokens[i + 1 :]])
-                out.append(
-                    Candidate(line_key(signature), "normalised", signature, terms, typo=True)
-                )
+                for shape in shapes:
+                    signature = collapsed([*shape[:i], variant, *shape[i + 1 :]])
+                    out.append(
+                        Candidate(line_key(signature), "normalised", signature, terms, typo=True)
+                    )
         return out
 
     def _ending_typo_candidates(self, normal: NormalizedLine) -> list[Candidate]:
@@ -802,7 +826,10 @@ class Ranker:
         self,
         issues_of: Callable[[str], dict[str, RankedIssue]],
         messages: list[str],
+        also: tuple[str, ...] = (),
     ) -> None:
+        """Coverage of the paste's prose by the descriptions of the issues the full-text search
+        offers for its rarest words, and of the issues of the articles `also` names."""
         # stem -> a word of the text it stands for (full-text search stems words itself), and
         # that word as the paste writes it: an answer shows people words, never stems.
         words: dict[str, str] = {}
@@ -835,6 +862,7 @@ class Ranker:
         candidates = self.store.articles_ranked(
             [words[t] for t in chosen[:PROSE_SEARCH_TERMS]], PROSE_CANDIDATES
         )
+        candidates = list(dict.fromkeys([*candidates, *also]))
         issues = [docnum for a in candidates for docnum in self._issue_documents(a)]
         having = self._documents_having(chosen, sorted(issues))
         for docnum in issues:
