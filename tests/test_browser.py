@@ -245,8 +245,13 @@ def test_feedback_is_sent_without_leaving_the_answer(page) -> None:
     url = page.current_url
     mark_page(page)
     page.find_element(By.CSS_SELECTOR, "#match-1 button[value=yes]").click()
+    # The status says "Sending..." first; the server's answer replaces it.
     status = WebDriverWait(page, 30).until(
-        lambda d: d.find_element(By.CSS_SELECTOR, "#match-1 .feedback-status").text
+        lambda d: (
+            (text := d.find_element(By.CSS_SELECTOR, "#match-1 .feedback-status").text)
+            and not text.startswith("Sending")
+            and text
+        )
     )
     assert "264630-1 is recorded as the answer" in status
     assert same_page(page) and page.current_url == url

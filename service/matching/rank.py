@@ -555,7 +555,9 @@ class Ranker:
         # words the issues' texts use, and the corrected line is searched every way, slots and
         # runs of words included. Bounded: a few lines, a few words each.
         if len(searches) <= TYPO_CORRECTED_PASTE_LINES:
-            for search in misspelt[:TYPO_CORRECTED_LINES]:
+            # Lines having a word no issue uses first: those are the ones it can put right.
+            unseen = [s for s in misspelt if self._has_unseen_word(s.line.message)]
+            for search in unseen[:TYPO_CORRECTED_LINES]:
                 budget.check("putting misspelt words right")
                 asked = {c.key for c in search.candidates}
                 corrected = [c for c in self._corrected_candidates(search) if c.key not in asked]
@@ -633,13 +635,13 @@ class Ranker:
             return []
         tokens = normal.signature.split()
         # Rare rather than unseen: among thousands of articles a few misspell any word.
-        unknown = [
-            i
+        rarity = {
+            i: self.df("content", stem(token))
             for i, token in enumerate(tokens)
-            if TYPO_MIN_LETTERS <= len(token) <= TYPO_MAX_LETTERS
-            and token.isalpha()
-            and self.df("content", stem(token)) <= TYPO_RARE_ISSUES
-        ]
+            if TYPO_MIN_LETTERS <= len(token) <= TYPO_MAX_LETTERS and token.isalpha()
+        }
+        # Words no issue uses first: "Xircom PCMCIA nework" misspells "nework", not the names.
+        unknown = sorted((i for i, df in rarity.items() if df <= TYPO_RARE_ISSUES), key=rarity.get)
         terms = frozenset(normal.terms)
         # The line as it is, and with its values as the placeholders an article writes
         # ("Unale to open file A0138410." is "Unable to open file <filename>.").
@@ -684,6 +686,13 @@ class Ranker:
             if tried >= TYPO_WORDS_PER_LINE:
                 break
         return out
+
+    def _has_unseen_word(self, message: str) -> bool:
+        """Whether a line has a word of 4+ letters that no issue's text uses."""
+        return any(
+            len(word) <= TYPO_MAX_LETTERS and not self.df("content", stem(word.lower()))
+            for word in re.findall(r"[A-Za-z]{4,}", message)
+        )
 
     def _corrected_candidates(self, search: _TextSearch) -> list[Candidate]:
         """Every candidate of the line with one unknown word replaced by a word one edit away
