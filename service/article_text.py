@@ -356,6 +356,10 @@ def line_candidates(message: str, spans: bool) -> list[Candidate]:
 
     add(normal.signature, "normalised")
     add(numbers_masked(normal.signature), "slot")
+    # Every value where an article writes a placeholder ("in domain NYC49852 ... in domain
+    # A0102137" for "in domain <master domain name> ... in domain <resource domain name>"):
+    # one key, so lines of any length try it.
+    add(values_masked(normal.signature), "slot")
     pieces = list(islice(_inner_pieces(message), MAX_PARTS_PER_LINE))
     for piece in pieces:
         add(normalize(piece).signature, "contained", quoted=True)
@@ -408,6 +412,13 @@ def numbers_masked(signature: str) -> str:
     if not DIGIT.search(signature):
         return signature
     return REPEATED_SLOT.sub(SLOT, NUMBER_TOKEN.sub(SLOT, signature))
+
+
+def values_masked(signature: str) -> str:
+    """A signature with each token that has a digit (an id, a name with a number) as a slot;
+    the placeholders `normalize` made are kept as they are."""
+    tokens = [SLOT if not t.startswith("<") and DIGIT.search(t) else t for t in signature.split()]
+    return collapsed(tokens)
 
 
 def is_value(token: str) -> bool:

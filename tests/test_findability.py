@@ -76,6 +76,12 @@ ARTICLES = [
         "A Zorbix Quantel card stops the widget agent",
         "The agent log ends with:\n\nZorbix Quantel widget card driver installed",
     ),
+    article(
+        "910009",
+        "Widget replication between two domains fails",
+        "The replication log records:\n\n"
+        "Widget replication from domain <source domain> to domain <target domain> failed.",
+    ),
 ]
 # Lines any clean log of the made-up product has; every article quotes them.
 BOILERPLATE = [
@@ -182,6 +188,17 @@ def test_the_word_no_article_uses_is_the_one_put_right_before_rare_names(client)
     top = match(client, paste)["matches"][0]
     assert top["article_id"] == "910008"
     assert [line["match"] for line in top["matched_lines"]] == ["typo"]
+
+
+def test_several_values_where_the_article_wrote_placeholders_match_in_a_log(client) -> None:
+    paste = (
+        "<![LOG[Widget replication from domain NYC49852 to domain A0102137 failed.]LOG]!>"
+        '<time="15:24:49.378+480" date="02-25-2008" component="Replication" context="" '
+        'type="1" thread="5042" file="replication.cpp:605">'
+    )
+    top = match(client, paste)["matches"][0]
+    assert top["article_id"] == "910009"
+    assert [line["match"] for line in top["matched_lines"]] == ["normalised"]
 
 
 def test_a_value_where_the_article_wrote_a_placeholder_matches(client) -> None:
