@@ -41,8 +41,9 @@ def create_app(config: Config | None = None) -> Flask:
         # Behind a proxy every connection comes from the proxy: the client is the address it
         # forwards, which rate limits, feedback quorums and content-gap counts go by, and the
         # host, scheme and path prefix it was reached at are the proxy's, which absolute links
-        # are built from. Only as many hops as configured are believed, so a client cannot name
-        # itself someone else.
+        # are built from. Only as many hops as configured are believed, and the proxy must set
+        # each of these headers itself (deploy/nginx.conf does), so a client cannot name itself
+        # someone else or choose the host of the links others are given.
         hops = config.trust_proxy
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops

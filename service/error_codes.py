@@ -126,7 +126,9 @@ def _value(written: str) -> int:
     digits (an 8-digit number starting with 8 or C is an HRESULT or NTSTATUS, not a count)."""
     if len(written) == 8 and written[0] in "8cC":
         return int(written, 16)
-    return int(written, 0) & 0xFFFF_FFFF
+    # Logs pad decimal codes with zeros ("Win32 Error: 05"), which int(x, 0) refuses.
+    hexadecimal = written.lower().lstrip("-").startswith("0x")
+    return int(written, 16 if hexadecimal else 10) & 0xFFFF_FFFF
 
 
 def _number(written: str) -> ErrorCode | None:

@@ -28,6 +28,7 @@ from typing import Any
 from whoosh import index as whoosh_index
 from whoosh.analysis import SpaceSeparatedTokenizer, StemmingAnalyzer
 from whoosh.fields import ID, STORED, TEXT, Schema
+from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
 
 from service import budget
@@ -124,6 +125,41 @@ def all_documents(store: Store) -> Iterator[dict[str, Any]]:
         yield symptom_document(row)
     for row in store.learned_lines():
         yield symptom_document(row)
+
+
+def article_documents(searcher: Searcher, article_id: str) -> list[int]:
+    """The index documents of an article (its issues and symptoms), in order."""
+    reader = searcher.reader()
+    if ("article_id", article_id) not in reader:
+        return []
+    return list(reader.postings("article_id", article_id).all_ids())
+
+
+def issue_documents(searcher: Searcher, docnums: Iterable[int]) -> list[int]:
+    """Of an article's index documents, those of its issues (not its symptoms)."""
+    # Only issue documents store their length.
+    return [docnum for docnum in docnums if "length" in searcher.stored_fields(docnum)]
+
+
+def documents_having(
+    reader: IndexReader, terms: list[str], docnums: list[int]
+) -> dict[str, set[int]]:
+    """Which of `docnums` (sorted) have each term in their content, skipping through each
+    term's postings rather than reading them whole."""
+    having: dict[str, set[int]] = {}
+    for term in terms:
+        found: set[int] = set()
+        if ("content", term) in reader:
+            postings = reader.postings("content", term)
+            for docnum in docnums:
+                if not postings.is_active():
+                    break
+                if postings.id() < docnum:
+                    postings.skip_to(docnum)
+                if postings.is_active() and postings.id() == docnum:
+                    found.add(docnum)
+        having[term] = found
+    return having
 
 
 def advance_state(state: dict[str, Any], revisions: Iterable[int]) -> dict[str, Any]:

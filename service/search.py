@@ -9,7 +9,7 @@ from typing import Any
 
 from whoosh.analysis import StemmingAnalyzer
 
-from service.index import issue_document
+from service.index import article_documents, documents_having, issue_documents
 from service.kb import KnowledgeBase
 from service.links import article_url, issue_page_url, issue_url
 from service.products import describe_filter, product_filter
@@ -80,9 +80,6 @@ def _ranked(
 
 # The words of a query as the issues' texts are indexed (stemmed), people's function words out.
 _issue_words = StemmingAnalyzer(stoplist=PROSE_STOP_WORDS, minsize=2)
-# Of an issue's text, this much is read for the query's words: what says what an issue is
-# comes first (titles, then the description), and a search reads up to `limit` articles' issues.
-ISSUE_TEXT_CHARS = 20_000
 
 
 def search_issues(
@@ -93,7 +90,9 @@ def search_issues(
     (a word no issue has weighs the most), over all the query's words. 0 to 1, so a score
     reads the same in a knowledge base of one article as in one of sixty thousand.
 
-    Issues without any of the words are left out; ties keep the articles' order.
+    Which issue says which word is read from the index's postings, not from the issues' texts:
+    a search costs a few lookups per word, however long the texts. Issues without any of the
+    words are left out; ties keep the articles' order.
     """
     written: dict[str, str] = {}
     for token in _issue_words(text, keeporiginal=True):
@@ -108,18 +107,29 @@ def search_issues(
         frequency = searcher.doc_frequency("content", word)
         weights[word] = math.log(1 + issue_count / max(1, frequency))
     total = sum(weights.values())
+    issues_of = {
+        article_id: issue_documents(searcher, article_documents(searcher, article_id))
+        for article_id in article_ids
+    }
+    docnums = sorted(docnum for found in issues_of.values() for docnum in found)
+    having = documents_having(searcher.reader(), list(written), docnums)
     hits = []
-    for article_id in article_ids:
-        for row in kb.store.issue_texts(article_id):
-            content = issue_document(row)["content"][:ISSUE_TEXT_CHARS]
-            said = {token.text for token in _issue_words(content)}
-            found = [word for word in written if word in said]
-            if not found:
+    for article_id, found_issues in issues_of.items():
+        said = {}
+        for docnum in found_issues:
+            words = [word for word in written if docnum in having[word]]
+            if words:
+                said[searcher.stored_fields(docnum)["issue_id"]] = words
+        if not said:
+            continue
+        for row in kb.store.issue_titles(article_id):
+            found = said.get(row["id"])
+            if found is None:
                 continue
             hits.append(
                 {
                     "issue_id": row["id"],
-                    "article_id": row["article_id"],
+                    "article_id": article_id,
                     "title": row["title"],
                     "score": round(sum(weights[w] for w in found) / total, 3),
                     "matched_words": [written[w] for w in found],

@@ -267,7 +267,8 @@ def test_behind_the_nginx_of_deploy_slow_uploads_hold_no_worker(
         if os.environ.get("KB_REQUIRE_NGINX"):
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
-    upstream = serve(spawned, home, tmp_path / "serve.log", workers=1)
+    # Trusting the proxy's headers, as the README says to run behind it.
+    upstream = serve(spawned, home, tmp_path / "serve.log", workers=1, KB_TRUST_PROXY="1")
     listen = free_port()
     config = nginx_config(tmp_path, listen, upstream)
     checked = subprocess.run(
@@ -293,6 +294,22 @@ def test_behind_the_nginx_of_deploy_slow_uploads_hold_no_worker(
         assert status == 200
         assert json.loads(body)["matches"][0]["issue_id"] == "264630-1"
         assert "app;dur=" in headers["Server-Timing"]
+        # A client cannot choose the host or path of the links a page gives: nginx sets the
+        # forwarded headers itself, whatever the client sent.
+        status, headers, body = request(
+            listen,
+            "GET",
+            "/issues/264630-1",
+            headers={
+                "Host": "kb.example.org",
+                "X-Forwarded-Host": "attacker.example",
+                "X-Forwarded-Prefix": "/elsewhere",
+            },
+        )
+        assert status == 200
+        assert b"http://kb.example.org/issues/264630-1" in body
+        assert b"attacker.example" not in body and b"/elsewhere" not in body
+        assert "private" in headers["Cache-Control"]
         # What the proxy keeps from the public: metrics, and bodies far over the limit, which
         # it refuses unread.
         assert request(listen, "GET", "/metrics")[0] == 404

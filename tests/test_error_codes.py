@@ -18,6 +18,9 @@ def decoded(line: str) -> list[tuple[str, str, str | None]]:
     [
         # Win32 errors, said in the words logs use
         ("Unable to open the service control manager. Win32 Error: 5", [("5", *ACCESS_DENIED)]),
+        # Codes padded with zeros, as some logs write them
+        ("Unable to open the service control manager. Win32 Error: 05", [("05", *ACCESS_DENIED)]),
+        ("Register widget; return code =005", [("005", *ACCESS_DENIED)]),
         ("Widget agent - Error launching (#0x5)  C:\\W\\AGENT.EXE>", [("0x5", *ACCESS_DENIED)]),
         ("Widget::ResolvePending returned 123  WIDGET", [("123", "win32", "ERROR_INVALID_NAME")]),
         ("Register widget; return code =5", [("5", *ACCESS_DENIED)]),

@@ -173,8 +173,15 @@ def seed_log(first: str, last: str) -> str:
         (seed_log("No COMPVER.INI", "SMSCLI.LOG"), "5", "ERROR_ACCESS_DENIED"),
         (seed_log("ERROR: The Client Service", "CLICORE.LOG"), "0x5", "ERROR_ACCESS_DENIED"),
         (seed_log("Client core file version", "Issue 2"), "123", "ERROR_INVALID_NAME"),
+        # Padded with a zero, as some logs write codes
+        (
+            "ERROR: Unable to open the service control manager to install the SMS Client "
+            "Service and CCIM. Win32 Error: 05",
+            "05",
+            "ERROR_ACCESS_DENIED",
+        ),
     ],
-    ids=["Wn_logon", "Clisvc", "Ccim32"],
+    ids=["Wn_logon", "Clisvc", "Ccim32", "zero-padded"],
 )
 def test_the_seed_logs_error_codes_are_named(client, paste: str, code: str, name: str) -> None:
     top = match(client, paste)["matches"][0]

@@ -5,7 +5,16 @@ from __future__ import annotations
 
 import pytest
 
-from service.products import ProductName, resolve_product, version_covers, version_keys
+from service import products as products_module
+from service.products import (
+    CATALOG_FEW_WRITES,
+    ProductName,
+    catalog,
+    resolve_product,
+    version_covers,
+    version_keys,
+)
+from tests.helpers import widget_article
 from tests.test_match import ISSUE1_LINES, match
 from tests.test_writes import ARTICLE, AUTH, TOKEN
 
@@ -129,6 +138,27 @@ def test_products_follow_the_articles_written(make_app) -> None:
     widget = next(p for p in products if p["product"] == "Widget Server")
     assert widget["versions"] == [{"version": "3.1 SP2", "articles": 1}]
     assert "WS" in widget["aliases"]
+
+
+def test_a_bulk_import_does_not_make_every_request_count_the_products_again(
+    make_app, monkeypatch
+) -> None:
+    app = make_app(api_tokens=[TOKEN])
+    client = app.test_client()
+    knowledge = app.extensions["kb"]
+    first = catalog(knowledge)
+    # Writes arriving in bulk: the catalog made a moment ago is kept for a while.
+    for number in range(CATALOG_FEW_WRITES + 1):
+        article_id = f"9002{number:02d}"
+        article = widget_article(article_id, "A bulk-imported widget note.")
+        article["applies_to"] = [{"product": f"Bulk Product {number}", "version": "1.0"}]
+        response = client.put(f"/v1/articles/{article_id}", json=article, headers=AUTH)
+        assert response.status_code in (200, 201), response.get_data(as_text=True)
+    assert catalog(knowledge) is first
+    # Once the catalog is older than the refresh interval, it is counted again.
+    monkeypatch.setattr(products_module, "CATALOG_REFRESH_SECONDS", 0.0)
+    products = {p["product"] for p in client.get("/v1/products").get_json()["products"]}
+    assert {"Bulk Product 0", f"Bulk Product {CATALOG_FEW_WRITES}"} <= products
 
 
 @pytest.mark.parametrize(

@@ -36,7 +36,7 @@ from service.article_text import (
     numbers_masked,
 )
 from service.error_codes import ErrorCode
-from service.index import SearcherCaches
+from service.index import SearcherCaches, documents_having, issue_documents
 from service.learning import penalty_factor
 from service.matching.parse import PasteLine
 from service.normalize import NormalizedLine, looks_like_prose, signature_key
@@ -872,8 +872,12 @@ class Ranker:
             [words[t] for t in chosen[:PROSE_SEARCH_TERMS]], PROSE_CANDIDATES
         )
         candidates = list(dict.fromkeys([*candidates, *also]))
-        issues = [docnum for a in candidates for docnum in self._issue_documents(a)]
-        having = self._documents_having(chosen, sorted(issues))
+        issues = [
+            docnum
+            for a in candidates
+            for docnum in issue_documents(self.searcher, self.postings("article_id", a))
+        ]
+        having = documents_having(self.reader, chosen, sorted(issues))
         for docnum in issues:
             fields = self.searcher.stored_fields(docnum)
             matched = sorted(t for t in chosen if docnum in having[t])
@@ -891,33 +895,6 @@ class Ranker:
             ranked.text_coverage = round(coverage, 3)
             # Rarest first (the order of `chosen`): the words that say most come first.
             ranked.text_terms = [written[t] for t in chosen if docnum in having[t]]
-
-    def _issue_documents(self, article_id: str) -> list[int]:
-        """The index documents of an article's issues (not its symptoms)."""
-        # Only issue documents store their length.
-        return [
-            docnum
-            for docnum in self.postings("article_id", article_id)
-            if "length" in self.searcher.stored_fields(docnum)
-        ]
-
-    def _documents_having(self, terms: list[str], docnums: list[int]) -> dict[str, set[int]]:
-        """Which of `docnums` (sorted) have each term in their content, skipping through
-        each term's postings rather than reading them whole."""
-        having: dict[str, set[int]] = {}
-        for term in terms:
-            found: set[int] = set()
-            if ("content", term) in self.reader:
-                postings = self.reader.postings("content", term)
-                for docnum in docnums:
-                    if not postings.is_active():
-                        break
-                    if postings.id() < docnum:
-                        postings.skip_to(docnum)
-                    if postings.is_active() and postings.id() == docnum:
-                        found.add(docnum)
-            having[term] = found
-        return having
 
 
 def descriptive_factor(line: PasteLine) -> float:

@@ -294,6 +294,15 @@ class RecordReads(Database):
         )
         return {(row[0], row[1]): row[2] for group in rows.values() for row in group}
 
+    def issue_titles(self, article_id: str) -> list[dict[str, Any]]:
+        """An article's issues, id and title each, in their order."""
+        return [
+            {"id": row[0], "title": row[1]}
+            for row in self._conn.execute(
+                "SELECT id, title FROM issues WHERE article_id=? ORDER BY number", (article_id,)
+            )
+        ]
+
     def _issues(self, where: str, params: list[Any]) -> list[dict[str, Any]]:
         issues = [
             dict(row)

@@ -39,7 +39,11 @@ def page_links() -> dict[str, Any]:
 
 
 def _html(template: str, status: int = 200, **context: Any) -> Response:
-    return Response(render_template(template, **context), status=status, mimetype="text/html")
+    response = Response(render_template(template, **context), status=status, mimetype="text/html")
+    # Its links are absolute, made from the host the request reached: a shared cache must not
+    # hand one client's page to another.
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
 
 
 def _missing(kind: str, record_id: str) -> Response:
