@@ -160,6 +160,24 @@ def test_feedback_without_javascript_comes_back_to_the_same_answer(make_app, tmp
     assert stats["pastes"] == 1
 
 
+def test_feedback_without_javascript_says_when_a_quorum_already_applied_it(make_app) -> None:
+    app = make_app(feedback_quorum=2, trust_proxy=1)
+    client = app.test_client()
+    paste = SEED_LINES + "\nCache compaction left orphaned delta segments behind on the volume\n"
+
+    def verdict(forwarded: str) -> str:
+        headers = {"X-Forwarded-For": forwarded}
+        first = client.post("/", data={"log": paste}, headers=headers).get_data(as_text=True)
+        form = {"log": paste, "request_id": answer_of(first)["request_id"], "helpful": "yes"}
+        response = client.post("/feedback?issue_id=264630-1", data=form, headers=headers)
+        assert response.status_code == 200
+        return response.get_data(as_text=True)
+
+    assert "maintainers review it" in verdict("198.51.100.7")
+    # A second client agreeing makes the quorum: the verdict counts at once, and says so.
+    assert "It already counts in later answers." in verdict("198.51.100.8")
+
+
 def test_feedback_that_is_refused_still_shows_the_answer(client) -> None:
     form = {"log": SEED_LINES, "request_id": "not-a-match", "helpful": "no"}
     response = client.post("/feedback?issue_id=264630-1", data=form)

@@ -169,7 +169,7 @@ def feedback_form() -> Response:
     if not request_id or not issue_id or helpful not in ("yes", "no"):
         return _page(400, error="That answer could not be recorded: the form was incomplete.")
     try:
-        give_feedback(
+        outcome = give_feedback(
             kb(),
             activity(),
             issue_id=issue_id,
@@ -182,10 +182,12 @@ def feedback_form() -> Response:
     except TooManyPending as exc:
         return _answered_again(429, request_id, error=str(exc))
     verdict = "the answer" if helpful == "yes" else "not the answer"
-    thanks = (
-        f"Thank you: {issue_id} is recorded as {verdict}. Once the knowledge base's maintainers "
-        "review it, later answers will take it into account."
-    )
+    # Approved at once when enough clients agreed (a quorum): then it counts already.
+    if outcome.feedback.get("status") == "approved":
+        when = "It already counts in later answers."
+    else:
+        when = "Once the knowledge base's maintainers review it, later answers will take it into account."
+    thanks = f"Thank you: {issue_id} is recorded as {verdict}. {when}"
     return _answered_again(200, request_id, thanks=thanks, thanked=issue_id)
 
 
