@@ -178,6 +178,17 @@ def test_feedback_without_javascript_says_when_a_quorum_already_applied_it(make_
     assert "It already counts in later answers." in verdict("198.51.100.8")
 
 
+def test_behind_a_path_prefix_the_page_addresses_stay_under_it(make_app) -> None:
+    # A proxy serving the service at /kb says so in X-Forwarded-Prefix.
+    client = make_app(trust_proxy=1).test_client()
+    headers = {"X-Forwarded-Prefix": "/kb"}
+    html = client.post("/", data={"log": SEED_LINES}, headers=headers).get_data(as_text=True)
+    addresses = re.findall(r'(?:href|src|action|formaction)="([^"]+)"', html)
+    local = [a for a in addresses if a.startswith("/") or "://localhost" in a]
+    assert local and all(a.startswith(("/kb/", "http://localhost/kb/")) for a in local), local
+    assert 'data-root="/kb"' in html
+
+
 def test_feedback_that_is_refused_still_shows_the_answer(client) -> None:
     form = {"log": SEED_LINES, "request_id": "not-a-match", "helpful": "no"}
     response = client.post("/feedback?issue_id=264630-1", data=form)

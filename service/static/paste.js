@@ -7,6 +7,8 @@
   var box = document.getElementById("log");
   var picker = document.getElementById("logfile");
   if (!form || !box) return;
+  // The service's own addresses, under the path prefix it is served at (if any).
+  var root = form.getAttribute("data-root") || "";
 
   // A message in a status line; `failed` shows it as a failure.
   function say(element, text, failed) {
@@ -104,7 +106,7 @@
     var issue = button.getAttribute("data-issue");
     buttons.forEach(function (b) { b.disabled = true; });
     say(status, "Sending...");
-    fetch("/v1/feedback", {
+    fetch(root + "/v1/feedback", {
       method: "POST",
       headers: { "Content-Type": "application/json", Accept: "application/json" },
       body: JSON.stringify({ request_id: requestId.value, issue_id: issue, helpful: helpful }),
@@ -157,7 +159,7 @@
     body.results.forEach(function (hit) {
       var item = element("li");
       var link = element("a", "KB" + hit.article_id + ": " + hit.title);
-      link.href = "/articles/" + encodeURIComponent(hit.article_id);
+      link.href = root + "/articles/" + encodeURIComponent(hit.article_id);
       item.appendChild(link);
       // The words found are between ** in the snippet: shown marked, never as markup.
       var snippet = element("p", "", "snippet");
@@ -175,7 +177,7 @@
       if (!query) return;
       event.preventDefault();
       found.hidden = false;
-      fetch("/v1/search?q=" + encodeURIComponent(query), { headers: { Accept: "application/json" } })
+      fetch(root + "/v1/search?q=" + encodeURIComponent(query), { headers: { Accept: "application/json" } })
         .then(function (response) {
           return response.json().then(function (body) {
             if (response.ok) {
