@@ -376,6 +376,7 @@ def build_server(config: Config | None = None, app: Flask | None = None) -> MCPS
             str,
             Field(
                 min_length=1,
+                max_length=MAX_ISSUE_ID_CHARS,
                 description="The article's KB number, e.g. '264630' ('Q264630' and 'KB264630' work too).",
             ),
         ],
@@ -408,6 +409,7 @@ def build_server(config: Config | None = None, app: Flask | None = None) -> MCPS
             str,
             Field(
                 min_length=1,
+                max_length=MAX_ISSUE_ID_CHARS,
                 description=(
                     "The issue id, '<article id>-<number>', e.g. '264630-1'. An article id "
                     "('264630') gives all of that article's issues."

@@ -355,6 +355,20 @@ def catalog(kb: KnowledgeBase) -> Catalog:
     return made
 
 
+def products_listing(kb: KnowledgeBase, product: str | None) -> dict[str, Any]:
+    """The `/v1/products` body: every product, or those `product` stands for, and the
+    closest known ones when it stands for none."""
+    listing = catalog(kb).listing()
+    closest: dict[str, Any] = {}
+    if product is not None:
+        names = product_names(kb)
+        wanted = set(resolve_product(names, product))
+        listing = [p for p in listing if p["product"] in wanted]
+        if not wanted:
+            closest["closest_products"] = closest_products(names, product)
+    return {"total": len(listing), "products": listing, **closest}
+
+
 def product_names(kb: KnowledgeBase) -> list[ProductName]:
     """The store's product names with their short names, read once per store revision (one
     pass over an index: some 30 ms on a 60,000-article store)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response
 
 from schemas.api import ProductsArgsSchema, ProductsOut
-from service.products import catalog, closest_products, product_names, resolve_product
+from service.products import products_listing
 from service.views.common import json_response, kb, load_args
 
 bp = Blueprint("products", __name__, url_prefix="/v1")
@@ -16,14 +16,6 @@ _out = ProductsOut()
 
 @bp.get("/products")
 def list_products() -> Response:
+    """Products with their versions and article counts, narrowed by `product` if given."""
     args = load_args(_args)
-    listing = catalog(kb()).listing()
-    body: dict = {}
-    if args["product"] is not None:
-        names = product_names(kb())
-        wanted = set(resolve_product(names, args["product"]))
-        listing = [p for p in listing if p["product"] in wanted]
-        if not wanted:
-            body["closest_products"] = closest_products(names, args["product"])
-    body = {"total": len(listing), "products": listing, **body}
-    return json_response(body, _out)
+    return json_response(products_listing(kb(), args["product"]), _out)
