@@ -369,20 +369,23 @@ def line_candidates(message: str, spans: bool) -> list[Candidate]:
             add(normalize(sentence).signature, "contained")
     tokens = normal.signature.split()
     if spans and len(tokens) <= SPAN_LINE_MAX_TOKENS:
+        values = [is_value(t) for t in tokens]
+        # values_before[i]: how many of the first i tokens are values.
+        values_before = [0, *accumulate(values)]
         for size in range(min(SPAN_MAX_TOKENS, len(tokens) - 1), SPAN_MIN_TOKENS - 1, -1):
             for start in range(len(tokens) - size + 1):
-                run = tokens[start : start + size]
-                add(" ".join(run), "contained")
+                end = start + size
+                run = " ".join(tokens[start:end])
+                add(run, "contained")
                 # A value next to a run of words may be what the article wrote as a
                 # placeholder: "Error Unable to open file NYC46784 after reboot" says the
                 # article's "Unable to open file <filename>".
-                end = start + size
-                if any(is_value(t) for t in run):
+                if values_before[end] != values_before[start]:
                     continue
-                if end < len(tokens) and is_value(tokens[end]):
-                    add(collapsed([*run, SLOT]), "contained")
-                if start > 0 and is_value(tokens[start - 1]):
-                    add(collapsed([SLOT, *run]), "contained")
+                if end < len(tokens) and values[end]:
+                    add(f"{run} {SLOT}", "contained")
+                if start > 0 and values[start - 1]:
+                    add(f"{SLOT} {run}", "contained")
         # Slots: an article writes "<server name>" or "0xXXXXXXXX" where the log has a value;
         # any placeholder of the paste, and one run of up to three tokens, may be that slot,
         # in the whole line and in a message quoted in it.
@@ -419,6 +422,11 @@ def values_masked(signature: str) -> str:
     the placeholders `normalize` made are kept as they are."""
     tokens = [SLOT if not t.startswith("<") and DIGIT.search(t) else t for t in signature.split()]
     return collapsed(tokens)
+
+
+def is_name_with_number(token: str) -> bool:
+    """Whether a token is a name with a number in it (`a0138410`, `srv01`), not a count."""
+    return not token.startswith("<") and not token.isdigit() and DIGIT.search(token) is not None
 
 
 def is_value(token: str) -> bool:

@@ -30,7 +30,7 @@ from service.article_text import (
     SLOT,
     Candidate,
     collapsed,
-    is_value,
+    is_name_with_number,
     line_candidates,
     line_key,
     numbers_masked,
@@ -646,16 +646,21 @@ class Ranker:
         # The line as it is, and with its values as the placeholders an article writes
         # ("Unale to open file A0138410." is "Unable to open file <filename>.").
         shapes = [tokens]
-        general = [SLOT if is_value(t) else t for t in tokens]
+        # Only names with a number in them (an id, a host): a count is already tried as a slot
+        # whole-line, and doubling every log line's variants would double their cost.
+        general = [SLOT if is_name_with_number(t) else t for t in tokens]
         if general != tokens:
             shapes.append(general)
         out = []
         # The issues' texts do not hold every word an article uses, so a word they lack may
         # be spelt right: the first few such words are each tried as the misspelt one.
         for i in unknown[:TYPO_WORDS_PER_LINE]:
+            # The word put right is a word, never a placeholder: only the tokens on either side
+            # of it are collapsed, once, and each variant is joined between them.
+            sides = [(collapsed(shape[:i]), collapsed(shape[i + 1 :])) for shape in shapes]
             for variant in one_edit_variants(tokens[i]):
-                for shape in shapes:
-                    signature = collapsed([*shape[:i], variant, *shape[i + 1 :]])
+                for left, right in sides:
+                    signature = " ".join(part for part in (left, variant, right) if part)
                     out.append(
                         Candidate(line_key(signature), "normalised", signature, terms, typo=True)
                     )
