@@ -49,7 +49,7 @@ def create_app(config: Config | None = None) -> Flask:
     knowledge.ensure_ready()
     app.extensions["kb"] = knowledge
     if config.record_activity:
-        app.extensions["activity"] = ActivityLog(config.activity_path, config.activity_days)
+        app.extensions["activity"] = ActivityLog(config.activity_location, config.activity_days)
 
     register_error_handlers(app)
     init_observability(app)

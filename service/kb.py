@@ -100,7 +100,7 @@ class KnowledgeBase:
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.store = Store(config.store_path)
+        self.store = Store(config.store_location)
         if self.store.exists():
             # A store built by an earlier version lacks the tables added since: add them.
             self.store.initialise()

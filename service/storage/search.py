@@ -1,4 +1,10 @@
-"""Full-text search over whole articles (SQLite FTS5), written with each article."""
+"""Full-text search over whole articles, written with each article.
+
+SQLite searches its FTS5 table (porter stemming, BM25); PostgreSQL the tsvector column of its
+`article_search` table through a GIN index (English stemming, `ts_rank_cd`). Either way the
+words are taken literally, the title counts double the text, and an article's number is its
+row in the search table.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +12,17 @@ from typing import Any
 
 from service.storage.connection import Database
 
+# ts_rank_cd's weights of the labels {D, C, B, A}: the title (A) counts double the text (B).
+_RANK = "ts_rank_cd('{0.1, 0.2, 0.5, 1.0}', s.document, q.query)"
+# Headline options close to SQLite's snippet: matches in bold, about 24 words around them.
+_HEADLINE = (
+    "StartSel=**, StopSel=**, MaxWords=24, MinWords=12, ShortWord=2,"
+    ' MaxFragments=1, FragmentDelimiter=" … "'
+)
+
 
 class ArticleSearch(Database):
-    """BM25-ranked searches of the articles' title and text."""
+    """Ranked searches of the articles' title and text."""
 
     def search_articles(
         self,
@@ -25,6 +39,8 @@ class ArticleSearch(Database):
         """
         if not words:
             return []
+        if self.is_postgres:
+            return self._search_postgres(words, limit, product, every_word)
         match = _fts_query(words, " AND " if every_word else " OR ")
         # Ranking first, snippets after, one row at a time: SQLite works out every selected
         # column of every matching row before it sorts, a snippet costs far more than a score,
@@ -58,6 +74,14 @@ class ArticleSearch(Database):
         """Ids of the articles best matching any of `words` by BM25 (title counted double)."""
         if not words:
             return []
+        if self.is_postgres:
+            rows = self._conn.execute(
+                "SELECT s.rowid FROM article_search s,"
+                " (SELECT websearch_to_tsquery('english', ?) AS query) q"
+                f" WHERE s.document @@ q.query ORDER BY {_RANK} DESC, s.rowid LIMIT ?",
+                (_websearch_query(words, " or "), limit),
+            )
+            return [str(row[0]) for row in rows]
         rows = self._conn.execute(
             "SELECT rowid FROM article_search WHERE article_search MATCH ?"
             " ORDER BY bm25(article_search, 2.0, 1.0) LIMIT ?",
@@ -67,10 +91,52 @@ class ArticleSearch(Database):
 
     def articles_with_word(self, word: str) -> int:
         """How many articles the full-text index finds `word` in (stemmed, as searches are)."""
+        if self.is_postgres:
+            return self._conn.execute(
+                "SELECT count(*) FROM article_search"
+                " WHERE document @@ websearch_to_tsquery('english', ?)",
+                (_websearch_query([word], ""),),
+            ).fetchone()[0]
         return self._conn.execute(
             "SELECT count(*) FROM article_search WHERE article_search MATCH ?",
             (_fts_query([word], ""),),
         ).fetchone()[0]
+
+    def _search_postgres(
+        self, words: list[str], limit: int, product: str | None, every_word: bool
+    ) -> list[dict[str, Any]]:
+        """`search_articles` on PostgreSQL: the best `limit` rows ranked first, and headlines
+        made for those alone (a headline reads the whole text again; a rank only the tsvector)."""
+        products = ""
+        if product:
+            products = (
+                " AND CAST(s.rowid AS TEXT) IN (SELECT article_id FROM article_products WHERE "
+                + self.dialect.contains.format("lower(product)", "lower(?)")
+                + ")"
+            )
+        rows = self._conn.execute(
+            "WITH q AS (SELECT websearch_to_tsquery('english', ?) AS query),"
+            f" ranked AS (SELECT s.rowid, {_RANK} AS score FROM article_search s, q"
+            f" WHERE s.document @@ q.query{products} ORDER BY score DESC, s.rowid LIMIT ?)"
+            " SELECT a.id AS article_id, a.title,"
+            f" ts_headline('english', s.body, q.query, '{_HEADLINE}') AS snippet, r.score"
+            " FROM ranked r JOIN article_search s ON s.rowid = r.rowid"
+            " JOIN articles a ON a.id = CAST(r.rowid AS TEXT), q"
+            " ORDER BY r.score DESC, r.rowid",
+            [
+                _websearch_query(words, " " if every_word else " or "),
+                *([product] if product else []),
+                limit,
+            ],
+        ).fetchall()
+        return [dict(row) for row in rows]
+
+
+def _websearch_query(words: list[str], joiner: str) -> str:
+    """A `websearch_to_tsquery` text of `words` taken literally: each quoted (a quote inside
+    cannot be escaped there, so it goes), joined by `joiner` (a space: all, " or ": any)."""
+    quoted = ['"' + w.replace('"', " ") + '"' for w in words]
+    return joiner.join(q for q in quoted if q.strip('" '))
 
 
 def _fts_query(words: list[str], joiner: str) -> str:
