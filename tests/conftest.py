@@ -25,6 +25,21 @@ def _missing(message: str) -> None:
     pytest.skip(message)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Leave out the PostgreSQL run of a test marked `sqlite_only` (one about SQLite files):
+    not skipped, since it has nothing to say about PostgreSQL."""
+    kept, left_out = [], []
+    for item in items:
+        runs_postgres = "[postgresql" in item.nodeid or "-postgresql" in item.nodeid
+        if runs_postgres and item.get_closest_marker("sqlite_only"):
+            left_out.append(item)
+        else:
+            kept.append(item)
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = kept
+
+
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
     """A PostgreSQL server of the session's own, stopped and deleted at the end."""
@@ -65,6 +80,14 @@ def config(tmp_path_factory: pytest.TempPathFactory) -> Config:
 def app(config: Config) -> Iterator[Flask]:
     """One app for the session's read-only tests: nothing may write to it."""
     with running_app(config) as app:
+        yield app
+
+
+@pytest.fixture(scope="module")
+def backend_app(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    """A read-only app like `app`, made for one module over each backend's store in turn: a
+    module whose read tests touch the store names it as its own `app`."""
+    with running_app(make_config(tmp_path_factory.mktemp(f"kb-{backend}"))) as app:
         yield app
 
 

@@ -34,6 +34,22 @@ def store_location(root: Path) -> str | Path:
     return new_store_url() if new_store_url is not None else root / "kb.sqlite3"
 
 
+def outside_sql(location: str | Path, statement: str) -> list[tuple]:
+    """Run one statement on a store or activity log from outside, as another program would
+    (SQLite with foreign keys on, or psycopg); its rows."""
+    if isinstance(location, str):
+        import psycopg
+
+        with psycopg.connect(location) as pg:
+            cursor = pg.execute(statement)  # type: ignore[arg-type]
+            return cursor.fetchall() if cursor.description else []
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(location)) as conn, conn:
+        conn.execute("PRAGMA foreign_keys = ON")
+        return conn.execute(statement).fetchall()
+
+
 def make_config(root: Path, *, with_test_articles: bool = True, **overrides: Any) -> Config:
     """A configuration whose KB_HOME and kb_data (curated seed, test articles) live under root."""
     data = root / "kb_data"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import inspect
 import sqlite3
-from contextlib import closing
 
 import psycopg
 import pytest
@@ -14,20 +13,14 @@ import yaml
 from schemas.records import load_article_document
 from service.config import PROJECT_ROOT
 from service.storage import Store
-from tests.helpers import store_location
+from tests.helpers import outside_sql, store_location
 
 pytestmark = pytest.mark.usefixtures("backend")
 
 
 def _sql(store: Store, statement: str) -> list[tuple]:
     """Run SQL on the store from outside, as another program would (foreign keys on)."""
-    if store.url is not None:
-        with psycopg.connect(store.url) as pg:
-            cursor = pg.execute(statement)  # type: ignore[arg-type]
-            return cursor.fetchall() if cursor.description else []
-    with closing(sqlite3.connect(store.path)) as conn, conn:
-        conn.execute("PRAGMA foreign_keys = ON")
-        return conn.execute(statement).fetchall()
+    return outside_sql(store.url or store.path, statement)
 
 
 @pytest.fixture()

@@ -383,6 +383,13 @@ CREATE TABLE line_keys (
     keys BYTEA NOT NULL,
     issue_numbers BYTEA NOT NULL
 );
+-- English stemming without a stop-word list, as SQLite's porter tokenizer has none: a search
+-- made only of function words finds the articles that say them, on either backend.
+CREATE TEXT SEARCH DICTIONARY kb_stem (TEMPLATE = snowball, LANGUAGE = english);
+CREATE TEXT SEARCH CONFIGURATION kb_english (COPY = english);
+ALTER TEXT SEARCH CONFIGURATION kb_english
+    ALTER MAPPING FOR asciiword, asciihword, hword_asciipart, word, hword, hword_part
+    WITH kb_stem;
 -- Full-text search: each article's title (weight A) and text (weight B) as one tsvector,
 -- kept by the database itself whenever the row is written, searched through a GIN index.
 -- `rowid` is the article's number, as in SQLite's FTS5 table, so one statement writes either.
@@ -391,8 +398,8 @@ CREATE TABLE article_search (
     title TEXT NOT NULL,
     body TEXT NOT NULL,
     document TSVECTOR GENERATED ALWAYS AS (
-        setweight(to_tsvector('english', title), 'A')
-        || setweight(to_tsvector('english', body), 'B')
+        setweight(to_tsvector('kb_english', title), 'A')
+        || setweight(to_tsvector('kb_english', body), 'B')
     ) STORED
 );
 CREATE INDEX article_search_document ON article_search USING GIN (document);

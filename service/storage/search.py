@@ -1,7 +1,7 @@
 """Full-text search over whole articles, written with each article.
 
 SQLite searches its FTS5 table (porter stemming, BM25); PostgreSQL the tsvector column of its
-`article_search` table through a GIN index (English stemming, `ts_rank_cd`). Either way the
+`article_search` table through a GIN index (English stemming, `ts_rank_cd`, weighed by idf). Either way the
 words are taken literally, the title counts double the text, and an article's number is its
 row in the search table.
 """
@@ -12,8 +12,27 @@ from typing import Any
 
 from service.storage.connection import Database
 
-# ts_rank_cd's weights of the labels {D, C, B, A}: the title (A) counts double the text (B).
-_RANK = "ts_rank_cd('{0.1, 0.2, 0.5, 1.0}', s.document, q.query)"
+# PostgreSQL's ranking, written to rank as BM25 does where it matters: each word's
+# `ts_rank_cd` (title, label A, counted double the text, label B) weighed by how rare the word
+# is (BM25's idf, floored near 0 as FTS5 floors it). Plain `ts_rank_cd` of an any-word query
+# has no idf: an article saying a common word often would outrank one with the rare words.
+# Normalisation 33 (1 + 32): divided by the log of the article's length, and saturating
+# (rank / (rank + 1)), as BM25's length and term-frequency parts do.
+# `{every}` is empty, or a HAVING clause that keeps articles with every word.
+_RANKED = (
+    "words AS (SELECT q.query FROM unnest(?::text[]) AS t(word),"
+    " LATERAL (SELECT websearch_to_tsquery('kb_english', t.word) AS query) q"
+    " WHERE numnode(q.query) > 0),"
+    " weighted AS (SELECT w.query,"
+    " greatest(ln((n.total - d.found + 0.5) / (d.found + 0.5)), 1e-6) AS idf"
+    " FROM words w, (SELECT count(*) AS total FROM articles) n,"
+    " LATERAL (SELECT count(*) AS found FROM article_search WHERE document @@ w.query) d),"
+    " ranked AS (SELECT s.rowid,"
+    " sum(x.idf * ts_rank_cd('{{0.1, 0.2, 0.5, 1.0}}', s.document, x.query, 33)) AS score"
+    " FROM weighted x JOIN article_search s ON s.document @@ x.query{products}"
+    " GROUP BY s.rowid{every} ORDER BY score DESC, s.rowid LIMIT ?)"
+)
+_EVERY_WORD = " HAVING count(*) = (SELECT count(*) FROM weighted)"
 # Headline options close to SQLite's snippet: matches in bold, about 24 words around them.
 _HEADLINE = (
     "StartSel=**, StopSel=**, MaxWords=24, MinWords=12, ShortWord=2,"
@@ -76,10 +95,8 @@ class ArticleSearch(Database):
             return []
         if self.is_postgres:
             rows = self._conn.execute(
-                "SELECT s.rowid FROM article_search s,"
-                " (SELECT websearch_to_tsquery('english', ?) AS query) q"
-                f" WHERE s.document @@ q.query ORDER BY {_RANK} DESC, s.rowid LIMIT ?",
-                (_websearch_query(words, " or "), limit),
+                "WITH " + _RANKED.format(products="", every="") + " SELECT rowid FROM ranked",
+                (_quoted(words), limit),
             )
             return [str(row[0]) for row in rows]
         rows = self._conn.execute(
@@ -94,8 +111,8 @@ class ArticleSearch(Database):
         if self.is_postgres:
             return self._conn.execute(
                 "SELECT count(*) FROM article_search"
-                " WHERE document @@ websearch_to_tsquery('english', ?)",
-                (_websearch_query([word], ""),),
+                " WHERE document @@ websearch_to_tsquery('kb_english', ?)",
+                (_quoted([word])[0],),
             ).fetchone()[0]
         return self._conn.execute(
             "SELECT count(*) FROM article_search WHERE article_search MATCH ?",
@@ -114,29 +131,23 @@ class ArticleSearch(Database):
                 + self.dialect.contains.format("lower(product)", "lower(?)")
                 + ")"
             )
+        ranked = _RANKED.format(products=products, every=_EVERY_WORD if every_word else "")
         rows = self._conn.execute(
-            "WITH q AS (SELECT websearch_to_tsquery('english', ?) AS query),"
-            f" ranked AS (SELECT s.rowid, {_RANK} AS score FROM article_search s, q"
-            f" WHERE s.document @@ q.query{products} ORDER BY score DESC, s.rowid LIMIT ?)"
+            f"WITH {ranked}, anyword AS (SELECT websearch_to_tsquery('kb_english', ?) AS query)"
             " SELECT a.id AS article_id, a.title,"
-            f" ts_headline('english', s.body, q.query, '{_HEADLINE}') AS snippet, r.score"
+            f" ts_headline('kb_english', s.body, q.query, '{_HEADLINE}') AS snippet, r.score"
             " FROM ranked r JOIN article_search s ON s.rowid = r.rowid"
-            " JOIN articles a ON a.id = CAST(r.rowid AS TEXT), q"
+            " JOIN articles a ON a.id = CAST(r.rowid AS TEXT), anyword q"
             " ORDER BY r.score DESC, r.rowid",
-            [
-                _websearch_query(words, " " if every_word else " or "),
-                *([product] if product else []),
-                limit,
-            ],
+            [_quoted(words), *([product] if product else []), limit, " or ".join(_quoted(words))],
         ).fetchall()
         return [dict(row) for row in rows]
 
 
-def _websearch_query(words: list[str], joiner: str) -> str:
-    """A `websearch_to_tsquery` text of `words` taken literally: each quoted (a quote inside
-    cannot be escaped there, so it goes), joined by `joiner` (a space: all, " or ": any)."""
-    quoted = ['"' + w.replace('"', " ") + '"' for w in words]
-    return joiner.join(q for q in quoted if q.strip('" '))
+def _quoted(words: list[str]) -> list[str]:
+    """Each word as a `websearch_to_tsquery` text that takes it literally: quoted (a quote
+    inside cannot be escaped there, so it goes)."""
+    return ['"' + w.replace('"', " ") + '"' for w in words]
 
 
 def _fts_query(words: list[str], joiner: str) -> str:
