@@ -5,7 +5,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export KB_HOME ?= var
 
-.PHONY: serve test install install-dev browser nginx build lint openapi bench bench-worst load bench-import eval clean
+.PHONY: serve test install install-dev browser nginx postgresql build lint openapi bench bench-worst load bench-import eval clean
 
 $(BIN)/kb: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,8 +47,18 @@ nginx:
 		sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx; \
 	else echo "install nginx to run the reverse proxy test" >&2; fi
 
+## make postgresql: Debian's PostgreSQL server programs, for the tests of the PostgreSQL store
+## (the tests start a throw-away server of their own; the installed cluster is not used)
+postgresql:
+	@if command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; \
+	elif command -v sudo >/dev/null; then sudo apt-get update -qq && \
+		sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; \
+	else echo "install postgresql to run the PostgreSQL store tests" >&2; fi
+
 ## make test: install with dev extras and run the tests
-test: install-dev browser nginx
+test: install-dev browser nginx postgresql
 	$(BIN)/python -m pytest -q
 
 lint: install-dev
