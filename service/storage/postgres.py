@@ -201,8 +201,10 @@ class PostgresConnections:
             try:
                 with self._connection() as conn:
                     return self._run(conn, query, params)
-            except StorageUnavailable:
-                if attempt == 2:
+            except StorageUnavailable as exc:
+                # No connection to be had at all: a second wait would only double the time a
+                # client waits for its 503.
+                if attempt == 2 or isinstance(exc.__cause__, PoolTimeout):
                     raise
         raise AssertionError("unreachable")
 
