@@ -393,13 +393,16 @@ ALTER TEXT SEARCH CONFIGURATION kb_english
 -- Full-text search: each article's title (weight A) and text (weight B) as one tsvector,
 -- kept by the database itself whenever the row is written, searched through a GIN index.
 -- `rowid` is the article's number, as in SQLite's FTS5 table, so one statement writes either.
+-- Every run of characters other than letters and digits is a space first, as SQLite's
+-- unicode61 tokenizer has it: PostgreSQL's parser would keep a path or a file name (copylog.tcf)
+-- as one token, and the words in it could not be found.
 CREATE TABLE article_search (
     rowid BIGINT PRIMARY KEY,
     title TEXT NOT NULL,
     body TEXT NOT NULL,
     document TSVECTOR GENERATED ALWAYS AS (
-        setweight(to_tsvector('kb_english', title), 'A')
-        || setweight(to_tsvector('kb_english', body), 'B')
+        setweight(to_tsvector('kb_english', regexp_replace(title, '[^[:alnum:]]+', ' ', 'g')), 'A')
+        || setweight(to_tsvector('kb_english', regexp_replace(body, '[^[:alnum:]]+', ' ', 'g')), 'B')
     ) STORED
 );
 CREATE INDEX article_search_document ON article_search USING GIN (document);

@@ -8,6 +8,7 @@ row in the search table.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from service.storage.connection import Database
@@ -144,10 +145,15 @@ class ArticleSearch(Database):
         return [dict(row) for row in rows]
 
 
+# What the stored tsvector's text had turned into spaces (its column in schema.py): a word
+# the same way, so that "copylog.tcf" is the phrase "copylog tcf" there, as FTS5 reads it.
+_NOT_ALPHANUMERIC = re.compile(r"[\W_]+")
+
+
 def _quoted(words: list[str]) -> list[str]:
-    """Each word as a `websearch_to_tsquery` text that takes it literally: quoted (a quote
-    inside cannot be escaped there, so it goes)."""
-    return ['"' + w.replace('"', " ") + '"' for w in words]
+    """Each word as a `websearch_to_tsquery` text that takes it literally: its letters and
+    digits quoted, as a phrase when punctuation splits it."""
+    return ['"' + _NOT_ALPHANUMERIC.sub(" ", w).strip() + '"' for w in words]
 
 
 def _fts_query(words: list[str], joiner: str) -> str:
