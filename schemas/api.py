@@ -25,6 +25,8 @@ from marshmallow import (
 
 from schemas.records import SYMPTOM_KINDS, JsonInteger
 from service import limits
+from service.error_codes import KINDS as ERROR_CODE_KINDS
+from service.matching.rank import CONFIDENT
 
 
 def doc(description: str, example: Any = None, **extra: Any) -> dict[str, Any]:
@@ -37,6 +39,11 @@ def doc(description: str, example: Any = None, **extra: Any) -> dict[str, Any]:
 
 
 NOT_BLANK = r"\S"
+# What every `page_url` is.
+PAGE_URL_IS = (
+    "HTML, to open or send to someone. Absolute: at `KB_PUBLIC_URL` when the server has one, "
+    "else at the address the request reached it by."
+)
 
 # -- query arguments ------------------------------------------------------------------------
 
@@ -53,9 +60,12 @@ def _product() -> fields.String:
         load_default=None,
         validate=validate.Length(min=1, max=limits.MAX_PRODUCT_CHARS),
         metadata=doc(
-            "Only articles (or their records, matches or search results) that apply to a "
-            "product whose name contains this text, ignoring case.",
-            "Systems Management Server",
+            "Only articles (or their records, matches or search results) that apply to this "
+            "product: any product whose name holds these words in this order, case, spacing and "
+            "punctuation aside (`systems management`), or that they abbreviate: the name's "
+            "initials (`SMS`), an acronym it holds in brackets, or a known abbreviation "
+            "(`MS-DOS`, `NT`). `/v1/products` lists the products and what each answers to.",
+            "SMS",
         ),
     )
 
@@ -65,8 +75,11 @@ def _version() -> fields.String:
         load_default=None,
         validate=validate.Length(min=1, max=limits.MAX_VERSION_CHARS),
         metadata=doc(
-            "Only articles (or their records or matches) that apply to this product version, "
-            "ignoring case; with `product`, a version of that product.",
+            "Only articles (or their records or matches) that apply to this version; with "
+            "`product`, a version of that product. Read as a release and a service pack, "
+            "spelling aside: `2.0 SP2`, `2.0 Service Pack 2` and `2.00 sp2` are one version. A "
+            "release alone (`2.0`) stands for it and each of its service packs, a service pack "
+            "alone (`SP2`) for that pack of any release. `/v1/products` lists the versions.",
             "2.0 SP1",
         ),
     )
@@ -86,6 +99,26 @@ def _match_limit(
         validate=validate.Range(min=1, max=limits.MATCH_LIMIT_MAX),
         metadata=doc(description, **extra),
     )
+
+
+def _detail(description: str, *, states_default: bool = False) -> fields.String:
+    """How much of each match to answer with: `full` or `brief`. Like `limit`, the query
+    parameter states no `default` where a JSON body can set it too."""
+    extra = {"default": limits.MATCH_DETAIL_DEFAULT} if states_default else {}
+    return fields.String(
+        load_default=None,
+        validate=validate.OneOf(limits.MATCH_DETAILS),
+        metadata=doc(description, "brief", **extra),
+    )
+
+
+DETAIL_MEANING = (
+    "`full`: every matched line, the causes, every workaround with its numbered steps and "
+    "warnings, related articles. `brief`: what a ticket or a chat message needs, each match's "
+    f"confidence and why, at most {limits.BRIEF_MATCH_LINES} of its strongest matched lines, "
+    "each fix by title with "
+    "its steps' first sentences, and `page_url`, the issue's page for the rest."
+)
 
 
 class ListArgsSchema(QueryArgsSchema):
@@ -128,10 +161,17 @@ class MatchArgsSchema(QueryArgsSchema):
     )
     product = _product()
     version = _version()
+    detail = _detail(
+        "How much of each match to answer with; when absent, the JSON body's `detail`, else "
+        f"`full`. {DETAIL_MEANING}"
+    )
 
 
 class MatchLineArgsSchema(MatchArgsSchema):
     limit = _match_limit("The most issues to answer with.")
+    detail = _detail(
+        f"How much of each match to answer with. {DETAIL_MEANING}", states_default=True
+    )
     line = fields.String(
         required=True,
         validate=validate.Length(min=1, max=limits.MAX_QUERY_LINE_CHARS),
@@ -173,6 +213,10 @@ class MatchBodySchema(Schema):
         load_default=None,
         validate=validate.Length(min=1, max=limits.MAX_VERSION_CHARS),
         metadata=doc("Like the `version` query parameter, which wins over it."),
+    )
+    detail = _detail(
+        "How much of each match to answer with, `full` when absent; the `detail` query "
+        f"parameter wins over it. {DETAIL_MEANING}"
     )
 
 
@@ -521,6 +565,11 @@ class IssueOut(Schema):
     )
     title = _path("What goes wrong.", required=True)
     description = _path("More about it (may be empty).", required=True)
+    page_url = _path(
+        "The issue's page for people: " + PAGE_URL_IS,
+        "http://127.0.0.1:8000/issues/264630-1",
+        required=True,
+    )
     symptom_ids = fields.List(fields.String(), required=True, metadata=doc("Its symptoms."))
     cause_ids = fields.List(fields.String(), required=True, metadata=doc("Its causes."))
     workaround_ids = fields.List(fields.String(), required=True, metadata=doc("Its workarounds."))
@@ -573,6 +622,11 @@ class ArticleSummaryOut(Schema):
     )
     title = _path("The title.", required=True)
     summary = _path("The lead paragraph (may be empty).", required=True)
+    page_url = _path(
+        "The article's page for people: " + PAGE_URL_IS,
+        "http://127.0.0.1:8000/articles/264630",
+        required=True,
+    )
     source = fields.String(
         required=True,
         validate=validate.OneOf(("curated", "imported", "api")),
@@ -675,11 +729,36 @@ class MatchedLineOut(Schema):
 
 
 class ErrorCodeOut(Schema):
-    code = _path("An error code seen in the matched lines.", "0x80070005", required=True)
+    code = fields.String(
+        required=True,
+        metadata=doc("An error code as a matched line writes it.", "5"),
+    )
+    kind = fields.String(
+        required=True,
+        validate=validate.OneOf(ERROR_CODE_KINDS),
+        metadata=doc(
+            "What numbers it: `win32` (a Win32 or Windows Sockets error), `net` (a LAN Manager "
+            "network error, 2100-2999), `ntstatus`, `hresult`, `bugcheck` (a blue screen's stop "
+            "code) or `sms` (an SMS 2.0 client status message ID).",
+            "win32",
+        ),
+    )
+    name = fields.String(
+        allow_none=True,
+        required=True,
+        metadata=doc(
+            "The name Windows gives it (an SMS status message's title), or null when the code "
+            "is not a well-known one.",
+            "ERROR_ACCESS_DENIED",
+        ),
+    )
     meaning = fields.String(
         allow_none=True,
         required=True,
-        metadata=doc("What it means, when it is a well-known code.", "E_ACCESSDENIED"),
+        metadata=doc(
+            "What it means, in a sentence, or null when the code is not a well-known one.",
+            "Access is denied: the account lacks the permission or right for the operation.",
+        ),
     )
 
 
@@ -695,13 +774,37 @@ class IssueContextOut(Schema):
     )
 
 
+class BriefFixOut(Schema):
+    """A workaround as a brief answer names it: what to do, and its steps in a line each."""
+
+    title = _path(
+        "The workaround's title (or its first sentence, where the article gives it none).",
+        "Remotely edit Copylog.tcf on the PDC to point Clicore.exe at the SP2 site",
+        required=True,
+    )
+    steps = fields.List(
+        fields.String(),
+        required=True,
+        metadata=doc(
+            "Each numbered step's first sentence, at most "
+            f"{limits.STEP_TITLE_CHARS} characters, in order; the issue's page has them whole.",
+            ["Upgrade all sites to SP2."],
+        ),
+    )
+
+
+CERTAINTIES = ("sure", "not sure")
+ONLY_FULL = " Only in full answers (`detail=full`)."
+
+
 class MatchOut(Schema):
-    """A known issue the paste shows, with the evidence, its causes and its remediation."""
+    """A known issue the paste shows: how sure and why, the evidence, and (in full answers) its
+    causes and remediation, or (in brief answers) its fixes by title."""
 
     article_id = _path("The article's KB number.", "264630", required=True)
     issue_id = _path("The issue.", "264630-1", required=True)
     title = _path("The issue's title.", required=True)
-    article_title = _path("The article's title.", required=True)
+    article_title = _path("The article's title." + ONLY_FULL)
     score = fields.Float(
         required=True,
         validate=validate.Range(min=0),
@@ -710,43 +813,150 @@ class MatchOut(Schema):
     confidence = fields.Float(
         required=True,
         validate=validate.Range(min=0, max=1),
-        metadata=doc("How sure the match is, from the score (1 - e^-score)."),
+        metadata=doc(
+            "How sure the match is, from the score (1 - e^-score), lowered for lines other "
+            "issues or articles say too."
+        ),
+    )
+    certainty = fields.String(
+        required=True,
+        validate=validate.OneOf(CERTAINTIES),
+        metadata=doc(
+            f"`sure` from a confidence of {CONFIDENT} on, else `not sure`: say which to people.",
+            "sure",
+        ),
+    )
+    confidence_reason = _path(
+        "One line saying what made the confidence what it is: how many lines matched and how, "
+        "whether they are specific or short and common, how many issues or articles say them "
+        "too, and what else counted.",
+        "2 lines matched (2 exact), said by this issue alone",
+        required=True,
+    )
+    page_url = _path(
+        "The issue's page for people, with its description, causes and every step: " + PAGE_URL_IS,
+        "http://127.0.0.1:8000/issues/264630-1",
+        required=True,
     )
     matched_lines = fields.List(
         fields.Nested(MatchedLineOut),
         required=True,
-        metadata=doc("The pasted lines that matched the issue, in paste order."),
+        metadata=doc(
+            "The pasted lines that matched the issue, in paste order; in brief answers at most "
+            f"{limits.BRIEF_MATCH_LINES}, the strongest."
+        ),
     )
     matched_terms = fields.List(
         fields.String(),
-        required=True,
-        metadata=doc("Words of the paste's prose found in the issue's description."),
+        metadata=doc(
+            "Words of the paste's prose found in the issue's description, rarest first, as the "
+            "paste writes them." + ONLY_FULL
+        ),
     )
     text_coverage = fields.Float(
-        required=True,
         validate=validate.Range(min=0, max=1),
-        metadata=doc("How much of the prose's information the issue's description covers."),
+        metadata=doc(
+            "How much of the prose's information the issue's description covers." + ONLY_FULL
+        ),
     )
     log_files = fields.List(
         fields.String(),
+        metadata=doc(
+            "Log files of the paste that the issue's symptoms are written to." + ONLY_FULL
+        ),
+    )
+    error_codes = fields.List(
+        fields.Nested(ErrorCodeOut),
         required=True,
-        metadata=doc("Log files of the paste that the issue's symptoms are written to."),
+        metadata=doc(
+            "The error codes the matched lines report, each once, decoded; in brief answers, "
+            "those of the lines shown."
+        ),
     )
-    error_codes = fields.List(fields.Nested(ErrorCodeOut), required=True)
-    causes = fields.List(
-        fields.Nested(CauseOut), required=True, metadata=doc("The issue's causes.")
-    )
+    causes = fields.List(fields.Nested(CauseOut), metadata=doc("The issue's causes." + ONLY_FULL))
     remediation = fields.List(
         fields.Nested(WorkaroundOut),
-        required=True,
-        metadata=doc("The issue's workarounds, with their steps."),
+        metadata=doc("The issue's workarounds, with their steps." + ONLY_FULL),
     )
     related_articles = fields.List(
         fields.Nested(RelatedOut),
-        required=True,
-        metadata=doc("Articles the issue's article names."),
+        metadata=doc("Articles the issue's article names." + ONLY_FULL),
+    )
+    fixes = fields.List(
+        fields.Nested(BriefFixOut),
+        metadata=doc(
+            "The issue's workarounds in the order to try them, by title with their steps' "
+            "first sentences. Only in brief answers (`detail=brief`)."
+        ),
     )
     links = AsBuilt(MatchLinksOut, required=True)
+
+
+FILTER_NAMES = ("product", "version")
+
+
+class FiltersOut(Schema):
+    """What the `product` and `version` filters of a request were taken to mean, and what
+    they left out."""
+
+    product = _path("The `product` filter as sent.", "SMS")
+    products = fields.List(
+        fields.String(),
+        metadata=doc(
+            "The known products the `product` filter stands for; empty when it names none.",
+            ["Microsoft Systems Management Server"],
+        ),
+    )
+    closest_products = fields.List(
+        fields.String(),
+        metadata=doc(
+            "When the `product` filter names no known product: the known products most like "
+            "it, most alike first.",
+            ["Microsoft Exchange"],
+        ),
+    )
+    version = _path("The `version` filter as sent.", "2.0 sp2")
+    versions = fields.List(
+        fields.String(),
+        metadata=doc(
+            "The versions the articles (of those products) name that the `version` filter "
+            "stands for, as the articles write them; empty when none.",
+            ["2.0 SP2"],
+        ),
+    )
+    closest_versions = fields.List(
+        fields.String(),
+        metadata=doc(
+            "When the `version` filter names no version the articles name: the known versions "
+            "most like it.",
+            ["2.0 SP1", "2.0 SP2"],
+        ),
+    )
+    hidden_matches = fields.Integer(
+        required=True,
+        validate=validate.Range(min=0),
+        metadata=doc(
+            "How many matches the filters left out: issues the paste matches (for `/v1/match`) "
+            "or articles among the first `limit` found without the filter (for `/v1/search`), "
+            "of other products or versions.",
+            2,
+        ),
+    )
+    hidden_by = fields.List(
+        fields.String(validate=validate.OneOf(FILTER_NAMES)),
+        required=True,
+        metadata=doc(
+            "The filters that left them out: `product` for matches of articles about other "
+            "products, `version` for those about other versions (of the product asked for).",
+            ["version"],
+        ),
+    )
+    note = _path(
+        "The same for people, in one sentence or two; empty when the filters matched known "
+        "names and left nothing out.",
+        "The filter version=3.0 left out 2 issues that match; leave out version to see them.",
+        required=True,
+    )
 
 
 class MatchResponseOut(Schema):
@@ -756,6 +966,11 @@ class MatchResponseOut(Schema):
         "This answer's id, also sent as `X-Request-ID`: `/v1/feedback` names the match by it.",
         "6f1c2a9e0b7d4c3f8e5a1b2c3d4e5f60",
         required=True,
+    )
+    detail = fields.String(
+        required=True,
+        validate=validate.OneOf(limits.MATCH_DETAILS),
+        metadata=doc("How much of each match the answer gives, as asked (`detail`).", "full"),
     )
     lines_read = fields.Integer(
         required=True, validate=validate.Range(min=0), metadata=doc("Lines in the paste.")
@@ -796,6 +1011,13 @@ class MatchResponseOut(Schema):
         fields.Nested(MatchOut), required=True, metadata=doc("The issues, best first.")
     )
     hint = _path("What to try next; only when `matches` is empty.")
+    filters = fields.Nested(
+        FiltersOut,
+        metadata=doc(
+            "What the `product` and `version` filters were taken to mean and what they left "
+            "out; only when one is given."
+        ),
+    )
 
 
 # -- search ---------------------------------------------------------------------------------
@@ -804,9 +1026,50 @@ class MatchResponseOut(Schema):
 class SearchHitOut(Schema):
     article_id = _path("The article's KB number.", "264630", required=True)
     title = _path("Its title.", required=True)
-    score = fields.Float(required=True, metadata=doc("Its BM25 score; hits are ordered by it."))
+    score = fields.Float(
+        required=True,
+        metadata=doc(
+            "Its BM25 score (4 significant digits); hits are ordered by it. Relative to the "
+            "other hits only: in a knowledge base of few articles, words most of them hold "
+            "weigh almost nothing and scores are tiny."
+        ),
+    )
     snippet = _path("Passages with the words found wrapped in `**`.", required=True)
     links = AsBuilt(ArticleLinkOut, required=True)
+
+
+class IssueHitLinksOut(Schema):
+    issue = _path("The issue.", "/v1/issues/264630-2", required=True)
+    article = _path("Its article.", "/v1/articles/264630", required=True)
+
+
+class IssueHitOut(Schema):
+    """An issue of an article found, scored by how much of the query its text says."""
+
+    issue_id = _path("The issue.", "264630-2", required=True)
+    article_id = _path("Its article's KB number.", "264630", required=True)
+    title = _path("The issue's title.", required=True)
+    score = fields.Float(
+        required=True,
+        validate=validate.Range(min=0, max=1),
+        metadata=doc(
+            "How much of the query the issue's text (title, description, conditions) says, 0 "
+            "to 1: the query's words it has, each weighed by how rare it is among the issues, "
+            "over all of the query's words. Issues are ordered by it.",
+            0.62,
+        ),
+    )
+    matched_words = fields.List(
+        fields.String(),
+        required=True,
+        metadata=doc("The query's words the issue's text has, as the query writes them."),
+    )
+    page_url = _path(
+        "The issue's page for people: " + PAGE_URL_IS,
+        "http://127.0.0.1:8000/issues/264630-2",
+        required=True,
+    )
+    links = AsBuilt(IssueHitLinksOut, required=True)
 
 
 class SearchResponseOut(Schema):
@@ -817,6 +1080,84 @@ class SearchResponseOut(Schema):
         metadata=doc("How many articles match; may be more than `results` holds."),
     )
     results = fields.List(fields.Nested(SearchHitOut), required=True)
+    issues = fields.List(
+        fields.Nested(IssueHitOut),
+        required=True,
+        metadata=doc(
+            "The issues of the articles in `results` that have any of the query's words, "
+            "best first, at most `limit`."
+        ),
+    )
+    filters = fields.Nested(
+        FiltersOut,
+        metadata=doc(
+            "What the `product` filter was taken to mean and how many articles it left out; "
+            "only when it is given."
+        ),
+    )
+
+
+# -- filters and products -------------------------------------------------------------------
+
+
+class ProductsArgsSchema(QueryArgsSchema):
+    product = _product()
+
+
+class ProductVersionOut(Schema):
+    version = _path("A version, as the articles most often write it.", "2.0 SP1", required=True)
+    articles = fields.Integer(
+        required=True,
+        validate=validate.Range(min=1),
+        metadata=doc("How many articles apply to it.", 381),
+    )
+
+
+class ProductSummaryOut(Schema):
+    product = _path("The product's name.", "Microsoft Systems Management Server", required=True)
+    articles = fields.Integer(
+        required=True,
+        validate=validate.Range(min=1),
+        metadata=doc("How many articles apply to it.", 2820),
+    )
+    aliases = fields.List(
+        fields.String(),
+        required=True,
+        metadata=doc(
+            "The short names the `product` filter also knows it by: its initials, an acronym "
+            "in its name, known abbreviations.",
+            ["SMS"],
+        ),
+    )
+    versions = fields.List(
+        fields.Nested(ProductVersionOut),
+        required=True,
+        metadata=doc(
+            "The versions its articles name, oldest first; spellings of one version counted "
+            "together (`2.0 Service Pack 2` with `2.0 SP2`), and a string naming several "
+            "versions (`3.5 3.51 4.0`) counted under each."
+        ),
+    )
+
+
+class ProductsOut(Schema):
+    """The products the articles apply to, with their versions and article counts."""
+
+    total = fields.Integer(
+        required=True, validate=validate.Range(min=0), metadata=doc("How many products.")
+    )
+    products = fields.List(
+        fields.Nested(ProductSummaryOut),
+        required=True,
+        metadata=doc("The products, by name; with `product`, those it stands for."),
+    )
+    closest_products = fields.List(
+        fields.String(),
+        metadata=doc(
+            "When `product` names no known product: the known products most like it.",
+            ["Microsoft Exchange"],
+        ),
+    )
 
 
 # -- feedback and stats ---------------------------------------------------------------------

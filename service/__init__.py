@@ -39,10 +39,13 @@ def create_app(config: Config | None = None) -> Flask:
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
     if config.trust_proxy:
         # Behind a proxy every connection comes from the proxy: the client is the address it
-        # forwards, which rate limits, feedback quorums and content-gap counts go by. Only as
-        # many hops as configured are believed, so a client cannot name itself someone else.
+        # forwards, which rate limits, feedback quorums and content-gap counts go by, and the
+        # host, scheme and path prefix it was reached at are the proxy's, which absolute links
+        # are built from. Only as many hops as configured are believed, so a client cannot name
+        # itself someone else.
+        hops = config.trust_proxy
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app, x_for=config.trust_proxy, x_proto=config.trust_proxy
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops
         )
 
     knowledge = KnowledgeBase(config)
@@ -57,9 +60,19 @@ def create_app(config: Config | None = None) -> Flask:
     init_rate_limit(app, config.rate_limit, config.rate_burst or None)
     init_body_limit(app)
 
-    from service.views import articles, docs, feedback, health, match, page, search
+    from service.views import (
+        articles,
+        docs,
+        feedback,
+        health,
+        match,
+        page,
+        products,
+        record_pages,
+        search,
+    )
 
-    for module in (articles, match, search, feedback, health, docs, page):
+    for module in (articles, match, search, products, feedback, health, docs, page, record_pages):
         app.register_blueprint(module.bp)
 
     from service.matching import PasteTooLarge

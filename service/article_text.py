@@ -43,7 +43,7 @@ MAX_WINDOW_LINES = 60
 WRAPPED_MIN_CHARS = 35
 # Bumped whenever the cutting or the normaliser changes what keys an article has; a store with
 # keys of another format has them made again from its articles.
-LINE_KEYS_FORMAT = 12
+LINE_KEYS_FORMAT = 13
 
 QUOTED = re.compile(
     r"[\"\u201c\u201d]([^\"\u201c\u201d\n]{4,300})[\"\u201c\u201d]"
@@ -87,15 +87,44 @@ def _has_code(signature: str) -> bool:
     return "0x" in signature and any(t.startswith("0x") for t in signature.split())
 
 
-def _rejoin_trailers(lines: list[str]) -> list[str]:
-    """Log lines whose `$$<component><time><thread>` trailer the archive wrapped, made whole."""
+def _rejoin_trailers(lines: list[str]) -> tuple[list[str], set[int]]:
+    """Log lines whose `$$<component><time><thread>` trailer the archive wrapped, made whole;
+    and a record that starts after a whole trailer ("...<thread=1720> ~SQL Msg", the wrap
+    having cut the record there) put on a line of its own. Also the numbers of such lines: they
+    go on in the next line, however short."""
     out: list[str] = []
+    cut: set[int] = set()
     for line in lines:
         if out and (line.startswith("$$<") or ("$$<" in out[-1] and not out[-1].endswith(">"))):
             out[-1] = f"{out[-1]}{'  ' if line.startswith('$$<') else ' '}{line}"
         else:
             out.append(line)
-    return out
+        rest = _after_trailer(out[-1])
+        if rest:
+            out[-1] = out[-1][: len(out[-1]) - len(rest)].rstrip()
+            cut.add(len(out))
+            out.append(rest.strip())
+    return out, cut
+
+
+# A whole SMS 2.0 trailer, matched where a "$$<" starts; the archive often writes "..." for
+# the time.
+WHOLE_TRAILER = re.compile(r"\$\$<[^<>]*>(?:<[^<>]*>|[^<>]*)<thread=[^<>]*>")
+
+
+def _after_trailer(line: str) -> str:
+    """The text after the first whole trailer of `line` that has text after it, or ''."""
+    at = line.find("$$<")
+    while at >= 0:
+        # Anchored at each "$$<": every attempt stops at the next bracket, so a line costs
+        # time in proportion to its length.
+        trailer = WHOLE_TRAILER.match(line, at)
+        if trailer is not None:
+            rest = line[trailer.end() :]
+            if rest.strip():
+                return rest
+        at = line.find("$$<", at + 3)
+    return ""
 
 
 def _pieces_of_text(
@@ -109,7 +138,9 @@ def _pieces_of_text(
             lowered = paragraph.lower()
             if not all(word in lowered for word in within):
                 continue
-        raw = _rejoin_trailers([line.strip() for line in paragraph.split("\n") if line.strip()])
+        raw, cut = _rejoin_trailers(
+            [line.strip() for line in paragraph.split("\n") if line.strip()]
+        )
         # A trailer cut short (the article ends, or quotes part of a line) is cut off too.
         lines = [parse_line(line)[0].split("$$<", 1)[0].rstrip() for line in raw]
         lines = [line for line in lines if line]
@@ -125,13 +156,19 @@ def _pieces_of_text(
             for inner in _inner_pieces(line):
                 yield inner, None, 0
         last = min(len(lines), MAX_WINDOW_LINES)
+        # Only a line long enough to have reached the wrap, or cut after a trailer, goes on in
+        # the next one; a log record that ends in its trailer does not.
+        goes_on = [
+            (len(line) >= WRAPPED_MIN_CHARS or number in cut)
+            and not (line.endswith(">") and "$$<" in line)
+            for number, line in enumerate(raw)
+        ]
         for start in range(last - 1):
-            # Only a line long enough to have reached the wrap goes on in the next one.
-            if len(raw[start]) < WRAPPED_MIN_CHARS:
+            if not goes_on[start]:
                 continue
             pair = _joined(signatures[start], signatures[start + 1])
             yield " ".join(lines[start : start + 2]), pair, counts[start] + counts[start + 1]
-            if start + 2 < last and len(raw[start + 1]) >= WRAPPED_MIN_CHARS:
+            if start + 2 < last and goes_on[start + 1]:
                 yield (
                     " ".join(lines[start : start + 3]),
                     _joined(pair, signatures[start + 2]),
@@ -330,7 +367,18 @@ def line_candidates(message: str, spans: bool) -> list[Candidate]:
     if spans and len(tokens) <= SPAN_LINE_MAX_TOKENS:
         for size in range(min(SPAN_MAX_TOKENS, len(tokens) - 1), SPAN_MIN_TOKENS - 1, -1):
             for start in range(len(tokens) - size + 1):
-                add(" ".join(tokens[start : start + size]), "contained")
+                run = tokens[start : start + size]
+                add(" ".join(run), "contained")
+                # A value next to a run of words may be what the article wrote as a
+                # placeholder: "Error Unable to open file NYC46784 after reboot" says the
+                # article's "Unable to open file <filename>".
+                end = start + size
+                if any(is_value(t) for t in run):
+                    continue
+                if end < len(tokens) and is_value(tokens[end]):
+                    add(collapsed([*run, SLOT]), "contained")
+                if start > 0 and is_value(tokens[start - 1]):
+                    add(collapsed([SLOT, *run]), "contained")
         # Slots: an article writes "<server name>" or "0xXXXXXXXX" where the log has a value;
         # any placeholder of the paste, and one run of up to three tokens, may be that slot,
         # in the whole line and in a message quoted in it.
@@ -340,8 +388,8 @@ def line_candidates(message: str, spans: bool) -> list[Candidate]:
             for source in {tuple(base), general}:
                 for size in (1, 2, 3):
                     for start in range(len(source) - size + 1):
-                        add(_collapsed([*source[:start], SLOT, *source[start + size :]]), "slot")
-                add(_collapsed(list(source)), "slot")
+                        add(collapsed([*source[:start], SLOT, *source[start + size :]]), "slot")
+                add(collapsed(list(source)), "slot")
     return list(out.values())
 
 
@@ -362,7 +410,12 @@ def numbers_masked(signature: str) -> str:
     return REPEATED_SLOT.sub(SLOT, NUMBER_TOKEN.sub(SLOT, signature))
 
 
-def _collapsed(tokens: list[str]) -> str:
+def is_value(token: str) -> bool:
+    """Whether a token of a signature is instance data: a placeholder, or has a digit."""
+    return token.startswith("<") or DIGIT.search(token) is not None
+
+
+def collapsed(tokens: list[str]) -> str:
     """Tokens as a signature, a placeholder repeated in a row counted once (as `normalize`)."""
     kept: list[str] = []
     for token in tokens:

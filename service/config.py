@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from service import limits
 from service.auth import load_tokens
@@ -20,6 +21,20 @@ def _int_env(name: str, default: int) -> int:
         return int(value)
     except ValueError:
         raise SystemExit(f"{name} must be a whole number, got {value!r}") from None
+
+
+def _public_url(value: str) -> str:
+    """KB_PUBLIC_URL checked: a base for absolute links must be an http(s) URL naming a host."""
+    value = value.strip().rstrip("/")
+    if not value:
+        return ""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise SystemExit(
+            "KB_PUBLIC_URL must be the address people reach the service at, such as "
+            f"https://kb.example.com or https://example.com/kb, got {value!r}"
+        )
+    return value
 
 
 def _quorum(value: int) -> int:
@@ -69,9 +84,12 @@ class Config:
     feedback_quorum: int = 0
     # Content gaps are shown once this many distinct clients have pasted the line.
     gap_min_clients: int = limits.GAP_MIN_CLIENTS
-    # Proxies in front whose X-Forwarded-For/-Proto headers are believed (0: none, the client
-    # address is the connection's). Behind deploy/nginx.conf, 1.
+    # Proxies in front whose X-Forwarded-For/-Proto/-Host/-Prefix headers are believed (0: none,
+    # the client address and the links' host are the connection's). Behind deploy/nginx.conf, 1.
     trust_proxy: int = 0
+    # The address people reach the service at (scheme, host, any path prefix, no trailing
+    # slash): absolute links to pages use it instead of the request's host. Empty: the request's.
+    public_url: str = ""
     # Requests per minute per client address, per worker; 0 is off.
     rate_limit: int = 0
     rate_burst: int = 0
@@ -100,6 +118,7 @@ class Config:
             feedback_quorum=_quorum(_int_env("KB_FEEDBACK_QUORUM", 0)),
             gap_min_clients=max(1, _int_env("KB_GAP_MIN_CLIENTS", limits.GAP_MIN_CLIENTS)),
             trust_proxy=max(0, _int_env("KB_TRUST_PROXY", 0)),
+            public_url=_public_url(os.environ.get("KB_PUBLIC_URL", "")),
             rate_limit=_int_env("KB_RATE_LIMIT", 0),
             rate_burst=_int_env("KB_RATE_BURST", 0),
             ready_max_behind=_int_env("KB_READY_MAX_BEHIND", limits.READY_MAX_BEHIND),

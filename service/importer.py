@@ -913,33 +913,243 @@ def _body(blocks: list[Block]) -> str:
     return "\n\n".join("\n".join(line.strip() for line in b.lines) for b in blocks)
 
 
-def _steps(blocks: list[Block]) -> tuple[list[dict[str, Any]], list[str], list[str]]:
-    """Numbered steps (wrapped lines joined), warnings, and the remaining prose."""
-    steps: list[dict[str, Any]] = []
-    warnings: list[str] = []
-    prose: list[str] = []
+# A table's rule ("-----  -----" or one long line of dashes) and a lettered sub-step ("b. ...").
+TABLE_RULE = re.compile(r"^-{10,}$|^-{3,}(?: +-{3,})+$")
+LETTERED_STEP = re.compile(r"^\s*[a-z][.)]\s+\S")
+BULLET_LINE = re.compile(r"^\s*(?:[-*\u2022]|o)\s")
+# A line wrapped at 80 columns is filled to about this; shorter lines in a row are a listing.
+LISTING_LINE_CHARS = 55
+# A label naming what follows ("How to Manually Install the Hotfix:") is a short line.
+LABEL_CHARS = 60
+
+
+@dataclass
+class Procedure:
+    """One way to fix a problem, as a remedy section lays it out: what becomes one workaround.
+
+    A section holds several when it numbers several procedures (each starting again at 1) or
+    gives each its own underlined sub-heading; `title` is that sub-heading, or the label the
+    article puts before a procedure's steps.
+    """
+
+    title: str | None = None
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    prose: list[str] = field(default_factory=list)
+    # Where the items of its numbered steps start: what is indented deeper belongs to a step.
+    item_indent: int = 0
+    # The indentation of its last warning while that warning ends in a colon: a paragraph
+    # indented under it (the registry key it names) is part of it.
+    open_warning: int | None = None
+
+
+def _block_text(block: Block) -> str:
+    """A paragraph's text: wrapped lines joined again, a table's or a listing's lines kept."""
+    lines = [line.strip() for line in block.lines]
+    if _keeps_lines(lines):
+        return "\n".join(lines)
+    return " ".join(lines)
+
+
+def _keeps_lines(lines: list[str]) -> bool:
+    """Whether the lines are a table, a listing (commands, values) or bulleted, rather than
+    wrapped prose: a table has a rule of dashes; a listing's lines end well before the wrapping
+    column."""
+    if len(lines) < 2:
+        return False
+    if any(TABLE_RULE.match(line) or TABLE_LINE.match(line) for line in lines):
+        return True
+    if all(BULLET_LINE.match(line) for line in lines):
+        return True
+    return all(len(line) < LISTING_LINE_CHARS for line in lines[:-1])
+
+
+def _item_blocks(blocks: list[Block]) -> list[Block]:
+    """The blocks with a numbered item that starts inside one ("- If ...:" with "1. Edit ..." on
+    the next line) split off where the item starts."""
+    out: list[Block] = []
     for block in blocks:
-        text = _join(block)
-        first = NUMBERED_STEP.match(block.lines[0])
-        if first and int(first.group(1)) == len(steps) + 1:
-            current = [first.group(2)]
-            for line in block.lines[1:]:
-                item = NUMBERED_STEP.match(line)
-                if item and int(item.group(1)) == len(steps) + 2:
-                    steps.append({"number": len(steps) + 1, "text": " ".join(current)})
-                    current = [item.group(2)]
-                else:
-                    current.append(line.strip())
-            steps.append({"number": len(steps) + 1, "text": " ".join(current)})
-        elif WARNING_START.match(text) and WARNING_START.match(text).group(1).upper() != "NOTE":
-            warnings.append(text)
-        elif steps and WARNING_START.match(text):
-            steps[-1].setdefault("notes", []).append(text)
-        elif steps and block.indent > 0 and not first:
-            steps[-1]["text"] += "\n" + text
+        lines = block.lines
+        while not NUMBERED_STEP.match(lines[0]):
+            cut = next((n for n, x in enumerate(lines[1:], 1) if NUMBERED_STEP.match(x)), None)
+            if cut is None:
+                break
+            out.append(_block_of(lines[:cut]))
+            lines = lines[cut:]
+        out.append(block if lines is block.lines else _block_of(lines))
+    return out
+
+
+def _block_of(lines: list[str]) -> Block:
+    return Block(lines, min(len(x) - len(x.lstrip(" ")) for x in lines))
+
+
+def _subheading(block: Block) -> str | None:
+    """The text of an underlined sub-heading ("Method 1: Using the Installer" over dashes)."""
+    if len(block.lines) != 2:
+        return None
+    text, rule = block.lines[0].strip(), block.lines[1].strip()
+    if text and set(rule) == {"-"} and abs(len(rule) - len(text)) <= 3 and len(text) <= 80:
+        return text.rstrip(":")
+    return None
+
+
+def _label(text: str) -> str | None:
+    """A short line naming what follows, without its colon ("Using Regedt32")."""
+    if "\n" in text or len(text) > LABEL_CHARS or not text.endswith(":") or ". " in text:
+        return None
+    return text.rstrip(":").strip() or None
+
+
+def _is_warning(text: str) -> bool:
+    start = WARNING_START.match(text)
+    return bool(start) and start.group(1).upper() != "NOTE"
+
+
+def _add_to_step(step: dict[str, Any], block: Block) -> None:
+    """A paragraph inside a step: a warning or a note of the step, or more of its text (a
+    sub-step, a value to type, a table: each kept one paragraph)."""
+    text = _block_text(block)
+    if _is_warning(text):
+        step.setdefault("warnings", []).append(text)
+    elif WARNING_START.match(text):
+        step.setdefault("notes", []).append(text)
+    else:
+        step["text"] += "\n\n" + text
+
+
+def _add_items(procedure: Procedure, block: Block) -> None:
+    """The numbered items of a block as steps (an item's wrapped lines joined to it)."""
+    current: list[str] = []
+    for line in block.lines:
+        item = NUMBERED_STEP.match(line)
+        if item and int(item.group(1)) == len(procedure.steps) + 1:
+            if current:
+                procedure.steps[-1]["text"] = " ".join(current)
+            procedure.steps.append({"number": len(procedure.steps) + 1, "text": ""})
+            current = [item.group(2).strip()]
         else:
-            prose.append(text)
-    return steps, warnings, prose
+            current.append(line.strip())
+    procedure.steps[-1]["text"] = " ".join(current)
+    procedure.open_warning = None
+
+
+def _add_prose(procedure: Procedure, block: Block) -> None:
+    """A paragraph outside the steps: a warning (with what is indented under it, when it ends
+    in a colon), or a paragraph of the description."""
+    text = _block_text(block)
+    if procedure.open_warning is not None and block.indent > procedure.open_warning:
+        procedure.warnings[-1] += "\n\n" + text
+        return
+    procedure.open_warning = None
+    if _is_warning(text):
+        procedure.warnings.append(text)
+        if text.endswith(":"):
+            procedure.open_warning = block.indent
+    else:
+        procedure.prose.append(text)
+
+
+def _introduces(text: str) -> bool:
+    """Whether a paragraph announces the steps after it ("...use the following steps:")."""
+    return text.rstrip().endswith(":") or bool(re.search(r"\b(?:follow|steps?)\b", text, re.I))
+
+
+def _procedures(blocks: list[Block]) -> list[Procedure]:
+    """A remedy section's blocks as the procedures a person would follow, in the article's order.
+
+    Steps follow the article's own numbering: each item numbered 1, 2, 3... is a step, and
+    what is indented under it (lettered sub-steps, values, tables) stays in it. Text at the
+    items' own indentation after a step is held back: it is the step's when the numbering goes
+    on after it, or when it labels lettered sub-steps ("Using Regedit:"); otherwise the
+    procedure has ended and it, with what is indented under it (a table of files, a list of
+    articles to read), is the workaround's description. An item numbered 1 after a procedure
+    starts another one, as does an underlined sub-heading.
+    """
+    procedures = [Procedure()]
+    held: list[Block] = []
+
+    def settle(procedure: Procedure) -> None:
+        for block in held:
+            _add_prose(procedure, block)
+        held.clear()
+
+    for block in _item_blocks(blocks):
+        procedure = procedures[-1]
+        heading = _subheading(block)
+        if heading is not None:
+            settle(procedure)
+            procedures.append(Procedure(heading))
+            continue
+        first = block.lines[0]
+        indent = len(first) - len(first.lstrip(" "))
+        item = NUMBERED_STEP.match(first)
+        number = int(item.group(1)) if item else 0
+        steps = procedure.steps
+        text = _block_text(block)
+        if steps and number == len(steps) + 1 and indent <= procedure.item_indent:
+            # The numbering goes on: what was held back was more of the last step.
+            for held_block in held:
+                _add_to_step(steps[-1], held_block)
+            held.clear()
+            _add_items(procedure, block)
+        elif number == 1 and (not steps or held or indent <= procedure.item_indent):
+            if steps:
+                procedure = _next_procedure(procedure, held)
+                procedures.append(procedure)
+            settle(procedure)
+            procedure.item_indent = indent
+            _add_items(procedure, block)
+        elif not steps:
+            _add_prose(procedure, block)
+        elif held and LETTERED_STEP.match(first) and _label(_block_text(held[-1])):
+            # "Using Regedit:" then a., b., c.: a way to do the last step, inside it.
+            for held_block in [*held, block]:
+                _add_to_step(steps[-1], held_block)
+            held.clear()
+        elif held or (indent <= procedure.item_indent and not WARNING_START.match(text)):
+            held.append(block)
+        elif indent <= procedure.item_indent and _is_warning(text):
+            procedure.warnings.append(text)
+        else:
+            _add_to_step(steps[-1], block)
+    settle(procedures[-1])
+    if not any(p.steps for p in procedures):
+        # Nothing numbered: one description, the sub-headings kept as its lines.
+        merged = Procedure()
+        for p in procedures:
+            merged.prose += ([p.title] if p.title else []) + p.prose
+            merged.warnings += p.warnings
+        return [merged]
+    return [p for p in procedures if p.steps or p.prose or p.warnings or p.title]
+
+
+def _next_procedure(ended: Procedure, held: list[Block]) -> Procedure:
+    """The procedure an item numbered 1 starts after `ended`: the paragraph just before it
+    announces it and a short label before that names it; the rest of `held` closes `ended`."""
+    intro = held.pop() if held and _introduces(_block_text(held[-1])) else None
+    title = _label(_block_text(held[-1])) if held else None
+    if title is not None:
+        held.pop()
+    elif intro is not None and (title := _label(_block_text(intro))) is not None:
+        intro = None
+    for block in held:
+        _add_prose(ended, block)
+    held.clear()
+    procedure = Procedure(title)
+    if intro is not None:
+        _add_prose(procedure, intro)
+    return procedure
+
+
+def _workaround_title(heading: str, issue: int | None, n: int, procedure: Procedure) -> str:
+    """ "Resolution", "Workaround (issue 2)", "Resolution: Manual Installation" or, for a second
+    numbered procedure without a name, "Resolution (procedure 2)"."""
+    said = [f"issue {issue}"] if issue else []
+    if n > 1 and not procedure.title:
+        said.append(f"procedure {n}")
+    title = heading.capitalize() + (f" ({', '.join(said)})" if said else "")
+    return f"{title}: {procedure.title}"[:500] if procedure.title else title
 
 
 def _related(text: str, own_id: str) -> list[dict[str, str]]:
@@ -1114,23 +1324,24 @@ def document_from_outline(outline: Outline) -> dict[str, Any]:
         for number, blocks in groups:
             if not blocks:
                 continue
-            steps, warnings, prose = _steps(blocks)
             issue_ids = (
                 [f"{aid}-{number}"]
                 if number and f"{aid}-{number}" in all_issue_ids
                 else all_issue_ids
             )
-            workarounds.append(
-                {
-                    "id": f"{aid}-w{len(workarounds) + 1}",
-                    "issue_ids": issue_ids,
-                    "title": section.heading.capitalize()
-                    + (f" (issue {number})" if number else ""),
-                    "description": "\n\n".join(prose),
-                    "warnings": warnings,
-                    "steps": steps,
-                }
-            )
+            numbered = 0
+            for procedure in _procedures(blocks):
+                numbered += bool(procedure.steps)
+                workarounds.append(
+                    {
+                        "id": f"{aid}-w{len(workarounds) + 1}",
+                        "issue_ids": issue_ids,
+                        "title": _workaround_title(section.heading, number, numbered, procedure),
+                        "description": "\n\n".join(procedure.prose),
+                        "warnings": procedure.warnings,
+                        "steps": procedure.steps,
+                    }
+                )
     full_text = "\n".join(s["body"] for s in body_sections)
     summary_section = next((s for s in body_sections if s["key"] in ("summary", "symptoms")), None)
     summary = summary_section["body"].split("\n\n", 1)[0] if summary_section else ""

@@ -12,6 +12,13 @@ from __future__ import annotations
 # Ranked issues in one match answer: the default when no `limit` is sent, and the most allowed.
 MATCH_LIMIT_DEFAULT = 5
 MATCH_LIMIT_MAX = 50
+# How much of each match an answer gives (`detail`): every part, or what a ticket needs.
+MATCH_DETAILS = ("full", "brief")
+MATCH_DETAIL_DEFAULT = "full"
+# A brief match (`detail=brief`) shows at most this many of its matched lines, the strongest,
+# and each fix step's first sentence cut to at most this many characters.
+BRIEF_MATCH_LINES = 3
+STEP_TITLE_CHARS = 100
 
 # -- pastes (defaults of KB_MAX_BODY_BYTES, KB_MAX_PASTE_LINES, KB_MAX_LINE_CHARS and
 # KB_MATCH_BUDGET_MS) ------------------------------------------------------------------------

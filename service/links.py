@@ -1,10 +1,67 @@
-"""Links between records, so a client can walk the graph from any record it holds."""
+"""Links between records, so a client can walk the graph from any record it holds, and links
+to the pages people read them on.
+
+The `links` of a record lead to other JSON records; they are paths, the same whoever asks, so
+records with them can be kept and shared between requests. Links meant to be followed from
+outside the service (a record's `page_url`, the links of a Markdown or plain-text answer) are
+absolute: built on `KB_PUBLIC_URL` when it is set, else on the request's own address (as a
+trusted proxy forwarded it, with `KB_TRUST_PROXY`). They are made for each answer, never kept.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app, has_app_context, has_request_context, request
+
 API = "/v1"
+
+
+# -- pages for people ---------------------------------------------------------------------------
+
+
+def article_page(article_id: str) -> str:
+    """The path of an article's page."""
+    return f"/articles/{article_id}"
+
+
+def issue_page(issue_id: str) -> str:
+    """The path of an issue's page."""
+    return f"/issues/{issue_id}"
+
+
+def public_base(public_url: str | None = None) -> str:
+    """The address the service is reached at, without a trailing slash.
+
+    `public_url` when given; else the app's `KB_PUBLIC_URL`; else the current request's root
+    (scheme, host and any path prefix); else "", outside a request with no public URL, where
+    links stay paths.
+    """
+    if public_url is None and has_app_context():
+        public_url = current_app.config["KB_CONFIG"].public_url
+    if public_url:
+        return public_url.rstrip("/")
+    if has_request_context():
+        return request.url_root.rstrip("/")
+    return ""
+
+
+def absolute(path: str, public_url: str | None = None) -> str:
+    """`path` (from the service's root) as a URL people can follow: see `public_base`."""
+    return public_base(public_url) + path
+
+
+def article_page_url(article_id: str, public_url: str | None = None) -> str:
+    """The absolute URL of an article's page."""
+    return absolute(article_page(article_id), public_url)
+
+
+def issue_page_url(issue_id: str, public_url: str | None = None) -> str:
+    """The absolute URL of an issue's page."""
+    return absolute(issue_page(issue_id), public_url)
+
+
+# -- the API's records --------------------------------------------------------------------------
 
 
 def article_url(article_id: str) -> str:
@@ -65,6 +122,7 @@ def workaround_links(workaround: dict[str, Any]) -> dict[str, Any]:
 
 
 def issue_links(issue: dict[str, Any]) -> dict[str, Any]:
+    issue["page_url"] = issue_page_url(issue["id"])
     issue["links"] = {
         "self": issue_url(issue["id"]),
         "article": article_url(issue["article_id"]),
@@ -100,6 +158,7 @@ def article_links(article: dict[str, Any]) -> dict[str, Any]:
     if "referenced_by" in article:
         links["referenced_by"] = [article_url(i) for i in article["referenced_by"]]
     article["links"] = links
+    article["page_url"] = article_page_url(article["id"])
     return article
 
 

@@ -1,10 +1,14 @@
 """`kb mcp`: the knowledge base as Model Context Protocol tools, served over stdio.
 
-A chatbot client starts this as a subprocess and calls four tools: match a pasted log, search
-in words, and read an article or an issue. Each tool answers with exactly the JSON record the
-HTTP API returns for the same request: it calls what the API's views call (the match pipeline,
-the search, the records of articles and issues), checks its arguments with the same schemas,
-dumps its answer with the same schema, and refuses what the API refuses with the API's message.
+A chatbot client starts this as a subprocess and calls five tools: match a pasted log, search
+in words, read an article or an issue, and say whether a match helped. Each tool answers with
+exactly the JSON record the HTTP API returns for the same request: it calls what the API's
+views call (the match pipeline, the search, the records of articles and issues, the feedback
+path), checks its arguments with the same schemas, and dumps its answer with the same schema.
+Refusals are told as a model can act on them: what was wrong, and what to call instead.
+
+Results are one text block of compact JSON: a model reads the text, so the same record is not
+sent twice (as text and as structured content) nor pretty-printed.
 
 stdout carries the protocol and nothing else; logs go to stderr.
 """
@@ -12,7 +16,9 @@ stdout carries the protocol and nothing else; logs go to stderr.
 from __future__ import annotations
 
 import contextlib
+import importlib.metadata
 import inspect
+import json
 import logging
 import re
 import sys
@@ -24,76 +30,185 @@ from flask import Flask
 from marshmallow import ValidationError
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import ToolAnnotations
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
-from schemas.api import ArticleOut, IssueOut, SearchArgsSchema, SearchResponseOut
+from schemas.api import (
+    ArticleOut,
+    FeedbackBodySchema,
+    FeedbackOut,
+    IssueOut,
+    SearchArgsSchema,
+    SearchResponseOut,
+)
 from service import ArticleRefConverter, create_app
+from service.activity import ActivityLog
 from service.config import Config
-from service.errors import BODY_TOO_LARGE, ApiError, invalid_parameters, problem_title
+from service.errors import ApiError, field_errors
+from service.feedback import FeedbackRefused, TooManyPending, give_feedback
 from service.kb import KnowledgeBase
 from service.limits import (
+    MATCH_DETAILS,
     MATCH_LIMIT_DEFAULT,
     MATCH_LIMIT_MAX,
+    MAX_COMMENT_CHARS,
+    MAX_ISSUE_ID_CHARS,
+    MAX_PRODUCT_CHARS,
+    MAX_QUERY_CHARS,
+    MAX_REQUEST_ID_CHARS,
+    MAX_VERSION_CHARS,
     SEARCH_LIMIT_DEFAULT,
     SEARCH_LIMIT_MAX,
 )
 from service.matching import CONFIDENT, MatchOptions, PasteTooLarge, answer_paste
 from service.records import article_record, issue_record
 from service.search import search_articles
-from service.views.common import not_found
-from service.views.match import dump_answer, load_paste_body, require_paste
+from service.storage import ArticleNotFound, Store
+from service.views.feedback import feedback_body
+from service.views.match import dump_answer, load_paste_body
 
 logger = logging.getLogger(__name__)
 _Fn = TypeVar("_Fn", bound=Callable[..., Any])
 
 SERVER_NAME = "kb-log-match"
+# The distribution the server is installed as: its version is the server's.
+DISTRIBUTION = "kb-service"
 INSTRUCTIONS = (
     "A knowledge base of known issues of Microsoft Systems Management Server clients and "
     "related products, each with causes and ordered remediation steps. When the user pastes log "
-    "lines or error messages, call match_log with the paste as is. When they describe a problem "
-    "in words, call search_kb. Use get_issue or get_article to read the full record behind an "
-    "id seen in a result. Relay remediation steps in order, with their warnings."
+    "lines or error messages, call match_log with the paste as is; it answers briefly unless "
+    "asked for detail='full'. Say 'not sure' to the user for a match whose certainty is "
+    "'not sure'. When they describe a problem in words, call search_kb. Use get_issue or "
+    "get_article to read the full record behind an id seen in a result. Relay remediation steps "
+    "in order, with their warnings, and give the user the page_url of a match, issue or "
+    "article to read or share. When the user says whether a match helped, call send_feedback "
+    "with that match_log answer's request_id."
 )
 
 # The same pattern the API routes article ids with, so a malformed id gets a message about ids
 # rather than the API's generic "no resource at this path".
 _ARTICLE_REF = re.compile(rf"^{ArticleRefConverter.regex}$")
+_ISSUE_ID = re.compile(r"^([0-9]{1,8})-([0-9]{1,4})$")
 # Read-only lookups over a closed corpus: clients may call them without asking the user.
 _READ_ONLY = ToolAnnotations(
     read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
 )
-
+# Feedback is recorded (a write), never destroys anything, and each call is one more verdict.
+_RECORDS = ToolAnnotations(
+    read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False
+)
 
 _SEARCH_ARGS = SearchArgsSchema()
 _SEARCH_OUT = SearchResponseOut()
 _ARTICLE_OUT = ArticleOut()
 _ISSUE_OUT = IssueOut()
+_FEEDBACK_BODY = FeedbackBodySchema()
+_FEEDBACK_OUT = FeedbackOut()
 # The linked records get_issue shows in full.
 ISSUE_EXPAND = "causes,workarounds"
+# What a tool says when the paste is too large for the server.
+PASTE_TOO_LARGE = (
+    "the log is larger than this server accepts ({reason}); send the few hundred lines around "
+    "the first error instead"
+)
 
 
-def _problem_message(error: ApiError) -> str:
-    """An API error as one line a model can act on: title, status, detail, bad fields."""
-    message = f"{problem_title(error.status)} ({error.status}): {error.detail}"
-    fields = [f"{e.get('field')}: {e.get('message')}" for e in error.errors]
-    if fields:
-        message += " [" + "; ".join(fields) + "]"
-    return message
+def server_version() -> str:
+    """The installed package's version; "unknown" when run from a tree that is not installed."""
+    try:
+        return importlib.metadata.version(DISTRIBUTION)
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def compact(record: dict[str, Any]) -> CallToolResult:
+    """A tool's record as one block of compact JSON text."""
+    text = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+    return CallToolResult(content=[TextContent(type="text", text=text)])
+
+
+def _refused_fields(errors: list[dict[str, str]], arguments: dict[str, Any]) -> str:
+    """Bad arguments named with what is wrong with each and the value sent, for a model."""
+    parts = []
+    for error in errors:
+        field = error.get("field", "")
+        sent = f" (got {arguments[field]!r})" if field in arguments else ""
+        parts.append(f"{field}: {str(error.get('message', '')).rstrip('.').lower()}{sent}")
+    return "invalid arguments: " + "; ".join(parts)
 
 
 @contextlib.contextmanager
-def _api_errors() -> Iterator[None]:
-    """What the API answers with an error becomes a tool error with the API's message."""
+def _refusals(arguments: dict[str, Any]) -> Iterator[None]:
+    """What the API would refuse becomes a tool error saying what to send instead."""
     try:
         yield
-    except ApiError as exc:
-        raise ToolError(_problem_message(exc)) from None
     except ValidationError as exc:
-        raise ToolError(_problem_message(invalid_parameters(exc))) from None
+        raise ToolError(_refused_fields(field_errors(exc.messages), arguments)) from None
+    except ApiError as exc:
+        if exc.errors:
+            raise ToolError(_refused_fields(exc.errors, arguments)) from None
+        raise ToolError(exc.detail) from None
     except PasteTooLarge as exc:
-        too_large = ApiError(413, f"The paste is too large: {exc}.")
-        raise ToolError(_problem_message(too_large)) from None
+        raise ToolError(PASTE_TOO_LARGE.format(reason=exc)) from None
+
+
+def _issues_of(store: Store, article_id: str) -> list[str]:
+    """The ids of an article's issues, in their order."""
+    numbered = store.issue_ids_by_number([article_id])
+    return [numbered[key] for key in sorted(numbered)]
+
+
+def _listing(ids: list[str]) -> str:
+    """ "264630-1", "264630-1 and 264630-2", "a, b and c"."""
+    return ids[0] if len(ids) == 1 else f"{', '.join(ids[:-1])} and {ids[-1]}"
+
+
+def _article_id(store: Store, ref: str) -> str | None:
+    try:
+        return store.resolve_article_id(ref)
+    except ArticleNotFound:
+        return None
+
+
+def unknown_issue(store: Store, issue_id: str) -> str:
+    """Why an issue id names nothing, with the ids that do name something near it."""
+    shaped = _ISSUE_ID.match(issue_id)
+    if shaped is None:
+        return (
+            f"{issue_id!r} is not an issue id; issue ids are '<article id>-<number>', such as "
+            "264630-1, as match_log and search_kb give them"
+        )
+    article_id = _article_id(store, shaped.group(1))
+    if article_id is None:
+        return (
+            f"no issue {issue_id}, and no article {shaped.group(1)} in this knowledge base; "
+            "search_kb finds issues by words"
+        )
+    issues = _issues_of(store, article_id)
+    if not issues:
+        return f"no issue {issue_id}; article {article_id} has no issues"
+    return f"no issue {issue_id}; article {article_id} has {_plural_issues(issues)}"
+
+
+def _plural_issues(ids: list[str]) -> str:
+    return f"issue {ids[0]}" if len(ids) == 1 else f"issues {_listing(ids)}"
+
+
+def _feedback_refused(
+    store: Store, exc: FeedbackRefused, body: dict[str, Any], activity: ActivityLog | None
+) -> str:
+    """Why a verdict was refused, said for a model: the ids to use instead."""
+    if exc.field == "issue_id":
+        return unknown_issue(store, body["issue_id"])
+    if activity is None:
+        return (
+            "this server does not record match_log answers (KB_RECORD_ACTIVITY=0), so it "
+            "cannot take feedback by request_id"
+        )
+    return (
+        f"no match_log answer of the last {activity.keep_days} days has the request_id "
+        f"{body['request_id']!r}; use the request_id of the answer the user judged"
+    )
 
 
 def build_server(config: Config | None = None, app: Flask | None = None) -> MCPServer:
@@ -105,16 +220,20 @@ def build_server(config: Config | None = None, app: Flask | None = None) -> MCPS
     if app is None:
         app = _create_app(config)
     knowledge: KnowledgeBase = app.extensions["kb"]
-    server = MCPServer(SERVER_NAME, instructions=INSTRUCTIONS)
+    store = knowledge.store
+    server = MCPServer(SERVER_NAME, version=server_version(), instructions=INSTRUCTIONS)
 
-    def tool(fn: _Fn) -> _Fn:
-        # The SDK takes __doc__ verbatim; the dedented text reads better to a model. A fact the
-        # text states, {confident}, is filled in from where it is defined.
-        description = (inspect.getdoc(fn) or "").replace("{confident}", str(CONFIDENT))
-        server.add_tool(fn, description=description, annotations=_READ_ONLY)
-        return fn
+    def tool(annotations: ToolAnnotations) -> Callable[[_Fn], _Fn]:
+        def add(fn: _Fn) -> _Fn:
+            # The SDK takes __doc__ verbatim; the dedented text reads better to a model. A fact
+            # the text states, {confident}, is filled in from where it is defined.
+            description = (inspect.getdoc(fn) or "").replace("{confident}", str(CONFIDENT))
+            server.add_tool(fn, description=description, annotations=annotations)
+            return fn
 
-    @tool
+        return add
+
+    @tool(_READ_ONLY)
     def match_log(
         log: Annotated[
             str,
@@ -127,24 +246,73 @@ def build_server(config: Config | None = None, app: Flask | None = None) -> MCPS
             ),
         ],
         limit: Annotated[
-            int, Field(description=f"How many ranked matches to return, 1 to {MATCH_LIMIT_MAX}.")
+            int,
+            Field(
+                description=f"How many ranked matches to return, 1 to {MATCH_LIMIT_MAX}.",
+                json_schema_extra={"minimum": 1, "maximum": MATCH_LIMIT_MAX},
+            ),
         ] = MATCH_LIMIT_DEFAULT,
-    ) -> dict[str, Any]:
+        detail: Annotated[
+            str,
+            Field(
+                description=(
+                    "'brief' (the default): each match's confidence and why, at most three "
+                    "matched lines, each fix by title with its steps' first sentences, and "
+                    "the issue's page. 'full': every matched line, the causes, every step with "
+                    "its warnings, related articles."
+                ),
+                json_schema_extra={"enum": list(MATCH_DETAILS)},
+            ),
+        ] = "brief",
+        product: Annotated[
+            str | None,
+            Field(
+                description=(
+                    "Only issues of articles about this product, e.g. 'SMS' or 'Systems "
+                    "Management Server' (its name's words, initials or a known abbreviation). "
+                    "Leave it out unless the user names the product."
+                ),
+                json_schema_extra={"minLength": 1, "maxLength": MAX_PRODUCT_CHARS},
+            ),
+        ] = None,
+        version: Annotated[
+            str | None,
+            Field(
+                description=(
+                    "Only issues of articles about this version, e.g. '2.0 SP2' or '2.0' (a "
+                    "release stands for its service packs too). Leave it out unless the user "
+                    "names the version."
+                ),
+                json_schema_extra={"minLength": 1, "maxLength": MAX_VERSION_CHARS},
+            ),
+        ] = None,
+    ) -> CallToolResult:
         """Find the known issues a pasted log points to, best first.
 
         Call this when the user pastes log lines or error messages from a broken client (for
         example from Ccim32.log or another SMS/ConfigMgr log). Each match has the article and
-        issue ids, a confidence from 0 to 1 (below {confident} means not sure), the log lines that
-        matched, the causes, and the remediation: workarounds with numbered steps and their
-        warnings. An empty `matches` list means nothing known fits; try search_kb then.
+        issue ids, a confidence from 0 to 1 with its certainty ('not sure' below {confident}:
+        tell the user so) and a one-line reason for it, the log lines that matched, and the fix:
+        in brief answers the workarounds by title with their steps' first sentences, in full
+        answers the causes and every numbered step with its warnings. An empty `matches` list
+        means nothing known fits; try search_kb then. The answer's `request_id` is what
+        send_feedback takes. With `product` or `version`, the answer's `filters` says what
+        they were taken to mean and how many matches they left out.
         """
-        request = {"log": log, "limit": limit}
-        with _api_errors():
+        request = {
+            "log": log,
+            "limit": limit,
+            "detail": detail,
+            "product": product,
+            "version": version,
+        }
+        with _refusals(request):
             # The API's bound on a request body, on the body the same request would send.
             if len(app.json.dumps(request).encode()) > knowledge.config.max_body_bytes:
-                raise ApiError(413, BODY_TOO_LARGE)
+                raise PasteTooLarge(f"at most {knowledge.config.max_body_bytes} bytes")
             text, options = load_paste_body(request)
-            require_paste(text)
+            if not text.strip():
+                raise ToolError("the log is empty; pass the pasted log lines as `log`")
             answer = answer_paste(
                 knowledge,
                 text,
@@ -152,33 +320,57 @@ def build_server(config: Config | None = None, app: Flask | None = None) -> MCPS
                 request_id=uuid.uuid4().hex,
                 activity=app.extensions.get("activity"),
             )
-        return dump_answer(answer)
+        # In the app's context, as the records below, so `page_url` is built on KB_PUBLIC_URL.
+        with app.app_context():
+            return compact(dump_answer(answer))
 
-    @tool
+    @tool(_READ_ONLY)
     def search_kb(
         query: Annotated[
             str,
             Field(
                 min_length=1,
-                description="The problem in the user's words, e.g. 'advertisements do not reach clients'.",
+                description=(
+                    "The problem in the user's words, e.g. 'advertisements do not reach "
+                    f"clients'; at most {MAX_QUERY_CHARS} characters."
+                ),
             ),
         ],
         limit: Annotated[
-            int, Field(description=f"How many articles to return, 1 to {SEARCH_LIMIT_MAX}.")
+            int,
+            Field(
+                description=f"How many articles (and issues) to return, 1 to {SEARCH_LIMIT_MAX}.",
+                json_schema_extra={"minimum": 1, "maximum": SEARCH_LIMIT_MAX},
+            ),
         ] = SEARCH_LIMIT_DEFAULT,
-    ) -> dict[str, Any]:
-        """Search the knowledge base articles by words, best first.
+    ) -> CallToolResult:
+        """Search the knowledge base by words: articles, and the issues in them, best first.
 
-        Call this when the user describes a problem in words rather than pasting a log. Results
-        carry the article id, title, a snippet and a score; call get_article with an id to read
-        the article's issues, causes and remediation.
+        Call this when the user describes a problem in words rather than pasting a log.
+        `issues` lists the known issues whose text says the most of the query, each with a
+        score from 0 to 1 (the share of the query's words, rare words counting most, that its
+        text has) and the words found; `results` lists the articles with a snippet. Call
+        get_issue with an issue id for its causes and fix, or get_article with an article id.
         """
-        with _api_errors():
-            args = _SEARCH_ARGS.load({"q": query, "limit": limit})
-        found = search_articles(knowledge, args["q"], limit=args["limit"], product=args["product"])
-        return _SEARCH_OUT.dump(found)
+        arguments = {"query": query, "limit": limit}
+        with _refusals(arguments):
+            try:
+                args = _SEARCH_ARGS.load({"q": query, "limit": limit})
+            except ValidationError as exc:
+                # The API names the query `q`; the tool, `query`.
+                errors = [
+                    {**e, "field": "query" if e["field"] == "q" else e["field"]}
+                    for e in field_errors(exc.messages)
+                ]
+                raise ApiError(400, "invalid arguments", errors=errors) from None
+        # In the app's context, so the issues' `page_url` is built on KB_PUBLIC_URL.
+        with app.app_context():
+            found = search_articles(
+                knowledge, args["q"], limit=args["limit"], product=args["product"]
+            )
+        return compact(_SEARCH_OUT.dump(found))
 
-    @tool
+    @tool(_READ_ONLY)
     def get_article(
         id: Annotated[
             str,
@@ -187,7 +379,7 @@ def build_server(config: Config | None = None, app: Flask | None = None) -> MCPS
                 description="The article's KB number, e.g. '264630' ('Q264630' and 'KB264630' work too).",
             ),
         ],
-    ) -> dict[str, Any]:
+    ) -> CallToolResult:
         """Read one knowledge base article in full.
 
         Call this to fetch the complete article behind an `article_id` seen in a match_log or
@@ -195,37 +387,109 @@ def build_server(config: Config | None = None, app: Flask | None = None) -> MCPS
         every symptom, cause and workaround in full, the workarounds with their numbered steps
         and warnings, plus related articles.
         """
-        if not _ARTICLE_REF.match(id):
+        ref = id.strip()
+        if not _ARTICLE_REF.match(ref):
+            issue = _ISSUE_ID.match(ref)
+            hint = f"; for issue {ref}, call get_issue" if issue else ""
             raise ToolError(
-                f"{id!r} is not an article id. Article ids are KB numbers such as 264630 "
-                "(Q264630 and KB264630 also work)."
+                f"{ref!r} is not an article id. Article ids are KB numbers such as 264630 "
+                f"(Q264630 and KB264630 also work){hint}."
             )
-        article = article_record(knowledge.store, id)
+        # In the app's context, so `page_url` is built on KB_PUBLIC_URL.
+        with app.app_context():
+            article = article_record(store, ref)
         if article is None:
-            raise ToolError(_problem_message(not_found("article", id)))
-        return _ARTICLE_OUT.dump(article)
+            raise ToolError(f"no article {ref} in this knowledge base; search_kb finds articles")
+        return compact(_ARTICLE_OUT.dump(article))
 
-    @tool
+    @tool(_READ_ONLY)
     def get_issue(
         id: Annotated[
             str,
             Field(
                 min_length=1,
-                description="The issue id, '<article id>-<number>', e.g. '264630-1'.",
+                description=(
+                    "The issue id, '<article id>-<number>', e.g. '264630-1'. An article id "
+                    "('264630') gives all of that article's issues."
+                ),
             ),
         ],
-    ) -> dict[str, Any]:
+    ) -> CallToolResult:
         """Read one known issue in full: what it is, why it happens and how to fix it.
 
-        Call this for an `issue_id` seen in a match_log result, a search_kb hit's article or
-        get_article, when the user wants that issue's fix. The record has the title and full
-        description, the symptoms by id, the `causes` in full, and the `workarounds` with their
-        preconditions, warnings and numbered steps, in the order to try them.
+        Call this for an `issue_id` seen in a match_log or search_kb result or in get_article,
+        when the user wants that issue's fix. The record has the title and full description,
+        the symptoms by id, the `causes` in full, and the `workarounds` with their
+        preconditions, warnings and numbered steps, in the order to try them. Given an article
+        id instead, the answer is `{"article_id": ..., "issues": [...]}`, each issue so.
         """
-        issue = issue_record(knowledge.store, id, ISSUE_EXPAND)
-        if issue is None:
-            raise ToolError(_problem_message(not_found("issue", id)))
-        return _ISSUE_OUT.dump(issue)
+        ref = id.strip()
+        # In the app's context, so `page_url` is built on KB_PUBLIC_URL.
+        with app.app_context():
+            issue = issue_record(store, ref, ISSUE_EXPAND)
+            if issue is not None:
+                return compact(_ISSUE_OUT.dump(issue))
+            article_id = _article_id(store, ref) if _ARTICLE_REF.match(ref) else None
+            if article_id is None:
+                raise ToolError(unknown_issue(store, ref))
+            issues = [issue_record(store, i, ISSUE_EXPAND) for i in _issues_of(store, article_id)]
+        return compact(
+            {"article_id": article_id, "issues": [_ISSUE_OUT.dump(i) for i in issues if i]}
+        )
+
+    @tool(_RECORDS)
+    def send_feedback(
+        request_id: Annotated[
+            str,
+            Field(
+                min_length=1,
+                description="The `request_id` of the match_log answer the verdict is about.",
+                json_schema_extra={"maxLength": MAX_REQUEST_ID_CHARS},
+            ),
+        ],
+        issue_id: Annotated[
+            str,
+            Field(
+                min_length=1,
+                description="The issue of that answer the verdict is about, e.g. '264630-1'.",
+                json_schema_extra={"maxLength": MAX_ISSUE_ID_CHARS},
+            ),
+        ],
+        helpful: Annotated[
+            bool,
+            Field(description="true when the issue was the user's problem, false when not."),
+        ],
+        comment: Annotated[
+            str | None,
+            Field(
+                description="What the user said about it, if anything.",
+                json_schema_extra={"maxLength": MAX_COMMENT_CHARS},
+            ),
+        ] = None,
+    ) -> CallToolResult:
+        """Say whether a match_log answer's issue was the user's problem.
+
+        Call this once the user says a match helped (or did not), with the `request_id` of that
+        match_log answer and the issue's id. The verdict is recorded for review: it changes no
+        answer until a reviewer approves it, and only lines specific to the problem are ever
+        learned from it. The answer is the verdict as recorded, `pending`.
+        """
+        body = {
+            "request_id": request_id.strip(),
+            "issue_id": issue_id.strip(),
+            "helpful": helpful,
+            **({"comment": comment} if comment is not None else {}),
+        }
+        with _refusals(body):
+            loaded = _FEEDBACK_BODY.load(body)
+        activity = app.extensions.get("activity")
+        try:
+            outcome = give_feedback(knowledge, activity, **loaded)
+        except FeedbackRefused as exc:
+            raise ToolError(_feedback_refused(store, exc, loaded, activity)) from None
+        except TooManyPending as exc:
+            raise ToolError(str(exc)) from None
+        return compact(_FEEDBACK_OUT.dump(feedback_body(outcome)))
 
     return server
 

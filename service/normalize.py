@@ -114,6 +114,16 @@ def parse_line(text: str) -> tuple[str, str | None, str]:
     return line.strip().rstrip("~ \t").strip(), None, kind
 
 
+def physical_lines(text: str) -> list[str]:
+    """The lines of a paste as they are numbered everywhere: split at CR LF, CR or LF only
+    (not at the other breaks `str.splitlines` knows), the newline that ends the last line
+    starting no line of its own."""
+    physical = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if physical and physical[-1] == "":
+        physical.pop()
+    return physical
+
+
 def parse_paste(
     text: str, max_lines: int | None = None, max_line_chars: int | None = None
 ) -> ParsedPaste:
@@ -124,9 +134,7 @@ def parse_paste(
     read is then bounded by the limit, not by what a sender made of it. The numbers of the
     lines cut are in `truncated`.
     """
-    physical = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    if physical and physical[-1] == "":
-        physical.pop()  # the newline that ends the last line does not start another
+    physical = physical_lines(text)
     if max_lines is not None:
         physical = physical[:max_lines]
     records: list[LogLine] = []
@@ -265,23 +273,6 @@ SECRET_FIELD = re.compile(
     + SECRET_VALUE
 )
 REPEATED_PLACEHOLDER = re.compile(r"(<[a-z]+>)(?:[\s,;]*\1)+")
-
-# HRESULTs worth naming in an answer; the low word of a 0x8007xxxx code is a Win32 error.
-KNOWN_CODES = {
-    "0x80004005": "E_FAIL (unspecified failure)",
-    "0x80070002": "ERROR_FILE_NOT_FOUND (the system cannot find the file specified)",
-    "0x80070003": "ERROR_PATH_NOT_FOUND (the system cannot find the path specified)",
-    "0x80070005": "E_ACCESSDENIED (access is denied)",
-    "0x8007000e": "E_OUTOFMEMORY (not enough memory)",
-    "0x80070020": "ERROR_SHARING_VIOLATION (the file is in use by another process)",
-    "0x80070035": "ERROR_BAD_NETPATH (the network path was not found)",
-    "0x80070057": "E_INVALIDARG (the parameter is incorrect)",
-    "0x8007007b": "ERROR_INVALID_NAME (the file name, directory name or volume label syntax is "
-    "incorrect)",
-    "0x800706ba": "RPC_S_SERVER_UNAVAILABLE (the RPC server is unavailable)",
-    "0x80041002": "WBEM_E_NOT_FOUND (WMI object not found)",
-    "0x80041010": "WBEM_E_INVALID_CLASS (WMI class not found)",
-}
 
 
 def canonical_hresult(value: int) -> str | None:
@@ -442,15 +433,6 @@ def _account_or_path(match: re.Match[str]) -> str:
 def signature_key(signature: str) -> str:
     """A fixed-length key for an index term: signatures can be long."""
     return hashlib.blake2b(signature.encode("utf-8"), digest_size=10).hexdigest()
-
-
-def describe_code(code: str) -> str | None:
-    """A name for a well-known HRESULT, or the Win32 error inside a 0x8007xxxx code."""
-    if code in KNOWN_CODES:
-        return KNOWN_CODES[code]
-    if code.startswith("0x8007"):
-        return f"HRESULT for Win32 error {int(code[6:], 16)}"
-    return None
 
 
 # A label and a short value ("Computer Name: WKS0142", "Service Pack = 2"), a banner between

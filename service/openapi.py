@@ -23,6 +23,7 @@ from schemas import api, records
 from service import limits
 from service import openapi_examples as ex
 from service.decoding import CHARSET_NAMES
+from service.matching.rank import CONFIDENT
 
 TITLE = "KB log-match service"
 VERSION = "1.0.0"
@@ -232,6 +233,20 @@ def _named(**values: Any) -> dict[str, Any]:
 
 
 HTML = {"text/html": {"schema": {"type": "string"}}}
+# What the page's "did this fix it?" buttons send: the paste form, or a form of its own.
+PAGE_FEEDBACK_FORM = {
+    "type": "object",
+    "required": ["request_id", "helpful"],
+    "properties": {
+        "request_id": {"type": "string", "minLength": 1},
+        "issue_id": {"type": "string", "minLength": 1},
+        "helpful": {"type": "string", "enum": ["yes", "no"]},
+        "log": {
+            "type": "string",
+            "description": "The paste the match answered, shown answered again.",
+        },
+    },
+}
 RENDERINGS = {
     "text/markdown": {"schema": {"$ref": "#/components/schemas/RenderedMarkdown"}},
     "text/plain": {"schema": {"$ref": "#/components/schemas/RenderedText"}},
@@ -243,11 +258,11 @@ PLAIN_SCHEMAS: dict[str, dict[str, Any]] = {
         "description": (
             "The JSON answer written in Markdown for a chat client: a heading per issue, the "
             "matched lines as code, causes, remediation as numbered steps with warnings quoted, "
-            "and absolute links to the articles."
+            "and absolute links to the pages of the issues and articles."
         ),
         "example": (
             "## 1. Copylog.tcf rewritten by an SP1 site leaves clients in a mixed SP1/SP2 "
-            "installation\n\n[KB264630](http://127.0.0.1:8000/v1/articles/264630): SMS 2.0 SP1 "
+            "installation\n\n[KB264630](http://127.0.0.1:8000/articles/264630): SMS 2.0 SP1 "
             "and SP2 Interoperability Issues When Required Updates Are Not Applied\n"
         ),
     },
@@ -558,7 +573,15 @@ MATCH_ANSWER = {
                 "summary": "A Clisvc.log excerpt showing issue 264630-1",
                 "value": ex.MATCHED,
             },
+            "brief": {
+                "summary": "The same paste answered with detail=brief",
+                "value": ex.MATCHED_BRIEF,
+            },
             "no-match": {"summary": "A paste that shows no known issue", "value": ex.NOT_MATCHED},
+            "filtered-out": {
+                "summary": "A paste whose issue the version filter left out",
+                "value": ex.FILTERED_OUT,
+            },
         },
     ),
     **RENDERINGS,
@@ -951,9 +974,16 @@ OPERATIONS: list[tuple[str, str, dict[str, Any]]] = [
                 f"decoded in the `charset` its Content-Type names, one of {CHARSET_NAMES} "
                 "(another is a 415); a BOM wins over it, and with no charset the body is UTF-8, "
                 "or UTF-16 or UTF-32 as its BOM or its NULs show. Lines naming a log file "
-                "(`Clisvc.log` on a line of its own) are recognised and help the ranking. The "
-                "query parameters `limit`, `product` and `version` win over the JSON body's. A "
-                "paste that shows no known issue is a 200 with no `matches` and a `hint`."
+                "(`Clisvc.log` on a line of its own) are recognised and help the ranking. Each "
+                "match says how sure it is (`certainty`, `not sure` below a confidence of "
+                f"{CONFIDENT}) and why (`confidence_reason`), and links its page for people "
+                "(`page_url`). `detail=brief` answers with what a ticket needs (how sure, a few "
+                "lines of why, the fixes by title) instead of every part. The query parameters "
+                "`limit`, `product`, `version` and `detail` win over the JSON body's. A paste "
+                "that shows no known issue is a 200 with no `matches` and a `hint`. With "
+                "`product` or `version`, `filters` says which known products and versions they "
+                "stand for, how many issues the paste matches that they left out and which of "
+                "them did, and the known names closest to a filter that names none."
             ),
             "parameters": _query(api.MatchArgsSchema),
             "requestBody": {
@@ -1044,6 +1074,27 @@ OPERATIONS: list[tuple[str, str, dict[str, Any]]] = [
                     "The matching articles, best first.",
                     _json(api.SearchResponseOut, ex.SEARCH_RESULTS),
                 ),
+                **_errors("BadRequest", *V1),
+            },
+        },
+    ),
+    (
+        "/v1/products",
+        "get",
+        {
+            "tags": ["search"],
+            "operationId": "listProducts",
+            "summary": "List the products and versions the articles apply to",
+            "description": (
+                "Every product an article applies to, by name, with how many articles apply to "
+                "it, the short names the `product` filter knows it by, and the versions its "
+                "articles name with their article counts: the values the `product` and "
+                "`version` filters of `/v1/match`, `/v1/search` and the lists take. With "
+                "`product`, only the products it stands for, or none and `closest_products`."
+            ),
+            "parameters": _query(api.ProductsArgsSchema),
+            "responses": {
+                "200": _response("The products, by name.", _json(api.ProductsOut, ex.PRODUCTS)),
                 **_errors("BadRequest", *V1),
             },
         },
@@ -1172,11 +1223,33 @@ OPERATIONS: list[tuple[str, str, dict[str, Any]]] = [
             "operationId": "getPastePage",
             "summary": "The paste page for helpdesk staff",
             "description": (
-                "A form to paste a log into or to choose a log file. It works without "
-                "JavaScript; with it, a file can be dropped on the box and Ctrl+Enter matches. "
+                "A form to paste a log into or to choose a log file, an example log to try, and "
+                "a search box. It works without JavaScript; with it, a file can be dropped on "
+                "the box, Ctrl+Enter matches, and a search is shown without leaving the page. "
                 "Nothing is loaded from elsewhere."
             ),
-            "responses": {"200": _response("The page.", HTML), **_errors("TooManyRequests")},
+            "parameters": [
+                {
+                    "name": "q",
+                    "in": "query",
+                    "required": False,
+                    "description": (
+                        "Words to search the articles for, as `GET /v1/search` does: the page "
+                        "lists the articles found below the form."
+                    ),
+                    "schema": {
+                        "type": "string",
+                        "minLength": 1,
+                        "maxLength": limits.MAX_QUERY_CHARS,
+                    },
+                    "example": "clicore copylog",
+                }
+            ],
+            "responses": {
+                "200": _response("The page, with the articles found when `q` is sent.", HTML),
+                "400": _response("The page, saying `q` is empty or too long.", HTML),
+                **_errors("TooManyRequests"),
+            },
         },
     ),
     (
@@ -1187,9 +1260,11 @@ OPERATIONS: list[tuple[str, str, dict[str, Any]]] = [
             "operationId": "postPastePage",
             "summary": "Match a pasted log from the page",
             "description": (
-                "The form sent: the paste (`log`) or a log file (`logfile`), answered by the "
-                "page showing the ranked issues, the matched lines marked in the paste, causes, "
-                "numbered steps and links to the articles. The matcher of `POST /v1/match`."
+                "The form sent: the paste (`log`), a log file (`logfile`) or the example log "
+                "(`example`), answered by the page showing the ranked issues, the paste with "
+                "the lines that matched and those that did not marked, causes, numbered steps, "
+                "links to the articles and the answer as Markdown to copy into a ticket. The "
+                "matcher and the answer of `POST /v1/match`."
             ),
             "requestBody": {
                 "required": True,
@@ -1197,7 +1272,10 @@ OPERATIONS: list[tuple[str, str, dict[str, Any]]] = [
                     "multipart/form-data": {
                         "schema": {
                             "type": "object",
-                            "description": "The box's text, or a file (the file wins if both).",
+                            "description": (
+                                "The box's text, or a file (the file wins if both), or the "
+                                "example (which wins over both)."
+                            ),
                             # The text box must hold a paste only when no file is sent.
                             "anyOf": [
                                 {
@@ -1207,10 +1285,19 @@ OPERATIONS: list[tuple[str, str, dict[str, Any]]] = [
                                     },
                                 },
                                 {"required": ["logfile"]},
+                                {"required": ["example"]},
                             ],
                             "properties": {
                                 "log": {"type": "string"},
                                 "logfile": {"type": "string", "format": "binary"},
+                                "example": {
+                                    "type": "string",
+                                    "minLength": 1,
+                                    "description": (
+                                        "Any value: match the example log "
+                                        "(`/static/example.log`) instead."
+                                    ),
+                                },
                             },
                         }
                     },
@@ -1243,25 +1330,31 @@ OPERATIONS: list[tuple[str, str, dict[str, Any]]] = [
             "tags": ["page"],
             "operationId": "postPageFeedback",
             "summary": 'The page\'s "did this fix it?" buttons',
-            "description": "The verdict of `POST /v1/feedback` by request id, sent by a form.",
+            "description": (
+                "The verdict of `POST /v1/feedback` by request id, sent by a form. The page's "
+                "buttons send the paste form along, naming their issue in the query: the page "
+                "that comes back shows the answer to `log` again, with the verdict beside it. "
+                "The issue is named in the query or in the body; naming it in neither is a 400."
+            ),
+            "parameters": [
+                {
+                    "name": "issue_id",
+                    "in": "query",
+                    "required": False,
+                    "description": "The issue the verdict is about (else `issue_id` in the body).",
+                    "schema": {"type": "string", "minLength": 1},
+                    "example": "264630-1",
+                }
+            ],
             "requestBody": {
                 "required": True,
                 "content": {
-                    "application/x-www-form-urlencoded": {
-                        "schema": {
-                            "type": "object",
-                            "required": ["request_id", "issue_id", "helpful"],
-                            "properties": {
-                                "request_id": {"type": "string", "minLength": 1},
-                                "issue_id": {"type": "string", "minLength": 1},
-                                "helpful": {"type": "string", "enum": ["yes", "no"]},
-                            },
-                        }
-                    }
+                    media: {"schema": PAGE_FEEDBACK_FORM}
+                    for media in ("multipart/form-data", "application/x-www-form-urlencoded")
                 },
             },
             "responses": {
-                "200": _response("The page, saying thank you.", HTML),
+                "200": _response("The page, saying thank you, with the answer again.", HTML),
                 "400": _response("The page, saying the form was incomplete.", HTML),
                 "404": _response("The page, saying the match or the issue is unknown.", HTML),
                 "429": _response(
@@ -1281,11 +1374,47 @@ OPERATIONS: list[tuple[str, str, dict[str, Any]]] = [
             "tags": ["page"],
             "operationId": "getArticlePage",
             "summary": "An article as a page for people",
-            "description": "The article's text rendering, in a page.",
+            "description": (
+                "The record of `GET /v1/articles/{article_ref}` as HTML: what it applies to, "
+                "each issue with its symptoms, causes and remediation steps in order with their "
+                "warnings, related articles, and links to each issue's page. No script, nothing "
+                "from elsewhere; it prints without the navigation. Links are absolute, at "
+                "`KB_PUBLIC_URL` when the server has one."
+            ),
             "parameters": ["ArticleRef"],
             "responses": {
                 "200": _response("The page.", HTML),
-                **_errors("NotFound", "TooManyRequests"),
+                "404": _response(
+                    "No article has this id or alias: a page saying so when HTML is preferred "
+                    "(`Accept: text/html`, as browsers send), else a problem.",
+                    {**HTML, **_problem(ex.PROBLEM_NOT_FOUND)},
+                ),
+                **_errors("TooManyRequests"),
+            },
+        },
+    ),
+    (
+        "/issues/{issue_id}",
+        "get",
+        {
+            "tags": ["page"],
+            "operationId": "getIssuePage",
+            "summary": "An issue as a page for people",
+            "description": (
+                "The record of `GET /v1/issues/{issue_id}?expand=symptoms,causes,workarounds` "
+                "as HTML, with its article's products, other issues and related articles: the "
+                "page an issue's or a match's `page_url` names. No script, nothing from "
+                "elsewhere; it prints without the navigation."
+            ),
+            "parameters": ["IssueId"],
+            "responses": {
+                "200": _response("The page.", HTML),
+                "404": _response(
+                    "No issue has this id: a page saying so when HTML is preferred (`Accept: "
+                    "text/html`, as browsers send), else a problem.",
+                    {**HTML, **_problem(ex.PROBLEM_NOT_FOUND)},
+                ),
+                **_errors("TooManyRequests"),
             },
         },
     ),

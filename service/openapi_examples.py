@@ -85,6 +85,7 @@ ARTICLE_PAGE = {
             ],
             "keywords": ["kbfix", "kbprb", "kbsms200preSP2", "KB264630"],
             "issue_ids": ["264630-1", "264630-2"],
+            "page_url": "http://127.0.0.1:8000/articles/264630",
             "links": {
                 "self": "/v1/articles/264630",
                 "issues": ["/v1/issues/264630-1", "/v1/issues/264630-2"],
@@ -107,6 +108,7 @@ ARTICLE = {
     "applies_to": [{"product": "Microsoft Systems Management Server", "version": "2.0"}],
     "keywords": ["kbfix", "kbprb"],
     "issue_ids": ["264630-1"],
+    "page_url": "http://127.0.0.1:8000/articles/264630",
     "links": {
         "self": "/v1/articles/264630",
         "issues": ["/v1/issues/264630-1"],
@@ -146,6 +148,7 @@ ARTICLE = {
             "symptom_ids": ["264630-1-s10"],
             "cause_ids": ["264630-c1"],
             "workaround_ids": ["264630-w2"],
+            "page_url": "http://127.0.0.1:8000/issues/264630-1",
             "links": {
                 "self": "/v1/issues/264630-1",
                 "article": "/v1/articles/264630",
@@ -264,6 +267,7 @@ ISSUE_PAGE = {
             "symptom_ids": ["264630-2-s01", "264630-2-s02"],
             "cause_ids": ["264630-c3", "264630-c4", "264630-c5"],
             "workaround_ids": ["264630-w3"],
+            "page_url": "http://127.0.0.1:8000/issues/264630-2",
             "links": {
                 "self": "/v1/issues/264630-2",
                 "article": "/v1/articles/264630",
@@ -292,6 +296,7 @@ ISSUE = {
     "symptom_ids": ["264630-2-s01", "264630-2-s02"],
     "cause_ids": ["264630-c3", "264630-c4", "264630-c5"],
     "workaround_ids": ["264630-w3", "264630-w4", "264630-w5", "264630-w6"],
+    "page_url": "http://127.0.0.1:8000/issues/264630-2",
     "links": {
         "self": "/v1/issues/264630-2",
         "article": "/v1/articles/264630",
@@ -475,6 +480,7 @@ PASTE_JSON = {
 
 MATCHED = {
     "request_id": "6f1c2a9e0b7d4c3f8e5a1b2c3d4e5f60",
+    "detail": "full",
     "lines_read": 4,
     "records_read": 3,
     "format": "plain",
@@ -490,8 +496,12 @@ MATCHED = {
             "installation",
             "article_title": "SMS 2.0 SP1 and SP2 Interoperability Issues When Required "
             "Updates Are Not Applied",
+            "page_url": "http://127.0.0.1:8000/issues/264630-1",
             "score": 2.7725,
             "confidence": 0.937,
+            "certainty": "sure",
+            "confidence_reason": "2 lines matched (2 exact), said by this issue alone; the paste "
+            "names its log file Clisvc.log",
             "matched_lines": [
                 {
                     "line": 2,
@@ -587,8 +597,69 @@ MATCHED = {
     ],
 }
 
+MATCHED_BRIEF = {
+    "request_id": "6f1c2a9e0b7d4c3f8e5a1b2c3d4e5f60",
+    "detail": "brief",
+    "lines_read": 4,
+    "records_read": 3,
+    "format": "plain",
+    "log_files": ["Clisvc.log"],
+    "matched_lines": 3,
+    "unmatched_lines": 0,
+    "truncated_lines": [],
+    "matches": [
+        {
+            "article_id": "264630",
+            "issue_id": "264630-1",
+            "title": "Copylog.tcf rewritten by an SP1 site leaves clients in a mixed SP1/SP2 "
+            "installation",
+            "score": 3.0,
+            "confidence": 0.95,
+            "certainty": "sure",
+            "confidence_reason": "3 lines matched (3 exact), said by this issue alone; the paste "
+            "names its log file Clisvc.log",
+            "page_url": "http://127.0.0.1:8000/issues/264630-1",
+            "matched_lines": [
+                {
+                    "line": 4,
+                    "text": "Base client files are version 2.0.1493.2005",
+                    "symptom_id": "264630-1-s14",
+                    "symptom_text": "Base client files are version 2.0.1493.2005",
+                    "match": "exact",
+                    "similarity": 1.0,
+                    "learned": False,
+                    "source": "symptom",
+                    "shared_by": 1,
+                }
+            ],
+            "error_codes": [],
+            "fixes": [
+                {
+                    "title": "Apply the Copylog.tcf updates (251070 / 249077) before upgrading "
+                    "to SP2",
+                    "steps": [],
+                },
+                {
+                    "title": "Remotely edit Copylog.tcf on the PDC to point Clicore.exe at the "
+                    "SP2 site",
+                    "steps": [
+                        "Edit the Copylog.tcf file on the primary domain controller (PDC) in "
+                        "the \\\\PDC\\SMSLOGON\\Config...",
+                        "Change the permissions on the Copylog.tcf file to Read Only and assign "
+                        "Full Control permission...",
+                        "Upgrade all sites to SP2, which repairs and upgrades the clients when "
+                        "they are in the mixed...",
+                    ],
+                },
+            ],
+            "links": {"issue": "/v1/issues/264630-1", "article": "/v1/articles/264630"},
+        }
+    ],
+}
+
 NOT_MATCHED = {
     "request_id": "6f1c2a9e0b7d4c3f8e5a1b2c3d4e5f60",
+    "detail": "full",
     "lines_read": 1,
     "records_read": 1,
     "format": "plain",
@@ -602,8 +673,29 @@ NOT_MATCHED = {
     "/v1/search?q=...",
 }
 
+FILTERED_OUT = {
+    **NOT_MATCHED,
+    "matched_lines": 1,
+    "unmatched_lines": 0,
+    "hint": "1 matching issue left out by version=3.0: leave out version to see it (it is "
+    "about Microsoft Systems Management Server 2.0, 2.0 SP1).",
+    "filters": {
+        "product": "SMS",
+        "products": ["Microsoft Systems Management Server"],
+        "version": "3.0",
+        "versions": [],
+        "closest_versions": ["2.0", "1.0", "2.0 SP1"],
+        "hidden_matches": 1,
+        "hidden_by": ["version"],
+        "note": "No article of Microsoft Systems Management Server names version 3.0; the "
+        "closest: 2.0, 1.0, 2.0 SP1. 1 matching issue left out by version=3.0: leave out "
+        "version to see it (it is about Microsoft Systems Management Server 2.0, 2.0 SP1).",
+    },
+}
+
 LINE_MATCHED = {
     "request_id": "6f1c2a9e0b7d4c3f8e5a1b2c3d4e5f60",
+    "detail": "full",
     "lines_read": 1,
     "records_read": 1,
     "format": "plain",
@@ -619,8 +711,11 @@ LINE_MATCHED = {
             "installation",
             "article_title": "SMS 2.0 SP1 and SP2 Interoperability Issues When Required "
             "Updates Are Not Applied",
+            "page_url": "http://127.0.0.1:8000/issues/264630-1",
             "score": 0.6778,
             "confidence": 0.492,
+            "certainty": "not sure",
+            "confidence_reason": "1 line matched (1 partial), said by this issue alone",
             "matched_lines": [
                 {
                     "line": 1,
@@ -640,7 +735,14 @@ LINE_MATCHED = {
             "matched_terms": [],
             "text_coverage": 0.0,
             "log_files": [],
-            "error_codes": [{"code": "0x80070005", "meaning": "E_ACCESSDENIED (access is denied)"}],
+            "error_codes": [
+                {
+                    "code": "0x80070005",
+                    "kind": "hresult",
+                    "name": "E_ACCESSDENIED",
+                    "meaning": "Access is denied (Win32 error 5 as an HRESULT).",
+                }
+            ],
             "causes": [],
             "remediation": [],
             "related_articles": [],
@@ -662,6 +764,35 @@ SEARCH_RESULTS = {
             "file, even though it did not copy the file. The incorrect SP1 "
             "Clicore.exe",
             "links": {"article": "/v1/articles/264630"},
+        }
+    ],
+    "issues": [
+        {
+            "issue_id": "264630-1",
+            "article_id": "264630",
+            "title": "Copylog.tcf rewritten by an SP1 site leaves clients in a mixed SP1/SP2 "
+            "installation",
+            "score": 1.0,
+            "matched_words": ["clicore", "copylog"],
+            "page_url": "http://127.0.0.1:8000/issues/264630-1",
+            "links": {"issue": "/v1/issues/264630-1", "article": "/v1/articles/264630"},
+        }
+    ],
+}
+
+PRODUCTS = {
+    "total": 1,
+    "products": [
+        {
+            "product": "Microsoft Systems Management Server",
+            "articles": 2820,
+            "aliases": ["SMS"],
+            "versions": [
+                {"version": "1.2", "articles": 947},
+                {"version": "2.0", "articles": 1312},
+                {"version": "2.0 SP1", "articles": 381},
+                {"version": "2.0 SP2", "articles": 305},
+            ],
         }
     ],
 }
@@ -815,6 +946,7 @@ ARTICLE_WRITTEN = {
             "symptom_ids": ["900100-1-s01"],
             "cause_ids": [],
             "workaround_ids": [],
+            "page_url": "http://127.0.0.1:8000/issues/900100-1",
             "links": {
                 "self": "/v1/issues/900100-1",
                 "article": "/v1/articles/900100",
@@ -842,6 +974,7 @@ ARTICLE_WRITTEN = {
     ],
     "causes": [],
     "workarounds": [],
+    "page_url": "http://127.0.0.1:8000/articles/900100",
     "links": {
         "self": "/v1/articles/900100",
         "issues": ["/v1/issues/900100-1"],

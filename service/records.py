@@ -47,3 +47,47 @@ def linked_records(store: Store, issue_id: str) -> dict[str, Any]:
         "causes": [links.cause_links(c, present) for c in details.get("causes", [])],
         "workarounds": [links.workaround_links(w) for w in details.get("workarounds", [])],
     }
+
+
+def article_issues(article: dict[str, Any]) -> list[dict[str, Any]]:
+    """A whole article's issues, each with its own symptoms, causes and workarounds attached
+    (the article lists them apart, each naming its issues), in the article's order."""
+    issues = []
+    for issue in article.get("issues", []):
+        issue_id = issue["id"]
+        issues.append(
+            {
+                **issue,
+                "symptoms": [s for s in article.get("symptoms", []) if s["issue_id"] == issue_id],
+                "causes": [c for c in article.get("causes", []) if issue_id in c["issue_ids"]],
+                "workarounds": [
+                    w for w in article.get("workarounds", []) if issue_id in w["issue_ids"]
+                ],
+            }
+        )
+    return issues
+
+
+def issue_page_record(store: Store, issue_id: str) -> dict[str, Any] | None:
+    """What an issue's page shows: the issue with its symptoms, causes and workarounds in full,
+    and of its article the products it applies to, its other issues and the articles it names
+    as related. None when no issue has that id."""
+    issue = issue_record(store, issue_id, "symptoms,causes,workarounds")
+    if issue is None:
+        return None
+    article_id = issue["article_id"]
+    summaries = store.article_summaries([article_id])
+    summary = summaries[0] if summaries else {"applies_to": [], "issue_ids": []}
+    related = store.related_articles(article_id)
+    present = store.existing_article_ids([r["article_id"] for r in related])
+    for item in related:
+        item["in_store"] = item["article_id"] in present
+    others = [store.get_issue(i) for i in summary["issue_ids"] if i != issue_id]
+    return {
+        "issue": issue,
+        "applies_to": summary["applies_to"],
+        "other_issues": [
+            {"id": o["id"], "number": o["number"], "title": o["title"]} for o in others if o
+        ],
+        "related": links.related_links(related),
+    }

@@ -13,7 +13,9 @@ import textwrap
 from collections.abc import Iterable
 from typing import Any
 
+from service.links import article_page, issue_page
 from service.matching.rank import CONFIDENT
+from service.records import article_issues
 
 WIDTH = 80
 # Matches shown with causes and steps; the others are listed one line each.
@@ -22,6 +24,15 @@ FULL_MATCHES = 3
 MARKDOWN = "text/markdown"
 PLAIN = "text/plain"
 TEXT_MEDIA = (MARKDOWN, PLAIN)
+# How an answer names each kind of error code.
+CODE_KINDS = {
+    "win32": "Win32",
+    "net": "NET",
+    "ntstatus": "NTSTATUS",
+    "hresult": "HRESULT",
+    "bugcheck": "stop code",
+    "sms": "SMS status message",
+}
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|])")
 
@@ -114,8 +125,24 @@ def _shown(matches: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[di
     return full, matches[len(full) :]
 
 
+def _filter_note(body: dict[str, Any]) -> str:
+    """What the product and version filters left out, when they left anything out; with no
+    match shown the hint says it already."""
+    return (body.get("filters") or {}).get("note", "")
+
+
 def _issue_label(match: dict[str, Any]) -> str:
     return f"KB{match['article_id']} issue {match['issue_id']}"
+
+
+def _sureness(match: dict[str, Any]) -> str:
+    """The confidence as people read it: the number and whether the answer is sure of it."""
+    return f"confidence {match['confidence']:.2f}, {match['certainty']}"
+
+
+def _page(base_url: str, match: dict[str, Any]) -> str:
+    """The address of a match's issue page (the answer's `page_url`, on the same base)."""
+    return _url(base_url, issue_page(match["issue_id"]))
 
 
 # -- match ------------------------------------------------------------------------------------
@@ -134,28 +161,55 @@ def match_markdown(body: dict[str, Any], base_url: str) -> str:
         return "\n".join(out).rstrip() + "\n"
     full, others = _shown(matches)
     out += [f"_{summary}_", ""]
+    if _filter_note(body):
+        out += [f"> {_md(_filter_note(body))}", ""]
+    brief = body.get("detail") == "brief"
     for rank, match in enumerate(full, 1):
-        out += _match_block_markdown(rank, match, base_url)
+        block = _brief_block_markdown if brief else _match_block_markdown
+        out += block(rank, match, base_url)
     if others:
         out += ["### Other candidates", ""]
         for match in others:
-            link = _url(base_url, match["links"]["issue"])
+            link = _page(base_url, match)
             out.append(
                 f"- [{_md(match['title'])}]({link}) ({_issue_label(match)}, "
-                f"confidence {match['confidence']:.2f}{_all_shared(match)})"
+                f"{_sureness(match)}{_all_shared(match)})"
             )
         out.append("")
     return "\n".join(out).rstrip() + "\n"
 
 
+def _brief_block_markdown(rank: int, match: dict[str, Any], base_url: str) -> list[str]:
+    """A match as a ticket or a chat message needs it: how sure and why, at most three lines,
+    the fixes by title with their steps, and the page to read the rest on."""
+    out = [
+        f"**{rank}. {_md(match['title'])}**  ",
+        f"{_issue_label(match)}, {_sureness(match)}: {_md(match['confidence_reason'])}",
+        "",
+    ]
+    lines = [f"- line {item['line']}: {_code(item['text'])}" for item in match["matched_lines"]]
+    lines += _codes_markdown(match)
+    if lines:
+        out += [*lines, ""]
+    if match["fixes"]:
+        out += ["Fix:", ""]
+        for n, fix in enumerate(match["fixes"], 1):
+            out.append(f"{n}. {_md(fix['title'])}")
+            out += [f"   - {_md(step)}" for step in fix["steps"]]
+        out.append("")
+    out += [f"More: {_page(base_url, match)}", ""]
+    return out
+
+
 def _match_block_markdown(rank: int, match: dict[str, Any], base_url: str) -> list[str]:
-    article_link = _url(base_url, match["links"]["article"])
+    article_link = _url(base_url, article_page(match["article_id"]))
+    issue_link = _page(base_url, match)
     out = [
         f"## {rank}. {_md(match['title'])}",
         "",
         f"[KB{match['article_id']}]({article_link}): {_md(match['article_title'])}  ",
-        f"Issue `{match['issue_id']}`, confidence **{match['confidence']:.2f}** "
-        f"(score {match['score']:g})",
+        f"Issue [`{match['issue_id']}`]({issue_link}), confidence **{match['confidence']:.2f}, "
+        f"{match['certainty']}** (score {match['score']:g}): {_md(match['confidence_reason'])}",
         "",
     ]
     evidence = match["matched_lines"]
@@ -168,18 +222,45 @@ def _match_block_markdown(rank: int, match: dict[str, Any], base_url: str) -> li
         if match.get("matched_terms"):
             terms = ", ".join(_code(t) for t in match["matched_terms"])
             out.append(f"- words shared with the article: {terms}")
-        for code in match.get("error_codes", []):
-            out.append(f"- error {_code(code['code'])}: {_md(code['meaning'] or 'unknown code')}")
+        out += _codes_markdown(match)
         out.append("")
-    out += _records_markdown(match["causes"], match["remediation"], match["related_articles"])
+    out += _records_markdown(
+        match["causes"], match["remediation"], match["related_articles"], base_url
+    )
     out += [f"Full article: {article_link}", ""]
     return out
+
+
+def _codes_markdown(match: dict[str, Any]) -> list[str]:
+    """A line per error code of the matched lines: the code, its name and what it means."""
+    out = []
+    for code in match.get("error_codes", []):
+        name, said = _code_text(code)
+        named = f" {_code(name)}" if name else ""
+        out.append(f"- error {_code(code['code'])}{named} {_md(said)}")
+    return out
+
+
+def _codes_text(match: dict[str, Any]) -> list[str]:
+    """`_codes_markdown` for a terminal."""
+    out: list[str] = []
+    for code in match.get("error_codes", []):
+        name, said = _code_text(code)
+        out += _wrap(" ".join(filter(None, (name, said))), first=f"  error {code['code']} ")
+    return out
+
+
+def _code_text(code: dict[str, Any]) -> tuple[str | None, str]:
+    """An error code's name, and what follows it on its line: "(Win32): Access is denied..."."""
+    kind = CODE_KINDS.get(code.get("kind", ""), code.get("kind", ""))
+    return code.get("name"), f"({kind}): {code.get('meaning') or 'not a well-known code'}"
 
 
 def _records_markdown(
     causes: list[dict[str, Any]],
     workarounds: list[dict[str, Any]],
     related: Iterable[dict[str, Any]] = (),
+    base_url: str = "",
 ) -> list[str]:
     out: list[str] = []
     if causes:
@@ -194,7 +275,11 @@ def _records_markdown(
     if related:
         out += ["**Related articles**", ""]
         for item in related:
-            out.append(f"- KB{item['article_id']}: {_md(item.get('title') or '')}".rstrip(": "))
+            name = f"KB{item['article_id']}"
+            if item.get("in_store"):
+                # Only articles the knowledge base has get a link: the others have no page.
+                name = f"[{name}]({_url(base_url, article_page(item['article_id']))})"
+            out.append(f"- {name}: {_md(item.get('title') or '')}".rstrip(": "))
         out.append("")
     return out
 
@@ -206,7 +291,8 @@ def _workaround_markdown(n: int, workaround: dict[str, Any]) -> list[str]:
     for condition in workaround.get("preconditions", []):
         out += [f"{indent}_When:_ {_md(condition)}", ""]
     if not steps and workaround.get("description"):
-        out += [f"{indent}{_md(p)}\n" for p in _paragraphs(workaround["description"])]
+        for paragraph in _paragraphs(workaround["description"]):
+            out += [*_md_block(paragraph, indent), ""]
     for warning in workaround.get("warnings", []):
         out += [f"{indent}> **Warning:** {_md(warning)}", ""]
     if steps:
@@ -214,11 +300,25 @@ def _workaround_markdown(n: int, workaround: dict[str, Any]) -> list[str]:
             paragraphs = _paragraphs(step["text"])
             out.append(f"{indent}{step['number']}. {_md(paragraphs[0]) if paragraphs else ''}")
             for paragraph in paragraphs[1:]:
-                out += ["", f"{indent}   {_md(paragraph)}"]
+                out += ["", *_md_block(paragraph, f"{indent}   ")]
             for warning in step.get("warnings", []):
                 out += ["", f"{indent}   > **Warning:** {_md(warning)}"]
         out.append("")
     return out
+
+
+def _md_block(paragraph: str, indent: str) -> list[str]:
+    """A paragraph of a fix: a table or a listing (its lines kept) as a code block, so that
+    Markdown does not run its rows together; other text as it is."""
+    lines = paragraph.splitlines()
+    if len(lines) == 1 or all(line.lstrip().startswith("•") for line in lines):
+        return [f"{indent}{line}" for line in _md_text(paragraph)[0].splitlines()]
+    fence = "````" if "```" in paragraph else "```"
+    return [
+        f"{indent}{fence}",
+        *(f"{indent}{line}" for line in lines),
+        f"{indent}{fence}",
+    ]
 
 
 def match_text(body: dict[str, Any], base_url: str) -> str:
@@ -231,28 +331,49 @@ def match_text(body: dict[str, Any], base_url: str) -> str:
     if not matches:
         out += [""] + _wrap(body.get("hint", ""))
         return "\n".join(out) + "\n"
+    if _filter_note(body):
+        out += [""] + _wrap(_filter_note(body))
     full, others = _shown(matches)
+    brief = body.get("detail") == "brief"
     for rank, match in enumerate(full, 1):
         out += ["", "=" * WIDTH]
         out += _wrap(match["title"], first=f"{rank}. ")
-        out += [
-            f"   {_issue_label(match)}  confidence {match['confidence']:.2f}",
-            f"   {_url(base_url, match['links']['article'])}",
-        ]
+        out += [f"   {_issue_label(match)}  {_sureness(match)}"]
+        out += _wrap(match["confidence_reason"], first="   Because: ", indent="   ")
+        out.append(f"   {_page(base_url, match)}")
+        if brief:
+            out += _brief_text(match)
+            continue
         if match["matched_lines"]:
             out += ["", "Why it matched:"]
             for item in match["matched_lines"]:
                 head = f"  line {item['line']:>4} {item['match']:<10} "
                 out += _wrap(item["text"] + _shared(item), indent=" " * len(head), first=head)
-        for code in match.get("error_codes", []):
-            out += _wrap(code["meaning"] or "unknown code", first=f"  error {code['code']}: ")
+        out += _codes_text(match)
         out += _records_text(match["causes"], match["remediation"])
     if others:
         out += ["", "Other candidates:"]
         for match in others:
-            head = f"  {match['confidence']:.2f} {_issue_label(match)}: "
+            head = f"  {match['confidence']:.2f} {match['certainty']} {_issue_label(match)}: "
             out += _wrap(match["title"] + _all_shared(match), indent="    ", first=head)
     return "\n".join(out) + "\n"
+
+
+def _brief_text(match: dict[str, Any]) -> list[str]:
+    out: list[str] = []
+    if match["matched_lines"]:
+        out += ["", "Why it matched:"]
+        for item in match["matched_lines"]:
+            head = f"  line {item['line']:>4} "
+            out += _wrap(item["text"], indent=" " * len(head), first=head)
+    out += _codes_text(match)
+    if match["fixes"]:
+        out += ["", "What fixes it:"]
+        for n, fix in enumerate(match["fixes"], 1):
+            out += _wrap(fix["title"], first=f"  {n}. ")
+            for step in fix["steps"]:
+                out += _wrap(step, first="     - ")
+    return out
 
 
 def _records_text(causes: list[dict[str, Any]], workarounds: list[dict[str, Any]]) -> list[str]:
@@ -291,13 +412,14 @@ def issue_markdown(issue: dict[str, Any], base_url: str) -> str:
     out = [
         f"# {_md(issue['title'])}",
         "",
-        f"[KB{issue['article_id']}]({_url(base_url, '/v1/articles/' + issue['article_id'])}): "
+        f"[KB{issue['article_id']}]({_url(base_url, article_page(issue['article_id']))}): "
         f"{_md(issue['article_title'])}, issue `{issue['id']}`",
         "",
     ]
     out += _md_text(issue.get("description", ""))
     out += _symptoms_markdown(issue.get("symptoms", []))
     out += _records_markdown(issue.get("causes", []), issue.get("workarounds", []))
+    out.append(f"Source: {_url(base_url, issue_page(issue['id']))}")
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -321,7 +443,7 @@ def issue_text(issue: dict[str, Any], base_url: str) -> str:
     out = _wrap(issue["title"])
     out += [
         f"KB{issue['article_id']} issue {issue['id']}",
-        _url(base_url, f"/v1/articles/{issue['article_id']}"),
+        _url(base_url, issue_page(issue["id"])),
         "",
     ]
     out += _wrap(issue.get("description", ""))
@@ -346,24 +468,6 @@ def _symptoms_text(symptoms: list[dict[str, Any]]) -> list[str]:
     return out
 
 
-def _article_issues(article: dict[str, Any]) -> list[dict[str, Any]]:
-    """The article's issues with their own symptoms, causes and workarounds attached."""
-    issues = []
-    for issue in article.get("issues", []):
-        issue_id = issue["id"]
-        issues.append(
-            {
-                **issue,
-                "symptoms": [s for s in article.get("symptoms", []) if s["issue_id"] == issue_id],
-                "causes": [c for c in article.get("causes", []) if issue_id in c["issue_ids"]],
-                "workarounds": [
-                    w for w in article.get("workarounds", []) if issue_id in w["issue_ids"]
-                ],
-            }
-        )
-    return issues
-
-
 def article_markdown(article: dict[str, Any], base_url: str) -> str:
     """A full article as Markdown: what it applies to, its issues with their fixes."""
     out = [f"# KB{article['id']}: {_md(article['title'])}", ""]
@@ -372,14 +476,13 @@ def article_markdown(article: dict[str, Any], base_url: str) -> str:
         out += [f"Applies to: {_md(applies)}", ""]
     if article.get("summary"):
         out += _md_text(article["summary"])
-    issues = _article_issues(article)
-    for issue in issues:
+    for issue in article_issues(article):
         out += [f"## Issue {issue['number']}: {_md(issue['title'])}", ""]
         out += _md_text(issue.get("description", ""))
         out += _symptoms_markdown(issue["symptoms"])
         out += _records_markdown(issue["causes"], issue["workarounds"])
-    out += _records_markdown([], [], article.get("related", []))
-    out.append(f"Source: {_url(base_url, article['links']['self'])}")
+    out += _records_markdown([], [], article.get("related", []), base_url)
+    out.append(f"Source: {_url(base_url, article_page(article['id']))}")
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -389,10 +492,10 @@ def article_text(article: dict[str, Any], base_url: str) -> str:
     applies = ", ".join(f"{a['product']} {a['version']}".strip() for a in article["applies_to"])
     if applies:
         out += _wrap(applies, indent="            ", first="Applies to: ")
-    out.append(_url(base_url, article["links"]["self"]))
+    out.append(_url(base_url, article_page(article["id"])))
     if article.get("summary"):
         out += [""] + _wrap(article["summary"])
-    for issue in _article_issues(article):
+    for issue in article_issues(article):
         out += ["", "=" * WIDTH]
         out += _wrap(f"Issue {issue['number']}: {issue['title']}")
         out += _symptoms_text(issue["symptoms"])

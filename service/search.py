@@ -1,13 +1,19 @@
-"""Full-text search over articles for people who describe a problem in words."""
+"""Full-text search over articles, and their issues, for people who describe a problem in
+words."""
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
+from whoosh.analysis import StemmingAnalyzer
+
+from service.index import issue_document
 from service.kb import KnowledgeBase
-from service.links import article_url
-from service.stop_words import SEARCH_STOP_WORDS
+from service.links import article_url, issue_page_url, issue_url
+from service.products import describe_filter, product_filter
+from service.stop_words import PROSE_STOP_WORDS, SEARCH_STOP_WORDS
 
 MAX_QUERY_WORDS = 40
 WORD = re.compile(r"[^\W_]+(?:[.'][^\W_]+)*", re.UNICODE)
@@ -26,16 +32,103 @@ def search_articles(
     # are kept only when nothing else was typed.
     content = [w for w in words if w not in SEARCH_STOP_WORDS]
     words = (content or words)[:MAX_QUERY_WORDS]
+    filters = product_filter(kb, product, None)
+    products = sorted(filters.names) if filters is not None and filters.names is not None else None
+    hits = _ranked(kb, words, limit, products)
+    for hit in hits:
+        # Significant digits, not decimals: in a knowledge base of a few articles, BM25 gives
+        # words most of them hold almost no weight, and a hit's score can be tiny but not 0.
+        hit["score"] = float(f"{hit['score']:.4g}")
+        hit["links"] = {"article": article_url(hit["article_id"])}
+    issues = search_issues(kb, text, [hit["article_id"] for hit in hits], limit=limit)
+    answer: dict[str, Any] = {"query": text, "total": len(hits), "results": hits, "issues": issues}
+    if filters is not None:
+        # A short list may be short because of the filter: the same search without it says
+        # how many of its first `limit` articles the filter left out (one search more, only
+        # then).
+        left_out: list[str] = []
+        if len(hits) < limit:
+            shown = {hit["article_id"] for hit in hits}
+            left_out = [
+                h["article_id"]
+                for h in _ranked(kb, words, limit, None)
+                if h["article_id"] not in shown
+            ]
+        answer["filters"] = describe_filter(
+            kb,
+            filters,
+            len(left_out),
+            ["product"] if left_out else [],
+            what="article",
+            best_hidden=kb.store.products_of_article(left_out[0]) if left_out else None,
+        )
+    return answer
+
+
+def _ranked(
+    kb: KnowledgeBase, words: list[str], limit: int, products: list[str] | None
+) -> list[dict[str, Any]]:
+    """The first `limit` articles with every word, then with some, of `products` if given."""
     store = kb.store
-    hits = store.search_articles(words, limit=limit, product=product, every_word=True)
+    hits = store.search_articles(words, limit=limit, products=products, every_word=True)
     if len(hits) < limit and len(words) > 1:
         seen = {hit["article_id"] for hit in hits}
-        some = store.search_articles(_telling_words(kb, words), limit=limit, product=product)
+        some = store.search_articles(_telling_words(kb, words), limit=limit, products=products)
         hits += [hit for hit in some if hit["article_id"] not in seen][: limit - len(hits)]
-    for hit in hits:
-        hit["score"] = round(hit["score"], 4)
-        hit["links"] = {"article": article_url(hit["article_id"])}
-    return {"query": text, "total": len(hits), "results": hits}
+    return hits
+
+
+# The words of a query as the issues' texts are indexed (stemmed), people's function words out.
+_issue_words = StemmingAnalyzer(stoplist=PROSE_STOP_WORDS, minsize=2)
+# Of an issue's text, this much is read for the query's words: what says what an issue is
+# comes first (titles, then the description), and a search reads up to `limit` articles' issues.
+ISSUE_TEXT_CHARS = 20_000
+
+
+def search_issues(
+    kb: KnowledgeBase, text: str, article_ids: list[str], *, limit: int
+) -> list[dict[str, Any]]:
+    """The issues of the articles found, best first, each scored by how much of the query its
+    text says: the query's words it has, each weighed by how rare it is among the issues
+    (a word no issue has weighs the most), over all the query's words. 0 to 1, so a score
+    reads the same in a knowledge base of one article as in one of sixty thousand.
+
+    Issues without any of the words are left out; ties keep the articles' order.
+    """
+    written: dict[str, str] = {}
+    for token in _issue_words(text, keeporiginal=True):
+        if not token.text.isdigit():
+            written.setdefault(token.text, token.original)
+    if not written or not article_ids:
+        return []
+    searcher = kb.index.searcher()
+    issue_count = max(1, searcher.doc_frequency("doc_type", "issue"))
+    weights = {}
+    for word in written:
+        frequency = searcher.doc_frequency("content", word)
+        weights[word] = math.log(1 + issue_count / max(1, frequency))
+    total = sum(weights.values())
+    hits = []
+    for article_id in article_ids:
+        for row in kb.store.issue_texts(article_id):
+            content = issue_document(row)["content"][:ISSUE_TEXT_CHARS]
+            said = {token.text for token in _issue_words(content)}
+            found = [word for word in written if word in said]
+            if not found:
+                continue
+            hits.append(
+                {
+                    "issue_id": row["id"],
+                    "article_id": row["article_id"],
+                    "title": row["title"],
+                    "score": round(sum(weights[w] for w in found) / total, 3),
+                    "matched_words": [written[w] for w in found],
+                    "page_url": issue_page_url(row["id"]),
+                    "links": {"issue": issue_url(row["id"]), "article": article_url(article_id)},
+                }
+            )
+    hits.sort(key=lambda hit: -hit["score"])
+    return hits[:limit]
 
 
 def _telling_words(kb: KnowledgeBase, words: list[str]) -> list[str]:

@@ -85,6 +85,21 @@ def test_an_sms_trailer_wrapped_or_cut_short_does_not_stay_in_the_key() -> None:
     assert key("Widget queue deleted the package 61000099") in keys
 
 
+def test_a_record_the_wrap_started_after_a_trailer_is_a_line_of_its_own() -> None:
+    # The archive wrapped a log so that the next record starts after the trailer of the last.
+    body = (
+        "~Widget Err #1007> General widget store error: check the messages from the\n"
+        "store.~ $$<WIDGET_MANAGER>...<thread=1720 (0x6B8)> ~Widget Msg\n"
+        "#3606> Widget arithmetic overflow occurred.~\n"
+        "$$<WIDGET_MANAGER>...<thread=1720 (0x6B8)>"
+    )
+    keys = keys_of(doc(body))
+    assert key("#3606> Widget arithmetic overflow occurred.") in keys
+    assert key("Widget Msg #3606> Widget arithmetic overflow occurred.") in keys
+    # A record that ended in its trailer is not joined to the next one.
+    assert key("store.~ ~Widget Msg") not in keys
+
+
 def test_lines_of_an_issue_belong_to_that_issue_the_rest_to_the_first() -> None:
     document = doc("General widget catalog text for everyone")
     document["issues"].append(

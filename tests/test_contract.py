@@ -122,6 +122,12 @@ REQUESTS = [
     ("post", "/v1/match", {"json": {"limit": 2}}),
     ("post", "/v1/match", {"data": b"x", "content_type": "image/png"}),
     ("post", "/v1/match", {"data": b"\xff\xfeA\x00B", "content_type": "text/plain"}),
+    ("get", "/articles/264630", {}),
+    ("get", "/articles/999999", {}),
+    ("get", "/articles/999999", {"headers": {"Accept": "text/html"}}),
+    ("get", "/issues/264630-1", {}),
+    ("get", "/issues/nope", {}),
+    ("get", "/issues/nope", {"headers": {"Accept": "text/html"}}),
 ]
 
 

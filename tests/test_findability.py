@@ -66,6 +66,16 @@ ARTICLES = [
         "The replication log records the object it could not copy:\n\n"
         "Object: Widget Package Rule File",
     ),
+    article(
+        "910007",
+        "Widget loader cannot open a file it was given",
+        "The loader log records:\n\nUnable to open the widget file <filename>.",
+    ),
+    article(
+        "910008",
+        "A Zorbix Quantel card stops the widget agent",
+        "The agent log ends with:\n\nZorbix Quantel widget card driver installed",
+    ),
 ]
 # Lines any clean log of the made-up product has; every article quotes them.
 BOILERPLATE = [
@@ -139,6 +149,39 @@ def test_a_misspelt_lead_in_is_put_right_though_the_text_after_it_is_found(clien
     top = body["matches"][0]
     assert top["article_id"] == "910006"
     assert top["matched_lines"][0]["match"] == "typo"
+
+
+@pytest.mark.parametrize(
+    ("paste", "how"),
+    [
+        ("Error Unable to open the widget file NYC46784 after reboot", "contained"),
+        # In a long log, where words are not put right by the issues' vocabulary.
+        (
+            "\n".join(
+                [
+                    *(f"Widget poll {n} finished" for n in range(30)),
+                    "Unable to opne the widget file A0138410.",
+                ]
+            ),
+            "typo",
+        ),
+    ],
+)
+def test_a_value_where_the_article_wrote_a_placeholder_matches_inside_more_words_or_a_typo(
+    client, paste: str, how: str
+) -> None:
+    top = match(client, paste)["matches"][0]
+    assert top["article_id"] == "910007"
+    assert [line["match"] for line in top["matched_lines"]] == [how]
+
+
+def test_the_word_no_article_uses_is_the_one_put_right_before_rare_names(client) -> None:
+    # "Zorbix" and "Quantel" are rare but spelt as the article spells them; "drivr" is the slip.
+    noise = [f"Widget poll {n} finished" for n in range(30)]
+    paste = "\n".join([*noise, "Zorbix Quantel widget card drivr installed"])
+    top = match(client, paste)["matches"][0]
+    assert top["article_id"] == "910008"
+    assert [line["match"] for line in top["matched_lines"]] == ["typo"]
 
 
 def test_a_value_where_the_article_wrote_a_placeholder_matches(client) -> None:

@@ -771,3 +771,251 @@ This application note explains how to test a widget driver.
 """
     note = parse_article(archive_article("Widget Compatibility Testing", banner))
     assert "how to test a widget driver" in note["sections"][0]["body"]
+
+
+# -- remediation: steps as the article numbers them --------------------------------------------
+
+
+def remedy_workarounds(body: str) -> list[dict]:
+    """The workarounds of a made-up article whose RESOLUTION section is `body`."""
+    text = (
+        "SYMPTOMS\n========\n\nThe widget agent stops when the catalog is rebuilt.\n\n"
+        "RESOLUTION\n==========\n\n" + body
+    )
+    return parse_article(archive_article("Widget Agent Stops", text))["workarounds"]
+
+
+def step_texts(workaround: dict) -> list[str]:
+    return [s["text"] for s in workaround["steps"]]
+
+
+def test_two_numbered_procedures_are_two_workarounds_each_numbered_from_one() -> None:
+    body = """To resolve this problem, use one of the following methods.
+
+How to Use the Widget Installer:
+
+1. Copy Wfix.exe to a folder on the widget server.
+
+2. Run Wfix.exe and follow the prompts.
+
+How to Install the Widget Fix by Hand:
+
+To install the fix by hand:
+
+1. Stop the Widget Agent service.
+
+2. Replace Widgetag.dll in the Widget\\Bin folder.
+
+3. Start the Widget Agent service.
+"""
+    first, second = remedy_workarounds(body)
+    assert [s["number"] for s in first["steps"]] == [1, 2]
+    assert step_texts(first)[1] == "Run Wfix.exe and follow the prompts."
+    assert [s["number"] for s in second["steps"]] == [1, 2, 3]
+    assert step_texts(second)[0] == "Stop the Widget Agent service."
+    # the label before the second procedure names it; its introduction describes it
+    assert second["title"] == "Resolution: How to Install the Widget Fix by Hand"
+    assert second["description"] == "To install the fix by hand:"
+    assert "by Hand" not in first["description"]
+
+
+def test_underlined_sub_headings_name_their_procedures() -> None:
+    body = """Use the method for your version of the widget server.
+
+Widget Server 2.0
+-----------------
+
+1. Open the Widget console.
+
+2. Click Agents, and then click Reset.
+
+Widget Server 1.5
+-----------------
+
+1. Run Wreset.exe on the widget server.
+"""
+    intro, newer, older = remedy_workarounds(body)
+    assert intro["steps"] == [] and intro["description"].startswith("Use the method")
+    assert newer["title"] == "Resolution: Widget Server 2.0"
+    assert step_texts(newer) == ["Open the Widget console.", "Click Agents, and then click Reset."]
+    assert older["title"] == "Resolution: Widget Server 1.5"
+    assert step_texts(older) == ["Run Wreset.exe on the widget server."]
+
+
+def test_a_registry_edit_keeps_its_key_values_and_lettered_ways_inside_its_step() -> None:
+    body = """WARNING: Editing the registry wrongly can stop the widget server from starting.
+
+1. Start Registry Editor and locate the following registry key:
+
+  HKEY_LOCAL_MACHINE\\Software\\Widget\\Agent
+
+2. Set these values:
+
+  Retries: 3
+  Interval: 500
+
+3. If the Retries value does not exist, create it.
+
+Using Regedit:
+
+  a. Right-click the Agent key, and then click New, DWORD Value.
+
+  b. Type Retries, and then press ENTER.
+
+Using Regedt32:
+
+  a. On the Edit menu, click Add Value.
+
+  b. Type Retries in the Value Name box.
+
+     NOTE: The data type is REG_DWORD.
+
+Quit Registry Editor when you are done, and then restart the widget agent.
+"""
+    [workaround] = remedy_workarounds(body)
+    assert workaround["warnings"] == [
+        "WARNING: Editing the registry wrongly can stop the widget server from starting."
+    ]
+    one, two, three = workaround["steps"]
+    assert one["text"] == (
+        "Start Registry Editor and locate the following registry key:\n\n"
+        "HKEY_LOCAL_MACHINE\\Software\\Widget\\Agent"
+    )
+    # values listed one a line stay one a line
+    assert two["text"] == "Set these values:\n\nRetries: 3\nInterval: 500"
+    paragraphs = three["text"].split("\n\n")
+    assert paragraphs[0] == "If the Retries value does not exist, create it."
+    assert paragraphs[1:] == [
+        "Using Regedit:",
+        "a. Right-click the Agent key, and then click New, DWORD Value.",
+        "b. Type Retries, and then press ENTER.",
+        "Using Regedt32:",
+        "a. On the Edit menu, click Add Value.",
+        "b. Type Retries in the Value Name box.",
+    ]
+    assert three["notes"] == ["NOTE: The data type is REG_DWORD."]
+    # the sentence after the procedure closes it: it is not a step's
+    assert "Quit Registry Editor" in workaround["description"]
+    assert all("Quit" not in s["text"] for s in workaround["steps"])
+
+
+def test_a_file_table_and_a_reference_after_the_steps_are_not_in_a_step() -> None:
+    body = """1. Stop the Widget Agent service.
+
+2. Replace Widgetag.dll with the updated file.
+
+The updated file has the following attributes:
+
+  Date      Time    Version     Size     File name
+  ------------------------------------------------
+  03/12/01  10:01a  2.0.120.1   123,456  Widgetag.dll
+  03/12/01  10:01a  2.0.120.1    45,312  Widgetsv.exe
+
+For more information, see the following article in the Knowledge Base:
+
+  Q123456 How to Obtain Widget Server Updates
+"""
+    [workaround] = remedy_workarounds(body)
+    assert step_texts(workaround) == [
+        "Stop the Widget Agent service.",
+        "Replace Widgetag.dll with the updated file.",
+    ]
+    paragraphs = workaround["description"].split("\n\n")
+    # the table is one paragraph, its rows one a line
+    assert paragraphs[1] == (
+        "Date      Time    Version     Size     File name\n"
+        + "-" * 48
+        + "\n03/12/01  10:01a  2.0.120.1   123,456  Widgetag.dll\n"
+        "03/12/01  10:01a  2.0.120.1    45,312  Widgetsv.exe"
+    )
+    assert paragraphs[2:] == [
+        "For more information, see the following article in the Knowledge Base:",
+        "Q123456 How to Obtain Widget Server Updates",
+    ]
+
+
+def test_a_table_indented_under_a_step_stays_one_block_in_it() -> None:
+    body = """1. Check that the widget server has these files:
+
+  File name       Version
+  -------------   ---------
+  Widgetag.dll    2.0.120.1
+  Widgetsv.exe    2.0.120.1
+
+2. Restart the widget server.
+"""
+    [workaround] = remedy_workarounds(body)
+    first, second = step_texts(workaround)
+    assert first.split("\n\n") == [
+        "Check that the widget server has these files:",
+        "File name       Version\n-------------   ---------\n"
+        "Widgetag.dll    2.0.120.1\nWidgetsv.exe    2.0.120.1",
+    ]
+    assert second == "Restart the widget server."
+
+
+def test_text_between_two_steps_belongs_to_the_step_before_it() -> None:
+    body = """1. Stop the widget agent by typing:
+
+  wagent /stop
+
+Note that the switch differs on earlier versions.
+
+For more information, see the following article in the Knowledge Base:
+
+  Q123457 Widget Agent Command-Line Switches
+
+2. Delete the Widget\\Cache folder.
+"""
+    [workaround] = remedy_workarounds(body)
+    first, second = workaround["steps"]
+    assert first["text"].split("\n\n") == [
+        "Stop the widget agent by typing:",
+        "wagent /stop",
+        "For more information, see the following article in the Knowledge Base:",
+        "Q123457 Widget Agent Command-Line Switches",
+    ]
+    assert first["notes"] == ["Note that the switch differs on earlier versions."]
+    assert second["text"] == "Delete the Widget\\Cache folder."
+    assert workaround["description"] == ""
+
+
+def test_steps_numbered_under_a_bullet_of_the_plain_format_are_steps() -> None:
+    doc = parse_article(PLAIN_SEED, "264630.txt")
+    [issue1] = [w for w in doc["workarounds"] if w["issue_ids"] == ["249100-1"]]
+    assert [s["number"] for s in issue1["steps"]] == [1, 2]
+    assert issue1["steps"][0]["text"] == (
+        "Edit the Widget.ini file on the server.\n\nCatalog=XXX\n\nwhere XXX is the catalog name."
+    )
+    assert issue1["steps"][1]["notes"] == ["NOTE: Change the file back after the upgrade."]
+
+
+PLAIN_SEED = """Widget Catalog Does Not Update (249100)
+
+The information in this article applies to:
+
+  \u2022 Microsoft Widget Server 2.0
+
+SYMPTOMS
+
+Issue 1
+
+The widget catalog is not updated.
+
+WORKAROUND
+
+Issue 1
+
+  \u2022 Updating the server first does not repair the catalog on clients that already have it.
+  \u2022 If the update cannot be applied for some time, edit the Widget.ini file:
+    1. Edit the Widget.ini file on the server.
+
+      Catalog=XXX
+
+      where XXX is the catalog name.
+    2. Make the file read-only.
+
+      NOTE: Change the file back after the upgrade.
+
+Modification Type:MajorLast Reviewed:3/1/2004
+"""

@@ -12,6 +12,8 @@ import yaml
 from flask import Flask
 
 from service.config import PROJECT_ROOT
+from tests.helpers import SEED_TEXT
+from tests.test_serve import SEED_LINES
 
 SEED = yaml.safe_load((PROJECT_ROOT / "kb_data/264630.yaml").read_text())
 ISSUE1_LINES = [
@@ -159,8 +161,34 @@ def test_an_hresult_spelled_differently_still_matches_and_is_named(client) -> No
     line = "Inventory Agent failed to write the cache file, error -2147024891"
     top = client.get("/v1/match", query_string={"line": line}).get_json()["matches"][0]
     assert top["issue_id"] == "900001-1"
-    assert top["error_codes"][0]["code"] == "0x80070005"
-    assert "access" in top["error_codes"][0]["meaning"].lower()
+    [code] = top["error_codes"]
+    assert code["code"] == "-2147024891"
+    assert (code["kind"], code["name"]) == ("hresult", "E_ACCESSDENIED")
+    assert "access" in code["meaning"].lower()
+
+
+def seed_log(first: str, last: str) -> str:
+    """A log the seed article quotes, from its line starting `first` to before `last`."""
+    text = SEED_TEXT.read_text()
+    start = text.index(first)
+    return text[start : text.index(last, start)]
+
+
+@pytest.mark.parametrize(
+    ("paste", "code", "name"),
+    [
+        (seed_log("No COMPVER.INI", "SMSCLI.LOG"), "5", "ERROR_ACCESS_DENIED"),
+        (seed_log("ERROR: The Client Service", "CLICORE.LOG"), "0x5", "ERROR_ACCESS_DENIED"),
+        (seed_log("Client core file version", "Issue 2"), "123", "ERROR_INVALID_NAME"),
+    ],
+    ids=["Wn_logon", "Clisvc", "Ccim32"],
+)
+def test_the_seed_logs_error_codes_are_named(client, paste: str, code: str, name: str) -> None:
+    top = match(client, paste)["matches"][0]
+    assert top["issue_id"] == "264630-1"
+    assert {"code": code, "kind": "win32", "name": name} in [
+        {k: c[k] for k in ("code", "kind", "name")} for c in top["error_codes"]
+    ]
 
 
 def test_product_filter_narrows_matches(client) -> None:
@@ -236,6 +264,8 @@ def test_nothing_matched_is_a_200_with_a_hint(client) -> None:
         ({"json": {"limit": 3}}, 422),
         ({"json": {"log": "x", "limit": 0}}, 422),
         ({"json": {"log": "x", "colour": "red"}}, 422),
+        ({"json": {"log": "x", "detail": "short"}}, 422),
+        ({"data": b"x", "content_type": "text/plain", "query_string": {"detail": "all"}}, 400),
         ({"data": b"x", "content_type": "image/png"}, 415),
         ({"data": b"x", "content_type": "multipart/mixed; boundary=x"}, 415),
     ],
@@ -261,3 +291,121 @@ def test_search_finds_articles_by_their_words_with_snippets(client) -> None:
     # query syntax in user text is taken literally, not parsed
     weird = client.get("/v1/search", query_string={"q": 'title:"(AND OR* ?'})
     assert weird.status_code == 200
+
+
+# Issue 2 in a user's own words, naming SMS and advertisements: words that stem to "sm" and
+# "advertis", which no person should be shown.
+OWN_WORDS = (
+    "Since we upgraded one SMS site to SP2 the old SP1 site keeps trying to remotely install "
+    "its client on computers that already run SP2. Software advertisements never reach those "
+    "clients and some of them look orphaned."
+)
+# The seed pastes a person would send: a Ccim32.log excerpt, and every log line of issue 1.
+SEED_PASTES = {"ccim32-excerpt": SEED_LINES, "issue-1-lines": "\n".join(ISSUE1_LINES)}
+
+
+def test_a_sure_match_says_so_and_why(client) -> None:
+    top = match(client, SEED_LINES)["matches"][0]
+    assert (top["issue_id"], top["certainty"]) == ("264630-1", "sure")
+    assert top["confidence"] >= 0.5
+    assert top["confidence_reason"] == "2 lines matched (2 exact), said by this issue alone"
+    # Absolute, at the address the request reached the service by.
+    assert top["page_url"] == "http://localhost/issues/264630-1"
+
+
+def test_a_match_below_half_confidence_says_not_sure_and_why(client) -> None:
+    matches = match(client, OWN_WORDS)["matches"]
+    assert matches and all(m["confidence"] < 0.5 for m in matches)
+    assert {m["certainty"] for m in matches} == {"not sure"}
+    reason = matches[0]["confidence_reason"]
+    assert reason.startswith("no log line matched; its text covers ")
+    # The words that counted, as written ("SMS", whose stem is "sm").
+    assert "SMS" in reason.split("(")[1]
+
+
+def test_words_are_shown_as_the_paste_writes_them_never_stemmed(client) -> None:
+    top = match(client, OWN_WORDS)["matches"][0]
+    assert {"SMS", "remotely", "orphaned"} <= set(top["matched_terms"])
+    stems = re.compile(r"\b(sm|remot|orphan|advertis|softwar)\b")
+    assert not stems.search(top["confidence_reason"])
+    for accept in ("text/markdown", "text/plain"):
+        text = client.post(
+            "/v1/match", data=OWN_WORDS, content_type="text/plain", headers={"Accept": accept}
+        ).get_data(as_text=True)
+        assert "remotely, reach, orphaned" in text, accept
+        assert not stems.search(text), accept
+
+
+@pytest.mark.parametrize("accept", ["text/markdown", "text/plain"])
+def test_renderings_say_not_sure_for_such_a_match(client, accept: str) -> None:
+    for detail in ("full", "brief"):
+        text = client.post(
+            "/v1/match",
+            data=OWN_WORDS,
+            content_type="text/plain",
+            headers={"Accept": accept},
+            query_string={"detail": detail},
+        ).get_data(as_text=True)
+        assert "not sure" in text, detail
+        assert "no log line matched" in text, detail
+
+
+def test_a_brief_answer_gives_how_sure_why_the_fixes_and_the_page(client) -> None:
+    paste = "\n".join(ISSUE1_LINES)
+    full = match(client, paste)["matches"][0]
+    body = match(client, paste, detail="brief")
+    assert body["detail"] == "brief"
+    top = body["matches"][0]
+    # The same issue, as sure, ranked the same: only the presentation differs.
+    for key in ("issue_id", "score", "confidence", "certainty", "confidence_reason", "page_url"):
+        assert top[key] == full[key]
+    assert len(top["matched_lines"]) == 3
+    assert [m["line"] for m in top["matched_lines"]] == sorted(
+        m["line"] for m in top["matched_lines"]
+    )
+    assert set(top) >= {"fixes", "links", "error_codes"}
+    assert not set(top) & {"causes", "remediation", "related_articles"}
+    # The error codes of the lines shown, decoded as in the full answer.
+    shown = {m["text"] for m in top["matched_lines"]}
+    assert [c["code"] for c in top["error_codes"]] == [
+        c["code"] for c in full["error_codes"] if any(c["code"] in text for text in shown)
+    ]
+    fixes = {fix["title"]: fix["steps"] for fix in top["fixes"]}
+    assert [w["title"] for w in full["remediation"]] == list(fixes)
+    steps = fixes["Remotely edit Copylog.tcf on the PDC to point Clicore.exe at the SP2 site"]
+    assert steps[1] == (
+        "Change the permissions on the Copylog.tcf file to Read Only and assign Full Control "
+        "permission..."
+    )
+    assert all(len(step) <= 100 for fix in top["fixes"] for step in fix["steps"])
+
+
+def test_full_is_the_default_detail(client) -> None:
+    body = match(client, SEED_LINES)
+    assert body["detail"] == "full"
+    assert body["matches"][0]["remediation"]
+    line = client.get("/v1/match", query_string={"line": ISSUE1_LINES[0], "detail": "brief"})
+    assert line.get_json()["matches"][0]["fixes"]
+
+
+def test_the_query_detail_wins_over_the_bodys(client) -> None:
+    response = client.post(
+        "/v1/match?detail=full", json={"log": SEED_LINES, "detail": "brief", "limit": 1}
+    )
+    assert response.get_json()["detail"] == "full"
+    response = client.post("/v1/match", json={"log": SEED_LINES, "detail": "brief"})
+    assert response.get_json()["detail"] == "brief"
+
+
+@pytest.mark.parametrize("paste", SEED_PASTES.values(), ids=SEED_PASTES.keys())
+def test_a_brief_markdown_answer_of_a_seed_paste_fits_in_1_5_kb(client, paste: str) -> None:
+    response = client.post(
+        "/v1/match?detail=brief",
+        data=paste,
+        content_type="text/plain",
+        headers={"Accept": "text/markdown"},
+    )
+    text = response.get_data(as_text=True)
+    assert re.search(r"^KB264630 issue 264630-1, confidence (0\.\d\d|1\.00), sure: ", text, re.M)
+    assert "More: http://localhost/issues/264630-1" in text
+    assert len(response.get_data()) <= 1536

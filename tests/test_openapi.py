@@ -131,4 +131,4 @@ def test_no_query_parameter_a_body_can_override_states_a_default() -> None:
                 if parameter.get("in") == "query" and parameter["name"] in fields:
                     checked += 1
                     assert "default" not in parameter["schema"], parameter["name"]
-    assert checked == 3  # POST /v1/match: limit, product, version
+    assert checked == 4  # POST /v1/match: limit, product, version, detail

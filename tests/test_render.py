@@ -33,10 +33,10 @@ def test_plain_text_answer_fits_a_terminal_and_gives_the_fix_in_order(client) ->
     # The steps of the Copylog.tcf edit come numbered and in the article's order.
     assert text.index(f" 1. {STEP_1}") < text.index(f" 2. {STEP_2}")
     assert "WARNING: NOTE: After you upgrade the site to SP2" in text
-    assert "http://localhost/v1/articles/264630" in text
+    assert "http://localhost/issues/264630-1" in text
 
 
-def test_markdown_answer_has_evidence_steps_warnings_and_the_article_link(client) -> None:
+def test_markdown_answer_has_evidence_steps_warnings_and_the_article_page(client) -> None:
     response = post_paste(client, "text/markdown")
     assert response.status_code == 200
     assert response.mimetype == "text/markdown"
@@ -46,7 +46,7 @@ def test_markdown_answer_has_evidence_steps_warnings_and_the_article_link(client
         "## 1. Copylog.tcf rewritten by an SP1 site leaves clients in a mixed SP1/SP2 installation"
     )
     assert "- line 1 (exact): `Trying to open IPC connection with APM...`" in text
-    assert "[KB264630](http://localhost/v1/articles/264630)" in text
+    assert "[KB264630](http://localhost/articles/264630)" in text
     assert f"   1. {STEP_1}" in text
     assert "> **Warning:** Upgrading to SP2 does not repair" in text
 
@@ -138,6 +138,9 @@ def _match_body(title: str, line: str) -> dict:
                 "article_title": "An *article*",
                 "score": 1.0,
                 "confidence": 0.9,
+                "certainty": "sure",
+                "confidence_reason": "1 line matched (1 exact), said by this issue alone",
+                "page_url": "/issues/1-1",
                 "matched_lines": [{"line": 1, "text": line, "match": "exact"}],
                 "matched_terms": [],
                 "error_codes": [],
@@ -162,6 +165,38 @@ def test_plain_text_breaks_an_unbroken_long_line_within_80_columns() -> None:
     assert text.replace("\n", "").replace(" ", "").count("x" * 500) == 1
 
 
+def test_error_codes_are_named_in_markdown_and_plain_text() -> None:
+    body = _match_body("A title", "Unable to start the agent. Win32 Error: 5")
+    body["matches"][0]["error_codes"] = [
+        {
+            "code": "5",
+            "kind": "win32",
+            "name": "ERROR_ACCESS_DENIED",
+            "meaning": "Access is denied.",
+        },
+        {"code": "0x80990001", "kind": "hresult", "name": None, "meaning": None},
+    ]
+    markdown = match_markdown(body, "http://h/")
+    assert "- error `5` `ERROR_ACCESS_DENIED` (Win32): Access is denied." in markdown
+    assert "- error `0x80990001` (HRESULT): not a well-known code" in markdown
+    text = match_text(body, "http://h/")
+    assert "  error 5 ERROR_ACCESS_DENIED (Win32): Access is denied." in text
+
+
+def test_a_table_in_a_step_stays_a_table_in_markdown() -> None:
+    body = _match_body("A title", "a line")
+    table = "File      Version\n--------  -------\nWidg.dll  2.0.1"
+    body["matches"][0]["remediation"] = [
+        {
+            "title": "Resolution",
+            "steps": [{"number": 1, "text": f"Check the files:\n\n{table}"}],
+        }
+    ]
+    markdown = match_markdown(body, "http://h/")
+    assert "   1. Check the files:\n\n      ```\n      File      Version\n" in markdown
+    assert "      Widg.dll  2.0.1\n      ```" in markdown
+
+
 def test_article_markdown_keeps_bullets_as_a_list() -> None:
     article = {
         "id": "1",
@@ -173,3 +208,40 @@ def test_article_markdown_keeps_bullets_as_a_list() -> None:
     }
     text = article_markdown(article, "http://h")
     assert "Some conditions:\n- one\n- two" in text
+
+
+def test_a_brief_markdown_answer_is_what_a_ticket_needs(client) -> None:
+    response = client.post(
+        "/v1/match?detail=brief",
+        data=ISSUE_1_PASTE,
+        content_type="text/plain",
+        headers={"Accept": "text/markdown"},
+    )
+    text = response.get_data(as_text=True)
+    assert text.splitlines()[2] == (
+        "**1. Copylog.tcf rewritten by an SP1 site leaves clients in a mixed SP1/SP2 "
+        "installation**  "
+    )
+    assert "- line 1: `Trying to open IPC connection with APM...`" in text
+    assert "2. Remotely edit Copylog.tcf on the PDC to point Clicore.exe at the SP2 site\n" in text
+    assert f"   - {STEP_2} and assign Full Control permission...\n" in text
+    assert text.rstrip().endswith("More: http://localhost/issues/264630-1")
+    # No causes, warnings or related articles: the page has them.
+    for part in ("**Causes**", "Warning", "Related articles"):
+        assert part not in text
+
+
+def test_a_brief_plain_answer_fits_a_terminal(client) -> None:
+    response = client.post(
+        "/v1/match?detail=brief",
+        data=ISSUE_1_PASTE,
+        content_type="text/plain",
+        headers={"Accept": "text/plain"},
+    )
+    text = response.get_data(as_text=True)
+    assert all(len(line) <= 80 for line in text.splitlines())
+    assert "   KB264630 issue 264630-1  confidence 0.86, sure\n" in text
+    assert "   Because: 2 lines matched (2 exact), said by this issue alone\n" in text
+    assert "   http://localhost/issues/264630-1\n" in text
+    assert f"     - {STEP_1}" in text
+    assert "WARNING" not in text

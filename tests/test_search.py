@@ -72,3 +72,29 @@ def test_a_word_found_in_most_articles_does_not_list_every_article(client) -> No
     assert sorted(found(client, "server gizmo")) == ["900102", "900103"]
     # typed alone, it is all there is to go on
     assert len(found(client, "server")) == 5
+
+
+def test_issues_of_the_articles_found_are_scored_by_how_much_of_the_query_they_say(
+    client,
+) -> None:
+    body = client.get("/v1/search", query_string={"q": "Gizmo agent stops"}).get_json()
+    issues = body["issues"]
+    assert issues[0]["issue_id"] == "900103-1"
+    assert issues[0]["page_url"] == "http://localhost/issues/900103-1"
+    # Every word said: the whole query. Fewer or commoner words: a share of it, never 0.
+    assert issues[0]["score"] == 1.0
+    assert all(0 < hit["score"] < 1 for hit in issues[1:])
+    assert [hit["score"] for hit in issues] == sorted((h["score"] for h in issues), reverse=True)
+    # The query's words as it writes them, not their stems ("stop").
+    assert issues[0]["matched_words"] == ["Gizmo", "agent", "stops"]
+
+
+def test_article_scores_are_not_rounded_away_in_a_small_knowledge_base(client) -> None:
+    # "server" is in every article: BM25 gives it almost no weight, but a hit is still a hit.
+    body = client.get("/v1/search", query_string={"q": "server"}).get_json()
+    assert body["results"] and all(hit["score"] > 0 for hit in body["results"])
+
+
+def test_a_query_no_article_has_finds_no_issue_either(client) -> None:
+    body = client.get("/v1/search", query_string={"q": "zebra"}).get_json()
+    assert (body["results"], body["issues"]) == ([], [])

@@ -14,10 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 from service import budget, learning, observability
 from service.kb import KnowledgeBase
+from service.limits import MATCH_DETAIL_DEFAULT
 from service.matching.explain import explain_answer
 from service.matching.parse import Paste, PasteTooCostly, parse
 from service.matching.rank import Penalties, Ranker, RankOutcome
 from service.normalize import NormalizedLine
+from service.products import ProductFilter, describe_filter, product_filter
 from service.storage import Store
 
 if TYPE_CHECKING:
@@ -32,6 +34,11 @@ class MatchOptions:
     limit: int | None = None
     product: str | None = None
     version: str | None = None
+    # One of limits.MATCH_DETAILS: how much of each match to give.
+    detail: str | None = None
+    # A full answer that also carries each match in brief (under explain.BRIEF_MATCHES, which
+    # no schema dumps), for a page that shows the one and copies the other.
+    brief_too: bool = False
 
 
 @dataclass
@@ -68,6 +75,8 @@ def answer_paste(
         limit=options.limit or kb.config.default_match_limit,
         product=options.product,
         version=options.version,
+        detail=options.detail or MATCH_DETAIL_DEFAULT,
+        brief_too=options.brief_too,
     )
     answer = {"request_id": request_id, **analysis.body}
     observability.record_match(answer["matches"])
@@ -85,9 +94,13 @@ def match_log(
     limit: int,
     product: str | None = None,
     version: str | None = None,
+    brief_too: bool = False,
 ) -> dict[str, Any]:
-    """Match a paste and return the `/v1/match` body (without request id), recording nothing."""
-    return analyse_log(kb, text, limit=limit, product=product, version=version).body
+    """Match a paste and return the `/v1/match` body (without request id), recording nothing;
+    with `brief_too`, see MatchOptions."""
+    return analyse_log(
+        kb, text, limit=limit, product=product, version=version, brief_too=brief_too
+    ).body
 
 
 def analyse_log(
@@ -97,12 +110,23 @@ def analyse_log(
     limit: int,
     product: str | None = None,
     version: str | None = None,
+    detail: str = MATCH_DETAIL_DEFAULT,
+    brief_too: bool = False,
 ) -> MatchAnalysis:
-    """Match a paste: the `/v1/match` body, plus the lines behind it for feedback."""
+    """Match a paste: the `/v1/match` body (each match in full, or brief), plus the lines
+    behind it for feedback; with `brief_too`, see MatchOptions."""
     config = kb.config
     try:
         with budget.spending(config.match_budget_ms / 1000):
-            return _analyse(kb, text, limit=limit, product=product, version=version)
+            return _analyse(
+                kb,
+                text,
+                limit=limit,
+                product=product,
+                version=version,
+                detail=detail,
+                brief_too=brief_too,
+            )
     except budget.BudgetExceeded as exc:
         raise PasteTooCostly(
             f"matching it takes longer than the {config.match_budget_ms} ms one request is "
@@ -112,24 +136,58 @@ def analyse_log(
 
 
 def _analyse(
-    kb: KnowledgeBase, text: str, *, limit: int, product: str | None, version: str | None
+    kb: KnowledgeBase,
+    text: str,
+    *,
+    limit: int,
+    product: str | None,
+    version: str | None,
+    detail: str,
+    brief_too: bool = False,
 ) -> MatchAnalysis:
     config = kb.config
     paste = parse(text, max_lines=config.max_paste_lines, max_line_chars=config.max_line_chars)
-    outcome = rank_paste(kb, paste, product=product, version=version)
+    filters = product_filter(kb, product, version)
+    # article id -> the (product, version) rows it applies to, read once per request
+    applies: dict[str, list[tuple[str, str]]] = {}
+    outcome = rank_paste(kb, paste, filters, applies)
     evidence = {
         ranked.issue_id: sorted({e.signature for e in ranked.evidence})
         for ranked in outcome.issues[:limit]
     }
-    body = explain_answer(kb, paste, outcome, limit)
+    body = explain_answer(kb, paste, outcome, limit, detail, brief_too=brief_too)
+    if filters is not None:
+        part = body["filters"] = _filters_part(kb, filters, outcome, applies)
+        # Nothing shown because of the filters: more of the log would not help, they would.
+        if not body["matches"] and part["note"]:
+            body["hint"] = part["note"]
     return MatchAnalysis(body, outcome.unmatched, evidence)
 
 
+def _filters_part(
+    kb: KnowledgeBase,
+    filters: ProductFilter,
+    outcome: RankOutcome,
+    applies: dict[str, list[tuple[str, str]]],
+) -> dict[str, Any]:
+    """What the filters meant and what they hid: the issues the paste matches that they left
+    out, counted, and the filters that left each out."""
+    rows = [_applies_to(kb.store, r.article_id, applies) for r in outcome.hidden]
+    hidden_by = [name for applies in rows for name in filters.hidden_by(applies)]
+    return describe_filter(
+        kb, filters, len(outcome.hidden), hidden_by, best_hidden=rows[0] if rows else None
+    )
+
+
 def rank_paste(
-    kb: KnowledgeBase, paste: Paste, *, product: str | None = None, version: str | None = None
+    kb: KnowledgeBase,
+    paste: Paste,
+    filters: ProductFilter | None = None,
+    applies: dict[str, list[tuple[str, str]]] | None = None,
 ) -> RankOutcome:
     """Rank a parsed paste against the knowledge base's index, with what users taught and the
-    penalties they approved, narrowed to articles of `product` and `version` when given."""
+    penalties they approved, narrowed to articles of the products and versions of `filters`
+    when given (`applies`: the articles' product rows read so far, added to)."""
     ranker = Ranker(
         kb.index.searcher(),
         kb.index.caches,
@@ -140,7 +198,7 @@ def rank_paste(
     return ranker.rank(
         paste.lines,
         paste.log_files,
-        allowed=_product_filter(kb.store, product, version),
+        allowed=_allowed(kb.store, filters, {} if applies is None else applies),
         penalties=_penalties(kb),
     )
 
@@ -167,22 +225,22 @@ def _penalties(kb: KnowledgeBase) -> Penalties:
     return Penalties(frozenset(penalised), lambda issue_id: learning.penalties(kb.store, issue_id))
 
 
-def _product_filter(
-    store: Store, product: str | None, version: str | None
+def _allowed(
+    store: Store, filters: ProductFilter | None, applies: dict[str, list[tuple[str, str]]]
 ) -> Callable[[str], bool] | None:
-    """Whether an article applies to the product (any part of its name) and version asked for;
-    None when neither is asked for."""
-    if not product and not version:
+    """Whether an article applies to a product and version the filters stand for; None
+    without filters."""
+    if filters is None:
         return None
-    cache: dict[str, bool] = {}
+    return lambda article_id: filters.allows(_applies_to(store, article_id, applies))
 
-    def allowed(article_id: str) -> bool:
-        if article_id not in cache:
-            cache[article_id] = any(
-                (not product or product.lower() in row_product.lower())
-                and (not version or version.lower() == row_version.lower())
-                for row_product, row_version in store.products_of_article(article_id)
-            )
-        return cache[article_id]
 
-    return allowed
+def _applies_to(
+    store: Store, article_id: str, applies: dict[str, list[tuple[str, str]]]
+) -> list[tuple[str, str]]:
+    """An article's (product, version) rows, read once per request: a request's cache,
+    bounded by the articles its paste finds."""
+    rows = applies.get(article_id)
+    if rows is None:
+        rows = applies[article_id] = store.products_of_article(article_id)
+    return rows

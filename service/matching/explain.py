@@ -7,15 +7,45 @@ Schemas are the views' business: nothing here is dumped.
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from typing import Any
 
 from service import learning
 from service.article_text import article_lines
+from service.error_codes import ErrorCode
 from service.kb import KnowledgeBase
-from service.links import article_url, cause_links, issue_url, related_links, workaround_links
+from service.limits import BRIEF_MATCH_LINES, MATCH_DETAIL_DEFAULT, STEP_TITLE_CHARS
+from service.links import (
+    article_url,
+    cause_links,
+    issue_url,
+    related_links,
+    workaround_links,
+)
 from service.matching.parse import Paste
-from service.matching.rank import Evidence, RankedIssue, RankOutcome
-from service.normalize import describe_code
+from service.matching.rank import CONFIDENT, WEAK_EVIDENCE, Evidence, RankedIssue, RankOutcome
+
+SURE, NOT_SURE = "sure", "not sure"
+# What a brief match keeps of a full one as it is (its lines and fixes are cut down).
+BRIEF_KEYS = (
+    "article_id",
+    "issue_id",
+    "title",
+    "score",
+    "confidence",
+    "certainty",
+    "confidence_reason",
+    "links",
+)
+# Where a full answer asked for it (`brief_too`) holds its matches in brief; no schema dumps it.
+BRIEF_MATCHES = "brief_matches"
+# Words of a paste's prose a confidence reason names, at most.
+REASON_WORDS = 5
+# A workaround the importer named after its section ("Workaround", "Resolution (issue 2)"),
+# for want of a title in the article: such a title says nothing of the fix.
+_SECTION_TITLE = re.compile(r"(?:resolution|workaround)s?(?: \(issue \d+\))?", re.IGNORECASE)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s")
 
 NO_MATCH_HINT = (
     "No known issue matched. Paste more of the log (the lines around the first error help most), "
@@ -24,13 +54,27 @@ NO_MATCH_HINT = (
 
 
 def explain_answer(
-    kb: KnowledgeBase, paste: Paste, outcome: RankOutcome, limit: int
+    kb: KnowledgeBase,
+    paste: Paste,
+    outcome: RankOutcome,
+    limit: int,
+    detail: str = MATCH_DETAIL_DEFAULT,
+    *,
+    brief_too: bool = False,
 ) -> dict[str, Any]:
-    """The `/v1/match` body (without its request id) for the first `limit` ranked issues."""
+    """The `/v1/match` body (without its request id) for the first `limit` ranked issues,
+    each match in full or brief (`detail`, one of limits.MATCH_DETAILS). With `brief_too`, a
+    full body also holds each match in brief under BRIEF_MATCHES."""
     shown = outcome.issues[:limit]
     details = _uncached_issue_details(kb, shown)
     matches = [explain_match(kb, ranked, details) for ranked in shown]
+    briefs: list[dict[str, Any]] = []
+    if detail == "brief" or brief_too:
+        briefs = [brief_match(match, ranked) for match, ranked in zip(matches, shown, strict=True)]
+    if detail == "brief":
+        matches = briefs
     body: dict[str, Any] = {
+        "detail": detail,
         "lines_read": paste.physical_lines,
         "records_read": len(paste.lines),
         "format": paste.format,
@@ -42,6 +86,8 @@ def explain_answer(
     }
     if not matches:
         body["hint"] = NO_MATCH_HINT
+    if brief_too and detail != "brief":
+        body[BRIEF_MATCHES] = briefs
     return body
 
 
@@ -51,7 +97,6 @@ def explain_match(
     """One match of an answer: the issue, how sure, the paste lines behind it, and its fix.
     `details`: issue records already read, by issue id (see `_uncached_issue_details`)."""
     context = issue_context(kb, ranked.issue_id, ranked.article_id, details)
-    codes = sorted({code for e in ranked.evidence for code in e.codes})
     return {
         "article_id": ranked.article_id,
         "issue_id": ranked.issue_id,
@@ -59,16 +104,126 @@ def explain_match(
         "article_title": context["article_title"],
         "score": round(ranked.score, 4),
         "confidence": ranked.confidence,
+        "certainty": certainty(ranked.confidence),
+        "confidence_reason": confidence_reason(ranked, context["learned_ids"]),
         "matched_lines": [_matched_line(kb, ranked, e, context) for e in ranked.evidence],
         "matched_terms": ranked.text_terms,
         "text_coverage": ranked.text_coverage,
         "log_files": ranked.log_files,
-        "error_codes": [{"code": c, "meaning": describe_code(c)} for c in codes],
+        "error_codes": error_codes(ranked.evidence),
         "causes": context["causes"],
         "remediation": context["remediation"],
         "related_articles": context["related_articles"],
         "links": {"issue": issue_url(ranked.issue_id), "article": article_url(ranked.article_id)},
     }
+
+
+def error_codes(evidence: list[Evidence]) -> list[dict[str, Any]]:
+    """The error codes of the matched lines, each once, as the paste first writes it."""
+    codes: dict[tuple[str, int], ErrorCode] = {}
+    for e in sorted(evidence, key=lambda e: e.line):
+        for code in e.codes:
+            codes.setdefault(code.key, code)
+    return [code.as_dict() for code in codes.values()]
+
+
+def certainty(confidence: float) -> str:
+    """What an answer calls a match of this confidence: sure from CONFIDENT on."""
+    return SURE if confidence >= CONFIDENT else NOT_SURE
+
+
+def confidence_reason(ranked: RankedIssue, learned: set[str] | frozenset[str] = frozenset()) -> str:
+    """One line saying what made a match's confidence what it is: how many paste lines matched
+    and how, whether they are specific or short and common, how many issues or articles say
+    them too, and what else counted (prose, log file names, lines taught by feedback).
+
+    These are the facts the ranker weighs: a long, rare line counts in full, a short or common
+    one little, and a line several issues say counts only as far as it tells them apart."""
+    best: dict[int, Evidence] = {}
+    for e in ranked.evidence:
+        if e.line not in best or e.weight > best[e.line].weight:
+            best[e.line] = e
+    lines = list(best.values())
+    parts = [_lines_reason(lines, learned)] if lines else ["no log line matched"]
+    if ranked.text_terms:
+        words = ", ".join(ranked.text_terms[:REASON_WORDS])
+        more = ", ..." if len(ranked.text_terms) > REASON_WORDS else ""
+        parts.append(
+            f"its text covers {ranked.text_coverage:.0%} of the pasted prose, rare words "
+            f"counting most ({words}{more})"
+        )
+    if ranked.log_files:
+        files = "log file" if len(ranked.log_files) == 1 else "log files"
+        parts.append(f"the paste names its {files} {', '.join(ranked.log_files)}")
+    return "; ".join(parts)
+
+
+def _lines_reason(lines: list[Evidence], learned: set[str] | frozenset[str]) -> str:
+    count = len(lines)
+    kinds = Counter(e.how for e in lines)
+    how = ", ".join(f"{n} {kind}" for kind, n in kinds.most_common())
+    reason = f"{_plural(count, 'line')} matched ({how})"
+    weak = sum(e.weight < WEAK_EVIDENCE for e in lines)
+    if weak == count:
+        reason += f", {'' if count == 1 else 'all '}short or common, counting for little"
+    elif weak:
+        reason += f", {weak} of them short or common"
+    shared = [e for e in lines if e.shared_by > 1]
+    if not shared:
+        reason += ", said by this issue alone"
+    else:
+        most = max(shared, key=lambda e: e.shared_by)
+        what = "articles" if most.line_key is not None else "issues"
+        which = "" if len(shared) == count else f"{len(shared)} of them "
+        reason += f", {which}said by up to {most.shared_by} {what} (the rest of the paste decides)"
+    taught = sum(e.symptom_id in learned for e in lines)
+    if taught:
+        reason += f", {taught} learned from feedback"
+    return reason
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def brief_match(match: dict[str, Any], ranked: RankedIssue) -> dict[str, Any]:
+    """A match as a brief answer gives it: the issue, how sure and why, its strongest matched
+    lines (at most BRIEF_MATCH_LINES, in paste order), the error codes those report, and each
+    fix by title with its steps' titles (the view adds the page to read the rest on)."""
+    strongest = sorted(
+        zip(ranked.evidence, match["matched_lines"], strict=True), key=lambda pair: -pair[0].weight
+    )
+    chosen: dict[int, dict[str, Any]] = {}
+    behind: list[Evidence] = []
+    for e, item in strongest:
+        if len(chosen) == BRIEF_MATCH_LINES:
+            break
+        if e.line not in chosen:
+            chosen[e.line] = item
+            behind.append(e)
+    return {
+        **{key: match[key] for key in BRIEF_KEYS},
+        "matched_lines": [chosen[line] for line in sorted(chosen)],
+        "error_codes": error_codes(behind),
+        "fixes": [brief_fix(workaround) for workaround in match["remediation"]],
+    }
+
+
+def brief_fix(workaround: dict[str, Any]) -> dict[str, Any]:
+    """A workaround as a title and its steps' titles, in the order to follow them."""
+    title = workaround["title"]
+    if _SECTION_TITLE.fullmatch(title.strip()) and workaround.get("description"):
+        title = step_title(workaround["description"])
+    return {"title": title, "steps": [step_title(step["text"]) for step in workaround["steps"]]}
+
+
+def step_title(text: str) -> str:
+    """A step's first sentence (of its first line), cut at a word within STEP_TITLE_CHARS."""
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    sentence = _SENTENCE_END.split(first, maxsplit=1)[0]
+    if len(sentence) <= STEP_TITLE_CHARS:
+        return sentence
+    return sentence[: STEP_TITLE_CHARS - 3].rsplit(" ", 1)[0].rstrip(",;:") + "..."
 
 
 def issue_context(

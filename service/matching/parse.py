@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from service import budget
+from service.error_codes import ErrorCode, find_codes
 from service.normalize import (
     LogLine,
     NormalizedLine,
@@ -51,6 +52,12 @@ class PasteLine:
         """The key a symptom recorded word for word has (punctuation and case aside): whole-line
         lookups tell an exact match from a normalised one by it."""
         return signature_key(simplify(self.record.message))
+
+    @cached_property
+    def error_codes(self) -> tuple[ErrorCode, ...]:
+        """The error codes the line reports, named where known: read for the lines that become
+        evidence, once each."""
+        return find_codes(self.record.message)
 
     @cached_property
     def descriptive(self) -> bool:

@@ -26,7 +26,16 @@ from whoosh.lang.porter import stem
 from whoosh.searching import Searcher
 
 from service import budget
-from service.article_text import Candidate, line_candidates, line_key, numbers_masked
+from service.article_text import (
+    SLOT,
+    Candidate,
+    collapsed,
+    is_value,
+    line_candidates,
+    line_key,
+    numbers_masked,
+)
+from service.error_codes import ErrorCode
 from service.index import SearcherCaches
 from service.learning import penalty_factor
 from service.matching.parse import PasteLine
@@ -125,7 +134,8 @@ class Evidence:
     how: str
     similarity: float
     weight: float
-    codes: tuple[str, ...] = ()
+    # The error codes the paste line reports (shown with the match, not weighed).
+    codes: tuple[ErrorCode, ...] = ()
     # Evidence from the article's text rather than a symptom record: the key of the article
     # line it matched, and how many articles say that line.
     line_key: int | None = None
@@ -152,7 +162,7 @@ class Evidence:
             how,
             similarity,
             weight,
-            line.normal.codes,
+            line.error_codes,
             **more,
         )
 
@@ -164,6 +174,8 @@ class RankedIssue:
     score: float = 0.0
     evidence: list[Evidence] = field(default_factory=list)
     text_coverage: float = 0.0
+    # The paste's words its text has, rarest first, as the paste writes them (people see them,
+    # never stems).
     text_terms: list[str] = field(default_factory=list)
     log_files: list[str] = field(default_factory=list)
     # The share of the score left when lines that several articles say count only as much as
@@ -215,6 +227,9 @@ class RankOutcome:
     unmatched_lines: int
     # The distinct lines that matched no symptom, normalised: what feedback can learn from.
     unmatched: list[NormalizedLine] = field(default_factory=list)
+    # Issues worth showing that `allowed` left out (of articles of another product or
+    # version), best first: what a filter hid.
+    hidden: list[RankedIssue] = field(default_factory=list)
 
 
 @dataclass
@@ -310,15 +325,23 @@ class Ranker:
     ) -> RankOutcome:
         """Rank issues for a paste's parsed lines, best first, each issue with its evidence.
 
-        `allowed(article_id)` narrows by product or version; `penalties` lowers issues that
-        approved feedback said the same lines did not explain (lowered, never removed: doubts
-        reorder what the articles say rather than hide it).
+        `allowed(article_id)` narrows by product or version: the issues of other articles are
+        weighed apart, as if they were not there, and come back as `hidden` so that an answer
+        can say what the filter left out. `penalties` lowers issues that approved feedback said
+        the same lines did not explain (lowered, never removed: doubts reorder what the
+        articles say rather than hide it).
         """
         unique: dict[str, PasteLine] = {}
         for line in lines:
             if line.signature and line.signature not in unique:
                 unique[line.signature] = line
         by_issue: dict[str, RankedIssue] = {}
+        hidden: dict[str, RankedIssue] = {}
+
+        def issues_of(article_id: str) -> dict[str, RankedIssue]:
+            """Where an article's issues are weighed: with the others, or apart if filtered."""
+            return by_issue if allowed is None or allowed(article_id) else hidden
+
         matched_signatures: set[str] = set()
         leftovers: list[PasteLine] = []
 
@@ -329,7 +352,7 @@ class Ranker:
                 leftovers.append(line)
                 continue
             matched_signatures.add(signature)
-            self._add(by_issue, found, allowed)
+            self._add(issues_of, found)
 
         still_left: list[PasteLine] = []
         # Lines that differ only in their numbers ("Sleeping for 60 seconds", "... 45 ...")
@@ -345,12 +368,12 @@ class Ranker:
             found = self._partial_evidence(line)
             if found:
                 matched_signatures.add(line.signature)
-                self._add(by_issue, found, allowed)
+                self._add(issues_of, found)
             else:
                 still_left.append(line)
 
         if self.store is not None and self.line_lookup is not None:
-            self._text_evidence(by_issue, list(unique.values()), allowed)
+            self._text_evidence(issues_of, [*by_issue.values(), *hidden.values()], unique)
         # Signatures of lines with any evidence, and of lines with strong evidence.
         explained: set[str] = set()
         for ranked in by_issue.values():
@@ -368,28 +391,20 @@ class Ranker:
             if line.record.format == "plain" and looks_like_prose(line.message)
         ]
         if prose:
-            self._prose_evidence(by_issue, prose, allowed)
+            # Articles the paste's lines already point to are measured against its prose too,
+            # whether or not the full-text search would have offered them: a message found
+            # inside a sentence ("Error <message> after reboot") and the rest of the sentence
+            # then count together.
+            pointed = sorted(
+                [*by_issue.values(), *hidden.values()],
+                key=lambda r: -sum(e.weight for e in r.evidence),
+            )
+            also = list(dict.fromkeys(r.article_id for r in pointed if r.evidence))
+            self._prose_evidence(issues_of, prose, tuple(also[:PROSE_CANDIDATES]))
 
         paste_files = {f.lower(): f for f in paste_log_files}
-        for ranked in by_issue.values():
-            ranked.score = self._evidence_score(ranked.evidence, lambda e: e.weight)
-            if ranked.score > 0:
-                distinct = self._evidence_score(
-                    ranked.evidence, lambda e: e.weight * distinct_factor(e.shared_by)
-                )
-                ranked.distinct_share = distinct / ranked.score
-            if ranked.evidence and paste_files:
-                files = {
-                    f
-                    for e in ranked.evidence
-                    for f in self._symptom_files(e.symptom_id)
-                    if f in paste_files
-                }
-                if files:
-                    ranked.log_files = sorted(paste_files[f] for f in files)
-                    ranked.score += LOG_FILE_BONUS * len(files)
-            if ranked.text_coverage >= PROSE_MIN_COVERAGE:
-                ranked.score += PROSE_WEIGHT * ranked.text_coverage**2
+        for ranked in [*by_issue.values(), *hidden.values()]:
+            self._score(ranked, paste_files)
         ranked_issues = [r for r in by_issue.values() if r.worth_showing]
         if penalties is not None and penalties.issues:
             # After the choice of what is worth showing: a lowered issue stays in the answer.
@@ -400,7 +415,29 @@ class Ranker:
             ranked.evidence.sort(key=lambda e: e.line)
         matched = sum(1 for line in lines if line.signature in matched_signatures)
         unmatched = [line.normal for s, line in unique.items() if s not in matched_signatures]
-        return RankOutcome(ranked_issues, matched, len(lines) - matched, unmatched)
+        left_out = sorted((r for r in hidden.values() if r.worth_showing), key=RankedIssue.order)
+        return RankOutcome(ranked_issues, matched, len(lines) - matched, unmatched, left_out)
+
+    def _score(self, ranked: RankedIssue, paste_files: dict[str, str]) -> None:
+        """An issue's score from its evidence, the log files the paste names and its prose."""
+        ranked.score = self._evidence_score(ranked.evidence, lambda e: e.weight)
+        if ranked.score > 0:
+            distinct = self._evidence_score(
+                ranked.evidence, lambda e: e.weight * distinct_factor(e.shared_by)
+            )
+            ranked.distinct_share = distinct / ranked.score
+        if ranked.evidence and paste_files:
+            files = {
+                f
+                for e in ranked.evidence
+                for f in self._symptom_files(e.symptom_id)
+                if f in paste_files
+            }
+            if files:
+                ranked.log_files = sorted(paste_files[f] for f in files)
+                ranked.score += LOG_FILE_BONUS * len(files)
+        if ranked.text_coverage >= PROSE_MIN_COVERAGE:
+            ranked.score += PROSE_WEIGHT * ranked.text_coverage**2
 
     def _symptom_files(self, symptom_id: str) -> tuple[str, ...]:
         symptom = self._by_id.get(symptom_id)
@@ -408,14 +445,11 @@ class Ranker:
 
     def _add(
         self,
-        by_issue: dict[str, RankedIssue],
+        issues_of: Callable[[str], dict[str, RankedIssue]],
         found: list[tuple[_Symptom, Evidence]],
-        allowed: Callable[[str], bool] | None,
     ) -> None:
         for symptom, evidence in found:
-            if allowed is not None and not allowed(symptom.article_id):
-                continue
-            ranked = by_issue.setdefault(
+            ranked = issues_of(symptom.article_id).setdefault(
                 symptom.issue_id, RankedIssue(symptom.issue_id, symptom.article_id)
             )
             # One symptom counts once, by its best line, and one paste line once, by its best
@@ -454,27 +488,27 @@ class Ranker:
 
     def _text_evidence(
         self,
-        by_issue: dict[str, RankedIssue],
-        lines: list[PasteLine],
-        allowed: Callable[[str], bool] | None,
+        issues_of: Callable[[str], dict[str, RankedIssue]],
+        known: list[RankedIssue],
+        unique: dict[str, PasteLine],
     ) -> None:
         """Evidence from any line an article says: whole paste lines first; then, for lines
-        that found nothing whole, a known message inside them and a misspelt word put right."""
+        that found nothing whole, a known message inside them and a misspelt word put right.
+        `known`: the issues the symptoms found."""
         assert self.store is not None
-        searches = [_TextSearch(line) for line in lines]
+        searches = [_TextSearch(line) for line in unique.values()]
         found = self._look_up(searches)
-        best = self._best_hits(searches, found, by_issue)
+        best = self._best_hits(searches, found, known)
         if not best:
             return
         issue_ids = self.store.issue_ids_by_number(list(best))
         for article_id, keyed in best.items():
-            if allowed is not None and not allowed(article_id):
-                continue
+            issues = issues_of(article_id)
             for _, evidence, issue_number in keyed.values():
                 issue_id = issue_ids.get((article_id, issue_number))
                 if issue_id is None:
                     continue
-                ranked = by_issue.setdefault(issue_id, RankedIssue(issue_id, article_id))
+                ranked = issues.setdefault(issue_id, RankedIssue(issue_id, article_id))
                 ranked.evidence.append(evidence)
 
     def _look_up(self, searches: list[_TextSearch]) -> Found:
@@ -521,7 +555,9 @@ class Ranker:
         # words the issues' texts use, and the corrected line is searched every way, slots and
         # runs of words included. Bounded: a few lines, a few words each.
         if len(searches) <= TYPO_CORRECTED_PASTE_LINES:
-            for search in misspelt[:TYPO_CORRECTED_LINES]:
+            # Lines having a word no issue uses first: those are the ones it can put right.
+            unseen = [s for s in misspelt if self._has_unseen_word(s.line.message)]
+            for search in unseen[:TYPO_CORRECTED_LINES]:
                 budget.check("putting misspelt words right")
                 asked = {c.key for c in search.candidates}
                 corrected = [c for c in self._corrected_candidates(search) if c.key not in asked]
@@ -536,12 +572,12 @@ class Ranker:
         self,
         searches: list[_TextSearch],
         found: Found,
-        by_issue: dict[str, RankedIssue],
+        known: list[RankedIssue],
     ) -> dict[str, dict[int, tuple[float, Evidence, int]]]:
         """Per article, the evidence of each of its lines that a paste line matched best:
         (weight, evidence, issue number) by line key."""
         # (paste line, article) -> the symptom evidence already found for it
-        covered = {(e.line, r.article_id): e for r in by_issue.values() for e in r.evidence}
+        covered = {(e.line, r.article_id): e for r in known for e in r.evidence}
         # article -> line key -> the paste line it explains best: one article line explains
         # one paste line.
         best: dict[str, dict[int, tuple[float, Evidence, int]]] = {}
@@ -599,23 +635,30 @@ class Ranker:
             return []
         tokens = normal.signature.split()
         # Rare rather than unseen: among thousands of articles a few misspell any word.
-        unknown = [
-            i
+        rarity = {
+            i: self.df("content", stem(token))
             for i, token in enumerate(tokens)
-            if TYPO_MIN_LETTERS <= len(token) <= TYPO_MAX_LETTERS
-            and token.isalpha()
-            and self.df("content", stem(token)) <= TYPO_RARE_ISSUES
-        ]
+            if TYPO_MIN_LETTERS <= len(token) <= TYPO_MAX_LETTERS and token.isalpha()
+        }
+        # Words no issue uses first: "Xircom PCMCIA nework" misspells "nework", not the names.
+        unknown = sorted((i for i, df in rarity.items() if df <= TYPO_RARE_ISSUES), key=rarity.get)
         terms = frozenset(normal.terms)
+        # The line as it is, and with its values as the placeholders an article writes
+        # ("Unale to open file A0138410." is "Unable to open file <filename>.").
+        shapes = [tokens]
+        general = [SLOT if is_value(t) else t for t in tokens]
+        if general != tokens:
+            shapes.append(general)
         out = []
         # The issues' texts do not hold every word an article uses, so a word they lack may
         # be spelt right: the first few such words are each tried as the misspelt one.
         for i in unknown[:TYPO_WORDS_PER_LINE]:
             for variant in one_edit_variants(tokens[i]):
-                signature = " ".join([*tokens[:i], variant, *tokens[i + 1 :]])
-                out.append(
-                    Candidate(line_key(signature), "normalised", signature, terms, typo=True)
-                )
+                for shape in shapes:
+                    signature = collapsed([*shape[:i], variant, *shape[i + 1 :]])
+                    out.append(
+                        Candidate(line_key(signature), "normalised", signature, terms, typo=True)
+                    )
         return out
 
     def _ending_typo_candidates(self, normal: NormalizedLine) -> list[Candidate]:
@@ -643,6 +686,13 @@ class Ranker:
             if tried >= TYPO_WORDS_PER_LINE:
                 break
         return out
+
+    def _has_unseen_word(self, message: str) -> bool:
+        """Whether a line has a word of 4+ letters that no issue's text uses."""
+        return any(
+            len(word) <= TYPO_MAX_LETTERS and not self.df("content", stem(word.lower()))
+            for word in re.findall(r"[A-Za-z]{4,}", message)
+        )
 
     def _corrected_candidates(self, search: _TextSearch) -> list[Candidate]:
         """Every candidate of the line with one unknown word replaced by a word one edit away
@@ -783,16 +833,21 @@ class Ranker:
 
     def _prose_evidence(
         self,
-        by_issue: dict[str, RankedIssue],
+        issues_of: Callable[[str], dict[str, RankedIssue]],
         messages: list[str],
-        allowed: Callable[[str], bool] | None,
+        also: tuple[str, ...] = (),
     ) -> None:
-        # stem -> a word of the text it stands for (full-text search stems words itself)
+        """Coverage of the paste's prose by the descriptions of the issues the full-text search
+        offers for its rarest words, and of the issues of the articles `also` names."""
+        # stem -> a word of the text it stands for (full-text search stems words itself), and
+        # that word as the paste writes it: an answer shows people words, never stems.
         words: dict[str, str] = {}
+        written: dict[str, str] = {}
         for token in _prose_analyzer("\n".join(messages), chars=True, keeporiginal=True):
             budget.check("reading the paste's prose")
             if not token.text.isdigit():
                 words.setdefault(token.text, token.original.lower())
+                written.setdefault(token.text, token.original)
         issue_count = max(1, self.df("doc_type", "issue"))
         weights: dict[str, float] = {}
         unseen: list[str] = []
@@ -816,6 +871,7 @@ class Ranker:
         candidates = self.store.articles_ranked(
             [words[t] for t in chosen[:PROSE_SEARCH_TERMS]], PROSE_CANDIDATES
         )
+        candidates = list(dict.fromkeys([*candidates, *also]))
         issues = [docnum for a in candidates for docnum in self._issue_documents(a)]
         having = self._documents_having(chosen, sorted(issues))
         for docnum in issues:
@@ -829,13 +885,12 @@ class Ranker:
             if coverage < PROSE_MIN_COVERAGE:
                 continue
             article_id = fields["article_id"]
-            if allowed is not None and not allowed(article_id):
-                continue
-            ranked = by_issue.setdefault(
+            ranked = issues_of(article_id).setdefault(
                 fields["issue_id"], RankedIssue(fields["issue_id"], article_id)
             )
             ranked.text_coverage = round(coverage, 3)
-            ranked.text_terms = matched
+            # Rarest first (the order of `chosen`): the words that say most come first.
+            ranked.text_terms = [written[t] for t in chosen if docnum in having[t]]
 
     def _issue_documents(self, article_id: str) -> list[int]:
         """The index documents of an article's issues (not its symptoms)."""

@@ -38,8 +38,6 @@ class Dialect:
     """The pieces of SQL that SQLite and PostgreSQL write differently, by backend."""
 
     name: str
-    # `contains.format(haystack, needle)`: whether the text holds the other text.
-    contains: str
     # `lines.format(column)`: an aggregate joining a group's values, one per line.
     lines: str
     # `json_items.format(column)`: a table of a JSON array column's items, as `j(value)`.
@@ -48,13 +46,11 @@ class Dialect:
 
 SQLITE = Dialect(
     name="sqlite",
-    contains="instr({}, {}) > 0",
     lines="group_concat({}, char(10))",
     json_items="json_each({}) j",
 )
 POSTGRESQL = Dialect(
     name="postgresql",
-    contains="strpos({}, {}) > 0",
     lines="string_agg({}, chr(10))",
     json_items="json_array_elements_text({}::json) AS j(value)",
 )
@@ -75,8 +71,9 @@ def open_database(path: Path, timeout: float) -> sqlite3.Connection:
 
 
 def placeholders(values: list) -> str:
-    """`?, ?, ?` for an `IN (...)` of `values`."""
-    return ",".join("?" * len(values))
+    """`?, ?, ?` for an `IN (...)` of `values`; `NULL` for none, which nothing equals (SQLite
+    reads an empty `IN ()`, PostgreSQL rejects it, and a filter can resolve to no names)."""
+    return ",".join("?" * len(values)) or "NULL"
 
 
 class Database:

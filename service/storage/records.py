@@ -143,6 +143,31 @@ class RecordReads(Database):
             )
         ]
 
+    def product_names(self) -> list[str]:
+        """Every product name the articles use, once each."""
+        return [
+            row[0] for row in self._conn.execute("SELECT DISTINCT product FROM article_products")
+        ]
+
+    def product_version_counts(self) -> list[tuple[str, str, int]]:
+        """(product, version as written, articles) for each pair the articles name (an
+        article naming one pair twice counts twice: counting distinct ids costs a sort)."""
+        return [
+            (row[0], row[1], row[2])
+            for row in self._conn.execute(
+                "SELECT product, version, COUNT(*) FROM article_products GROUP BY product, version"
+            )
+        ]
+
+    def product_counts(self) -> dict[str, int]:
+        """Articles per product name."""
+        return {
+            row[0]: row[1]
+            for row in self._conn.execute(
+                "SELECT product, COUNT(DISTINCT article_id) FROM article_products GROUP BY product"
+            )
+        }
+
     def article_summaries(self, article_ids: list[str]) -> list[dict[str, Any]]:
         """Articles' own fields without their records, for lists, in the order of `article_ids`
         (ids of no article are left out)."""
@@ -376,12 +401,16 @@ class RecordReads(Database):
         *,
         limit: int,
         after: str | None = None,
-        product: str | None = None,
-        version: str | None = None,
+        products: list[str] | None = None,
+        versions: list[str] | None = None,
         keyword: str | None = None,
         article_id: str | None = None,
     ) -> tuple[list[dict[str, Any]], str | None]:
-        """One page of records ordered by id, filtered by their article; returns (page, next)."""
+        """One page of records ordered by id, filtered by their article; returns (page, next).
+
+        `products` and `versions` are names as stored (None: any): an article passes when one
+        of the products it applies to is among the first at one of the second.
+        """
         _check_table(table)
         article_column = "id" if table == "articles" else "article_id"
         clauses: list[str] = []
@@ -392,14 +421,14 @@ class RecordReads(Database):
         if article_id is not None:
             clauses.append(f"t.{article_column} = ?")
             params.append(article_id)
-        if product or version:
+        if products is not None or versions is not None:
             sub = "SELECT article_id FROM article_products WHERE 1=1"
-            if product:
-                sub += " AND " + self.dialect.contains.format("lower(product)", "lower(?)")
-                params.append(product)
-            if version:
-                sub += " AND lower(version) = lower(?)"
-                params.append(version)
+            if products is not None:
+                sub += f" AND product IN ({placeholders(products)})"
+                params += products
+            if versions is not None:
+                sub += f" AND version IN ({placeholders(versions)})"
+                params += versions
             clauses.append(f"t.{article_column} IN ({sub})")
         if keyword:
             clauses.append(

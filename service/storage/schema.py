@@ -28,6 +28,8 @@ CREATE TABLE IF NOT EXISTS article_products (
     PRIMARY KEY (article_id, position)
 );
 CREATE INDEX IF NOT EXISTS article_products_product ON article_products(product COLLATE NOCASE);
+-- The products listing counts by product and version from this index alone.
+CREATE INDEX IF NOT EXISTS article_products_listing ON article_products(product, version, article_id);
 CREATE TABLE IF NOT EXISTS article_keywords (
     article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
     keyword TEXT NOT NULL COLLATE NOCASE,
@@ -443,5 +445,10 @@ CREATE TABLE line_seen (
 CREATE INDEX line_seen_last ON line_seen(last_seen);
 """
 
+# The products listing counts by product and version from this index alone, as SQLite's does.
+POSTGRES_SCHEMA_2 = """
+CREATE INDEX article_products_listing ON article_products(product, version, article_id);
+"""
+
 # (version, script), oldest first.
-POSTGRES_MIGRATIONS: list[tuple[int, str]] = [(1, POSTGRES_SCHEMA_1)]
+POSTGRES_MIGRATIONS: list[tuple[int, str]] = [(1, POSTGRES_SCHEMA_1), (2, POSTGRES_SCHEMA_2)]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from service.storage.connection import Database
+from service.storage.connection import Database, placeholders
 
 # PostgreSQL's ranking, written to rank as BM25 does where it matters: each word's
 # `ts_rank_cd` (title, label A, counted double the text, label B) weighed by how rare the word
@@ -49,18 +49,19 @@ class ArticleSearch(Database):
         words: list[str],
         *,
         limit: int,
-        product: str | None = None,
+        products: list[str] | None = None,
         every_word: bool = False,
     ) -> list[dict[str, Any]]:
         """Articles ranked by BM25 over title (weighted double) and body, with a snippet.
 
-        Articles with any of the words, or with all of them when `every_word`. The words are
-        quoted one by one, so nothing a user types is read as query syntax.
+        Articles with any of the words, or with all of them when `every_word`; only those that
+        apply to one of `products` (names as stored) when given. The words are quoted one by
+        one, so nothing a user types is read as query syntax.
         """
         if not words:
             return []
         if self.is_postgres:
-            return self._search_postgres(words, limit, product, every_word)
+            return self._search_postgres(words, limit, products, every_word)
         match = _fts_query(words, " AND " if every_word else " OR ")
         # Ranking first, snippets after, one row at a time: SQLite works out every selected
         # column of every matching row before it sorts, a snippet costs far more than a score,
@@ -70,12 +71,12 @@ class ArticleSearch(Database):
             " WHERE article_search MATCH ?"
             + (
                 " AND CAST(rowid AS TEXT) IN (SELECT article_id FROM article_products"
-                " WHERE instr(lower(product), lower(?)) > 0)"
-                if product
+                f" WHERE product IN ({placeholders(products)}))"
+                if products is not None
                 else ""
             )
             + " ORDER BY bm25(article_search, 2.0, 1.0) LIMIT ?",
-            [match, *([product] if product else []), limit],
+            [match, *(products or ()), limit],
         ).fetchall()
         hits = []
         for rowid, score in ranked:
@@ -121,18 +122,17 @@ class ArticleSearch(Database):
         ).fetchone()[0]
 
     def _search_postgres(
-        self, words: list[str], limit: int, product: str | None, every_word: bool
+        self, words: list[str], limit: int, products: list[str] | None, every_word: bool
     ) -> list[dict[str, Any]]:
         """`search_articles` on PostgreSQL: the best `limit` rows ranked first, and headlines
         made for those alone (a headline reads the whole text again; a rank only the tsvector)."""
-        products = ""
-        if product:
-            products = (
-                " AND CAST(s.rowid AS TEXT) IN (SELECT article_id FROM article_products WHERE "
-                + self.dialect.contains.format("lower(product)", "lower(?)")
-                + ")"
+        of_products = ""
+        if products is not None:
+            of_products = (
+                " AND CAST(s.rowid AS TEXT) IN (SELECT article_id FROM article_products"
+                f" WHERE product IN ({placeholders(products)}))"
             )
-        ranked = _RANKED.format(products=products, every=_EVERY_WORD if every_word else "")
+        ranked = _RANKED.format(products=of_products, every=_EVERY_WORD if every_word else "")
         rows = self._conn.execute(
             f"WITH {ranked}, anyword AS (SELECT websearch_to_tsquery('kb_english', ?) AS query)"
             " SELECT a.id AS article_id, a.title,"
@@ -140,7 +140,7 @@ class ArticleSearch(Database):
             " FROM ranked r JOIN article_search s ON s.rowid = r.rowid"
             " JOIN articles a ON a.id = CAST(r.rowid AS TEXT), anyword q"
             " ORDER BY r.score DESC, r.rowid",
-            [_quoted(words), *([product] if product else []), limit, " or ".join(_quoted(words))],
+            [_quoted(words), *(products or ()), limit, " or ".join(_quoted(words))],
         ).fetchall()
         return [dict(row) for row in rows]
 

@@ -20,6 +20,7 @@ from service.auth import require_writer
 from service.decoding import ARCHIVE_CHARSET, DecodeError, UnsupportedCharset, decode_text
 from service.errors import ApiError
 from service.importer import ImportProblem, parse_article
+from service.products import stored_names
 from service.records import article_record, issue_record, linked_records
 from service.storage import ArticleNotFound
 from service.views.common import (
@@ -49,12 +50,13 @@ _LINKERS = {
 
 def _list(table: str) -> Response:
     args = load_args(_list_args)
+    products, versions = stored_names(kb(), args["product"], args["version"])
     records, next_cursor = kb().store.list_records(
         table,
         limit=args["limit"],
         after=args["cursor"],
-        product=args["product"],
-        version=args["version"],
+        products=products,
+        versions=versions,
         keyword=args["keyword"],
         article_id=args["article_id"],
     )

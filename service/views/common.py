@@ -12,6 +12,7 @@ from service.activity import ActivityLog
 from service.decoding import CHARSET_NAMES, UnsupportedCharset
 from service.errors import ApiError, field_errors
 from service.kb import KnowledgeBase
+from service.links import public_base
 from service.privacy import client_hash
 from service.render import MARKDOWN, PLAIN, RENDERERS, TEXT_MEDIA
 
@@ -86,8 +87,9 @@ def wanted_text() -> str | None:
 
 
 def text_response(kind: str, body: dict[str, Any], media: str, status: int = 200) -> Response:
-    """`body` (the JSON answer, already dumped) rendered for people in `media`."""
-    text = RENDERERS[kind][media](body, request.host_url)
+    """`body` (the JSON answer, already dumped) rendered for people in `media`, its links to the
+    pages absolute (service.links)."""
+    text = RENDERERS[kind][media](body, public_base())
     response = Response(text, status=status, mimetype=media)
     response.headers["Vary"] = "Accept"
     return response

@@ -60,10 +60,12 @@ def post_feedback() -> Response:
         raise ApiError(404, str(exc), errors=[{"field": exc.field, "message": str(exc)}]) from None
     except TooManyPending as exc:
         raise ApiError(429, str(exc), headers={"Retry-After": str(PENDING_RETRY_SECONDS)}) from None
-    return json_response(_outcome_body(outcome), FeedbackOut(), status=201)
+    return json_response(feedback_body(outcome), FeedbackOut(), status=201)
 
 
-def _outcome_body(outcome: learning.FeedbackOutcome) -> dict:
+def feedback_body(outcome: learning.FeedbackOutcome) -> dict:
+    """A verdict as the API answers it (and the MCP server's send_feedback): the verdict as
+    recorded, what it taught or lowered, and the issue's link."""
     return {
         "feedback": outcome.feedback,
         "learned_symptoms": [links.learned_links(r) for r in outcome.learned],
@@ -124,7 +126,7 @@ def _review(feedback_id: int, approve: bool) -> Response:
             f"No feedback has the id {feedback_id}. See the verdicts waiting at "
             "/v1/feedback/pending.",
         )
-    return json_response(_outcome_body(outcome), FeedbackOut())
+    return json_response(feedback_body(outcome), FeedbackOut())
 
 
 @bp.delete("/issues/<issue_id>/learned/<learned_id>")

@@ -18,6 +18,7 @@ from schemas.api import (
 from service.decoding import DecodeError, UnsupportedCharset, decode_text
 from service.errors import ApiError
 from service.kb import RevisionCache
+from service.links import issue_page_url
 from service.matching import MatchOptions, answer_paste
 from service.views.common import (
     activity,
@@ -105,16 +106,27 @@ def require_paste(text: str) -> None:
 
 
 def dump_answer(answer: dict[str, Any]) -> dict[str, Any]:
-    """A match answer dumped with its schema, each issue's causes, remediation and related
-    articles dumped once and reused.
+    """A match answer dumped with its schema; in a full answer, each issue's causes,
+    remediation and related articles dumped once and reused.
 
     The same issues come up request after request, and the explain step hands out the same
     records for an issue until an article behind them is written (then new ones, dumped anew):
     the parts are reused only while they are those very records.
     """
-    without_parts = {part: [] for part in ISSUE_PARTS}
     matches = answer["matches"]
-    body = _out.dump({**answer, "matches": [{**m, **without_parts} for m in matches]})
+    # The page link is made here, per answer, not kept with the issue: it is absolute, and the
+    # address it is built on may be the request's.
+    if answer.get("detail") == "brief":
+        # A brief match has none of the parts: nothing to reuse.
+        return _out.dump(
+            {
+                **answer,
+                "matches": [{**m, "page_url": issue_page_url(m["issue_id"])} for m in matches],
+            }
+        )
+    without_parts = {part: [] for part in ISSUE_PARTS}
+    shown = [{**m, **without_parts, "page_url": issue_page_url(m["issue_id"])} for m in matches]
+    body = _out.dump({**answer, "matches": shown})
     for dumped, match in zip(body["matches"], matches, strict=True):
         dumped.update(_issue_parts_dumped(match))
     return body
