@@ -101,6 +101,9 @@ class Config:
     # or a port, bound by `kb serve`) that serves it and nothing else (empty: none).
     metrics_token: str = ""
     metrics_bind: str = ""
+    # With a database URL, how often (milliseconds) one process of this node looks for writes
+    # other nodes made and indexes them (0: never; the index then lags until a restart).
+    follow_ms: int = limits.FOLLOW_MS
 
     @classmethod
     def from_env(cls) -> Config:
@@ -125,6 +128,7 @@ class Config:
             ready_stall_seconds=_int_env("KB_READY_STALL_SECONDS", limits.READY_STALL_SECONDS),
             metrics_token=os.environ.get("KB_METRICS_TOKEN", "").strip(),
             metrics_bind=os.environ.get("KB_METRICS_BIND", "").strip(),
+            follow_ms=max(0, _int_env("KB_FOLLOW_MS", limits.FOLLOW_MS)),
         )
 
     @property

@@ -87,3 +87,15 @@ class RevisionLog(Database):
         if len(rows) != current - revision:
             return None
         return {row["article_id"] for row in rows}
+
+    def writes_between(self, after: int, upto: int) -> dict[int, str]:
+        """The article each write after revision `after`, up to `upto`, changed, by revision.
+
+        A revision the log no longer keeps (trimmed) is missing from the answer: a node that
+        fell that far behind cannot tell which articles changed, and reads them all again.
+        """
+        rows = self._conn.execute(
+            "SELECT revision, article_id FROM article_writes WHERE revision > ? AND revision <= ?",
+            (after, upto),
+        ).fetchall()
+        return {int(row["revision"]): row["article_id"] for row in rows}
