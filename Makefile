@@ -5,7 +5,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export KB_HOME ?= var
 
-.PHONY: serve test install install-dev browser nginx postgresql build lint openapi bench bench-worst load bench-import eval clean
+.PHONY: serve test install install-dev browser nginx postgresql build lint openapi bench bench-worst load bench-import eval cluster-test clean
 
 $(BIN)/kb: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -77,6 +77,11 @@ bench: install-dev
 ## make load: mixed traffic at 50 connections under gunicorn, alone and during a bulk import
 load: install-dev
 	$(BIN)/python bench/load.py
+
+## make cluster-test: two `kb serve` nodes on one throw-away PostgreSQL server, the SMS archive
+## imported through one and checked on the other (ARTICLES=300 for a quicker run)
+cluster-test: install-dev postgresql
+	$(BIN)/python bench/cluster.py $(if $(ARTICLES),--articles $(ARTICLES))
 
 ## make bench-worst: worst-case pastes up to the limits on the 60k store, and /healthz meanwhile
 bench-worst: install-dev
