@@ -5,7 +5,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export KB_HOME ?= var
 
-.PHONY: serve test install install-dev browser nginx postgresql build lint openapi bench bench-worst load bench-import eval cluster-test clean
+.PHONY: serve test install install-dev browser nginx postgresql build lint openapi bench bench-worst load bench-import eval cluster-test load-cluster clean
 
 $(BIN)/kb: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -82,6 +82,11 @@ load: install-dev
 ## imported through one and checked on the other (ARTICLES=300 for a quicker run)
 cluster-test: install-dev postgresql
 	$(BIN)/python bench/cluster.py $(if $(ARTICLES),--articles $(ARTICLES))
+
+## make load-cluster: make load's mix on two nodes over PostgreSQL (25 connections each) beside
+## one node over SQLite (50), and a 200-line paste's latency on each store
+load-cluster: install-dev postgresql
+	$(BIN)/python bench/load_cluster.py
 
 ## make bench-worst: worst-case pastes up to the limits on the 60k store, and /healthz meanwhile
 bench-worst: install-dev

@@ -6,7 +6,8 @@ B, on ports of their own, each with its own KB_HOME, both pointed at the one dat
 1. imports articles of the SMS archive through A (POST /v1/articles/import, a few clients at
    once), and waits until B's /readyz says B's index holds every write;
 2. sends the same pastes (each article's quoted log lines, or its title) to A and B and
-   compares the answers: the issues, their order and confidence, and the lines matched;
+   compares the answers: the issues, their order and confidence, and the lines matched; and
+   asks the same of a third node over a SQLite store the same articles were imported into;
 3. PUTs a new article on A and measures how long until B matches it (the bound: 2 s);
 4. sends feedback on A for a paste B answered, and reads it counted in B's /v1/stats;
 5. imports the next 100 articles through A and kills A (`kill -9`, master and workers)
@@ -56,6 +57,9 @@ CATCH_UP_SECONDS = 120.0
 IMPORT_CLIENTS = 4
 # Pastes compared between the nodes, at most.
 COMPARED_PASTES = 200
+# Answers to an import that refuse the article, not fail: 409 for an article of the curated
+# set (kb_data), which imports may not replace; 422 for a text that is no article.
+REFUSALS = {"409", "422"}
 # Articles imported through A while it is killed: the archive's last ones, kept out of the
 # first import.
 KILL_ARTICLES = 100
@@ -250,7 +254,7 @@ def same_answer(one: list[tuple], other: list[tuple]) -> bool:
 @dataclass
 class Report:
     articles_imported: int = 0
-    # Texts the importer refused (422: not an article it can read), by status.
+    # Texts the import endpoint refused (REFUSALS), by status.
     articles_refused: dict[str, int] = field(default_factory=dict)
     import_seconds: float = 0.0
     b_caught_up_seconds: float = 0.0
@@ -261,14 +265,26 @@ class Report:
     answers_differing: list[dict] = field(default_factory=list)
     put_matched_on_b_seconds: float | None = None
     feedback_counted_on_b: bool = False
+    # The same pastes asked of a node over a SQLite store the same articles were imported into.
+    sqlite_compared: int = 0
+    sqlite_identical: int = 0
+    sqlite_differing: list[dict] = field(default_factory=list)
     killed_after_acknowledged: int = 0
     acknowledged_lost: list[str] = field(default_factory=list)
     a_restarted_ready: bool = False
     failures: list[str] = field(default_factory=list)
 
 
-def run(database_url: str, root: Path, articles: int, archive: Path = SMS_ARCHIVE) -> Report:
-    """Every check, on two nodes made under root; the report says what held and what not."""
+def run(
+    database_url: str,
+    root: Path,
+    articles: int,
+    archive: Path = SMS_ARCHIVE,
+    *,
+    with_sqlite: bool = True,
+) -> Report:
+    """Every check, on two nodes made under root (and, `with_sqlite`, a third over a SQLite
+    store, for comparing answers); the report says what held and what not."""
     report = Report()
     env = dict(
         os.environ,
@@ -279,8 +295,10 @@ def run(database_url: str, root: Path, articles: int, archive: Path = SMS_ARCHIV
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     nodes = {
         name: Node(name, free_port(), root / name, dict(env, KB_HOME=str(root / name)))
-        for name in ("a", "b")
+        for name in ("a", "b", "sqlite")
     }
+    # The third node has a store of its own under its KB_HOME: what a single machine runs.
+    del nodes["sqlite"].env["KB_DATABASE_URL"]
     a, b = nodes["a"], nodes["b"]
     try:
         a.start()
@@ -289,7 +307,9 @@ def run(database_url: str, root: Path, articles: int, archive: Path = SMS_ARCHIV
         b.wait_ready()
         texts = archive_texts(archive, articles + KILL_ARTICLES)
         kept = min(KILL_ARTICLES, len(texts) // 4)
-        _import_and_compare(a, b, texts[: len(texts) - kept], report)
+        pastes = _import_and_compare(a, b, texts[: len(texts) - kept], report)
+        if with_sqlite:
+            _compare_with_sqlite(b, nodes["sqlite"], texts[: len(texts) - kept], pastes, report)
         _put_and_feedback(a, b, report)
         _kill_during_import(a, b, texts[len(texts) - kept :], report)
     finally:
@@ -298,17 +318,19 @@ def run(database_url: str, root: Path, articles: int, archive: Path = SMS_ARCHIV
     return report
 
 
-def _import_and_compare(a: Node, b: Node, texts: list[str], report: Report) -> None:
+def _import_and_compare(a: Node, b: Node, texts: list[str], report: Report) -> list[str]:
+    """Import `texts` through A, wait for B, and compare their answers; the pastes asked."""
     started = time.monotonic()
     acknowledged, others = import_through(a, texts)
     report.import_seconds = round(time.monotonic() - started, 1)
     report.articles_imported = len(acknowledged)
     report.articles_refused = dict(others)
-    if set(others) - {"422"}:
+    if set(others) - REFUSALS:
         report.failures.append(f"imports through A failed: {dict(others)}")
     report.b_caught_up_seconds = round(wait_caught_up(b), 2)
     step = max(1, len(acknowledged) // COMPARED_PASTES)
-    for paste in pastes_of(a, sorted(acknowledged)[::step]):
+    pastes = list(pastes_of(a, sorted(acknowledged)[::step]))
+    for paste in pastes:
         (status_a, on_a), (status_b, on_b) = match(a.port, paste), match(b.port, paste)
         report.pastes_compared += 1
         report.pastes_matched += bool(status_a == 200 and on_a["matches"])
@@ -322,6 +344,37 @@ def _import_and_compare(a: Node, b: Node, texts: list[str], report: Report) -> N
             )
     if report.answers_differing:
         report.failures.append(f"{len(report.answers_differing)} pastes answered differently")
+    return pastes
+
+
+def _compare_with_sqlite(
+    b: Node, single: Node, texts: list[str], pastes: list[str], report: Report
+) -> None:
+    """The same articles imported into a node of its own SQLite store: the same answers."""
+    single.start()
+    single.wait_ready()
+    try:
+        _, others = import_through(single, texts)
+        if set(others) - REFUSALS:
+            report.failures.append(f"imports into the SQLite node failed: {dict(others)}")
+        for paste in pastes:
+            (status_b, on_b), (status_s, on_s) = match(b.port, paste), match(single.port, paste)
+            if status_b != 200 or status_s != 200:
+                report.failures.append(f"a paste was answered {status_b} on B, {status_s} alone")
+                continue
+            report.sqlite_compared += 1
+            report.sqlite_identical += answer_shape(on_b) == answer_shape(on_s)
+            if not same_answer(answer_shape(on_b), answer_shape(on_s)):
+                report.sqlite_differing.append(
+                    {"paste": paste[:200], "postgresql": answer_shape(on_b),
+                     "sqlite": answer_shape(on_s)}
+                )  # fmt: skip
+    finally:
+        single.kill(signal.SIGTERM)
+    if report.sqlite_differing:
+        report.failures.append(
+            f"{len(report.sqlite_differing)} pastes answered otherwise over a SQLite store"
+        )
 
 
 def _put_and_feedback(a: Node, b: Node, report: Report) -> None:
@@ -416,6 +469,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--articles", type=int, default=0, help="articles to import (0: all)")
     parser.add_argument("--database-url", default="", help="default: a throw-away server")
+    parser.add_argument(
+        "--no-sqlite", action="store_true", help="skip comparing with a node over SQLite"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     articles = args.articles or 10**9
@@ -432,7 +488,7 @@ def main() -> int:
             server = PostgresServer(binaries)
             server.start()
             url = server.new_store_url()
-        report = run(url, root, articles)
+        report = run(url, root, articles, with_sqlite=not args.no_sqlite)
     finally:
         if server is not None:
             server.stop()
@@ -441,9 +497,9 @@ def main() -> int:
         print(json.dumps(report.__dict__, indent=2))
     else:
         for name, value in report.__dict__.items():
-            if name not in ("answers_differing", "failures"):
+            if name not in ("answers_differing", "sqlite_differing", "failures"):
                 print(f"{name}: {value}")
-        for difference in report.answers_differing[:5]:
+        for difference in report.answers_differing[:5] + report.sqlite_differing[:5]:
             print(f"differs: {difference}")
         print("FAILED: " + "; ".join(report.failures) if report.failures else "all checks held")
     return 1 if report.failures else 0

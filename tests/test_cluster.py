@@ -26,6 +26,9 @@ def test_two_nodes_answer_alike_and_lose_no_acknowledged_write(
     assert report.pastes_compared == ARTICLES
     assert report.pastes_matched >= 0.9 * ARTICLES
     assert report.answers_differing == []
+    # A node over a SQLite store the same articles went into answers them alike.
+    assert report.sqlite_compared == ARTICLES
+    assert report.sqlite_differing == []
     assert report.put_matched_on_b_seconds is not None
     assert report.put_matched_on_b_seconds <= CONVERGE_SECONDS
     assert report.feedback_counted_on_b
