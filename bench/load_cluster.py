@@ -4,7 +4,8 @@ The SMS archive is imported once into a SQLite KB_HOME and once into a throw-awa
 server (or --database-url). Then, with the request mix of `make load` (bench/load.lua: one-line
 lookups, 200-line pastes, record reads, searches, drawn from the archive):
 
-1. one `kb serve` node over SQLite takes 50 connections for --duration seconds;
+1. one `kb serve` node over SQLite takes 50 connections for --duration seconds, then one over
+   PostgreSQL does;
 2. two `kb serve` nodes over PostgreSQL (KB_HOMEs of their own, the second's index built from
    the store at its start) take 25 connections each, at the same time, for as long: the 50
    connections split across them, as a load balancer would;
@@ -103,6 +104,20 @@ def summary(results: list[dict[str, Any]]) -> dict[str, Any]:
         "p50_ms": round(max(r["p50_ms"] for r in results), 1),
         "p99_ms": round(max(r["p99_ms"] for r in results), 1),
         "errors": sum(r["non_2xx"] + sum(r["socket_errors"].values()) for r in results),
+        "error_kinds": {
+            name: count
+            for r in results
+            for name, count in [
+                *((f"status {k}", v) for k, v in r["statuses"].items() if not 200 <= int(k) < 300),
+                *((f"socket {k}", v) for k, v in r["socket_errors"].items() if v),
+            ]
+        },
+        "error_samples": [sample for r in results for sample in r["error_samples"]][:5],
+        # Time in the app (Server-Timing) by kind of request: where the store's part shows.
+        "app_p50_ms": {
+            kind: max(r["kinds"].get(kind, {}).get("app_p50_ms") or 0 for r in results)
+            for kind in sorted({kind for r in results for kind in r["kinds"]})
+        },
     }
 
 
@@ -129,10 +144,14 @@ def run(database_url: str, root: Path, seconds: float) -> dict[str, Any]:
         report["sqlite_one_node"] = summary(load_at_once([(single, CONNECTIONS)], data, seconds))
         report["sqlite_paste_200"] = summary(load_at_once([(single, 1)], data, seconds, "paste"))
         single.kill(signal.SIGTERM)
-        for node in shared:
-            node.start()
-        for node in shared:
-            node.wait_ready(seconds=600)
+        # One node over PostgreSQL first, as the SQLite one ran: what the store costs alone.
+        shared[0].start()
+        shared[0].wait_ready(seconds=600)
+        report["postgresql_one_node"] = summary(
+            load_at_once([(shared[0], CONNECTIONS)], data, seconds)
+        )
+        shared[1].start()
+        shared[1].wait_ready(seconds=600)
         half = CONNECTIONS // 2
         report["postgresql_two_nodes"] = summary(
             load_at_once([(shared[0], half), (shared[1], CONNECTIONS - half)], data, seconds)
