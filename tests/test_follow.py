@@ -184,3 +184,41 @@ def test_an_article_indexed_by_the_follower_first_is_not_indexed_twice(tmp_path:
         assert not knowledge.index_lags()
     finally:
         knowledge.close()
+
+
+def test_a_node_follows_again_once_the_database_is_back(
+    make_app, postgres: PostgresServer, tmp_path: Path
+) -> None:
+    database = "follow_outage"
+    postgres.admin(f"DROP DATABASE IF EXISTS {database}", database="postgres")
+    postgres.admin(f"CREATE DATABASE {database}", database="postgres")
+    url = postgres.url(database)
+    a = make_app(make_config(tmp_path / "a", database_url=url, api_tokens=[TOKEN]))
+    b = make_app(make_config(tmp_path / "b", database_url=url))
+    b.test_client().get("/healthz")
+    follower = b.extensions["kb"].follower
+    within(CONVERGE_SECONDS, lambda: follower.leading)
+    postgres.admin(f"ALTER DATABASE {database} ALLOW_CONNECTIONS false", database="postgres")
+    try:
+        postgres.admin(
+            f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{database}'",
+            database="postgres",
+        )
+        # The follower's steps fail meanwhile (each after the pool's wait): the node says so.
+        assert b.test_client().get("/readyz").status_code == 503
+    finally:
+        postgres.admin(f"ALTER DATABASE {database} ALLOW_CONNECTIONS true", database="postgres")
+    # A write on a pooled connection the outage broke is a 503 (Retry-After): the client tries
+    # again, as it is told to, until A acknowledges the write.
+    within(
+        CONVERGE_SECONDS,
+        lambda: (
+            a.test_client()
+            .put("/v1/articles/700001", json=widget_article("700001", LINE), headers=AUTH)
+            .status_code
+            in (200, 201)
+        ),
+    )
+    # Back without a restart: the write made after the outage reaches B. The bound is wider
+    # than CONVERGE_SECONDS by the time a step started during the outage may still wait.
+    within(CONVERGE_SECONDS + 6, lambda: top_article(b, LINE) == "700001")
