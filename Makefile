@@ -5,7 +5,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export KB_HOME ?= var
 
-.PHONY: serve test install install-dev browser nginx build lint openapi bench bench-worst load bench-import eval clean
+.PHONY: serve test install install-dev browser nginx postgresql build lint openapi bench bench-worst load bench-import eval cluster-test load-cluster clean
 
 $(BIN)/kb: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,8 +47,18 @@ nginx:
 		sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx; \
 	else echo "install nginx to run the reverse proxy test" >&2; fi
 
+## make postgresql: Debian's PostgreSQL server programs, for the tests of the PostgreSQL store
+## (the tests start a throw-away server of their own; the installed cluster is not used)
+postgresql:
+	@if command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; \
+	elif command -v sudo >/dev/null; then sudo apt-get update -qq && \
+		sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; \
+	else echo "install postgresql to run the PostgreSQL store tests" >&2; fi
+
 ## make test: install with dev extras and run the tests
-test: install-dev browser nginx
+test: install-dev browser nginx postgresql
 	$(BIN)/python -m pytest -q
 
 lint: install-dev
@@ -67,6 +77,16 @@ bench: install-dev
 ## make load: mixed traffic at 50 connections under gunicorn, alone and during a bulk import
 load: install-dev
 	$(BIN)/python bench/load.py
+
+## make cluster-test: two `kb serve` nodes on one throw-away PostgreSQL server, the SMS archive
+## imported through one and checked on the other (ARTICLES=300 for a quicker run)
+cluster-test: install-dev postgresql
+	$(BIN)/python bench/cluster.py $(if $(ARTICLES),--articles $(ARTICLES))
+
+## make load-cluster: make load's mix on two nodes over PostgreSQL (25 connections each) beside
+## one node over SQLite (50), and a 200-line paste's latency on each store
+load-cluster: install-dev postgresql
+	$(BIN)/python bench/load_cluster.py
 
 ## make bench-worst: worst-case pastes up to the limits on the 60k store, and /healthz meanwhile
 bench-worst: install-dev

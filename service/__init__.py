@@ -52,8 +52,14 @@ def create_app(config: Config | None = None) -> Flask:
     knowledge = KnowledgeBase(config)
     knowledge.ensure_ready()
     app.extensions["kb"] = knowledge
+    follower = knowledge.follow_store()
+    if follower is not None:
+        # Started by the first request of the process that serves (gunicorn also starts it
+        # when a worker is ready: service/gunicorn_conf.py), never here: under gunicorn this
+        # runs in the master, whose threads the forked workers do not have.
+        app.before_request(follower.ensure_running)
     if config.record_activity:
-        app.extensions["activity"] = ActivityLog(config.activity_path, config.activity_days)
+        app.extensions["activity"] = ActivityLog(config.activity_location, config.activity_days)
 
     register_error_handlers(app)
     init_observability(app)

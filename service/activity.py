@@ -46,17 +46,19 @@ def _gap_lines(unmatched: list[NormalizedLine]) -> list[str]:
 
 
 class ActivityLog:
-    """The activity database under `<KB_HOME>/activity.sqlite3`.
+    """The activity database under `<KB_HOME>/activity.sqlite3`, or in the store's PostgreSQL
+    database when one is configured.
 
     Requests only queue their record; a thread of each worker writes the queue in one
     transaction every `FLUSH_SECONDS`, so three workers answering at once never queue on the
     database lock. What a crash can lose is the last fraction of a second of statistics.
     """
 
-    def __init__(self, path: str | Path, keep_days: int = 7) -> None:
-        self.path = Path(path)
+    def __init__(self, location: str | Path, keep_days: int = 7) -> None:
+        # A file (SQLite), or the store's PostgreSQL database by its URL.
+        self.path = location if isinstance(location, str) else Path(location)
         self.keep_days = keep_days
-        self.database = ActivityDatabase(self.path)
+        self.database = ActivityDatabase(location)
         self._pending: list[MatchRecord] = []
         self._pending_lock = threading.Lock()
         self._flush_lock = threading.Lock()

@@ -38,7 +38,9 @@ def cmd_build(config: Config, _: argparse.Namespace) -> int:
         return 1
     for article_id, outcome in sorted(report.articles.items()):
         print(f"{article_id}: {outcome}")
-    print(f"store {config.store_path}, index {config.index_path} ({report.documents} documents)")
+    print(
+        f"store {knowledge.store.describe()}, index {config.index_path} ({report.documents} documents)"
+    )
     return 0
 
 

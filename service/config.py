@@ -46,11 +46,25 @@ def _quorum(value: int) -> int:
     return value
 
 
+def _database_url(value: str) -> str:
+    value = value.strip()
+    if value and not value.startswith(("postgresql://", "postgres://")):
+        raise SystemExit(
+            "KB_DATABASE_URL must be a postgresql:// URL (postgresql://user@host:port/database), "
+            f"or unset for the SQLite store under KB_HOME; got {value.split('://')[0]!r}://..."
+        )
+    return value
+
+
 @dataclass
 class Config:
     """Settings of one service instance; `from_env` reads the KB_* environment variables."""
 
     kb_home: Path = field(default_factory=lambda: Path("var"))
+    # Empty: the store and the activity log are SQLite files under kb_home. A postgresql://
+    # URL: both live in that database, shared by every node pointed at it; each node's index
+    # stays under its own kb_home, derived from the store.
+    database_url: str = ""
     kb_data: Path = field(default_factory=lambda: PROJECT_ROOT / "kb_data")
     max_body_bytes: int = limits.MAX_BODY_BYTES
     max_paste_lines: int = limits.MAX_PASTE_LINES
@@ -87,11 +101,15 @@ class Config:
     # or a port, bound by `kb serve`) that serves it and nothing else (empty: none).
     metrics_token: str = ""
     metrics_bind: str = ""
+    # With a database URL, how often (milliseconds) one process of this node looks for writes
+    # other nodes made and indexes them (0: never; the index then lags until a restart).
+    follow_ms: int = limits.FOLLOW_MS
 
     @classmethod
     def from_env(cls) -> Config:
         return cls(
             kb_home=Path(os.environ.get("KB_HOME", "var")),
+            database_url=_database_url(os.environ.get("KB_DATABASE_URL", "")),
             kb_data=Path(os.environ.get("KB_DATA", str(PROJECT_ROOT / "kb_data"))),
             max_body_bytes=_int_env("KB_MAX_BODY_BYTES", limits.MAX_BODY_BYTES),
             max_paste_lines=_int_env("KB_MAX_PASTE_LINES", limits.MAX_PASTE_LINES),
@@ -110,6 +128,7 @@ class Config:
             ready_stall_seconds=_int_env("KB_READY_STALL_SECONDS", limits.READY_STALL_SECONDS),
             metrics_token=os.environ.get("KB_METRICS_TOKEN", "").strip(),
             metrics_bind=os.environ.get("KB_METRICS_BIND", "").strip(),
+            follow_ms=max(0, _int_env("KB_FOLLOW_MS", limits.FOLLOW_MS)),
         )
 
     @property
@@ -119,6 +138,16 @@ class Config:
     @property
     def activity_path(self) -> Path:
         return self.kb_home / "activity.sqlite3"
+
+    @property
+    def store_location(self) -> str | Path:
+        """Where the store is: the database URL when one is set, else the SQLite file."""
+        return self.database_url or self.store_path
+
+    @property
+    def activity_location(self) -> str | Path:
+        """Where the activity log is: the store's database when one is set, else its file."""
+        return self.database_url or self.activity_path
 
     @property
     def index_path(self) -> Path:

@@ -11,6 +11,7 @@ from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from service import limits
+from service.storage.connection import StorageUnavailable
 
 PROBLEM_TYPE_BASE = "/problems/"
 log = logging.getLogger(__name__)
@@ -144,6 +145,8 @@ HEADERS_TOO_LARGE = (
     f"headers of {limits.REQUEST_HEADER_BYTES} bytes each). Send fewer or shorter headers; "
     "data belongs in the body."
 )
+# What a 503 for an unreachable database asks the client to wait.
+STORE_RETRY_AFTER_SECONDS = 5
 _HTTP_DETAILS = {
     404: "No resource at this path. The API lives under /v1; see /openapi.yaml for its routes.",
     413: BODY_TOO_LARGE,
@@ -170,6 +173,17 @@ def register_error_handlers(app: Flask) -> None:
                 headers["Allow"] = ", ".join(sorted(allowed))
                 detail = f"{request.method} is not allowed here; use {', '.join(sorted(allowed))}."
         return problem(status, detail, headers=headers)
+
+    @app.errorhandler(StorageUnavailable)
+    def handle_storage_unavailable(error: StorageUnavailable) -> Response:
+        # The database server is down or out of connections: the request may well succeed a
+        # moment later (the next statement connects again), so it is a 503, not a 500.
+        log.warning("store unavailable on %s %s: %s", request.method, request.path, error)
+        return problem(
+            503,
+            "The store's database cannot be reached just now. Try again in a few seconds.",
+            headers={"Retry-After": str(STORE_RETRY_AFTER_SECONDS)},
+        )
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception) -> Response:

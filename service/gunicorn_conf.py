@@ -39,6 +39,15 @@ if os.environ.get("KB_CONTROL_SOCKET"):
 # `kb serve` sets before gunicorn starts (it must be set before prometheus_client is imported).
 
 
+def post_worker_init(worker):
+    # A node on a shared database follows other nodes' writes from one of its workers
+    # (service/follow.py): each worker offers, at once rather than at its first request.
+    knowledge = getattr(getattr(worker, "wsgi", None), "extensions", {}).get("kb")
+    follower = knowledge.follower if knowledge is not None else None
+    if follower is not None:
+        follower.ensure_running()
+
+
 def child_exit(server, worker):
     from prometheus_client import multiprocess
 

@@ -460,9 +460,17 @@ class KBIndex:
         as indexed (KnowledgeBase.after_write is the caller that knows them).
         """
         fresh = set(new_ids)
+        revisions = list(revisions)
         # Once each: an article named twice (and new) would otherwise be added twice.
         article_ids = list(dict.fromkeys(article_ids))
         with self.write_lock():
+            state = self.read_state()
+            indexed = state.get("revision", -1)
+            if any(r <= indexed or r in state.get("ahead", ()) for r in revisions):
+                # Some of these writes are indexed already: the node's follower (KnowledgeBase.
+                # catch_up) took them in between their commit and now. Their articles are in
+                # the index, new or not, and must be deleted before they are added again.
+                fresh = set()
             ix = self.open()
             writer = ix.writer(limitmb=128)
             count = 0
@@ -481,7 +489,7 @@ class KBIndex:
             # Only the revisions of the writes just indexed count as done, not the store's
             # current one: that may include another process's commit whose index update has not
             # run yet, and would never run if that process died, leaving a gap no check sees.
-            self.write_state(advance_state(self.read_state(), revisions))
+            self.write_state(advance_state(state, revisions))
         self._checked_at = 0.0
         return count
 

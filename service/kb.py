@@ -8,6 +8,7 @@ records exactly those revisions as indexed. When the index's revision and the st
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -15,11 +16,16 @@ from typing import Any
 
 from service.config import Config
 from service.curated import load_curated
+from service.follow import StoreFollower
 from service.index import INDEX_FORMAT, KBIndex
 from service.storage import Store, Write
 
 # How often a process looks for other processes' writes before trusting its caches.
 CACHE_CHECK_SECONDS = 1.0
+# Writes one step of following the store takes into the index at most: a node far behind
+# (started after a bulk import elsewhere) catches up in steps that each commit, so its
+# readers see progress and `/readyz` sees the lag shrink.
+FOLLOW_BATCH = 1_000
 # Explained issues and the like kept per worker: far more than a day's distinct answers need,
 # a few tens of megabytes at most.
 CACHE_MAX_ENTRIES = 10_000
@@ -100,7 +106,7 @@ class KnowledgeBase:
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.store = Store(config.store_path)
+        self.store = Store(config.store_location)
         if self.store.exists():
             # A store built by an earlier version lacks the tables added since: add them.
             self.store.initialise()
@@ -111,6 +117,10 @@ class KnowledgeBase:
         # (index progress, when this process first saw the index behind at it): how long a lag
         # has stood still. Kept per process: the store records no time of its writes.
         self._behind_since: tuple[tuple[int, int], float] | None = None
+        # On a shared database, what brings other nodes' writes into this node's index;
+        # made by the app (`follow_store`) and started by the process that serves; None in
+        # the `kb` commands.
+        self.follower: StoreFollower | None = None
 
     def is_built(self) -> bool:
         return self.store.exists() and self.index.exists()
@@ -182,6 +192,15 @@ class KnowledgeBase:
         self.changed()
         if rebuild:
             return self.index.rebuild(self.store, procs=procs)
+        # Writes this node's follower took in between their commit and now are in the index
+        # as the store has them: indexing them again would only leave deleted documents
+        # behind, which shift Whoosh's statistics and so the scores of this node's answers
+        # away from those of a node that indexed each write once.
+        state = self.index.read_state()
+        indexed, ahead = state.get("revision", -1), set(state.get("ahead", ()))
+        written = [w for w in written if (w.revision or 0) > indexed and w.revision not in ahead]
+        if not written:
+            return 0
         article_ids = [w.article_id for w in written]
         # An article these writes created was not in the store before them, so the index holds
         # nothing of it to delete (a gap a crash left is closed by `repair`, at the next start).
@@ -192,6 +211,41 @@ class KnowledgeBase:
             created,
             [w.revision for w in written if w.revision is not None],
         )
+
+    def catch_up(self, batch: int = FOLLOW_BATCH) -> int:
+        """Index the writes the store has and this node's index misses, oldest first, at most
+        `batch` of them; returns how many were taken in.
+
+        With a shared store these are mostly other nodes' writes, which nothing else brings
+        here; a write of this node's own whose process died before indexing it is taken in
+        the same way. Each missing revision is looked up in the store's write log, and only
+        the articles those writes named are indexed again, as they are now in the store. When
+        the log no longer reaches back to a missing revision, the whole store is indexed again.
+        """
+        store_revision = self.store.revision()
+        state = self.index.read_state()
+        indexed = int(state.get("revision", -1))
+        if not self.index.exists() or state.get("format") != INDEX_FORMAT:
+            # No index here, or one another version of the service made: all of it again.
+            self.index.rebuild(self.store)
+            return max(0, store_revision - indexed)
+        done = set(state.get("ahead", []))
+        missing = list(
+            itertools.islice(
+                (r for r in range(indexed + 1, store_revision + 1) if r not in done), batch
+            )
+        )
+        if not missing:
+            return 0
+        # Revision 0 is the empty store, never a write: the log has nothing to say of it.
+        logged = self.store.writes_between(missing[0] - 1, missing[-1])
+        if any(r not in logged for r in missing if r > 0):
+            self.index.rebuild(self.store)
+            return len(missing)
+        self.index.update_articles(
+            self.store, [logged[r] for r in missing if r in logged], (), missing
+        )
+        return len(missing)
 
     def save_article(self, document: dict[str, Any], source: str) -> str:
         """Write one article and index it; returns created, updated, unchanged or kept."""
@@ -230,6 +284,19 @@ class KnowledgeBase:
         """This process wrote: its next read must see the write, not wait for the next check."""
         self._cache_checked = 0.0
 
+    def follow_store(self) -> StoreFollower | None:
+        """The follower of a shared store for this node (not started: the serving process
+        starts it, `StoreFollower.ensure_running`); None with a store of this node's own, whose
+        every writer indexes its own writes, or when following is off."""
+        if self.follower is None and self.config.database_url and self.config.follow_ms > 0:
+            self.follower = StoreFollower(
+                self.catch_up, self.config.index_path, self.config.follow_ms / 1000
+            )
+        return self.follower
+
     def close(self) -> None:
+        # The follower first: a step running after the store is closed would open it again.
+        if self.follower is not None:
+            self.follower.stop()
         self.index.close()
         self.store.close()

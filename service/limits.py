@@ -71,3 +71,6 @@ ACTIVITY_DAYS = 7
 GAP_MIN_CLIENTS = 3
 READY_MAX_BEHIND = 5_000
 READY_STALL_SECONDS = 60
+# How often a node on a shared database looks for other nodes' writes: a write is matched on
+# every node within this, the time to index it and a searcher refresh (1 s), well inside 2 s.
+FOLLOW_MS = 250

@@ -10,7 +10,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,32 @@ from service.config import PROJECT_ROOT, Config
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SEED_TEXT = FIXTURES / "KB264630.txt"
+
+# While a test runs against PostgreSQL (the `backend` fixture of conftest.py), the maker of a
+# new, empty store's database URL: every knowledge base a test makes gets a store of its own
+# there, as it gets a KB_HOME of its own. None: stores are SQLite files under KB_HOME.
+new_store_url: Callable[[], str] | None = None
+
+
+def store_location(root: Path) -> str | Path:
+    """Where a test's own store goes: a new PostgreSQL store, or a file under root."""
+    return new_store_url() if new_store_url is not None else root / "kb.sqlite3"
+
+
+def outside_sql(location: str | Path, statement: str) -> list[tuple]:
+    """Run one statement on a store or activity log from outside, as another program would
+    (SQLite with foreign keys on, or psycopg); its rows."""
+    if isinstance(location, str):
+        import psycopg
+
+        with psycopg.connect(location) as pg:
+            cursor = pg.execute(statement)  # type: ignore[arg-type]
+            return cursor.fetchall() if cursor.description else []
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(location)) as conn, conn:
+        conn.execute("PRAGMA foreign_keys = ON")
+        return conn.execute(statement).fetchall()
 
 
 def make_config(root: Path, *, with_test_articles: bool = True, **overrides: Any) -> Config:
@@ -36,6 +62,8 @@ def make_config(root: Path, *, with_test_articles: bool = True, **overrides: Any
     # No time budget unless a test sets one: answers must not depend on how busy the machine
     # running the tests is (tests/test_paste_limits.py tests the budget itself).
     overrides.setdefault("match_budget_ms", 0)
+    if new_store_url is not None:
+        overrides.setdefault("database_url", new_store_url())
     return Config(kb_home=root / "home", kb_data=data, **overrides)
 
 

@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from flask import Flask
+
+
+# Each read test runs against a SQLite store and a PostgreSQL one.
+@pytest.fixture(scope="module")
+def app(backend_app: Flask) -> Flask:
+    return backend_app
 
 
 def test_the_article_carries_every_linked_record(client) -> None:

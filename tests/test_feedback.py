@@ -11,6 +11,10 @@ import pytest
 from service.activity import ActivityLog
 from service.learning import distinctive
 from service.normalize import normalize
+from tests.helpers import outside_sql, store_location
+
+# The store these tests write to is a SQLite file, then a PostgreSQL database.
+pytestmark = pytest.mark.usefixtures("backend")
 
 TOKEN = "feedback-writer"
 # Two lines of 264630 Issue 1, one line of the test article 900001, and three lines that no
@@ -251,12 +255,12 @@ def test_stats_limit_is_checked(client) -> None:
 
 
 def test_the_activity_log_keeps_only_recent_matches(tmp_path) -> None:
-    log = ActivityLog(tmp_path / "activity.sqlite3", keep_days=7)
+    location = store_location(tmp_path)
+    log = ActivityLog(location, keep_days=7)
     lines = [normalize("Delta report checksum mismatch detected in C:\\WINNT\\inv.dat")]
     log.record_match("old", [], {}, lines)
     assert log.flush() == 1
-    with closing(sqlite3.connect(log.path)) as conn, conn:
-        conn.execute("UPDATE matches SET created_at = '2000-01-01T00:00:00+00:00'")
+    outside_sql(location, "UPDATE matches SET created_at = '2000-01-01T00:00:00+00:00'")
     log.record_match("new", [], {}, lines)
     assert log.flush() == 1
     assert log.prune() == 1
@@ -264,8 +268,11 @@ def test_the_activity_log_keeps_only_recent_matches(tmp_path) -> None:
     assert log.find_match("new")["unmatched"] == [
         "delta report checksum mismatch detected in <path> inv.dat"
     ]
+    log.close()
 
 
+# A PostgreSQL writer locks rows, not the database: nothing there is busy in this way.
+@pytest.mark.sqlite_only
 def test_a_busy_activity_log_drops_records_but_never_fails_the_match(tmp_path) -> None:
     log = ActivityLog(tmp_path / "activity.sqlite3")
     log.totals()  # the file and its tables exist before another process locks it
@@ -288,13 +295,16 @@ def test_a_busy_activity_log_drops_records_but_never_fails_the_match(tmp_path) -
 def test_records_are_written_in_the_background(tmp_path) -> None:
     import time
 
-    log = ActivityLog(tmp_path / "activity.sqlite3")
+    location = store_location(tmp_path)
+    log = ActivityLog(location)
     log.record_match("queued", [], {}, [])
-    reader = ActivityLog(tmp_path / "activity.sqlite3")
+    reader = ActivityLog(location)
     deadline = time.monotonic() + 5
     while reader._read_match("queued") is None and time.monotonic() < deadline:
         time.sleep(0.05)
     assert reader._read_match("queued") is not None
+    reader.close()
+    log.close()
 
 
 def test_only_specific_lines_are_learned() -> None:
@@ -342,6 +352,8 @@ def test_feedback_answers_conform_to_the_contract(client) -> None:
     ]  # fmt: skip
 
 
+# PostgreSQL stores are brought up to date by numbered migrations instead (test_postgres.py).
+@pytest.mark.sqlite_only
 def test_a_store_built_before_feedback_existed_is_brought_up_to_date(fresh_config) -> None:
     from service.kb import KnowledgeBase
     from service.matching import match_log

@@ -3,14 +3,15 @@ weigh less, doubts never hide an issue, request ids are the server's, stats keep
 
 from __future__ import annotations
 
-import sqlite3
-from contextlib import closing
-
 import pytest
 
 from service.learning import distinctive
 from service.normalize import normalize
+from tests.helpers import outside_sql
 from tests.test_feedback import PASTE
+
+# The store these tests write to is a SQLite file, then a PostgreSQL database.
+pytestmark = pytest.mark.usefixtures("backend")
 
 TOKEN = "reviewer-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -227,6 +228,8 @@ def test_kb_feedback_lists_approves_and_rejects(
     ]
     home = str(fresh_config.kb_home)
     monkeypatch.setenv("KB_DATA", str(fresh_config.kb_data))
+    if fresh_config.database_url:
+        monkeypatch.setenv("KB_DATABASE_URL", fresh_config.database_url)
     assert main(["--home", home, "feedback", "pending"]) == 0
     listed = capsys.readouterr().out
     assert f"#{ids[0]}" in listed and "would learn 3 line(s)" in listed
@@ -296,10 +299,10 @@ def test_stats_keep_no_secrets_names_or_single_clients_lines(client) -> None:
             "access check failed user <user> on <host> denied by the broker",
         ]
     )
-    with closing(sqlite3.connect(client.application.extensions["activity"].path)) as conn:
-        stored = conn.execute(
-            "SELECT group_concat(evidence) || group_concat(unmatched) FROM matches"
-        ).fetchone()[0]
+    rows = outside_sql(
+        client.application.extensions["activity"].path, "SELECT evidence, unmatched FROM matches"
+    )
+    stored = " ".join(text for row in rows for text in row)
     for private in ("hunter2", "sqlprod01", "smsadmin", "bob", "jdoe", "wks0412"):
         assert private not in " ".join(gaps) and private not in stored
 

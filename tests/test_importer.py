@@ -210,6 +210,9 @@ def run_cli(config, *args: str, capsys) -> tuple[int, str]:
     import os
 
     os.environ["KB_DATA"] = str(config.kb_data)
+    # A store in PostgreSQL is named by the environment; --home names only the local files.
+    if config.database_url:
+        os.environ["KB_DATABASE_URL"] = config.database_url
     if args[:1] == ("import",):
         # In process, at the test's own priority: the default lowers it, and may run the import
         # in a child process, whose output capsys would not see (tested on its own below).
@@ -218,6 +221,7 @@ def run_cli(config, *args: str, capsys) -> tuple[int, str]:
         code = kb_main(["--home", str(config.kb_home), *args])
     finally:
         del os.environ["KB_DATA"]
+        os.environ.pop("KB_DATABASE_URL", None)
     return code, capsys.readouterr().out
 
 

@@ -9,6 +9,7 @@ import re
 
 import pytest
 import yaml
+from flask import Flask
 
 from service.config import PROJECT_ROOT
 from tests.helpers import SEED_TEXT
@@ -22,6 +23,12 @@ TRAILER = (
     "  $$<{component}><Thu Jul 26 14:22:{second:02d}.512 2001 Pacific Standard Time>"
     "<thread=1600 (0x640)>"
 )
+
+
+# Each read test runs against a SQLite store and a PostgreSQL one.
+@pytest.fixture(scope="module")
+def app(backend_app: Flask) -> Flask:
+    return backend_app
 
 
 def disguise(line: str, rng: random.Random) -> str:

@@ -4,6 +4,7 @@ filters of matches, searches and lists, with what they left out said."""
 from __future__ import annotations
 
 import pytest
+from flask import Flask
 
 from service import products as products_module
 from service.products import (
@@ -37,6 +38,13 @@ NAMES = [
 TWO_PRODUCTS = (
     ISSUE1_LINES[5] + "\nInventory Agent failed to write the cache file, error 0x80070005\n"
 )
+
+
+# The products listing and every filter read the store: each runs against SQLite and
+# PostgreSQL.
+@pytest.fixture(scope="module")
+def app(backend_app: Flask) -> Flask:
+    return backend_app
 
 
 @pytest.mark.parametrize(
@@ -126,7 +134,7 @@ def test_products_narrowed_by_a_product_filter_or_the_closest_known(client) -> N
     assert unknown["closest_products"][0] == SMS
 
 
-def test_products_follow_the_articles_written(make_app) -> None:
+def test_products_follow_the_articles_written(backend: str, make_app) -> None:
     app = make_app(api_tokens=[TOKEN])
     client = app.test_client()
     assert "Test Product" in [

@@ -39,7 +39,7 @@ def plain_article(number: str, title: str, text: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory):
+def client(backend: str, tmp_path_factory: pytest.TempPathFactory):
     config = make_config(tmp_path_factory.mktemp("search"), with_test_articles=False)
     with running_app(config) as app:
         knowledge = app.extensions["kb"]

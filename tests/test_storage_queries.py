@@ -19,7 +19,7 @@ def numbered_copy(number: int) -> dict:
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory: pytest.TempPathFactory):
+def app(backend: str, tmp_path_factory: pytest.TempPathFactory):
     with running_app(make_config(tmp_path_factory.mktemp("lists"))) as app:
         knowledge = app.extensions["kb"]
         knowledge.after_write(

@@ -5,21 +5,22 @@ from __future__ import annotations
 import copy
 import inspect
 import sqlite3
-from contextlib import closing
 
+import psycopg
 import pytest
 import yaml
 
 from schemas.records import load_article_document
 from service.config import PROJECT_ROOT
 from service.storage import Store
+from tests.helpers import outside_sql, store_location
+
+pytestmark = pytest.mark.usefixtures("backend")
 
 
 def _sql(store: Store, statement: str) -> list[tuple]:
-    """Run SQL on the store file from outside, as another program would (foreign keys on)."""
-    with closing(sqlite3.connect(store.path)) as conn, conn:
-        conn.execute("PRAGMA foreign_keys = ON")
-        return conn.execute(statement).fetchall()
+    """Run SQL on the store from outside, as another program would (foreign keys on)."""
+    return outside_sql(store.url or store.path, statement)
 
 
 @pytest.fixture()
@@ -29,7 +30,7 @@ def seed() -> dict:
 
 @pytest.fixture()
 def store(tmp_path) -> Store:
-    store = Store(tmp_path / "kb.sqlite3")
+    store = Store(store_location(tmp_path))
     store.initialise()
     yield store
     store.close()
@@ -68,7 +69,7 @@ def test_deleting_an_article_deletes_its_records(store: Store, seed: dict) -> No
 
 
 def test_foreign_keys_are_enforced(store: Store) -> None:
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises((sqlite3.IntegrityError, psycopg.IntegrityError)):
         _sql(store, "INSERT INTO issues(id, article_id, number, title) VALUES ('1-1', '1', 1, 't')")
 
 

@@ -15,6 +15,9 @@ from tests.test_feedback import PASTE
 from tests.test_importer import PLAIN_ARTICLE, archive_with, run_cli
 from tests.test_writes import ARTICLE, LINE
 
+# The store these tests write to is a SQLite file, then a PostgreSQL database.
+pytestmark = pytest.mark.usefixtures("backend")
+
 TOKEN = "s3cret-token-for-tests"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 

@@ -11,6 +11,9 @@ from service.importer import parse_article
 from tests.helpers import built_then_stored_only, make_config
 from tests.test_importer import PLAIN_ARTICLE
 
+# The store these tests write to is a SQLite file, then a PostgreSQL database.
+pytestmark = pytest.mark.usefixtures("backend")
+
 TOKEN = "s3cret-token-for-tests"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 ARTICLE = {
@@ -103,7 +106,7 @@ def test_import_takes_raw_kb_text(writable) -> None:
 
 
 def test_an_article_file_in_windows_text_imports_over_http_as_from_the_cli(
-    writable, tmp_path, capsys
+    writable, tmp_path, capsys, monkeypatch
 ) -> None:
     # The archives are cp1252: "\u2022" is byte 0x95 there and not valid UTF-8 on its own.
     windows = PLAIN_ARTICLE.replace("249077", "249078").encode("cp1252")
@@ -126,6 +129,8 @@ def test_an_article_file_in_windows_text_imports_over_http_as_from_the_cli(
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "249079.txt").write_bytes(windows.replace(b"249078", b"249079"))
     config = writable.config["KB_CONFIG"]
+    if config.database_url:
+        monkeypatch.setenv("KB_DATABASE_URL", config.database_url)
     assert main(["--home", str(config.kb_home), "import", str(tmp_path / "in")]) == 0
     capsys.readouterr()
     imported = client.get("/v1/articles/249079").get_json()

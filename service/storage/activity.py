@@ -1,7 +1,8 @@
 """The activity database (`activity.sqlite3`): recent matches, match counts, content gaps.
 
 A file of its own beside the store, so that recording a match never waits on an article write
-and never moves the store's revision. What is recorded, and when, is service/activity.py's
+and never moves the store's revision. With PostgreSQL, tables of their own in the store's
+database (its writes touch no row an article write does), shared by every node. What is recorded, and when, is service/activity.py's
 business; this module only reads and writes the rows.
 """
 
@@ -14,7 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from service.storage.connection import Database, StorageError, open_database, placeholders
-from service.storage.schema import ACTIVITY_GAP_COLUMNS, ACTIVITY_SCHEMA, add_missing_columns
+from service.storage.schema import (
+    ACTIVITY_GAP_COLUMNS,
+    ACTIVITY_SCHEMA,
+    POSTGRES_MIGRATIONS,
+    add_missing_columns,
+)
 
 # Lines per statement when their counts are looked up together.
 LINES_CHUNK = 500
@@ -36,11 +42,15 @@ class MatchRecord:
 class ActivityDatabase(Database):
     """The rows of the activity file, one connection per thread."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, location: str | Path) -> None:
         # A short timeout: a writer that cannot get the lock soon tries again next time.
-        super().__init__(path, timeout=0.5)
+        super().__init__(location, timeout=0.5)
+        if self._postgres is not None:
+            # The store's migrations make these tables; a log opened on its own makes sure.
+            self._postgres.migrate(POSTGRES_MIGRATIONS)
 
     def _connect(self) -> sqlite3.Connection:
+        assert self.path is not None
         conn = open_database(self.path, timeout=self._timeout)
         conn.executescript(ACTIVITY_SCHEMA)
         add_missing_columns(conn, "unmatched_lines", ACTIVITY_GAP_COLUMNS)
@@ -56,28 +66,33 @@ class ActivityDatabase(Database):
             with self.transaction():
                 for record in records:
                     self._write(conn, record)
-        except sqlite3.Error as exc:
-            raise StorageError(str(exc)) from exc
+        except StorageError:
+            raise
+        except Exception as exc:
+            # The database's own errors (sqlite3's, psycopg's): busy, locked, unwritable.
+            if isinstance(exc, sqlite3.Error) or type(exc).__module__.startswith("psycopg"):
+                raise StorageError(str(exc)) from exc
+            raise
 
-    def _write(self, conn: sqlite3.Connection, record: MatchRecord) -> None:
+    def _write(self, conn: Any, record: MatchRecord) -> None:
         stamp = record.stamp
         # Request ids are made by the server: one is never written twice, and if it were, the
         # first answer's record would stand.
         conn.execute(
-            "INSERT OR IGNORE INTO matches(request_id, created_at, evidence, unmatched)"
-            " VALUES (?, ?, ?, ?)",
+            "INSERT INTO matches(request_id, created_at, evidence, unmatched)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (record.request_id, stamp, record.issues, json.dumps(record.unmatched)),
         )
         conn.executemany(
             "INSERT INTO line_seen VALUES (?, 1, ?) ON CONFLICT(signature)"
-            " DO UPDATE SET pastes = pastes + 1, last_seen = excluded.last_seen",
+            " DO UPDATE SET pastes = line_seen.pastes + 1, last_seen = excluded.last_seen",
             [(line, stamp) for line in record.unmatched],
         )
         self._count(conn, "pastes")
         if record.top is not None:
             conn.execute(
                 "INSERT INTO issue_matches VALUES (?, ?, 1, ?, ?)"
-                " ON CONFLICT(issue_id) DO UPDATE SET count = count + 1,"
+                " ON CONFLICT(issue_id) DO UPDATE SET count = issue_matches.count + 1,"
                 " last_matched = excluded.last_matched",
                 (*record.top, stamp, stamp),
             )
@@ -85,14 +100,15 @@ class ActivityDatabase(Database):
             self._count(conn, "pastes_unmatched")
             conn.executemany(
                 "INSERT INTO unmatched_lines(signature, count, first_seen, last_seen)"
-                " VALUES (?, 1, ?, ?) ON CONFLICT(signature) DO UPDATE SET count = count + 1,"
+                " VALUES (?, 1, ?, ?) ON CONFLICT(signature) DO UPDATE SET count = unmatched_lines.count + 1,"
                 " last_seen = excluded.last_seen",
                 [(g, stamp, stamp) for g in record.gaps],
             )
             if record.client is not None:
                 for line in record.gaps:
                     added = conn.execute(
-                        "INSERT OR IGNORE INTO gap_clients VALUES (?, ?)", (line, record.client)
+                        "INSERT INTO gap_clients VALUES (?, ?) ON CONFLICT DO NOTHING",
+                        (line, record.client),
                     ).rowcount
                     if added:
                         conn.execute(
@@ -101,9 +117,9 @@ class ActivityDatabase(Database):
                         )
 
     @staticmethod
-    def _count(conn: sqlite3.Connection, key: str) -> None:
+    def _count(conn: Any, key: str) -> None:
         conn.execute(
-            "INSERT INTO totals VALUES (?, 1) ON CONFLICT(key) DO UPDATE SET value = value + 1",
+            "INSERT INTO totals VALUES (?, 1) ON CONFLICT(key) DO UPDATE SET value = totals.value + 1",
             (key,),
         )
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -55,6 +54,8 @@ class ArticleWrites(RevisionLog, RecordReads):
         conn = self._conn
         # Returning early from the transaction commits it with nothing written.
         with self.transaction():
+            # Two nodes saving one article at once: the second waits, then finds the first's.
+            self.lock(f"article:{article_id}")
             row = conn.execute(
                 "SELECT content_hash, source FROM articles WHERE id=?", (article_id,)
             ).fetchone()
@@ -78,6 +79,7 @@ class ArticleWrites(RevisionLog, RecordReads):
         """Delete an article and every record linked to it; None when it did not exist."""
         conn = self._conn
         with self.transaction():
+            self.lock(f"article:{article_id}")
             if not conn.execute("DELETE FROM articles WHERE id=?", (article_id,)).rowcount:
                 return None
             conn.execute("DELETE FROM article_search WHERE rowid=?", (int(article_id),))
@@ -86,9 +88,11 @@ class ArticleWrites(RevisionLog, RecordReads):
         return Write(article_id, "deleted", revision)
 
     @staticmethod
-    def _insert_lines(conn: sqlite3.Connection, article_id: int, lines: LineKeys) -> None:
+    def _insert_lines(conn: Any, article_id: int, lines: LineKeys) -> None:
         conn.execute(
-            "INSERT OR REPLACE INTO line_keys(article_id, keys, issue_numbers) VALUES (?, ?, ?)",
+            "INSERT INTO line_keys(article_id, keys, issue_numbers) VALUES (?, ?, ?)"
+            " ON CONFLICT(article_id) DO UPDATE"
+            " SET keys = excluded.keys, issue_numbers = excluded.issue_numbers",
             (article_id, lines.keys.tobytes(), lines.issue_numbers.tobytes()),
         )
 
@@ -96,6 +100,7 @@ class ArticleWrites(RevisionLog, RecordReads):
         """Make every article's line keys again (after the way they are made changed)."""
         conn = self._conn
         with self.transaction():
+            self.lock("line_keys")
             if self.get_meta("line_keys_format") == str(LINE_KEYS_FORMAT):
                 # Another process made them while this one waited for the lock.
                 return 0
@@ -124,9 +129,7 @@ class ArticleWrites(RevisionLog, RecordReads):
         )
 
     @staticmethod
-    def _insert_article(
-        conn: sqlite3.Connection, doc: dict[str, Any], source: str, digest: str
-    ) -> None:
+    def _insert_article(conn: Any, doc: dict[str, Any], source: str, digest: str) -> None:
         article_id = doc["id"]
         conn.execute(
             "INSERT INTO articles(id, title, summary, modification_type, last_reviewed, source,"
@@ -147,7 +150,8 @@ class ArticleWrites(RevisionLog, RecordReads):
             + [f"{s['heading']}\n{s['body']}" for s in doc.get("sections", [])]
             + [s["text"] for s in doc.get("symptoms", [])]
         )
-        # KB numbers are integers, so the article's number is its row in the search table.
+        # KB numbers are integers, so the article's number is its row in the search table
+        # (PostgreSQL's table names its key `rowid` too, and makes the tsvector itself).
         conn.execute(
             "INSERT INTO article_search(rowid, title, body) VALUES (?, ?, ?)",
             (int(article_id), doc["title"], body),
@@ -158,7 +162,8 @@ class ArticleWrites(RevisionLog, RecordReads):
         for alias in sorted(aliases, key=str.lower):
             # An alias claimed by another article stays with it; the id itself always works.
             conn.execute(
-                "INSERT OR IGNORE INTO article_aliases(alias, article_id) VALUES (?, ?)",
+                "INSERT INTO article_aliases(alias, article_id) VALUES (?, ?)"
+                " ON CONFLICT DO NOTHING",
                 (alias, article_id),
             )
         conn.executemany(
@@ -170,7 +175,8 @@ class ArticleWrites(RevisionLog, RecordReads):
             ],
         )
         conn.executemany(
-            "INSERT OR IGNORE INTO article_keywords(article_id, keyword) VALUES (?, ?)",
+            "INSERT INTO article_keywords(article_id, keyword) VALUES (?, ?)"
+            " ON CONFLICT DO NOTHING",
             [(article_id, k) for k in doc.get("keywords", [])],
         )
         conn.executemany(

@@ -1,16 +1,59 @@
-"""Connections to SQLite files: one per thread, WAL journal, transactions made explicit."""
+"""The database under the storage modules: a SQLite file, or a PostgreSQL database.
+
+`Database` is what every storage module is built on. Given a path it holds a SQLite file (one
+connection per thread, WAL journal); given a `postgresql://` URL, a pool of connections to that
+database (service/storage/postgres.py). Either way the modules run the same SQL text through
+`self._conn`, and ask `self.dialect` for the few pieces the two write differently.
+"""
 
 from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from service.storage.postgres import PostgresConnections
 
 
 class StorageError(Exception):
     """A storage file could not be read or written now (locked, busy, unwritable)."""
+
+
+class StorageUnavailable(StorageError):
+    """The database server cannot be reached now; a later try may succeed."""
+
+
+def is_database_url(location: str | Path) -> bool:
+    """Whether a store location names a PostgreSQL database rather than a SQLite file."""
+    return isinstance(location, str) and location.startswith(("postgresql://", "postgres://"))
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """The pieces of SQL that SQLite and PostgreSQL write differently, by backend."""
+
+    name: str
+    # `lines.format(column)`: an aggregate joining a group's values, one per line.
+    lines: str
+    # `json_items.format(column)`: a table of a JSON array column's items, as `j(value)`.
+    json_items: str
+
+
+SQLITE = Dialect(
+    name="sqlite",
+    lines="group_concat({}, char(10))",
+    json_items="json_each({}) j",
+)
+POSTGRESQL = Dialect(
+    name="postgresql",
+    lines="string_agg({}, chr(10))",
+    json_items="json_array_elements_text({}::json) AS j(value)",
+)
 
 
 def open_database(path: Path, timeout: float) -> sqlite3.Connection:
@@ -28,46 +71,106 @@ def open_database(path: Path, timeout: float) -> sqlite3.Connection:
 
 
 def placeholders(values: list) -> str:
-    """`?, ?, ?` for an `IN (...)` of `values`."""
-    return ",".join("?" * len(values))
+    """`?, ?, ?` for an `IN (...)` of `values`; `NULL` for none, which nothing equals (SQLite
+    reads an empty `IN ()`, PostgreSQL rejects it, and a filter can resolve to no names)."""
+    return ",".join("?" * len(values)) or "NULL"
 
 
 class Database:
-    """One SQLite file with foreign keys on, reached through one connection per thread.
+    """One SQLite file with foreign keys on, reached through one connection per thread; or,
+    given a `postgresql://` URL, one PostgreSQL database reached through a pool.
 
     Methods run on the calling thread's connection, so a method called inside `transaction()`
     takes part in that transaction.
     """
 
-    def __init__(self, path: str | Path, timeout: float = 30) -> None:
-        self.path = Path(path)
+    def __init__(self, location: str | Path, timeout: float = 30) -> None:
         self._timeout = timeout
         self._local = threading.local()
+        self._postgres: PostgresConnections | None = None
+        if is_database_url(location):
+            from service.storage.postgres import PostgresConnections
+
+            self.url: str | None = str(location)
+            self.path: Path | None = None
+            # A request waits at most a few seconds for a connection, then is told the
+            # database is unavailable, whatever `timeout` a SQLite writer would wait.
+            self._postgres = PostgresConnections(self.url, timeout=min(timeout, 5.0))
+            self.dialect = POSTGRESQL
+        else:
+            self.url = None
+            self.path = Path(location)
+            self.dialect = SQLITE
 
     def _connect(self) -> sqlite3.Connection:
+        assert self.path is not None
         conn = open_database(self.path, timeout=self._timeout)
         conn.execute("PRAGMA foreign_keys = ON")
         return conn
 
     @property
-    def _conn(self) -> sqlite3.Connection:
+    def _conn(self) -> Any:
+        """What runs this thread's statements: `execute(sql, params)`, `executemany(sql, rows)`;
+        a sqlite3 connection, or the PostgreSQL pool's stand-in for one."""
+        if self._postgres is not None:
+            return self._postgres
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._connect()
             self._local.conn = conn
         return conn
 
+    @property
+    def is_postgres(self) -> bool:
+        return self._postgres is not None
+
     def close(self) -> None:
-        """Close this thread's connection (another use opens a new one)."""
+        """Close this thread's connection (another use opens a new one); for PostgreSQL, this
+        process's pool."""
+        if self._postgres is not None:
+            self._postgres.close()
+            return
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             conn.close()
             self._local.conn = None
 
+    def in_transaction(self) -> bool:
+        """Whether this thread is inside `transaction()`."""
+        if self._postgres is not None:
+            return self._postgres.in_transaction
+        return bool(self._conn.in_transaction)
+
+    def lock(self, key: str) -> None:
+        """Inside a transaction, keep other writers of `key` out until it ends.
+
+        SQLite's write transaction already holds the whole file; PostgreSQL locks rows only,
+        so a writer that reads, then decides what to write (an article's old version, an
+        issue's learned lines) takes a lock named after what it writes.
+        """
+        if self._postgres is not None:
+            self._postgres.lock(key)
+
+    def stream(self, sql: str, params: Sequence[Any] = ()) -> Iterator[Any]:
+        """The rows of a query over the whole store, read on a connection of their own, so that
+        a rebuild streaming them never holds up this thread's other statements."""
+        if self._postgres is not None:
+            yield from self._postgres.stream(sql, params)
+            return
+        conn = self._connect()
+        try:
+            yield from conn.execute(sql, params)
+        finally:
+            conn.close()
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """One write transaction (BEGIN IMMEDIATE) on this thread's connection: committed when
         the block ends, rolled back when it raises."""
+        if self._postgres is not None:
+            with self._postgres.transaction():
+                yield
+            return
         conn = self._conn
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -84,6 +187,10 @@ class Database:
     def traced(self) -> Iterator[list[str]]:
         """The SQL statements this thread runs while the block runs, in order (for tests and
         for finding a query per row)."""
+        if self._postgres is not None:
+            with self._postgres.traced() as traced:
+                yield traced
+            return
         statements: list[str] = []
         conn = self._conn
         conn.set_trace_callback(statements.append)

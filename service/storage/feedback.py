@@ -41,9 +41,9 @@ class FeedbackTables(RevisionLog, Database):
         client: str | None,
     ) -> int:
         """Record a verdict, pending review; returns its id."""
-        cursor = self._conn.execute(
+        row = self._conn.execute(
             "INSERT INTO feedback(created_at, issue_id, helpful, request_id, comment, evidence,"
-            " lessons, client, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending')",
+            " lessons, client, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending') RETURNING id",
             (
                 created_at,
                 issue_id,
@@ -54,17 +54,23 @@ class FeedbackTables(RevisionLog, Database):
                 json.dumps(lessons),
                 client,
             ),
-        )
-        return int(cursor.lastrowid or 0)
+        ).fetchone()
+        return int(row["id"])
 
     def verdict(self, feedback_id: int) -> dict[str, Any] | None:
         """One verdict with every field, and `article_id`, its issue's article (None when the
-        issue is no longer in the store)."""
-        row = self._conn.execute(
+        issue is no longer in the store).
+
+        Read inside a transaction on PostgreSQL, the verdict stays locked until it ends: two
+        reviewers on two nodes never both apply one verdict (SQLite's write transaction holds
+        the whole file already)."""
+        sql = (
             "SELECT f.*, i.article_id FROM feedback f LEFT JOIN issues i ON i.id = f.issue_id"
-            " WHERE f.id=?",
-            (feedback_id,),
-        ).fetchone()
+            " WHERE f.id=?"
+        )
+        if self.is_postgres and self.in_transaction():
+            sql += " FOR UPDATE OF f"
+        row = self._conn.execute(sql, (feedback_id,)).fetchone()
         return _verdict(row) if row is not None else None
 
     def pending_verdicts(self, limit: int, after: int = 0) -> list[dict[str, Any]]:
@@ -92,8 +98,9 @@ class FeedbackTables(RevisionLog, Database):
         """Distinct clients whose verdict (not rejected) on this issue says the same of this
         line: would teach it (helpful) or lower it (not helpful)."""
         column = "lessons" if helpful else "evidence"
+        items = self.dialect.json_items.format(f"f.{column}")
         row = self._conn.execute(
-            f"SELECT count(DISTINCT f.client) AS n FROM feedback f, json_each(f.{column}) j"
+            f"SELECT count(DISTINCT f.client) AS n FROM feedback f, {items}"
             " WHERE f.issue_id=? AND f.helpful=? AND f.status != 'rejected'"
             " AND f.client IS NOT NULL AND j.value=?",
             (issue_id, int(helpful), signature),
@@ -104,7 +111,8 @@ class FeedbackTables(RevisionLog, Database):
         """Verdicts in all, helpful ones, pending ones, and learned symptoms."""
         row = self._conn.execute(
             "SELECT count(*) AS total, coalesce(sum(helpful), 0) AS helpful,"
-            " coalesce(sum(status = 'pending'), 0) AS pending FROM feedback"
+            " coalesce(sum(CASE WHEN status = 'pending' THEN 1 ELSE 0 END), 0) AS pending"
+            " FROM feedback"
         ).fetchone()
         learned = self._conn.execute("SELECT count(*) AS n FROM learned_symptoms").fetchone()
         return {
@@ -125,7 +133,7 @@ class FeedbackTables(RevisionLog, Database):
             statement = (
                 "INSERT INTO issue_penalties(issue_id, signature, verdicts, updated_at)"
                 " VALUES (?, ?, 1, ?) ON CONFLICT(issue_id, signature)"
-                " DO UPDATE SET verdicts = verdicts + 1, updated_at = excluded.updated_at"
+                " DO UPDATE SET verdicts = issue_penalties.verdicts + 1, updated_at = excluded.updated_at"
             )
         else:
             statement = (
@@ -165,6 +173,9 @@ class FeedbackTables(RevisionLog, Database):
         """Learn lines as symptoms of an issue (lines it has learned already are skipped);
         returns the records added."""
         conn = self._conn
+        # Learned ids count on per issue: two nodes learning for one issue at once would
+        # otherwise both take the next number.
+        self.lock(f"issue:{issue_id}")
         known = {
             row["text"]
             for row in conn.execute(
@@ -216,6 +227,7 @@ class FeedbackTables(RevisionLog, Database):
     def remove_learned_symptom(self, issue_id: str, learned_id: str) -> Write | None:
         """Forget one learned symptom, in its own transaction; None when there was none."""
         with self.transaction():
+            self.lock(f"issue:{issue_id}")
             row = self._conn.execute(
                 "SELECT article_id FROM learned_symptoms WHERE id=? AND issue_id=?",
                 (learned_id, issue_id),

@@ -13,9 +13,10 @@ from typing import Any
 
 from service.storage.connection import Database
 
+# `{lines}`: the dialect's way of joining the conditions, one per line.
 _ISSUE_TEXTS = (
     "SELECT i.id, i.article_id, i.title, i.description, a.title AS article_title,"
-    " (SELECT group_concat(text, char(10)) FROM symptoms s"
+    " (SELECT {lines} FROM symptoms s"
     "   WHERE s.issue_id = i.id AND s.kind != 'log_line') AS conditions"
     " FROM issues i JOIN articles a ON a.id = i.article_id"
 )
@@ -36,17 +37,14 @@ class IndexSource(Database):
             for row in self._conn.execute(f"{sql} WHERE {column}=?", (article_id,)):
                 yield dict(row)
             return
-        conn = self._connect()
-        try:
-            for row in conn.execute(sql):
-                yield dict(row)
-        finally:
-            conn.close()
+        for row in self.stream(sql):
+            yield dict(row)
 
     def issue_texts(self, article_id: str | None = None) -> Iterator[dict[str, Any]]:
         """Each issue (of one article, or all) with the prose a person might describe it by:
         id, article_id, title, description, article_title, conditions."""
-        return self._rows(_ISSUE_TEXTS, "i.article_id", article_id)
+        sql = _ISSUE_TEXTS.format(lines=self.dialect.lines.format("text"))
+        return self._rows(sql, "i.article_id", article_id)
 
     def symptom_lines(self, article_id: str | None = None) -> Iterator[dict[str, Any]]:
         """Each symptom (of one article, or all): id, issue_id, article_id, text, log_files."""
@@ -61,12 +59,10 @@ class IndexSource(Database):
     ) -> Iterator[tuple[int, array, list[int]]]:
         """(article id, its line keys, the issue number of each) for the given articles, or all."""
         if article_ids is None:
-            conn = self._connect()
-            rows: list[Any] | Any = conn.execute(
+            rows: list[Any] | Iterator[Any] = self.stream(
                 "SELECT article_id, keys, issue_numbers FROM line_keys"
             )
         else:
-            conn = None
             rows = [
                 row
                 for article_id in article_ids
@@ -75,13 +71,9 @@ class IndexSource(Database):
                     (article_id,),
                 )
             ]
-        try:
-            for article_id, blob, numbers in rows:
-                keys = array("q")
-                keys.frombytes(blob)
-                issues = array("H")
-                issues.frombytes(numbers)
-                yield article_id, keys, issues.tolist()
-        finally:
-            if conn is not None:
-                conn.close()
+        for article_id, blob, numbers in rows:
+            keys = array("q")
+            keys.frombytes(blob)
+            issues = array("H")
+            issues.frombytes(numbers)
+            yield article_id, keys, issues.tolist()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import json
-import sqlite3
 from collections.abc import Callable
 from typing import Any
 
@@ -32,10 +31,10 @@ def _check_table(table: str) -> None:
 class RecordReads(Database):
     """Reads of articles and their linked records."""
 
-    def _children(self, sql: str, ids: list[str]) -> dict[str, list[sqlite3.Row]]:
+    def _children(self, sql: str, ids: list[str]) -> dict[str, list[Any]]:
         """Rows of `sql` (its first column the parent id, `{ids}` where the ids go) grouped by
         parent, in the order the statement gives them."""
-        grouped: dict[str, list[sqlite3.Row]] = {}
+        grouped: dict[str, list[Any]] = {}
         for start in range(0, len(ids), ISSUE_LOOKUP_CHUNK):
             chunk = ids[start : start + ISSUE_LOOKUP_CHUNK]
             for row in self._conn.execute(sql.format(ids=placeholders(chunk)), chunk):

@@ -48,10 +48,20 @@ class RevisionLog(Database):
         already include other processes' writes that are not indexed yet.
         """
         conn = self._conn
-        conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key='revision'")
-        revision = int(conn.execute("SELECT value FROM meta WHERE key='revision'").fetchone()[0])
+        # One counter row, updated in the writer's transaction: on PostgreSQL its row lock makes
+        # writers of every node take revisions one after another and commit them in that
+        # order, with no revision skipped by a rollback. A follower that has seen revision n
+        # has then seen every write up to n; a sequence's numbers would be neither in commit
+        # order nor free of gaps.
+        revision = int(
+            conn.execute(
+                "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key='revision'"
+                " RETURNING value"
+            ).fetchone()[0]
+        )
         conn.execute(
-            "INSERT OR REPLACE INTO article_writes(revision, article_id) VALUES (?, ?)",
+            "INSERT INTO article_writes(revision, article_id) VALUES (?, ?)"
+            " ON CONFLICT(revision) DO UPDATE SET article_id = excluded.article_id",
             (revision, article_id),
         )
         if revision % 1000 == 0:
@@ -77,3 +87,15 @@ class RevisionLog(Database):
         if len(rows) != current - revision:
             return None
         return {row["article_id"] for row in rows}
+
+    def writes_between(self, after: int, upto: int) -> dict[int, str]:
+        """The article each write after revision `after`, up to `upto`, changed, by revision.
+
+        A revision the log no longer keeps (trimmed) is missing from the answer: a node that
+        fell that far behind cannot tell which articles changed, and reads them all again.
+        """
+        rows = self._conn.execute(
+            "SELECT revision, article_id FROM article_writes WHERE revision > ? AND revision <= ?",
+            (after, upto),
+        ).fetchall()
+        return {int(row["revision"]): row["article_id"] for row in rows}

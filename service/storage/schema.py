@@ -223,3 +223,232 @@ def add_missing_columns(conn: sqlite3.Connection, table: str, columns: dict[str,
     for name, definition in columns.items():
         if name not in present:
             conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {definition}")
+
+
+# PostgreSQL: the same tables, made by versioned migrations (run by `kb build` and at start,
+# one process at a time: service/storage/postgres.py). A migration once released is never
+# edited; a change to the tables is a new one at the end of the list.
+#
+# Ids and other keys sort and compare byte by byte (COLLATE "C"), as SQLite's do: pages of
+# records follow their ids, and a cursor is an id. Aliases and keywords compare without case,
+# as SQLite's NOCASE does, through a case-insensitive ICU collation of the same name.
+POSTGRES_SCHEMA_1 = """
+CREATE COLLATION IF NOT EXISTS nocase
+    (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+CREATE TABLE meta (key TEXT COLLATE "C" PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE articles (
+    id TEXT COLLATE "C" PRIMARY KEY,
+    title TEXT NOT NULL,
+    summary TEXT NOT NULL DEFAULT '',
+    modification_type TEXT,
+    last_reviewed TEXT,
+    source TEXT NOT NULL CHECK (source IN ('curated', 'imported', 'api')),
+    content_hash TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE article_aliases (
+    alias TEXT COLLATE nocase PRIMARY KEY,
+    article_id TEXT COLLATE "C" NOT NULL REFERENCES articles(id) ON DELETE CASCADE
+);
+CREATE INDEX article_aliases_article ON article_aliases(article_id);
+CREATE TABLE article_products (
+    article_id TEXT COLLATE "C" NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    product TEXT COLLATE "C" NOT NULL,
+    version TEXT COLLATE "C" NOT NULL DEFAULT '',
+    PRIMARY KEY (article_id, position)
+);
+CREATE INDEX article_products_product ON article_products(product);
+-- `rowid` keeps the order keywords were written in, which SQLite's own rowid gives there.
+CREATE TABLE article_keywords (
+    rowid BIGINT GENERATED ALWAYS AS IDENTITY,
+    article_id TEXT COLLATE "C" NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    keyword TEXT COLLATE nocase NOT NULL,
+    PRIMARY KEY (article_id, keyword)
+);
+CREATE INDEX article_keywords_keyword ON article_keywords(keyword);
+CREATE TABLE sections (
+    article_id TEXT COLLATE "C" NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    heading TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (article_id, position)
+);
+CREATE TABLE related_articles (
+    article_id TEXT COLLATE "C" NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    target_id TEXT COLLATE "C" NOT NULL,
+    title TEXT NOT NULL DEFAULT '',
+    reason TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (article_id, position)
+);
+CREATE INDEX related_articles_target ON related_articles(target_id);
+CREATE TABLE issues (
+    id TEXT COLLATE "C" PRIMARY KEY,
+    article_id TEXT COLLATE "C" NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    number INTEGER NOT NULL,
+    title TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX issues_article ON issues(article_id);
+CREATE TABLE symptoms (
+    id TEXT COLLATE "C" PRIMARY KEY,
+    issue_id TEXT COLLATE "C" NOT NULL REFERENCES issues(id) ON DELETE CASCADE,
+    article_id TEXT COLLATE "C" NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    kind TEXT COLLATE "C" NOT NULL,
+    text TEXT NOT NULL,
+    log_files TEXT NOT NULL DEFAULT '[]',
+    occurrences INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX symptoms_issue ON symptoms(issue_id);
+CREATE INDEX symptoms_article ON symptoms(article_id);
+CREATE TABLE causes (
+    id TEXT COLLATE "C" PRIMARY KEY,
+    article_id TEXT COLLATE "C" NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    missing_update TEXT,
+    applies_to_sites TEXT
+);
+CREATE INDEX causes_article ON causes(article_id);
+CREATE TABLE cause_issues (
+    cause_id TEXT COLLATE "C" NOT NULL REFERENCES causes(id) ON DELETE CASCADE,
+    issue_id TEXT COLLATE "C" NOT NULL REFERENCES issues(id) ON DELETE CASCADE,
+    PRIMARY KEY (cause_id, issue_id)
+);
+CREATE INDEX cause_issues_issue ON cause_issues(issue_id);
+CREATE TABLE workarounds (
+    id TEXT COLLATE "C" PRIMARY KEY,
+    article_id TEXT COLLATE "C" NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    title TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    preconditions TEXT NOT NULL DEFAULT '[]',
+    warnings TEXT NOT NULL DEFAULT '[]'
+);
+CREATE INDEX workarounds_article ON workarounds(article_id);
+CREATE TABLE workaround_issues (
+    workaround_id TEXT COLLATE "C" NOT NULL REFERENCES workarounds(id) ON DELETE CASCADE,
+    issue_id TEXT COLLATE "C" NOT NULL REFERENCES issues(id) ON DELETE CASCADE,
+    PRIMARY KEY (workaround_id, issue_id)
+);
+CREATE INDEX workaround_issues_issue ON workaround_issues(issue_id);
+CREATE TABLE steps (
+    id TEXT COLLATE "C" PRIMARY KEY,
+    workaround_id TEXT COLLATE "C" NOT NULL REFERENCES workarounds(id) ON DELETE CASCADE,
+    number INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    warnings TEXT NOT NULL DEFAULT '[]',
+    notes TEXT NOT NULL DEFAULT '[]'
+);
+CREATE INDEX steps_workaround ON steps(workaround_id);
+CREATE TABLE feedback (
+    id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    issue_id TEXT COLLATE "C" NOT NULL,
+    helpful INTEGER NOT NULL,
+    request_id TEXT,
+    comment TEXT,
+    evidence TEXT NOT NULL DEFAULT '[]',
+    status TEXT COLLATE "C" NOT NULL DEFAULT 'approved',
+    lessons TEXT NOT NULL DEFAULT '[]',
+    client TEXT COLLATE "C",
+    reviewed_at TEXT
+);
+CREATE INDEX feedback_issue ON feedback(issue_id);
+CREATE INDEX feedback_status ON feedback(status, id);
+CREATE TABLE learned_symptoms (
+    id TEXT COLLATE "C" PRIMARY KEY,
+    issue_id TEXT COLLATE "C" NOT NULL,
+    article_id TEXT COLLATE "C" NOT NULL,
+    text TEXT COLLATE "C" NOT NULL,
+    feedback_id BIGINT REFERENCES feedback(id),
+    created_at TEXT COLLATE "C" NOT NULL,
+    UNIQUE (issue_id, text)
+);
+CREATE INDEX learned_symptoms_article ON learned_symptoms(article_id);
+CREATE TABLE issue_penalties (
+    issue_id TEXT COLLATE "C" NOT NULL,
+    signature TEXT COLLATE "C" NOT NULL,
+    verdicts INTEGER NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (issue_id, signature)
+);
+CREATE TABLE article_writes (
+    revision BIGINT PRIMARY KEY,
+    article_id TEXT COLLATE "C" NOT NULL
+);
+CREATE TABLE line_keys (
+    article_id BIGINT PRIMARY KEY,
+    keys BYTEA NOT NULL,
+    issue_numbers BYTEA NOT NULL
+);
+-- English stemming without a stop-word list, as SQLite's porter tokenizer has none: a search
+-- made only of function words finds the articles that say them, on either backend.
+CREATE TEXT SEARCH DICTIONARY kb_stem (TEMPLATE = snowball, LANGUAGE = english);
+CREATE TEXT SEARCH CONFIGURATION kb_english (COPY = english);
+ALTER TEXT SEARCH CONFIGURATION kb_english
+    ALTER MAPPING FOR asciiword, asciihword, hword_asciipart, word, hword, hword_part
+    WITH kb_stem;
+-- Full-text search: each article's title (weight A) and text (weight B) as one tsvector,
+-- kept by the database itself whenever the row is written, searched through a GIN index.
+-- `rowid` is the article's number, as in SQLite's FTS5 table, so one statement writes either.
+-- Every run of characters other than letters and digits is a space first, as SQLite's
+-- unicode61 tokenizer has it: PostgreSQL's parser would keep a path or a file name (copylog.tcf)
+-- as one token, and the words in it could not be found.
+CREATE TABLE article_search (
+    rowid BIGINT PRIMARY KEY,
+    title TEXT NOT NULL,
+    body TEXT NOT NULL,
+    document TSVECTOR GENERATED ALWAYS AS (
+        setweight(to_tsvector('kb_english', regexp_replace(title, '[^[:alnum:]]+', ' ', 'g')), 'A')
+        || setweight(to_tsvector('kb_english', regexp_replace(body, '[^[:alnum:]]+', ' ', 'g')), 'B')
+    ) STORED
+);
+CREATE INDEX article_search_document ON article_search USING GIN (document);
+-- The activity log: in the shared database too, so feedback by request id and content gaps
+-- see the pastes answered on every node.
+CREATE TABLE matches (
+    request_id TEXT COLLATE "C" PRIMARY KEY,
+    created_at TEXT COLLATE "C" NOT NULL,
+    evidence TEXT NOT NULL,
+    unmatched TEXT NOT NULL
+);
+CREATE INDEX matches_created ON matches(created_at);
+CREATE TABLE issue_matches (
+    issue_id TEXT COLLATE "C" PRIMARY KEY,
+    article_id TEXT COLLATE "C" NOT NULL,
+    count INTEGER NOT NULL,
+    first_matched TEXT COLLATE "C" NOT NULL,
+    last_matched TEXT COLLATE "C" NOT NULL
+);
+CREATE TABLE unmatched_lines (
+    signature TEXT COLLATE "C" PRIMARY KEY,
+    count INTEGER NOT NULL,
+    first_seen TEXT COLLATE "C" NOT NULL,
+    last_seen TEXT COLLATE "C" NOT NULL,
+    clients INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE totals (key TEXT COLLATE "C" PRIMARY KEY, value BIGINT NOT NULL);
+CREATE TABLE gap_clients (
+    signature TEXT COLLATE "C" NOT NULL,
+    client TEXT COLLATE "C" NOT NULL,
+    PRIMARY KEY (signature, client)
+);
+CREATE TABLE line_seen (
+    signature TEXT COLLATE "C" PRIMARY KEY,
+    pastes INTEGER NOT NULL,
+    last_seen TEXT COLLATE "C" NOT NULL
+);
+CREATE INDEX line_seen_last ON line_seen(last_seen);
+"""
+
+# The products listing counts by product and version from this index alone, as SQLite's does.
+POSTGRES_SCHEMA_2 = """
+CREATE INDEX article_products_listing ON article_products(product, version, article_id);
+"""
+
+# (version, script), oldest first.
+POSTGRES_MIGRATIONS: list[tuple[int, str]] = [(1, POSTGRES_SCHEMA_1), (2, POSTGRES_SCHEMA_2)]

@@ -1,14 +1,48 @@
-"""Full-text search over whole articles (SQLite FTS5), written with each article."""
+"""Full-text search over whole articles, written with each article.
+
+SQLite searches its FTS5 table (porter stemming, BM25); PostgreSQL the tsvector column of its
+`article_search` table through a GIN index (English stemming, `ts_rank_cd`, weighed by idf). Either way the
+words are taken literally, the title counts double the text, and an article's number is its
+row in the search table.
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from service.storage.connection import Database, placeholders
 
+# PostgreSQL's ranking, written to rank as BM25 does where it matters: each word's
+# `ts_rank_cd` (title, label A, counted double the text, label B) weighed by how rare the word
+# is (BM25's idf, floored near 0 as FTS5 floors it). Plain `ts_rank_cd` of an any-word query
+# has no idf: an article saying a common word often would outrank one with the rare words.
+# Normalisation 33 (1 + 32): divided by the log of the article's length, and saturating
+# (rank / (rank + 1)), as BM25's length and term-frequency parts do.
+# `{every}` is empty, or a HAVING clause that keeps articles with every word.
+_RANKED = (
+    "words AS (SELECT q.query FROM unnest(?::text[]) AS t(word),"
+    " LATERAL (SELECT websearch_to_tsquery('kb_english', t.word) AS query) q"
+    " WHERE numnode(q.query) > 0),"
+    " weighted AS (SELECT w.query,"
+    " greatest(ln((n.total - d.found + 0.5) / (d.found + 0.5)), 1e-6) AS idf"
+    " FROM words w, (SELECT count(*) AS total FROM articles) n,"
+    " LATERAL (SELECT count(*) AS found FROM article_search WHERE document @@ w.query) d),"
+    " ranked AS (SELECT s.rowid,"
+    " sum(x.idf * ts_rank_cd('{{0.1, 0.2, 0.5, 1.0}}', s.document, x.query, 33)) AS score"
+    " FROM weighted x JOIN article_search s ON s.document @@ x.query{products}"
+    " GROUP BY s.rowid{every} ORDER BY score DESC, s.rowid LIMIT ?)"
+)
+_EVERY_WORD = " HAVING count(*) = (SELECT count(*) FROM weighted)"
+# Headline options close to SQLite's snippet: matches in bold, about 24 words around them.
+_HEADLINE = (
+    "StartSel=**, StopSel=**, MaxWords=24, MinWords=12, ShortWord=2,"
+    ' MaxFragments=1, FragmentDelimiter=" … "'
+)
+
 
 class ArticleSearch(Database):
-    """BM25-ranked searches of the articles' title and text."""
+    """Ranked searches of the articles' title and text."""
 
     def search_articles(
         self,
@@ -26,6 +60,8 @@ class ArticleSearch(Database):
         """
         if not words:
             return []
+        if self.is_postgres:
+            return self._search_postgres(words, limit, products, every_word)
         match = _fts_query(words, " AND " if every_word else " OR ")
         # Ranking first, snippets after, one row at a time: SQLite works out every selected
         # column of every matching row before it sorts, a snippet costs far more than a score,
@@ -59,6 +95,12 @@ class ArticleSearch(Database):
         """Ids of the articles best matching any of `words` by BM25 (title counted double)."""
         if not words:
             return []
+        if self.is_postgres:
+            rows = self._conn.execute(
+                "WITH " + _RANKED.format(products="", every="") + " SELECT rowid FROM ranked",
+                (_quoted(words), limit),
+            )
+            return [str(row[0]) for row in rows]
         rows = self._conn.execute(
             "SELECT rowid FROM article_search WHERE article_search MATCH ?"
             " ORDER BY bm25(article_search, 2.0, 1.0) LIMIT ?",
@@ -68,10 +110,50 @@ class ArticleSearch(Database):
 
     def articles_with_word(self, word: str) -> int:
         """How many articles the full-text index finds `word` in (stemmed, as searches are)."""
+        if self.is_postgres:
+            return self._conn.execute(
+                "SELECT count(*) FROM article_search"
+                " WHERE document @@ websearch_to_tsquery('kb_english', ?)",
+                (_quoted([word])[0],),
+            ).fetchone()[0]
         return self._conn.execute(
             "SELECT count(*) FROM article_search WHERE article_search MATCH ?",
             (_fts_query([word], ""),),
         ).fetchone()[0]
+
+    def _search_postgres(
+        self, words: list[str], limit: int, products: list[str] | None, every_word: bool
+    ) -> list[dict[str, Any]]:
+        """`search_articles` on PostgreSQL: the best `limit` rows ranked first, and headlines
+        made for those alone (a headline reads the whole text again; a rank only the tsvector)."""
+        of_products = ""
+        if products is not None:
+            of_products = (
+                " AND CAST(s.rowid AS TEXT) IN (SELECT article_id FROM article_products"
+                f" WHERE product IN ({placeholders(products)}))"
+            )
+        ranked = _RANKED.format(products=of_products, every=_EVERY_WORD if every_word else "")
+        rows = self._conn.execute(
+            f"WITH {ranked}, anyword AS (SELECT websearch_to_tsquery('kb_english', ?) AS query)"
+            " SELECT a.id AS article_id, a.title,"
+            f" ts_headline('kb_english', s.body, q.query, '{_HEADLINE}') AS snippet, r.score"
+            " FROM ranked r JOIN article_search s ON s.rowid = r.rowid"
+            " JOIN articles a ON a.id = CAST(r.rowid AS TEXT), anyword q"
+            " ORDER BY r.score DESC, r.rowid",
+            [_quoted(words), *(products or ()), limit, " or ".join(_quoted(words))],
+        ).fetchall()
+        return [dict(row) for row in rows]
+
+
+# What the stored tsvector's text had turned into spaces (its column in schema.py): a word
+# the same way, so that "copylog.tcf" is the phrase "copylog tcf" there, as FTS5 reads it.
+_NOT_ALPHANUMERIC = re.compile(r"[\W_]+")
+
+
+def _quoted(words: list[str]) -> list[str]:
+    """Each word as a `websearch_to_tsquery` text that takes it literally: its letters and
+    digits quoted, as a phrase when punctuation splits it."""
+    return ['"' + _NOT_ALPHANUMERIC.sub(" ", w).strip() + '"' for w in words]
 
 
 def _fts_query(words: list[str], joiner: str) -> str:

@@ -1,0 +1,210 @@
+"""Load on two nodes over one PostgreSQL store, beside one node over SQLite: `make load-cluster`.
+
+The SMS archive is imported once into a SQLite KB_HOME and once into a throw-away PostgreSQL
+server (or --database-url). Then, with the request mix of `make load` (bench/load.lua: one-line
+lookups, 200-line pastes, record reads, searches, drawn from the archive):
+
+1. one `kb serve` node over SQLite takes 50 connections for --duration seconds, then one over
+   PostgreSQL does;
+2. two `kb serve` nodes over PostgreSQL (KB_HOMEs of their own, the second's index built from
+   the store at its start) take 25 connections each, at the same time, for as long: the 50
+   connections split across them, as a load balancer would;
+3. 200-line pastes alone, one connection, on the SQLite node and on a PostgreSQL node: the
+   latency a user waits for a paste, the index being local in both.
+
+Every node runs `kb serve`'s default worker count, all on this machine, so two nodes share its
+cores. Prints requests/s, p50, p99 and errors for each; --json gives them as JSON.
+
+    python bench/load_cluster.py [--duration 20] [--database-url URL] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.cluster import Node  # noqa: E402
+from bench.load import (  # noqa: E402
+    LUA_SCRIPT,
+    MIX,
+    build_requests,
+    parse_wrk,
+    write_lua_data,
+    wrk_argv,
+)
+from bench.serving import SMS_ARCHIVE, free_port  # noqa: E402
+from service.config import Config  # noqa: E402
+from service.importer import run_import  # noqa: E402
+from service.kb import KnowledgeBase  # noqa: E402
+
+CONNECTIONS = 50
+WRK_THREADS = 2
+
+
+def fill(config: Config, archive: Path) -> int:
+    """Build the seed and import the archive into the configuration's store; its articles."""
+    knowledge = KnowledgeBase(config)
+    try:
+        knowledge.build()
+        run_import(knowledge, [archive])
+        return knowledge.store.count("articles")
+    finally:
+        knowledge.close()
+
+
+def wrk_options(connections: int, seconds: float) -> argparse.Namespace:
+    """What bench/load.py's wrk helpers read of its command line."""
+    return argparse.Namespace(
+        threads=min(WRK_THREADS, connections), connections=connections, timeout=10,
+        script=LUA_SCRIPT, duration=seconds,
+    )  # fmt: skip
+
+
+def load_at_once(targets: list[tuple[Node, int]], data: Path, seconds: float, only: str = ""):
+    """wrk against each (node, connections) at the same time; each run's result, in order."""
+    running = [
+        subprocess.Popen(
+            wrk_argv(
+                f"http://127.0.0.1:{node.port}", data, wrk_options(conns, seconds), seconds, only
+            ),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            errors="replace",
+        )  # fmt: skip
+        for node, conns in targets
+    ]
+    results = []
+    for process in running:
+        stdout, stderr = process.communicate(timeout=seconds + 120)
+        results.append(
+            parse_wrk(subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr))
+        )
+    return results
+
+
+def summary(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """Runs side by side as one: requests and errors added, the worst p50 and p99 (wrk's
+    percentiles of separate runs cannot be merged exactly)."""
+    return {
+        "requests": sum(r["requests"] for r in results),
+        "requests_per_second": round(sum(r["requests_per_second"] for r in results), 1),
+        "p50_ms": round(max(r["p50_ms"] for r in results), 1),
+        "p99_ms": round(max(r["p99_ms"] for r in results), 1),
+        "errors": sum(r["non_2xx"] + sum(r["socket_errors"].values()) for r in results),
+        "error_kinds": {
+            name: count
+            for r in results
+            for name, count in [
+                *((f"status {k}", v) for k, v in r["statuses"].items() if not 200 <= int(k) < 300),
+                *((f"socket {k}", v) for k, v in r["socket_errors"].items() if v),
+            ]
+        },
+        "error_samples": [sample for r in results for sample in r["error_samples"]][:5],
+        # Time in the app (Server-Timing) by kind of request: where the store's part shows.
+        "app_p50_ms": {
+            kind: max(r["kinds"].get(kind, {}).get("app_p50_ms") or 0 for r in results)
+            for kind in sorted({kind for r in results for kind in r["kinds"]})
+        },
+    }
+
+
+def run(database_url: str, root: Path, seconds: float) -> dict[str, Any]:
+    """Both stores filled, the three measurements made; the figures."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    single_home, shared_home = root / "sqlite", root / "a"
+    articles = fill(Config(kb_home=single_home), SMS_ARCHIVE)
+    fill(Config(kb_home=shared_home, database_url=database_url), SMS_ARCHIVE)
+    data = root / "requests.lua"
+    write_lua_data(data, build_requests(single_home, random.Random(14)), MIX)
+    single = Node("sqlite", free_port(), single_home, dict(env, KB_HOME=str(single_home)))
+    shared = [
+        Node(name, free_port(), root / name,
+             dict(env, KB_HOME=str(root / name), KB_DATABASE_URL=database_url))
+        for name in ("a", "b")
+    ]  # fmt: skip
+    report: dict[str, Any] = {"articles": articles, "seconds": seconds}
+    nodes = [single, *shared]
+    try:
+        single.start()
+        single.wait_ready()
+        report["sqlite_one_node"] = summary(load_at_once([(single, CONNECTIONS)], data, seconds))
+        report["sqlite_paste_200"] = summary(load_at_once([(single, 1)], data, seconds, "paste"))
+        single.kill(signal.SIGTERM)
+        # One node over PostgreSQL first, as the SQLite one ran: what the store costs alone.
+        shared[0].start()
+        shared[0].wait_ready(seconds=600)
+        report["postgresql_one_node"] = summary(
+            load_at_once([(shared[0], CONNECTIONS)], data, seconds)
+        )
+        shared[1].start()
+        shared[1].wait_ready(seconds=600)
+        half = CONNECTIONS // 2
+        report["postgresql_two_nodes"] = summary(
+            load_at_once([(shared[0], half), (shared[1], CONNECTIONS - half)], data, seconds)
+        )
+        report["postgresql_paste_200"] = summary(
+            load_at_once([(shared[1], 1)], data, seconds, "paste")
+        )
+    finally:
+        for node in nodes:
+            node.kill(signal.SIGTERM)
+    one, two = report["sqlite_one_node"], report["postgresql_two_nodes"]
+    report["p99_ratio"] = round(two["p99_ms"] / max(one["p99_ms"], 0.1), 2)
+    report["paste_p50_ratio"] = round(
+        report["postgresql_paste_200"]["p50_ms"] / max(report["sqlite_paste_200"]["p50_ms"], 0.1),
+        2,
+    )
+    return report
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=float, default=20, help="seconds per measurement")
+    parser.add_argument("--database-url", default="", help="default: a throw-away server")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed (apt-get install wrk)")
+    root = Path(tempfile.mkdtemp(prefix="kb-load-cluster-"))
+    server = None
+    try:
+        url = args.database_url
+        if not url:
+            from tests.postgres import PostgresServer, find_binaries
+
+            binaries = find_binaries()
+            if binaries is None:
+                raise SystemExit("PostgreSQL is not installed: `make postgresql` installs it")
+            server = PostgresServer(binaries)
+            server.start()
+            url = server.new_store_url()
+        report = run(url, root, args.duration)
+    finally:
+        if server is not None:
+            server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        for name, value in report.items():
+            print(f"{name}: {value}")
+    two = report["postgresql_two_nodes"]
+    return 0 if two["errors"] == 0 else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,236 @@
+"""The store in PostgreSQL: what only a shared database has to get right.
+
+Many nodes write one database at once: migrations must run once, concurrent saves of one
+article must neither lose nor double it, every write must get a revision of its own with none
+skipped, and a database that cannot be reached must be a 503 the service recovers from.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+
+from schemas.records import load_article_document
+from service.config import PROJECT_ROOT, Config
+from service.storage import Store
+from service.storage.postgres import postgres_sql
+from service.storage.schema import POSTGRES_MIGRATIONS
+from tests.helpers import make_config, outside_sql, widget_article
+from tests.postgres import PostgresServer
+
+
+@pytest.fixture()
+def store_url(postgres: PostgresServer) -> str:
+    return postgres.new_store_url()
+
+
+@pytest.fixture()
+def stores(store_url: str):
+    """Stores over one database, as two nodes would hold them; closed after the test."""
+    made: list[Store] = []
+
+    def make() -> Store:
+        made.append(Store(store_url))
+        return made[-1]
+
+    yield make
+    for store in made:
+        store.close()
+
+
+def _seed() -> dict:
+    return load_article_document(yaml.safe_load((PROJECT_ROOT / "kb_data/264630.yaml").read_text()))
+
+
+def _at_once(*work: Callable[[], object]) -> list[object]:
+    """Run each piece of work on a thread of its own, started together; their results."""
+    results: list[object] = [None] * len(work)
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(work))
+
+    def run(i: int) -> None:
+        start.wait()
+        try:
+            results[i] = work[i]()
+        except BaseException as exc:  # handed to the test below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(work))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors, errors
+    return results
+
+
+@pytest.mark.parametrize(
+    ("sqlite", "postgres"),
+    [
+        ("SELECT id FROM articles WHERE id=?", "SELECT id FROM articles WHERE id=%s"),
+        ("VALUES (:id, :text)", "VALUES (%(id)s, %(text)s)"),
+        ("SELECT ?::text[]", "SELECT %s::text[]"),
+        ("WHERE title LIKE '%?%' AND id=?", "WHERE title LIKE '%%?%%' AND id=%s"),
+        ("SELECT 'a:b', 100 % 7", "SELECT 'a:b', 100 %% 7"),
+    ],
+)
+def test_statements_are_written_once_and_sent_in_psycopgs_placeholders(
+    sqlite: str, postgres: str
+) -> None:
+    assert postgres_sql(sqlite) == postgres
+
+
+def test_migrations_run_once_however_many_nodes_start_together(stores) -> None:
+    nodes = [stores() for _ in range(3)]
+    _at_once(*(node.initialise for node in nodes))
+    assert nodes[0].exists()
+    versions = outside_sql(nodes[0].url, "SELECT version FROM schema_migrations")
+    assert sorted(v for (v,) in versions) == [v for v, _ in POSTGRES_MIGRATIONS]
+    assert nodes[1]._postgres.migrate(POSTGRES_MIGRATIONS) == []  # nothing left to do
+
+
+def test_two_nodes_saving_one_article_at_once_neither_lose_nor_double_it(stores) -> None:
+    first, second = stores(), stores()
+    first.initialise()
+    seed = _seed()
+    writes = _at_once(
+        lambda: first.save_article(seed, source="api"),
+        lambda: second.save_article(copy.deepcopy(seed), source="api"),
+    )
+    assert sorted(w.outcome for w in writes) == ["created", "unchanged"]  # type: ignore[attr-defined]
+    assert first.count("articles") == 1
+    assert first.count("symptoms") == len(seed["symptoms"])
+    assert first.revision() == 1
+
+
+def test_concurrent_writes_get_revisions_of_their_own_in_commit_order(stores) -> None:
+    nodes = [stores() for _ in range(3)]
+    nodes[0].initialise()
+
+    def write(node: Store, numbers: range) -> list[int]:
+        revisions = []
+        for number in numbers:
+            article = widget_article(str(number), f"widget {number} stopped")
+            revisions.append(node.save_article(article, source="api").revision)
+            if number % 3 == 0:
+                revisions.append(node.delete_article(str(number)).revision)  # type: ignore[union-attr]
+        return revisions
+
+    work = [
+        lambda n=n, i=i: write(n, range(700000 + i * 100, 700000 + i * 100 + 30))
+        for i, n in enumerate(nodes)
+    ]
+    handed_out = _at_once(*work)
+    revisions = sorted(r for batch in handed_out for r in batch)  # type: ignore[union-attr]
+    assert revisions == list(range(1, len(revisions) + 1))
+    assert nodes[1].revision() == len(revisions)
+    # The write log says which article each of them wrote, with no revision missing.
+    assert nodes[2].articles_written_since(0, len(revisions), limit=10_000) is not None
+    assert nodes[0].count("articles") == 3 * 30 - 3 * 10
+
+
+def test_two_reviewers_apply_one_verdict_once(
+    make_app, postgres: PostgresServer, tmp_path: Path
+) -> None:
+    from service.learning import AlreadyReviewed, record_feedback, review_feedback
+
+    config = make_config(tmp_path, database_url=postgres.new_store_url())
+    app = make_app(config)
+    store = app.extensions["kb"].store
+    outcome = record_feedback(
+        store,
+        issue_id="264630-1",
+        article_id="264630",
+        helpful=True,
+        evidence=[],
+        lessons=["copylog widget sync stalled at the relay"],
+        request_id=None,
+        comment=None,
+        client="client-a",
+    )
+    feedback_id = outcome.feedback["id"]
+    reviewers = [Store(config.database_url), Store(config.database_url)]
+
+    def review(reviewer: Store) -> str:
+        try:
+            review_feedback(reviewer, feedback_id, approve=True)
+        except AlreadyReviewed:
+            return "already reviewed"
+        return "applied"
+
+    try:
+        assert sorted(_at_once(*[lambda r=r: review(r) for r in reviewers])) == [
+            "already reviewed",
+            "applied",
+        ]
+    finally:
+        for reviewer in reviewers:
+            reviewer.close()
+    assert len(store.learned_symptoms("264630-1")) == 1
+
+
+def test_an_unreachable_database_is_a_503_problem_and_the_service_recovers(
+    make_app, postgres: PostgresServer, tmp_path: Path
+) -> None:
+    database = "outage"
+    postgres.admin(f"DROP DATABASE IF EXISTS {database}", database="postgres")
+    postgres.admin(f"CREATE DATABASE {database}", database="postgres")
+    app = make_app(make_config(tmp_path, database_url=postgres.url(database)))
+    client = app.test_client()
+    assert client.get("/v1/articles/264630").status_code == 200
+    postgres.admin(f"ALTER DATABASE {database} ALLOW_CONNECTIONS false", database="postgres")
+    try:
+        postgres.admin(
+            f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{database}'",
+            database="postgres",
+        )
+        down = client.get("/v1/articles/264630")
+        assert down.status_code == 503
+        assert down.mimetype == "application/problem+json"
+        assert down.get_json()["title"] == "Service unavailable"
+        assert "database" in down.get_json()["detail"]
+        assert down.headers["Retry-After"]
+        assert client.get("/readyz").status_code == 503
+    finally:
+        postgres.admin(f"ALTER DATABASE {database} ALLOW_CONNECTIONS true", database="postgres")
+    # Back without a restart: the next request connects again.
+    assert client.get("/v1/articles/264630").status_code == 200
+    assert client.get("/readyz").status_code == 200
+
+
+def test_a_second_node_builds_its_own_index_from_the_shared_store(
+    make_app, postgres: PostgresServer, tmp_path: Path
+) -> None:
+    url = postgres.new_store_url()
+    first = make_app(make_config(tmp_path / "a", database_url=url, api_tokens=["t"]))
+    put = first.test_client().put(
+        "/v1/articles/700001",
+        json=widget_article("700001", "Widget relay 7 lost its queue after the restart"),
+        headers={"Authorization": "Bearer t"},
+    )
+    assert put.status_code in (200, 201), put.get_json()
+    # Node B starts on an empty KB_HOME: its index comes from the store, A's write included.
+    second = make_app(make_config(tmp_path / "b", database_url=url))
+    body = second.test_client().post(
+        "/v1/match",
+        data="Widget relay 7 lost its queue after the restart",
+        content_type="text/plain",
+    )
+    assert body.get_json()["matches"][0]["article_id"] == "700001"
+    assert not (tmp_path / "b" / "home" / "kb.sqlite3").exists()
+
+
+def test_the_database_url_must_name_postgresql(monkeypatch) -> None:
+    monkeypatch.setenv("KB_DATABASE_URL", "mysql://db/kb")
+    with pytest.raises(SystemExit, match="KB_DATABASE_URL"):
+        Config.from_env()
+    monkeypatch.setenv("KB_DATABASE_URL", "postgresql://kb@db.internal/kb")
+    config = Config.from_env()
+    assert config.store_location == config.activity_location == "postgresql://kb@db.internal/kb"
+    monkeypatch.delenv("KB_DATABASE_URL")
+    assert Config.from_env().store_location == Config.from_env().store_path
