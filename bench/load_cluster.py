@@ -35,7 +35,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.cluster import Node  # noqa: E402
+from bench.cluster import Node, database  # noqa: E402
 from bench.load import (  # noqa: E402
     LUA_SCRIPT,
     MIX,
@@ -180,22 +180,10 @@ def main() -> int:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (apt-get install wrk)")
     root = Path(tempfile.mkdtemp(prefix="kb-load-cluster-"))
-    server = None
     try:
-        url = args.database_url
-        if not url:
-            from tests.postgres import PostgresServer, find_binaries
-
-            binaries = find_binaries()
-            if binaries is None:
-                raise SystemExit("PostgreSQL is not installed: `make postgresql` installs it")
-            server = PostgresServer(binaries)
-            server.start()
-            url = server.new_store_url()
-        report = run(url, root, args.duration)
+        with database(args.database_url) as url:
+            report = run(url, root, args.duration)
     finally:
-        if server is not None:
-            server.stop()
         shutil.rmtree(root, ignore_errors=True)
     if args.json:
         print(json.dumps(report, indent=2))
