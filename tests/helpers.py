@@ -9,6 +9,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -141,6 +142,30 @@ def stop_group(process: subprocess.Popen) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=10)
+
+
+@contextmanager
+def kb_serve(config: Config, root: Path, **env: str) -> Iterator[int]:
+    """`kb serve` with two workers on a free port over `config`'s store and curated articles,
+    with `env` added, logging to `root/serve.log`: its port once ready; stopped (SIGTERM, as an
+    operator stops it) afterwards."""
+    port = free_port()
+    environment = dict(os.environ, KB_HOME=str(config.kb_home), KB_DATA=str(config.kb_data), **env)
+    with open(root / "serve.log", "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--workers", "2"],
+            env=environment,
+            cwd=PROJECT_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            wait_ready(port, process, root / "serve.log")
+            yield port
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=30)
 
 
 def widget_article(number: str, line: str) -> dict:

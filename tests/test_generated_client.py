@@ -7,9 +7,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import io
-import os
 import re
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -22,7 +20,7 @@ import pytest
 import yaml
 
 from service.config import PROJECT_ROOT
-from tests.helpers import free_port, make_config, wait_ready
+from tests.helpers import kb_serve, make_config
 from tests.test_feedback import PASTE
 from tests.test_importer import PLAIN_ARTICLE
 from tests.test_writes import ARTICLE as WRITTEN_ARTICLE
@@ -111,30 +109,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("served")
     config = make_config(root)
     (config.kb_data / "900300.yaml").write_text(yaml.safe_dump(THIRD_ARTICLE), encoding="utf-8")
-    port = free_port()
-    env = dict(
-        os.environ,
-        KB_HOME=str(config.kb_home),
-        KB_DATA=str(config.kb_data),
-        KB_API_TOKENS=TOKEN,
-        # Answers must not depend on how busy the machine running the tests is.
-        KB_MATCH_BUDGET_MS="0",
-    )
-    with open(root / "serve.log", "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--workers", "2"],
-            env=env,
-            cwd=PROJECT_ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            wait_ready(port, process, root / "serve.log")
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=30)
+    # Answers must not depend on how busy the machine running the tests is.
+    with kb_serve(config, root, KB_API_TOKENS=TOKEN, KB_MATCH_BUDGET_MS="0") as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture()

@@ -14,14 +14,12 @@ import json
 import os
 import re
 import secrets
-import signal
 import subprocess
-import sys
 
 import pytest
 
 from service.config import PROJECT_ROOT
-from tests.helpers import free_port, make_config, wait_ready
+from tests.helpers import kb_serve, make_config
 
 README = PROJECT_ROOT / "README.md"
 README_ADDRESS = "127.0.0.1:8000"
@@ -68,30 +66,9 @@ def served(tmp_path_factory: pytest.TempPathFactory):
     token)."""
     root = tmp_path_factory.mktemp("readme")
     config = make_config(root, with_test_articles=False)
-    port = free_port()
     token = secrets.token_urlsafe(24)
-    log = open(root / "serve.log", "wb")  # noqa: SIM115 - closed at teardown
-    env = dict(
-        os.environ,
-        KB_HOME=str(config.kb_home),
-        KB_DATA=str(config.kb_data),
-        KB_API_TOKENS=token,
-    )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--workers", "2"],
-        env=env,
-        cwd=PROJECT_ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        wait_ready(port, process, root / "serve.log")
+    with kb_serve(config, root, KB_API_TOKENS=token) as port:
         yield port, token
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
-        log.close()
 
 
 def _run(command: str, port: int, variables: dict[str, str]) -> subprocess.CompletedProcess:
