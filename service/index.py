@@ -449,28 +449,34 @@ class KBIndex:
     def update_articles(
         self,
         store: Store,
-        article_ids: Iterable[str],
+        writes: Iterable[tuple[str, int | None]],
         new_ids: Iterable[str] = (),
-        revisions: Iterable[int] = (),
     ) -> int:
-        """Re-index the given articles (deleted ones drop out); returns documents written.
+        """Re-index the articles of committed `writes`, (article id, revision) pairs; deleted
+        articles drop out. Returns documents written.
 
-        Articles in `new_ids` were never indexed, so there is nothing of theirs to delete.
-        `revisions` are those of the writes this brings into the index: only they are recorded
-        as indexed (KnowledgeBase.after_write is the caller that knows them).
+        Articles in `new_ids` were never indexed, so there is nothing of theirs to delete. Only
+        the revisions of these writes are recorded as indexed (a write without a revision is
+        always indexed, and records none).
         """
-        fresh = set(new_ids)
-        revisions = list(revisions)
-        # Once each: an article named twice (and new) would otherwise be added twice.
-        article_ids = list(dict.fromkeys(article_ids))
+        writes = list(writes)
         with self.write_lock():
             state = self.read_state()
             indexed = state.get("revision", -1)
-            if any(r <= indexed or r in state.get("ahead", ()) for r in revisions):
-                # Some of these writes are indexed already: the node's follower (KnowledgeBase.
-                # catch_up) took them in between their commit and now. Their articles are in
-                # the index, new or not, and must be deleted before they are added again.
-                fresh = set()
+            ahead = set(state.get("ahead", ()))
+            # A write another indexer of this node (its follower, another worker) took in
+            # between the write's commit and now is in the index as the store has it: indexing
+            # it again would leave deleted documents behind, which still count in Whoosh's term
+            # statistics and so shift this node's scores away from another node's.
+            done = {a for a, r in writes if r is not None and (r <= indexed or r in ahead)}
+            writes = [(a, r) for a, r in writes if r is None or not (r <= indexed or r in ahead)]
+            if not writes:
+                return 0
+            # Once each: an article named twice (and new) would otherwise be added twice.
+            article_ids = list(dict.fromkeys(a for a, _ in writes))
+            revisions = [r for _, r in writes if r is not None]
+            # New, unless an earlier write of it is indexed already.
+            fresh = set(new_ids) - done
             ix = self.open()
             writer = ix.writer(limitmb=128)
             count = 0

@@ -192,24 +192,11 @@ class KnowledgeBase:
         self.changed()
         if rebuild:
             return self.index.rebuild(self.store, procs=procs)
-        # Writes this node's follower took in between their commit and now are in the index
-        # as the store has them: indexing them again would only leave deleted documents
-        # behind, which shift Whoosh's statistics and so the scores of this node's answers
-        # away from those of a node that indexed each write once.
-        state = self.index.read_state()
-        indexed, ahead = state.get("revision", -1), set(state.get("ahead", ()))
-        written = [w for w in written if (w.revision or 0) > indexed and w.revision not in ahead]
-        if not written:
-            return 0
-        article_ids = [w.article_id for w in written]
         # An article these writes created was not in the store before them, so the index holds
         # nothing of it to delete (a gap a crash left is closed by `repair`, at the next start).
         created = {w.article_id for w in written if w.outcome == "created"}
         return self.index.update_articles(
-            self.store,
-            article_ids,
-            created,
-            [w.revision for w in written if w.revision is not None],
+            self.store, [(w.article_id, w.revision) for w in written], created
         )
 
     def catch_up(self, batch: int = FOLLOW_BATCH) -> int:
@@ -242,9 +229,7 @@ class KnowledgeBase:
         if any(r not in logged for r in missing if r > 0):
             self.index.rebuild(self.store)
             return len(missing)
-        self.index.update_articles(
-            self.store, [logged[r] for r in missing if r in logged], (), missing
-        )
+        self.index.update_articles(self.store, [(logged[r], r) for r in missing if r in logged])
         return len(missing)
 
     def save_article(self, document: dict[str, Any], source: str) -> str:

@@ -177,8 +177,11 @@ def test_an_article_indexed_by_the_follower_first_is_not_indexed_twice(tmp_path:
         assert knowledge.index.document_count() - documents == added
         # The follower may also take the write in while the writer waits for the index's
         # lock, after the writer last looked: indexed again then, but not doubled.
-        knowledge.index.update_articles(
-            knowledge.store, ["700001"], {"700001"}, [write.revision or 0]
+        assert (
+            knowledge.index.update_articles(
+                knowledge.store, [("700001", write.revision)], {"700001"}
+            )
+            == 0
         )
         assert knowledge.index.document_count() - documents == added
         assert not knowledge.index_lags()
