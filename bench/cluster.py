@@ -10,11 +10,15 @@ B, on ports of their own, each with its own KB_HOME, both pointed at the one dat
    asks the same of a third node over a SQLite store the same articles were imported into;
 3. PUTs a new article on A and measures how long until B matches it (the bound: 2 s);
 4. sends feedback on A for a paste B answered, and reads it counted in B's /v1/stats;
-5. imports the next 100 articles through A and kills A (`kill -9`, master and workers)
+5. imports the next 60 articles through A and kills PostgreSQL part-way, starting it again
+   at once (`pg_ctl restart -m immediate`): the import's clients try again when told 503, as
+   a client should; every article A acknowledged must be in the store and on B, and both
+   nodes, never restarted, must be ready again and take writes;
+6. imports the next 100 articles through A and kills A (`kill -9`, master and workers)
    part-way: every article A acknowledged must be in the store and indexed on B, and A,
    started again on its KB_HOME, must become ready with all of them.
 
-Run by hand it takes the whole archive (2,820 articles, the last 100 for step 5);
+Run by hand it takes the whole archive (2,820 articles, the last 160 for steps 5 and 6);
 tests/test_cluster.py runs the same on a few hundred. Exits 1 when a check fails; --json prints the report as JSON.
 
     python bench/cluster.py [--articles N] [--database-url URL] [--json]
@@ -64,6 +68,10 @@ REFUSALS = {"409", "422"}
 # Articles imported through A while it is killed: the archive's last ones, kept out of the
 # first import.
 KILL_ARTICLES = 100
+# Articles imported through A while PostgreSQL is restarted: the ones before those.
+RESTART_ARTICLES = 60
+# How long an import client goes on trying one article the node answers 503 for.
+RETRY_SECONDS = 60.0
 
 
 @dataclass
@@ -154,11 +162,17 @@ def archive_texts(archive: Path, count: int) -> list[str]:
 
 
 def import_through(
-    node: Node, texts: list[str], on_ack: Callable[[int], None] | None = None
+    node: Node,
+    texts: list[str],
+    on_ack: Callable[[int], None] | None = None,
+    *,
+    retry_unavailable: bool = False,
 ) -> tuple[list[str], Counter[str]]:
     """POST each text to the node's import endpoint from a few clients at once; (the ids of
     the articles the node acknowledged, the other answers by status, "refused" for no answer
-    at all). Goes on quietly when the node goes away (the kill check)."""
+    at all). Goes on quietly when the node goes away (the kill check). `retry_unavailable`:
+    a text answered 503 is sent again after the Retry-After the node asks for (at most a
+    second), for up to RETRY_SECONDS; each such answer is counted as "503 retried"."""
     acknowledged: list[str] = []
     others: Counter[str] = Counter()
     lock = threading.Lock()
@@ -170,12 +184,21 @@ def import_through(
                 text = next(pending, None)
             if text is None:
                 return
-            try:
-                status, body = call(
-                    node.port, "POST", "/v1/articles/import", text.encode(),
-                    {"Content-Type": "text/plain; charset=utf-8", **AUTH},
-                )  # fmt: skip
-            except OSError:
+            deadline = time.monotonic() + RETRY_SECONDS
+            while True:
+                try:
+                    status, body = call(
+                        node.port, "POST", "/v1/articles/import", text.encode(),
+                        {"Content-Type": "text/plain; charset=utf-8", **AUTH},
+                    )  # fmt: skip
+                except OSError:
+                    status, body = 0, None
+                if not (retry_unavailable and status == 503 and time.monotonic() < deadline):
+                    break
+                with lock:
+                    others["503 retried"] += 1
+                time.sleep(1.0)
+            if status == 0:
                 with lock:
                     others["refused"] += 1
                 continue
@@ -273,6 +296,11 @@ class Report:
     sqlite_compared: int = 0
     sqlite_identical: int = 0
     sqlite_differing: list[dict] = field(default_factory=list)
+    # PostgreSQL killed and started again during an import through A.
+    restart_acknowledged: int = 0
+    restart_unavailable_answers: int = 0
+    restart_lost: list[str] = field(default_factory=list)
+    restart_recovered_seconds: float | None = None
     killed_after_acknowledged: int = 0
     acknowledged_lost: list[str] = field(default_factory=list)
     a_restarted_ready: bool = False
@@ -286,9 +314,11 @@ def run(
     archive: Path = SMS_ARCHIVE,
     *,
     with_sqlite: bool = True,
+    restart_database: Callable[[], None] | None = None,
 ) -> Report:
     """Every check, on two nodes made under root (and, `with_sqlite`, a third over a SQLite
-    store, for comparing answers); the report says what held and what not."""
+    store, for comparing answers); the report says what held and what not. The restart check
+    runs when `restart_database` is given: what kills the database server and starts it."""
     report = Report()
     env = dict(
         os.environ,
@@ -309,13 +339,18 @@ def run(
         a.wait_ready()
         b.start()
         b.wait_ready()
-        texts = archive_texts(archive, articles + KILL_ARTICLES)
-        kept = min(KILL_ARTICLES, len(texts) // 4)
-        pastes = _import_and_compare(a, b, texts[: len(texts) - kept], report)
+        texts = archive_texts(archive, articles + RESTART_ARTICLES + KILL_ARTICLES)
+        killed = min(KILL_ARTICLES, len(texts) // 4)
+        restarted = min(RESTART_ARTICLES, len(texts) // 4)
+        first = texts[: len(texts) - killed - restarted]
+        pastes = _import_and_compare(a, b, first, report)
         if with_sqlite:
-            _compare_with_sqlite(b, nodes["sqlite"], texts[: len(texts) - kept], pastes, report)
+            _compare_with_sqlite(b, nodes["sqlite"], first, pastes, report)
         _put_and_feedback(a, b, report)
-        _kill_during_import(a, b, texts[len(texts) - kept :], report)
+        if restart_database is not None:
+            restart_texts = texts[len(first) : len(first) + restarted]
+            _restart_during_import(a, b, restart_texts, restart_database, report)
+        _kill_during_import(a, b, texts[len(texts) - killed :], report)
     finally:
         for node in nodes.values():
             node.kill(signal.SIGTERM)
@@ -430,6 +465,55 @@ def _put_and_feedback(a: Node, b: Node, report: Report) -> None:
         report.failures.append("feedback given on A was not counted on B")
 
 
+def _restart_during_import(
+    a: Node, b: Node, texts: list[str], restart: Callable[[], None], report: Report
+) -> None:
+    restart_at = max(5, len(texts) // 3)
+    due = threading.Event()
+    done = threading.Event()
+
+    def restart_when_due() -> None:
+        # In a thread of its own: the import's requests go on while the server is down.
+        due.wait()
+        try:
+            restart()
+        finally:
+            done.set()
+
+    def mark(count: int) -> None:
+        if count >= restart_at:
+            due.set()
+
+    restarter = threading.Thread(target=restart_when_due)
+    restarter.start()
+    acknowledged, others = import_through(a, texts, on_ack=mark, retry_unavailable=True)
+    due.set()
+    restarter.join()
+    restarted = time.monotonic()
+    report.restart_acknowledged = len(acknowledged)
+    report.restart_unavailable_answers = others.pop("503 retried", 0)
+    if set(others) - REFUSALS:
+        report.failures.append(f"imports through A across the restart failed: {dict(others)}")
+    # Both nodes, never restarted, take writes and catch up again.
+    for node in (a, b):
+        try:
+            wait_caught_up(node)
+        except AssertionError as exc:
+            report.failures.append(f"after the database restart: {exc}")
+    report.restart_recovered_seconds = round(time.monotonic() - restarted, 2)
+    report.restart_lost = [
+        article_id
+        for article_id in acknowledged
+        if any(call(n.port, "GET", f"/v1/articles/{quote(article_id)}")[0] != 200 for n in (a, b))
+    ]
+    if report.restart_lost:
+        report.failures.append(
+            f"{len(report.restart_lost)} articles acknowledged across the restart are missing"
+        )
+    if not all(readiness(node)["ready"] for node in (a, b)):
+        report.failures.append("a node is not ready after the database restart")
+
+
 def _kill_during_import(a: Node, b: Node, texts: list[str], report: Report) -> None:
     kill_at = max(10, len(texts) // 3)
     killed = threading.Event()
@@ -470,20 +554,21 @@ def _kill_during_import(a: Node, b: Node, texts: list[str], report: Report) -> N
 
 
 @contextmanager
-def database(given: str | None) -> Iterator[str]:
-    """The PostgreSQL URL to use: `given`, or a throw-away server's, stopped afterwards."""
+def database(given: str | None) -> Iterator[tuple[str, Callable[[], None] | None]]:
+    """The PostgreSQL URL to use and how to restart its server: `given` (a server this check
+    may not restart: None), or a throw-away server's, stopped afterwards."""
     if given:
-        yield given
+        yield given, None
         return
     from tests.postgres import PostgresServer, find_binaries
 
     binaries = find_binaries()
     if binaries is None:
         raise SystemExit("PostgreSQL is not installed: `make postgresql` installs it")
-    server = PostgresServer(binaries)
+    server = PostgresServer(binaries, crash_safe=True)
     server.start()
     try:
-        yield server.new_store_url()
+        yield server.new_store_url(), server.restart
     finally:
         server.stop()
 
@@ -500,15 +585,17 @@ def main() -> int:
     articles = args.articles or 10**9
     root = Path(tempfile.mkdtemp(prefix="kb-cluster-"))
     try:
-        with database(args.database_url) as url:
-            report = run(url, root, articles, with_sqlite=not args.no_sqlite)
+        with database(args.database_url) as (url, restart):
+            report = run(
+                url, root, articles, with_sqlite=not args.no_sqlite, restart_database=restart
+            )
     finally:
         shutil.rmtree(root, ignore_errors=True)
     if args.json:
         print(json.dumps(report.__dict__, indent=2))
     else:
         for name, value in report.__dict__.items():
-            if name not in ("answers_differing", "sqlite_differing", "failures"):
+            if name not in ("answers_differing", "sqlite_differing", "failures", "restart_lost"):
                 print(f"{name}: {value}")
         for difference in report.answers_differing[:5] + report.sqlite_differing[:5]:
             print(f"differs: {difference}")

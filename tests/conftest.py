@@ -43,10 +43,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
     """A PostgreSQL server of the session's own, stopped and deleted at the end."""
+    yield from _postgres_server()
+
+
+@pytest.fixture()
+def restartable_postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL server of this test's own, which it may kill and start again (no other
+    test's connections are cut), its commits written out before they are acknowledged."""
+    yield from _postgres_server(crash_safe=True)
+
+
+def _postgres_server(crash_safe: bool = False) -> Iterator[PostgresServer]:
     binaries = find_binaries()
     if binaries is None:
         _missing("PostgreSQL is not installed (no initdb/pg_ctl); `make test` installs it")
-    server = PostgresServer(binaries)  # type: ignore[arg-type]
+    server = PostgresServer(binaries, crash_safe=crash_safe)  # type: ignore[arg-type]
     try:
         server.start()
     except Exception as exc:

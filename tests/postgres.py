@@ -44,8 +44,11 @@ def _free_port() -> int:
 class PostgresServer:
     """One cluster in a temporary directory, running until `stop`."""
 
-    def __init__(self, binaries: Path) -> None:
+    def __init__(self, binaries: Path, *, crash_safe: bool = False) -> None:
         self.binaries = binaries
+        # Commits that survive the server being killed (`restart`): each waits for its WAL to
+        # be written out, as on a real server. Otherwise commits return before that.
+        self.crash_safe = crash_safe
         self.root = Path(tempfile.mkdtemp(prefix="kb-postgres-"))
         self.data = self.root / "data"
         self.port = _free_port()
@@ -76,9 +79,10 @@ class PostgresServer:
         # test run writes far less to a shared disk.
         options = (
             f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.root}"
-            " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-            " -c max_connections=300"
+            " -c fsync=off -c full_page_writes=off -c max_connections=300"
         )
+        if not self.crash_safe:
+            options += " -c synchronous_commit=off"
         done = self._run(
             "pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"), "-o", options,
             "-w", "-t", "60", "start",
@@ -87,6 +91,16 @@ class PostgresServer:
             log = (self.root / "server.log").read_text(errors="replace") if self.root else ""
             raise RuntimeError(f"pg_ctl start failed: {done.stderr or done.stdout}\n{log}")
         self.admin(f"CREATE DATABASE {DATABASE}", database="postgres")
+
+    def restart(self) -> None:
+        """Kill the server (as a crash would: no checkpoint, sessions cut) and start it again
+        on the same data, port and options."""
+        done = self._run(
+            "pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"), "-m", "immediate",
+            "-w", "-t", "60", "restart",
+        )  # fmt: skip
+        if done.returncode != 0:
+            raise RuntimeError(f"pg_ctl restart failed: {done.stderr or done.stdout}")
 
     def stop(self) -> None:
         with contextlib.suppress(Exception):

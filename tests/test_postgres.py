@@ -18,7 +18,8 @@ import yaml
 from schemas.records import load_article_document
 from service.config import PROJECT_ROOT, Config
 from service.storage import Store
-from service.storage.postgres import postgres_sql
+from service.storage.connection import StorageUnavailable
+from service.storage.postgres import PostgresConnections, postgres_sql
 from service.storage.schema import POSTGRES_MIGRATIONS
 from tests.helpers import make_config, outside_sql, widget_article
 from tests.postgres import PostgresServer
@@ -201,6 +202,36 @@ def test_an_unreachable_database_is_a_503_problem_and_the_service_recovers(
     # Back without a restart: the next request connects again.
     assert client.get("/v1/articles/264630").status_code == 200
     assert client.get("/readyz").status_code == 200
+
+
+def test_after_the_server_restarts_one_piece_of_work_fails_not_one_per_pooled_connection(
+    restartable_postgres: PostgresServer,
+) -> None:
+    connections = PostgresConnections(restartable_postgres.new_store_url(), max_size=4)
+    try:
+        # Four connections in the pool, all idle: what a worker holds after a busy moment.
+        gate = threading.Barrier(4)
+
+        def busy() -> int:
+            with connections.transaction():
+                gate.wait(10)
+                return connections.execute("SELECT 1 AS one").fetchone()["one"]
+
+        assert _at_once(busy, busy, busy, busy) == [1, 1, 1, 1]
+        restartable_postgres.restart()
+        outcomes = []
+        for _ in range(4):
+            try:
+                with connections.transaction():
+                    connections.execute("SELECT 1")
+                outcomes.append("done")
+            except StorageUnavailable:
+                outcomes.append("503")
+        # The first failure tests the idle connections, and the broken ones are dropped.
+        assert outcomes.count("503") <= 1
+        assert outcomes[-1] == "done"
+    finally:
+        connections.close()
 
 
 def test_a_second_node_builds_its_own_index_from_the_shared_store(

@@ -15,6 +15,7 @@ process recovers on its own once the server is back.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -175,7 +176,18 @@ class PostgresConnections:
         except PoolTimeout as exc:
             raise _unavailable(exc) from exc
         except psycopg.OperationalError as exc:
+            self._drop_broken()
             raise _unavailable(exc) from exc
+        except StorageUnavailable:
+            # A statement's own failure, already told as unavailable (`_run`, `transaction`).
+            self._drop_broken()
+            raise
+
+    def _drop_broken(self) -> None:
+        """After a connection failed, test the idle others: when the server restarted, all of
+        them are broken, and each would otherwise fail the next piece of work given it."""
+        with contextlib.suppress(Exception):
+            self.pool.check()
 
     # -- statements ---------------------------------------------------------------------------
 
