@@ -9,6 +9,7 @@ with the reason, so a batch can report it and go on.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import os
 import re
@@ -27,6 +28,7 @@ from service.article_text import LineKeys, article_lines
 from service.decoding import ARCHIVE_CHARSET, decode_text
 from service.normalize import normalize, parse_line
 from service.storage import Write
+from service.storage.connection import StorageUnavailable
 
 TEXT_SUFFIXES = (".md", ".txt", ".text", ".kb")
 MAX_ARTICLE_BYTES = 2 * 1024 * 1024
@@ -1388,6 +1390,12 @@ INDEX_BATCH = 500
 # makes every server worker open a new searcher and start its caches over, and a few commits a
 # second slowed a loaded server's matches several times over for as long as an import ran.
 INDEX_EVERY_SECONDS = 10.0
+# Articles are written in batches, each batch one transaction (one commit, not one per article,
+# which is most of a PostgreSQL import's time), each article a savepoint of its own inside it,
+# so that one failing is undone alone. A batch ends at whichever bound comes first: other
+# writers of the store (an article PUT, a reviewer's approval) wait for it at most this long.
+WRITE_BATCH = 200
+WRITE_BATCH_SECONDS = 0.25
 # Sources handed to the parser processes at a time, per process: bounds memory on any archive.
 PARSE_WINDOW = 64
 
@@ -1467,7 +1475,8 @@ def run_import(
 
     Parsing runs in `processes` worker processes (default: one per core, one process for a
     single file); the store and the index are written by this process alone. Each article is
-    its own transaction: a bad file is reported and skipped, never aborting the batch.
+    written whole or not at all (a savepoint of its batch's transaction): a bad file, or one
+    the store refuses, is reported and skipped, never aborting the batch.
     `progress(done, fraction, summary)` is called after each source.
     """
     # Marked as running, so that readiness tells the lag of an import at work from the lag an
@@ -1494,23 +1503,32 @@ def _import(
     if processes is None:
         single = len(paths) == 1 and Path(paths[0]).is_file() and not _is_archive(Path(paths[0]))
         processes = 1 if single else max(1, os.cpu_count() or 1)
-    for source, document, lines, problem, crashed in _parsed(iter_sources(paths), processes):
-        if document is None:
-            summary.counts["failed" if crashed else "skipped"] += 1
-            summary.problems.append({"file": source.name, "reason": problem or "unreadable"})
-        else:
-            write = kb.store.save_article(document, source="imported", lines=lines)
-            summary.counts["imported" if write.outcome == "created" else write.outcome] += 1
-            if write.written:
-                pending.append(write)
-        if len(pending) >= INDEX_BATCH and time.monotonic() - indexed_at >= INDEX_EVERY_SECONDS:
-            deferred = deferred or len(pending) + summary.total > max(INDEX_BATCH, existing)
-            if not deferred:
-                kb.after_write(pending)
-                indexed_at = time.monotonic()
-            pending = []
-        if progress is not None:
-            progress(summary.total, source.progress, summary)
+    batch = _WriteBatch(kb.store)
+    try:
+        for source, document, lines, problem, crashed in _parsed(iter_sources(paths), processes):
+            if document is None:
+                summary.counts["failed" if crashed else "skipped"] += 1
+                summary.problems.append({"file": source.name, "reason": problem or "unreadable"})
+            else:
+                write = batch.save(document, lines, source.name, summary)
+                if write is not None:
+                    summary.counts["imported" if write.outcome == "created" else write.outcome] += 1
+            # Only committed writes are indexed: the index never holds what the store may not.
+            pending.extend(batch.commit_if_due())
+            if len(pending) >= INDEX_BATCH and time.monotonic() - indexed_at >= INDEX_EVERY_SECONDS:
+                deferred = deferred or len(pending) + summary.total > max(INDEX_BATCH, existing)
+                if not deferred:
+                    kb.after_write(pending)
+                    indexed_at = time.monotonic()
+                pending = []
+            if progress is not None:
+                progress(summary.total, source.progress, summary)
+    except BaseException:
+        # Stopped part-way (an error, an interrupt): the open batch is rolled back, not left
+        # holding the store's write lock.
+        batch.abandon()
+        raise
+    pending.extend(batch.commit())
     if deferred:
         kb.after_write(pending, rebuild=True, procs=max(1, min(4, os.cpu_count() or 1)))
     elif pending:
@@ -1520,6 +1538,73 @@ def _import(
     kb.changed()
     summary.seconds = time.monotonic() - started
     return summary
+
+
+class _WriteBatch:
+    """The import's open transaction: articles saved into it, committed together."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self._open: Any = None
+        self._started = 0.0
+        self._writes: list[Write] = []
+        self._saved = 0
+
+    def save(
+        self, document: dict[str, Any], lines: LineKeys | None, name: str, summary: ImportSummary
+    ) -> Write | None:
+        """Save one article into the batch; None when the store refused it (reported in
+        `summary`, the rest of the batch kept)."""
+        if self._open is None:
+            self._open = self.store.transaction()
+            self._open.__enter__()
+            self._started = time.monotonic()
+        try:
+            # A savepoint of its own: all the store wrote of a refused article is undone.
+            with self.store.transaction():
+                write = self.store.save_article(document, source="imported", lines=lines)
+        except StorageUnavailable:
+            # Nothing more can be written: the batch is lost with the connection.
+            self.abandon()
+            raise
+        except Exception as exc:
+            if not self.store.in_transaction():
+                # The database ended the whole transaction (SQLite does on a full disk): the
+                # batch's other articles are gone too, and the next would fare no better.
+                self.abandon()
+                raise
+            summary.counts["failed"] += 1
+            summary.problems.append({"file": name, "reason": f"the store refused it: {exc}"})
+            return None
+        self._saved += 1
+        if write.written:
+            self._writes.append(write)
+        return write
+
+    def commit_if_due(self) -> list[Write]:
+        """Commit when the batch is full or old enough; the writes committed (often none)."""
+        if self._open is None:
+            return []
+        if self._saved < WRITE_BATCH and time.monotonic() - self._started < WRITE_BATCH_SECONDS:
+            return []
+        return self.commit()
+
+    def commit(self) -> list[Write]:
+        """Commit what the batch holds; the writes committed."""
+        if self._open is None:
+            return []
+        opened, self._open = self._open, None
+        opened.__exit__(None, None, None)
+        writes, self._writes, self._saved = self._writes, [], 0
+        return writes
+
+    def abandon(self) -> None:
+        """Roll back what the batch holds (the import is ending with an error)."""
+        opened, self._open = self._open, None
+        self._writes, self._saved = [], 0
+        if opened is not None:
+            with contextlib.suppress(Exception):
+                opened.__exit__(RuntimeError, RuntimeError("the import stopped"), None)
 
 
 def _is_archive(path: Path) -> bool:

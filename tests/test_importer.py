@@ -394,13 +394,15 @@ def test_an_import_indexes_in_batches_at_most_so_often(
     importer.run_import(knowledge, [numbered_articles(tmp_path / "first", 700000, 12)], None, 1)
     monkeypatch.setattr(importer, "INDEX_BATCH", 2)
     monkeypatch.setattr(importer, "INDEX_EVERY_SECONDS", every_seconds)
+    # Each article committed on its own: what the index may take in after each.
+    monkeypatch.setattr(importer, "WRITE_BATCH", 1)
     commits = []
     update = knowledge.index.update_articles
     monkeypatch.setattr(
         knowledge.index,
         "update_articles",
-        lambda store, ids, created=(), revisions=(): (
-            commits.append(len(ids)) or update(store, ids, created, revisions)
+        lambda store, writes, created=(): (
+            commits.append(len(writes)) or update(store, writes, created)
         ),
     )
     summary = importer.run_import(
@@ -1019,3 +1021,37 @@ Issue 1
 
 Modification Type:MajorLast Reviewed:3/1/2004
 """
+
+
+def test_an_article_the_store_refuses_is_reported_and_the_rest_of_its_batch_kept(
+    tmp_path, monkeypatch
+) -> None:
+    from service import importer
+    from service.kb import KnowledgeBase
+
+    knowledge = KnowledgeBase(make_config(tmp_path))
+    knowledge.build()
+    save = knowledge.store.save_article
+
+    def save_or_fail(document, **kwargs):
+        write = save(document, **kwargs)
+        if document["id"] == "720002":
+            # Written, then refused: what the store had written of it must be undone too.
+            raise RuntimeError("constraint failed while saving")
+        return write
+
+    monkeypatch.setattr(knowledge.store, "save_article", save_or_fail)
+    try:
+        summary = importer.run_import(
+            knowledge, [numbered_articles(tmp_path / "batch", 720000, 5)], None, 1
+        )
+    finally:
+        monkeypatch.undo()
+    assert summary.counts["imported"] == 4 and summary.counts["failed"] == 1
+    [problem] = summary.problems
+    assert problem["file"].endswith("720002.txt")
+    assert problem["reason"] == "the store refused it: constraint failed while saving"
+    assert knowledge.store.article_text("720002") is None
+    assert all(knowledge.store.article_text(str(n)) for n in (720000, 720001, 720003, 720004))
+    assert not knowledge.index_lags()
+    knowledge.close()

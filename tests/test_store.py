@@ -13,7 +13,7 @@ import yaml
 from schemas.records import load_article_document
 from service.config import PROJECT_ROOT
 from service.storage import Store
-from tests.helpers import outside_sql, store_location
+from tests.helpers import outside_sql, store_location, widget_article
 
 pytestmark = pytest.mark.usefixtures("backend")
 
@@ -196,3 +196,28 @@ def test_the_store_takes_and_hands_out_plain_values_only(store: Store, seed: dic
     ]
     assert [bool(answer) for answer in answers] == [True] * len(answers)
     assert all(_plain(answer) for answer in answers)
+
+
+def test_writes_in_a_batch_commit_together_and_a_failing_one_is_undone_alone(
+    store: Store,
+) -> None:
+    # What an import does: one transaction per batch of articles, one savepoint per article.
+    one, two, three = (
+        load_article_document(widget_article(number, f"Widget {number} stopped responding"))
+        for number in ("700001", "700002", "700003")
+    )
+    with store.transaction():
+        store.save_article(one, source="imported")
+        with pytest.raises((sqlite3.Error, psycopg.Error)), store.transaction():
+            store.save_article(two, source="imported")
+            # The database itself refuses a statement (for PostgreSQL, an error that would
+            # leave a whole transaction unusable, not only this piece of it).
+            store._conn.execute("SELECT * FROM no_such_table")
+        store.save_article(three, source="imported")
+        # Nothing is committed before the batch ends: another program sees none of it.
+        assert _sql(store, "SELECT id FROM articles") == []
+    assert sorted(row[0] for row in _sql(store, "SELECT id FROM articles")) == [
+        "700001",
+        "700003",
+    ]
+    assert store.article_text("700002") is None

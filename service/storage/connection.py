@@ -166,12 +166,20 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """One write transaction (BEGIN IMMEDIATE) on this thread's connection: committed when
-        the block ends, rolled back when it raises."""
+        the block ends, rolled back when it raises.
+
+        Inside another (a batch of writes) it is a savepoint: what it wrote is undone alone
+        when it raises, and committed with the batch otherwise.
+        """
         if self._postgres is not None:
             with self._postgres.transaction():
                 yield
             return
         conn = self._conn
+        if conn.in_transaction:
+            with self._savepoint(conn):
+                yield
+            return
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield
@@ -182,6 +190,19 @@ class Database:
                 conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+
+    @staticmethod
+    @contextmanager
+    def _savepoint(conn: sqlite3.Connection) -> Iterator[None]:
+        conn.execute("SAVEPOINT piece")
+        try:
+            yield
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK TO piece")
+                conn.execute("RELEASE piece")
+            raise
+        conn.execute("RELEASE piece")
 
     @contextmanager
     def traced(self) -> Iterator[list[str]]:

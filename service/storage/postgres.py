@@ -262,9 +262,16 @@ class PostgresConnections:
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """One transaction on one pooled connection: committed when the block ends, rolled
-        back when it raises. Statements of this thread run in it until then."""
-        if self.in_transaction:
-            raise RuntimeError("a transaction is already open on this thread")
+        back when it raises. Statements of this thread run in it until then. Inside another
+        (a batch of writes) it is a savepoint, undone alone when it raises."""
+        outer = getattr(self._local, "conn", None)
+        if outer is not None:
+            try:
+                with outer.transaction():
+                    yield
+            except psycopg.OperationalError as exc:
+                raise _unavailable(exc) from exc
+            return
         with self._connection() as conn:
             self._local.conn = conn
             try:
