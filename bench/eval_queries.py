@@ -358,7 +358,8 @@ def quoted_lines(article: Article) -> list[Quoted]:
 GUID = re.compile(r"\{?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}?", re.I)
 HEX = re.compile(r"\b0x[0-9a-f]+\b", re.I)
 DRIVE = re.compile(r"\b[a-z]:\\", re.I)
-UNC = re.compile(r"\\\\[^\\\s]+")
+# A server part written as a placeholder (\\<Computer name>) is the placeholder rule's to fill.
+UNC = re.compile(r"\\\\(?!<)[^\\\s]+")
 DIGITS = re.compile(r"\d+")
 NOT_WORD = re.compile(r"[^a-z0-9#]+")
 

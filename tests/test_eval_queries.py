@@ -238,3 +238,12 @@ def test_instance_data_varies_but_error_codes_stay():
     assert re.search(r"\(10\.\d{1,3}\.\d{1,3}\.\d{1,3}\)", varied)
     assert "95/98 clients" in varied
     assert "thread=1600" not in varied
+
+
+def test_a_server_written_as_a_placeholder_becomes_one_server_name():
+    varied = vary(
+        "A Windows NT system named \\\\<Computer name> could not be found", random.Random(2)
+    )
+    server = re.fullmatch(r"A Windows NT system named \\\\(\S+) could not be found", varied)
+    assert server is not None, varied
+    assert "<" not in varied and ">" not in varied
