@@ -181,7 +181,7 @@ def main() -> int:
         raise SystemExit("wrk is not installed (apt-get install wrk)")
     root = Path(tempfile.mkdtemp(prefix="kb-load-cluster-"))
     try:
-        with database(args.database_url) as url:
+        with database(args.database_url) as (url, _restart):
             report = run(url, root, args.duration)
     finally:
         shutil.rmtree(root, ignore_errors=True)
