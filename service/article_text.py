@@ -330,6 +330,8 @@ QUOTED_SHARE = 0.8
 # Runs of words tried inside a long line: at least this many tokens, at most this many.
 SPAN_MIN_TOKENS = 3
 SPAN_MAX_TOKENS = 14
+# Runs with more values inside than this are not tried with them as slots (`valued_spans`).
+SPAN_MAX_VALUES = 2
 # Lines with more tokens than this are not searched for runs: logs do not quote essays.
 SPAN_LINE_MAX_TOKENS = 40
 # Quoted messages, and sentences, looked up per pasted line, at most: each is normalised and
@@ -337,9 +339,13 @@ SPAN_LINE_MAX_TOKENS = 40
 MAX_PARTS_PER_LINE = 20
 
 
-def line_candidates(message: str, spans: bool) -> list[Candidate]:
+def line_candidates(message: str, spans: bool, valued_spans: bool = False) -> list[Candidate]:
     """The keys to look up for one pasted message: whole, embedded parts, and (with `spans`)
     every run of 3-14 tokens, for a known message inside a sentence that is not quoted.
+
+    With `valued_spans` too, runs with a value or two inside ("the computer SRV01 is already
+    a site system in site A01") are tried with each value, and both, as a slot: where the
+    article wrote a placeholder. Several keys a run: for the few lines of a typed question.
     """
     normal = normalize(message)
     if not normal.signature:
@@ -380,7 +386,11 @@ def line_candidates(message: str, spans: bool) -> list[Candidate]:
                 # A value next to a run of words may be what the article wrote as a
                 # placeholder: "Error Unable to open file NYC46784 after reboot" says the
                 # article's "Unable to open file <filename>".
-                if values_before[end] != values_before[start]:
+                inside = values_before[end] - values_before[start]
+                if inside:
+                    if valued_spans and inside <= SPAN_MAX_VALUES:
+                        for variant in _values_slotted(tokens[start:end], values[start:end]):
+                            add(variant, "contained")
                     continue
                 if end < len(tokens) and values[end]:
                     add(f"{run} {SLOT}", "contained")
@@ -398,6 +408,17 @@ def line_candidates(message: str, spans: bool) -> list[Candidate]:
                         add(collapsed([*source[:start], SLOT, *source[start + size :]]), "slot")
                 add(collapsed(list(source)), "slot")
     return list(out.values())
+
+
+def _values_slotted(run: list[str], values: list[bool]) -> Iterator[str]:
+    """A run with each of its values as a slot, one at a time, then all of them."""
+    at = [i for i, value in enumerate(values) if value]
+    for i in at:
+        yield collapsed([*run[:i], SLOT, *run[i + 1 :]])
+    if len(at) > 1:
+        yield collapsed(
+            [SLOT if value else token for token, value in zip(run, values, strict=True)]
+        )
 
 
 SLOT = "<x>"

@@ -82,6 +82,12 @@ ARTICLES = [
         "The replication log records:\n\n"
         "Widget replication from domain <source domain> to domain <target domain> failed.",
     ),
+    article(
+        "910010",
+        "A widget relay cannot be added twice",
+        "Adding the relay again fails, and the console shows:\n\n"
+        "The relay <xxx> is already a widget relay in site BBB",
+    ),
 ]
 # Lines any clean log of the made-up product has; every article quotes them.
 BOILERPLATE = [
@@ -199,6 +205,29 @@ def test_several_values_where_the_article_wrote_placeholders_match_in_a_log(clie
     top = match(client, paste)["matches"][0]
     assert top["article_id"] == "910009"
     assert [line["match"] for line in top["matched_lines"]] == ["normalised"]
+
+
+@pytest.mark.parametrize(
+    ("paste", "article_id"),
+    [
+        (
+            "The site server keeps logging The relay SRV01 is already a widget relay in site "
+            "A01 since yesterday",
+            "910010",
+        ),
+        (
+            "after the upgrade users see Widget replication from domain NYC49852 to domain "
+            "A0102137 failed, any idea",
+            "910009",
+        ),
+    ],
+)
+def test_a_message_with_values_inside_a_typed_sentence_is_contained(
+    client, paste: str, article_id: str
+) -> None:
+    top = match(client, paste)["matches"][0]
+    assert top["article_id"] == article_id
+    assert [line["match"] for line in top["matched_lines"]] == ["contained"]
 
 
 def test_a_value_where_the_article_wrote_a_placeholder_matches(client) -> None:

@@ -538,11 +538,16 @@ class Ranker:
             (nearly if coverage >= FOUND_COVERAGE else missing).append(search)
         misspelt = (missing + nearly)[:TYPO_SEARCH_LINES]
         more: list[int] = []
+        # A short paste is typed or picked by hand: a message with values may sit inside a
+        # sentence there, and its runs with values are tried with the values as slots too.
+        typed = len(searches) <= TYPO_CORRECTED_PASTE_LINES
         for search in missing[:SPAN_SEARCH_LINES]:
             budget.check("looking for known messages inside lines")
             asked = {c.key for c in search.candidates}
             spans = [
-                c for c in line_candidates(search.line.message, spans=True) if c.key not in asked
+                c
+                for c in line_candidates(search.line.message, spans=True, valued_spans=typed)
+                if c.key not in asked
             ]
             search.candidates += spans
             more += [c.key for c in spans]
