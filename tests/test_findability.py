@@ -309,3 +309,20 @@ def test_a_paste_made_to_maximise_the_extra_searches_is_answered(client) -> None
     body = match(client, "\n".join(lines))
     assert body["records_read"] == 401
     assert body["matches"][0]["article_id"] == "910001"
+
+
+def test_a_short_paste_made_to_maximise_the_runs_with_values_is_answered(client) -> None:
+    # A typed paste's lines have their runs with values tried with slots: 19 distinct lines of
+    # 40 tokens whose words and values alternate, so that nearly every run has one or two
+    # values, and no line is found whole. The line and token caps keep the work bounded.
+    def word(i: int, j: int) -> str:
+        return "zq" + chr(97 + i) + chr(97 + j % 26) + chr(97 + j // 26)
+
+    lines = [
+        " ".join(f"{1000 * i + j}" if j % 3 == 2 else word(i, j) for j in range(39))
+        for i in range(19)
+    ]
+    lines.append("Widget Manager ==> Timed out waiting for the widget service semaphore.")
+    body = match(client, "\n".join(lines))
+    assert body["records_read"] == 20
+    assert body["matches"][0]["article_id"] == "910001"
