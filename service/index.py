@@ -471,6 +471,8 @@ class KBIndex:
             done = {a for a, r in writes if r is not None and (r <= indexed or r in ahead)}
             writes = [(a, r) for a, r in writes if r is None or not (r <= indexed or r in ahead)]
             if not writes:
+                # In the index already; this process's next read must still see them.
+                self._checked_at = 0.0
                 return 0
             # Once each: an article named twice (and new) would otherwise be added twice.
             article_ids = list(dict.fromkeys(a for a, _ in writes))
