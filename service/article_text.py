@@ -343,8 +343,8 @@ def line_candidates(message: str, spans: bool, valued_spans: bool = False) -> li
     """The keys to look up for one pasted message: whole, embedded parts, and (with `spans`)
     every run of 3-14 tokens, for a known message inside a sentence that is not quoted.
 
-    With `valued_spans` too, runs with a value or two inside ("the computer SRV01 is already
-    a site system in site A01") are tried with each value, and both, as a slot: where the
+    With `valued_spans` too, runs with a value or two inside ("the relay SRV01 is already a
+    widget relay in site A01") are tried with each value, and both, as a slot: where the
     article wrote a placeholder. Several keys a run: for the few lines of a typed question.
     """
     normal = normalize(message)

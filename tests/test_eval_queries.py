@@ -241,9 +241,7 @@ def test_instance_data_varies_but_error_codes_stay():
 
 
 def test_a_server_written_as_a_placeholder_becomes_one_server_name():
-    varied = vary(
-        "A Windows NT system named \\\\<Computer name> could not be found", random.Random(2)
-    )
-    server = re.fullmatch(r"A Windows NT system named \\\\(\S+) could not be found", varied)
+    varied = vary("The widget host \\\\<Computer name> did not answer", random.Random(2))
+    server = re.fullmatch(r"The widget host \\\\(\S+) did not answer", varied)
     assert server is not None, varied
     assert "<" not in varied and ">" not in varied
