@@ -18,7 +18,10 @@ from service.storage.connection import Database, placeholders
 # is (BM25's idf, floored near 0 as FTS5 floors it). Plain `ts_rank_cd` of an any-word query
 # has no idf: an article saying a common word often would outrank one with the rare words.
 # Normalisation 33 (1 + 32): divided by the log of the article's length, and saturating
-# (rank / (rank + 1)), as BM25's length and term-frequency parts do.
+# (rank / (rank + 1)), as BM25's length and term-frequency parts do. A word in half the
+# articles or more has the floor idf, and its rank (below 1) would add under a millionth: it
+# counts as half of that, unranked, since ranking reads each matching article's tsvector,
+# most of a search's time when a word like "sms" matches nearly every article.
 # `{every}` is empty, or a HAVING clause that keeps articles with every word.
 _RANKED = (
     "words AS (SELECT q.query FROM unnest(?::text[]) AS t(word),"
@@ -29,7 +32,9 @@ _RANKED = (
     " FROM words w, (SELECT count(*) AS total FROM articles) n,"
     " LATERAL (SELECT count(*) AS found FROM article_search WHERE document @@ w.query) d),"
     " ranked AS (SELECT s.rowid,"
-    " sum(x.idf * ts_rank_cd('{{0.1, 0.2, 0.5, 1.0}}', s.document, x.query, 33)) AS score"
+    " sum(CASE WHEN x.idf > 1e-6"
+    " THEN x.idf * ts_rank_cd('{{0.1, 0.2, 0.5, 1.0}}', s.document, x.query, 33)"
+    " ELSE 5e-7 END) AS score"
     " FROM weighted x JOIN article_search s ON s.document @@ x.query{products}"
     " GROUP BY s.rowid{every} ORDER BY score DESC, s.rowid LIMIT ?)"
 )
