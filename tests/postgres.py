@@ -17,6 +17,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 # Debian puts the server's programs beside its version, not on PATH.
@@ -116,6 +117,26 @@ class PostgresServer:
 
         with psycopg.connect(self.url(database), autocommit=True) as conn:
             conn.execute(statement)  # type: ignore[arg-type]
+
+    def new_database(self, name: str) -> str:
+        """The URL of a database of its own, made empty (dropped first if a run left it)."""
+        self.admin(f"DROP DATABASE IF EXISTS {name}", database="postgres")
+        self.admin(f"CREATE DATABASE {name}", database="postgres")
+        return self.url(name)
+
+    @contextlib.contextmanager
+    def unreachable(self, name: str) -> Iterator[None]:
+        """While the block runs, database `name` refuses connections and its open sessions are
+        cut: an outage as its clients see it, over when the block ends."""
+        self.admin(f"ALTER DATABASE {name} ALLOW_CONNECTIONS false", database="postgres")
+        try:
+            self.admin(
+                f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'",
+                database="postgres",
+            )
+            yield
+        finally:
+            self.admin(f"ALTER DATABASE {name} ALLOW_CONNECTIONS true", database="postgres")
 
     def new_store_url(self) -> str:
         """The URL of a new, empty store: a schema of its own, first on the search path."""

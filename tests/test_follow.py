@@ -193,24 +193,15 @@ def test_a_node_follows_again_once_the_database_is_back(
     make_app, postgres: PostgresServer, tmp_path: Path
 ) -> None:
     database = "follow_outage"
-    postgres.admin(f"DROP DATABASE IF EXISTS {database}", database="postgres")
-    postgres.admin(f"CREATE DATABASE {database}", database="postgres")
-    url = postgres.url(database)
+    url = postgres.new_database(database)
     a = make_app(make_config(tmp_path / "a", database_url=url, api_tokens=[TOKEN]))
     b = make_app(make_config(tmp_path / "b", database_url=url))
     b.test_client().get("/healthz")
     follower = b.extensions["kb"].follower
     within(CONVERGE_SECONDS, lambda: follower.leading)
-    postgres.admin(f"ALTER DATABASE {database} ALLOW_CONNECTIONS false", database="postgres")
-    try:
-        postgres.admin(
-            f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{database}'",
-            database="postgres",
-        )
+    with postgres.unreachable(database):
         # The follower's steps fail meanwhile (each after the pool's wait): the node says so.
         assert b.test_client().get("/readyz").status_code == 503
-    finally:
-        postgres.admin(f"ALTER DATABASE {database} ALLOW_CONNECTIONS true", database="postgres")
     # A write on a pooled connection the outage broke is a 503 (Retry-After): the client tries
     # again, as it is told to, until A acknowledges the write.
     within(

@@ -179,17 +179,10 @@ def test_an_unreachable_database_is_a_503_problem_and_the_service_recovers(
     make_app, postgres: PostgresServer, tmp_path: Path
 ) -> None:
     database = "outage"
-    postgres.admin(f"DROP DATABASE IF EXISTS {database}", database="postgres")
-    postgres.admin(f"CREATE DATABASE {database}", database="postgres")
-    app = make_app(make_config(tmp_path, database_url=postgres.url(database)))
+    app = make_app(make_config(tmp_path, database_url=postgres.new_database(database)))
     client = app.test_client()
     assert client.get("/v1/articles/264630").status_code == 200
-    postgres.admin(f"ALTER DATABASE {database} ALLOW_CONNECTIONS false", database="postgres")
-    try:
-        postgres.admin(
-            f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{database}'",
-            database="postgres",
-        )
+    with postgres.unreachable(database):
         down = client.get("/v1/articles/264630")
         assert down.status_code == 503
         assert down.mimetype == "application/problem+json"
@@ -197,8 +190,6 @@ def test_an_unreachable_database_is_a_503_problem_and_the_service_recovers(
         assert "database" in down.get_json()["detail"]
         assert down.headers["Retry-After"]
         assert client.get("/readyz").status_code == 503
-    finally:
-        postgres.admin(f"ALTER DATABASE {database} ALLOW_CONNECTIONS true", database="postgres")
     # Back without a restart: the next request connects again.
     assert client.get("/v1/articles/264630").status_code == 200
     assert client.get("/readyz").status_code == 200

@@ -4,19 +4,14 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
-import signal
 import socket
-import subprocess
-import sys
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
 from service import limits
 from service.openapi import spec_dict
-from tests.helpers import free_port, make_config, request, wait_ready
+from tests.helpers import kb_serve, make_config, request
 
 SEED_LINES = (
     "Trying to open IPC connection with APM...  CCIM32  $$<CCIM32><Thu Jul 26 14:22:53.512 2001 "
@@ -28,25 +23,8 @@ SEED_LINES = (
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("serve")
-    config = make_config(root)
-    port = free_port()
-    log = open(root / "serve.log", "wb")  # noqa: SIM115 - closed at teardown
-    env = dict(os.environ, KB_HOME=str(config.kb_home), KB_DATA=str(config.kb_data))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--workers", "2"],
-        env=env,
-        cwd=Path(__file__).resolve().parent.parent,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        wait_ready(port, process, root / "serve.log")
+    with kb_serve(make_config(root), root) as port:
         yield port
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
-        log.close()
 
 
 def test_curl_data_binary_of_a_log_file_gets_the_issue_and_its_fix(server: int) -> None:
