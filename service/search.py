@@ -113,6 +113,7 @@ def search_issues(
     }
     docnums = sorted(docnum for found in issues_of.values() for docnum in found)
     having = documents_having(searcher.reader(), list(written), docnums)
+    titles = kb.store.issue_titles([a for a, found in issues_of.items() if found])
     hits = []
     for article_id, found_issues in issues_of.items():
         said = {}
@@ -122,7 +123,7 @@ def search_issues(
                 said[searcher.stored_fields(docnum)["issue_id"]] = words
         if not said:
             continue
-        for row in kb.store.issue_titles(article_id):
+        for row in titles[article_id]:
             found = said.get(row["id"])
             if found is None:
                 continue

@@ -221,3 +221,40 @@ def test_writes_in_a_batch_commit_together_and_a_failing_one_is_undone_alone(
         "700003",
     ]
     assert store.article_text("700002") is None
+
+
+def test_a_search_weighs_words_by_the_articles_that_have_them_after_another_node_writes(
+    store: Store,
+) -> None:
+    # How rare a word is weighs in its rank; another process (a node) adding articles with it
+    # makes it commoner, and the next search ranks as a store opened afresh would.
+    other = Store(store.url or store.path)
+    try:
+        for number in ("700001", "700002", "700003", "700004", "700005", "700006"):
+            line = f"Gadget {number} stalled at start"
+            other.save_article(
+                load_article_document(widget_article(number, line)), source="imported"
+            )
+        line = "Widget 700007 flux capacitor overheated"
+        other.save_article(load_article_document(widget_article("700007", line)), source="imported")
+        words = ["flux", "overheated"]
+        before = store.search_articles(words, limit=5)
+        for number in ("700008", "700009"):
+            line = f"Flux readings of widget {number} drift"
+            other.save_article(
+                load_article_document(widget_article(number, line)), source="imported"
+            )
+        after = store.search_articles(words, limit=5)
+        fresh = Store(store.url or store.path)
+        try:
+            expected = fresh.search_articles(words, limit=5)
+        finally:
+            fresh.close()
+    finally:
+        other.close()
+    assert [(hit["article_id"], hit["score"]) for hit in after] == [
+        (hit["article_id"], hit["score"]) for hit in expected
+    ]
+    # "flux" in three articles of nine weighs less than in one of seven.
+    assert before[0]["article_id"] == after[0]["article_id"] == "700007"
+    assert after[0]["score"] < before[0]["score"]

@@ -9,6 +9,7 @@ row in the search table.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from typing import Any
 
 from service.storage.connection import Database, placeholders
@@ -21,16 +22,18 @@ from service.storage.connection import Database, placeholders
 # (rank / (rank + 1)), as BM25's length and term-frequency parts do. A word in half the
 # articles or more has the floor idf, and its rank (below 1) would add under a millionth: it
 # counts as half of that, unranked, since ranking reads each matching article's tsvector,
-# most of a search's time when a word like "sms" matches nearly every article.
-# `{every}` is empty, or a HAVING clause that keeps articles with every word.
+# most of a search's time when a word like "sms" matches nearly every article. The words'
+# weights are worked out once (MATERIALIZED): inlined, each joined row would take the
+# logarithm of a numeric again, which cost more than ranking.
+# Parameters: the words, how many articles have each, how many articles there are; then
+# those of `{products}`; then the limit. `{every}` is empty, or a HAVING clause that keeps
+# articles with every word.
 _RANKED = (
-    "words AS (SELECT q.query FROM unnest(?::text[]) AS t(word),"
+    "words AS (SELECT q.query, t.found FROM unnest(?::text[], ?::bigint[]) AS t(word, found),"
     " LATERAL (SELECT websearch_to_tsquery('kb_english', t.word) AS query) q"
     " WHERE numnode(q.query) > 0),"
-    " weighted AS (SELECT w.query,"
-    " greatest(ln((n.total - d.found + 0.5) / (d.found + 0.5)), 1e-6) AS idf"
-    " FROM words w, (SELECT count(*) AS total FROM articles) n,"
-    " LATERAL (SELECT count(*) AS found FROM article_search WHERE document @@ w.query) d),"
+    " weighted AS MATERIALIZED (SELECT w.query,"
+    " greatest(ln((?::bigint - w.found + 0.5) / (w.found + 0.5)), 1e-6) AS idf FROM words w),"
     " ranked AS (SELECT s.rowid,"
     " sum(CASE WHEN x.idf > 1e-6"
     " THEN x.idf * ts_rank_cd('{{0.1, 0.2, 0.5, 1.0}}', s.document, x.query, 33)"
@@ -38,12 +41,29 @@ _RANKED = (
     " FROM weighted x JOIN article_search s ON s.document @@ x.query{products}"
     " GROUP BY s.rowid{every} ORDER BY score DESC, s.rowid LIMIT ?)"
 )
+# How many articles have each word, and how many there are: counting reads every article
+# with the word, more than ranking does for a common one.
+_COUNTED = (
+    "SELECT t.word, (SELECT count(*) FROM article_search"
+    " WHERE document @@ websearch_to_tsquery('kb_english', t.word)) AS found,"
+    " (SELECT count(*) FROM articles) AS total FROM unnest(?::text[]) AS t(word)"
+)
 _EVERY_WORD = " HAVING count(*) = (SELECT count(*) FROM weighted)"
 # Headline options close to SQLite's snippet: matches in bold, about 24 words around them.
 _HEADLINE = (
     "StartSel=**, StopSel=**, MaxWords=24, MinWords=12, ShortWord=2,"
     ' MaxFragments=1, FragmentDelimiter=" … "'
 )
+
+
+@dataclass
+class _WordCounts:
+    """How many articles have each word searched for, and how many articles there are, at
+    one revision of the store."""
+
+    revision: Any
+    found: dict[str, int] = field(default_factory=dict)
+    total: int = 0
 
 
 class ArticleSearch(Database):
@@ -101,9 +121,10 @@ class ArticleSearch(Database):
         if not words:
             return []
         if self.is_postgres:
+            quoted = _quoted(words)
             rows = self._conn.execute(
                 "WITH " + _RANKED.format(products="", every="") + " SELECT rowid FROM ranked",
-                (_quoted(words), limit),
+                [*self._word_counts(quoted), limit],
             )
             return [str(row[0]) for row in rows]
         rows = self._conn.execute(
@@ -126,14 +147,40 @@ class ArticleSearch(Database):
             (_fts_query([word], ""),),
         ).fetchone()[0]
 
+    def _word_counts(self, quoted: list[str]) -> tuple[list[str], list[int], int]:
+        """The words (as `_quoted` made them), how many articles have each, and how many
+        articles there are: the parameters a PostgreSQL ranking starts with.
+
+        The counts are kept until the store's revision moves (every write moves it), so a
+        word is counted once however often it is searched for, and never out of date for
+        longer than the write that changed it.
+        """
+        row = self._conn.execute("SELECT value FROM meta WHERE key='revision'").fetchone()
+        revision = row[0] if row is not None else None
+        kept: _WordCounts | None = getattr(self, "_kept_counts", None)
+        if kept is None or kept.revision != revision:
+            kept = self._kept_counts = _WordCounts(revision)
+        missing = [word for word in dict.fromkeys(quoted) if word not in kept.found]
+        if missing:
+            for word, found, total in self._conn.execute(_COUNTED, (missing,)):
+                kept.found[word] = found
+                kept.total = total
+        return quoted, [kept.found[word] for word in quoted], kept.total
+
     def _search_postgres(
         self, words: list[str], limit: int, products: list[str] | None, every_word: bool
     ) -> list[dict[str, Any]]:
         """`search_articles` on PostgreSQL: the best `limit` rows ranked first, and headlines
         made for those alone (a headline reads the whole text again; a rank only the tsvector)."""
         of_products = ""
+        every: list[str] = []
+        if every_word:
+            # Only the articles with every word are ranked: the index finds them with all the
+            # words at once, instead of ranking every article with any of them first.
+            of_products = " AND s.document @@ websearch_to_tsquery('kb_english', ?)"
+            every = [" ".join(_quoted(words))]
         if products is not None:
-            of_products = (
+            of_products += (
                 " AND CAST(s.rowid AS TEXT) IN (SELECT article_id FROM article_products"
                 f" WHERE product IN ({placeholders(products)}))"
             )
@@ -145,7 +192,13 @@ class ArticleSearch(Database):
             " FROM ranked r JOIN article_search s ON s.rowid = r.rowid"
             " JOIN articles a ON a.id = CAST(r.rowid AS TEXT), anyword q"
             " ORDER BY r.score DESC, r.rowid",
-            [_quoted(words), *(products or ()), limit, " or ".join(_quoted(words))],
+            [
+                *self._word_counts(_quoted(words)),
+                *every,
+                *(products or ()),
+                limit,
+                " or ".join(_quoted(words)),
+            ],
         ).fetchall()
         return [dict(row) for row in rows]
 
