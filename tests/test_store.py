@@ -258,3 +258,20 @@ def test_a_search_weighs_words_by_the_articles_that_have_them_after_another_node
     # "flux" in three articles of nine weighs less than in one of seven.
     assert before[0]["article_id"] == after[0]["article_id"] == "700007"
     assert after[0]["score"] < before[0]["score"]
+
+
+def test_a_search_fills_its_list_with_articles_having_only_its_commonest_word(
+    store: Store,
+) -> None:
+    # "stalled" is in every article, "flux" in one: that one comes first, and the others
+    # still fill the list, as people expect of a search for any of the words.
+    for number in ("700001", "700002", "700003", "700004", "700005", "700006"):
+        line = f"Gadget {number} stalled at start"
+        store.save_article(load_article_document(widget_article(number, line)), source="imported")
+    line = "Widget 700007 flux capacitor stalled"
+    store.save_article(load_article_document(widget_article("700007", line)), source="imported")
+    found = store.search_articles(["stalled", "flux"], limit=5)
+    assert len(found) == 5
+    assert found[0]["article_id"] == "700007"
+    assert store.articles_ranked(["stalled", "flux"], limit=5)[0] == "700007"
+    assert len(store.articles_ranked(["stalled", "flux"], limit=5)) == 5

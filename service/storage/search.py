@@ -8,6 +8,7 @@ row in the search table.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -121,12 +122,8 @@ class ArticleSearch(Database):
         if not words:
             return []
         if self.is_postgres:
-            quoted = _quoted(words)
-            rows = self._conn.execute(
-                "WITH " + _RANKED.format(products="", every="") + " SELECT rowid FROM ranked",
-                [*self._word_counts(quoted), limit],
-            )
-            return [str(row[0]) for row in rows]
+            query = "WITH " + _RANKED.format(products="", every="") + " SELECT rowid FROM ranked"
+            return [str(row[0]) for row in self._rank_postgres(query, words, [limit], limit)]
         rows = self._conn.execute(
             "SELECT rowid FROM article_search WHERE article_search MATCH ?"
             " ORDER BY bm25(article_search, 2.0, 1.0) LIMIT ?",
@@ -185,22 +182,48 @@ class ArticleSearch(Database):
                 f" WHERE product IN ({placeholders(products)}))"
             )
         ranked = _RANKED.format(products=of_products, every=_EVERY_WORD if every_word else "")
-        rows = self._conn.execute(
+        query = (
             f"WITH {ranked}, anyword AS (SELECT websearch_to_tsquery('kb_english', ?) AS query)"
             " SELECT a.id AS article_id, a.title,"
             f" ts_headline('kb_english', s.body, q.query, '{_HEADLINE}') AS snippet, r.score"
             " FROM ranked r JOIN article_search s ON s.rowid = r.rowid"
             " JOIN articles a ON a.id = CAST(r.rowid AS TEXT), anyword q"
-            " ORDER BY r.score DESC, r.rowid",
-            [
-                *self._word_counts(_quoted(words)),
-                *every,
-                *(products or ()),
-                limit,
-                " or ".join(_quoted(words)),
-            ],
-        ).fetchall()
+            " ORDER BY r.score DESC, r.rowid"
+        )
+        rows = self._rank_postgres(
+            query,
+            words,
+            [*every, *(products or ()), limit, " or ".join(_quoted(words))],
+            limit,
+            every_word,
+        )
         return [dict(row) for row in rows]
+
+    def _rank_postgres(
+        self, query: str, words: list[str], rest: list[Any], limit: int, every_word: bool = False
+    ) -> list[Any]:
+        """The rows of a `_RANKED` query of `words`, its other parameters `rest`.
+
+        Words in half the articles or more weigh next to nothing, and ranking reads every
+        article they are in: when `limit` articles have the other words, those are ranked
+        alone.
+        """
+        quoted, found, total = self._word_counts(_quoted(words))
+        if not every_word:
+            telling = [(w, n) for w, n in zip(quoted, found, strict=True) if not _floor(n, total)]
+            if telling and len(telling) < len(quoted):
+                rows = self._conn.execute(
+                    query, [[w for w, _ in telling], [n for _, n in telling], total, *rest]
+                ).fetchall()
+                if len(rows) >= limit:
+                    return rows
+        return self._conn.execute(query, [quoted, found, total, *rest]).fetchall()
+
+
+def _floor(found: int, total: int) -> bool:
+    """Whether a word in `found` articles of `total` has the floor weight (as `_RANKED`
+    works it out)."""
+    return math.log((total - found + 0.5) / (found + 0.5)) <= 1e-6
 
 
 # What the stored tsvector's text had turned into spaces (its column in schema.py): a word
