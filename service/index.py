@@ -222,9 +222,25 @@ class SearcherCaches:
     partial: dict[tuple[str, str], list[tuple[int, float]]] = field(default_factory=dict)
     # (segment id, deleted documents) -> what was read from that segment
     segments: dict[tuple[str, int], SegmentLookups] = field(default_factory=dict)
+    # What the ranker works out from this searcher alone, whatever the paste: a term's weight
+    # among symptoms and among issues' texts, and a symptom's stored fields (by document number
+    # and by id). Kept by service.matching.rank.
+    symptom_idf: dict[str, float] = field(default_factory=dict)
+    content_idf: dict[str, float] = field(default_factory=dict)
+    symptoms: dict[int, Any] = field(default_factory=dict)
+    symptoms_by_id: dict[str, Any] = field(default_factory=dict)
 
     def trim(self) -> None:
-        for cache in (self.df, self.postings, self.partial):
+        if len(self.symptoms) > self.limit:
+            self.symptoms_by_id.clear()
+        for cache in (
+            self.df,
+            self.postings,
+            self.partial,
+            self.symptom_idf,
+            self.content_idf,
+            self.symptoms,
+        ):
             if len(cache) > self.limit:
                 cache.clear()
         if sum(lookups.size() for lookups in self.segments.values()) > 2 * self.limit:

@@ -242,6 +242,8 @@ class _Symptom:
     component: str
     log_files: tuple[str, ...]
     exact: str
+    # The information its terms carry (Ranker.information), worked out once.
+    information: float
 
 
 class Ranker:
@@ -265,12 +267,13 @@ class Ranker:
         caches.trim()
         self._caches = caches
         self._partials = caches.partial
-        self._idf: dict[str, float] = {}
-        self._symptoms: dict[int, _Symptom] = {}
-        self._by_id: dict[str, _Symptom] = {}
+        # Shared by the requests that use this searcher: they depend on the index alone.
+        self._idf: dict[str, float] = caches.symptom_idf
+        self._symptoms: dict[int, _Symptom] = caches.symptoms
+        self._by_id: dict[str, _Symptom] = caches.symptoms_by_id
         self._symptom_count = max(1, self.df("doc_type", "symptom"))
         self._issue_count = max(1, self.df("doc_type", "issue"))
-        self._content_idf: dict[str, float] = {}
+        self._content_idf: dict[str, float] = caches.content_idf
 
     # -- term statistics ------------------------------------------------------------------
 
@@ -297,15 +300,17 @@ class Ranker:
         cached = self._symptoms.get(docnum)
         if cached is None:
             stored = self.searcher.stored_fields(docnum)
+            terms = tuple(stored.get("terms_stored", "").split())
             cached = _Symptom(
                 docnum,
                 stored["doc_id"].split(":", 1)[1],
                 stored["issue_id"],
                 stored["article_id"],
-                tuple(stored.get("terms_stored", "").split()),
+                terms,
                 stored.get("component") or "",
                 tuple(f for f in (stored.get("log_files") or "").split(",") if f),
                 stored.get("exact") or "",
+                self.information(terms),
             )
             self._symptoms[docnum] = cached
             self._by_id[cached.symptom_id] = cached
@@ -749,7 +754,7 @@ class Ranker:
     def _specificity(self, symptom: _Symptom, issues_sharing: int) -> float:
         # Rare among symptoms is not enough: a short symptom of words every article uses
         # ("Reading configuration......") is as generic as a log line can be.
-        information = min(1.0, self.information(symptom.terms) / FULL_INFORMATION)
+        information = min(1.0, symptom.information / FULL_INFORMATION)
         return min(information, self._content_factor(symptom.terms)) * shared_factor(issues_sharing)
 
     def _signature_evidence(self, line: PasteLine) -> list[tuple[_Symptom, Evidence]]:
@@ -806,20 +811,30 @@ class Ranker:
             return []
         generic_df = max(GENERIC_MIN_DF, int(self._symptom_count * GENERIC_SHARE))
         rare = sorted(known, key=self.idf, reverse=True)[:RARE_TERMS_PER_LINE]
-        shared_counts: dict[int, int] = {}
-        for term in rare:
-            if self.df("terms", term) > generic_df:
-                continue
-            for docnum in self.postings("terms", term):
-                shared_counts[docnum] = shared_counts.get(docnum, 0) + 1
-        if not shared_counts:
+        # Symptoms with two of the rare words or more, found by intersecting sets (in C): the
+        # postings of a long paste's lines add up to tens of thousands of symptoms.
+        postings = [
+            set(self.postings("terms", term))
+            for term in rare
+            if self.df("terms", term) <= generic_df
+        ]
+        shared: set[int] = set()
+        for i, first in enumerate(postings):
+            if len(rare) < 2:
+                shared |= first
+            for second in postings[i + 1 :]:
+                shared |= first & second
+        if not shared:
             return []
+        # In the order of the first rare word's postings having them, then by number, as
+        # counting the postings in turn would meet them: ties keep their first symptom.
+        sharing = sorted(
+            shared, key=lambda d: (next(i for i, p in enumerate(postings) if d in p), d)
+        )
         line_terms = set(normal.terms)
         line_information = self.information(tuple(line_terms))
         best: dict[str, tuple[float, _Symptom]] = {}
-        for docnum, count in shared_counts.items():
-            if count < 2 and len(rare) >= 2:
-                continue
+        for docnum in sharing:
             symptom = self.symptom(docnum)
             if not symptom.terms:
                 continue
@@ -827,7 +842,7 @@ class Ranker:
             if len(shared) < 2:
                 continue
             shared_information = self.information(tuple(shared))
-            recall = shared_information / max(self.information(symptom.terms), 1e-9)
+            recall = shared_information / max(symptom.information, 1e-9)
             precision = shared_information / max(line_information, 1e-9)
             # Both count alike: a line with words the symptom lacks is often another message,
             # and a known message inside a longer line is found whole by the text pass.
