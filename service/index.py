@@ -189,9 +189,31 @@ class SegmentLookups:
     df: dict[tuple[str, str], int] = field(default_factory=dict)
     # (field, term) -> document numbers within the segment
     postings: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    # field -> every term of the field in the segment (as stored: UTF-8) and its document
+    # frequency, for the fields of `VOCABULARY_FIELDS`.
+    vocabulary: dict[str, dict[bytes, int]] = field(default_factory=dict)
 
     def size(self) -> int:
+        """Entries that grow with what pastes ask (a vocabulary is as large as the segment)."""
         return len(self.df) + len(self.postings)
+
+    def terms_of(self, leaf: Any, field_name: str) -> dict[bytes, int]:
+        """The segment's terms of `field_name` with their document frequencies, read whole
+        the first time they are needed."""
+        terms = self.vocabulary.get(field_name)
+        if terms is None:
+            terms = self.vocabulary[field_name] = {
+                text: info.doc_frequency() for text, info in leaf.iter_field(field_name)
+            }
+        return terms
+
+
+# Fields whose every term a segment's lookups read at once: most lines of a paste are no
+# symptom and most of their words are in none, and a term the index lacks costs as much to
+# look up in Whoosh as one it has (a hash and a table scan per segment). Their vocabularies
+# are small (tens of thousands of terms in the 60,000-article archive, read in about 0.1 s
+# each); the issues' full text ("content") is not.
+VOCABULARY_FIELDS = frozenset({"signature", "terms"})
 
 
 def _segment_key(leaf: Any) -> tuple[str, int] | None:
@@ -229,6 +251,8 @@ class SearcherCaches:
     content_idf: dict[str, float] = field(default_factory=dict)
     symptoms: dict[int, Any] = field(default_factory=dict)
     symptoms_by_id: dict[str, Any] = field(default_factory=dict)
+    # The reader the segments' lookups were last worked out for, and them.
+    _leaf_lookups: tuple[Any, list[tuple[Any, int, SegmentLookups]]] | None = None
 
     def trim(self) -> None:
         if len(self.symptoms) > self.limit:
@@ -245,6 +269,7 @@ class SearcherCaches:
                 cache.clear()
         if sum(lookups.size() for lookups in self.segments.values()) > 2 * self.limit:
             self.segments.clear()
+            self._leaf_lookups = None
 
     def carried_over(self, reader: Any) -> SearcherCaches:
         """Caches for a new searcher on `reader`, with the lookups of segments it still has."""
@@ -252,13 +277,21 @@ class SearcherCaches:
         kept = {key: lookups for key, lookups in self.segments.items() if key in keys}
         return SearcherCaches(limit=self.limit, segments=kept)
 
-    def _leaves(self, reader: Any) -> Iterator[tuple[Any, int, SegmentLookups]]:
+    def _leaves(self, reader: Any) -> list[tuple[Any, int, SegmentLookups]]:
+        """The reader's segments, each with its lookups; worked out once per reader (every
+        term lookup goes through them)."""
+        kept = self._leaf_lookups
+        if kept is not None and kept[0] is reader:
+            return kept[1]
+        leaves = []
         for leaf, offset in reader.leaf_readers():
             key = _segment_key(leaf)
-            if key is None:
-                yield leaf, offset, SegmentLookups()
-            else:
-                yield leaf, offset, self.segments.setdefault(key, SegmentLookups())
+            lookups = (
+                SegmentLookups() if key is None else self.segments.setdefault(key, SegmentLookups())
+            )
+            leaves.append((leaf, offset, lookups))
+        self._leaf_lookups = (reader, leaves)
+        return leaves
 
     def doc_frequency(self, reader: Any, field_name: str, term: str) -> int:
         """How many documents have `term` in `field_name`, summed over the segments."""
@@ -267,6 +300,9 @@ class SearcherCaches:
         if value is None:
             value = 0
             for leaf, _, lookups in self._leaves(reader):
+                if field_name in VOCABULARY_FIELDS:
+                    value += lookups.terms_of(leaf, field_name).get(term.encode("utf-8"), 0)
+                    continue
                 found = lookups.df.get(key)
                 if found is None:
                     found = lookups.df[key] = leaf.doc_frequency(field_name, term)
@@ -283,8 +319,12 @@ class SearcherCaches:
             for leaf, offset, lookups in self._leaves(reader):
                 local = lookups.postings.get(key)
                 if local is None:
+                    if field_name in VOCABULARY_FIELDS:
+                        present = term.encode("utf-8") in lookups.terms_of(leaf, field_name)
+                    else:
+                        present = key in leaf
                     # The reader's postings need no scorer, unlike the searcher's.
-                    local = list(leaf.postings(field_name, term).all_ids()) if key in leaf else []
+                    local = list(leaf.postings(field_name, term).all_ids()) if present else []
                     lookups.postings[key] = local
                 value.extend(docnum + offset for docnum in local)
             self.postings[key] = value
