@@ -21,7 +21,7 @@ from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import accumulate, islice
-from typing import Any
+from typing import Any, NamedTuple
 
 from service.normalize import line_signature, normalize, parse_line
 from service.stop_words import SIGNATURE_STOP_WORDS
@@ -295,12 +295,11 @@ def article_lines(document: dict[str, Any], within: tuple[str, ...] = ()) -> lis
     return found
 
 
-@dataclass(frozen=True)
-class Candidate:
+class Candidate(NamedTuple):
     """A span of a pasted line to look up, and how much of the line it is.
 
     What it says is worked out only for the few candidates some article says: a paste asks
-    for thousands.
+    for thousands (a tuple: made in a fraction of a frozen dataclass's time).
     """
 
     key: int
@@ -352,10 +351,15 @@ def line_candidates(message: str, spans: bool, valued_spans: bool = False) -> li
         return []
     terms = frozenset(normal.terms)
     out: dict[int, Candidate] = {}
+    tried: set[str] = set()
 
     # No check of how much a span says here: articles have no keys for pieces that say too
     # little (see article_lines), so looking such a span up only finds nothing.
     def add(signature: str, how: str, quoted: bool = False) -> None:
+        # Runs and slots often come out alike: each text is hashed once.
+        if signature in tried:
+            return
+        tried.add(signature)
         key = line_key(signature)
         if key not in out:
             out[key] = Candidate(key, how, signature, terms, quoted)
@@ -403,11 +407,49 @@ def line_candidates(message: str, spans: bool, valued_spans: bool = False) -> li
         for base in bases:
             general = tuple(SLOT if t.startswith("<") else t for t in base)
             for source in {tuple(base), general}:
-                for size in (1, 2, 3):
-                    for start in range(len(source) - size + 1):
-                        add(collapsed([*source[:start], SLOT, *source[start + size :]]), "slot")
+                for variant in _slotted(source):
+                    add(variant, "slot")
                 add(collapsed(list(source)), "slot")
     return list(out.values())
+
+
+def _slotted(source: tuple[str, ...]) -> Iterator[str]:
+    """`source` with each run of one to three tokens as a slot, collapsed as `collapsed`
+    would collapse it.
+
+    A line has about sixty such runs: each is joined from the collapsed text before and after
+    it, worked out once, instead of collapsing the whole line again per run. Collapsing merges
+    only a placeholder with the same one next to it, so the parts join as they are but where
+    the slot meets a slot.
+    """
+    count = len(source)
+    heads = [""] * (count + 1)
+    kept: list[str] = []
+    for i, token in enumerate(source):
+        if not (token[0] == "<" and kept and kept[-1] == token):
+            kept.append(token)
+        heads[i + 1] = " ".join(kept)
+    tails = [""] * (count + 1)
+    kept = []
+    for i in range(count - 1, -1, -1):
+        token = source[i]
+        if not (token[0] == "<" and kept and kept[-1] == token):
+            kept.append(token)
+        tails[i] = " ".join(reversed(kept))
+    for size in (1, 2, 3):
+        for start in range(count - size + 1):
+            end = start + size
+            head, tail = heads[start], tails[end]
+            # A slot after this one is taken in by it...
+            if end < count and source[end] == SLOT:
+                tail = tail[len(SLOT) + 1 :]
+            # ... and this one by a slot before it.
+            if start and source[start - 1] == SLOT:
+                yield f"{head} {tail}" if tail else head
+            elif head:
+                yield f"{head} {SLOT} {tail}" if tail else f"{head} {SLOT}"
+            else:
+                yield f"{SLOT} {tail}" if tail else SLOT
 
 
 def _values_slotted(run: list[str], values: list[bool]) -> Iterator[str]:

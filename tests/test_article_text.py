@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from service.article_text import article_lines, line_candidates, line_key
+import random
+
+from service.article_text import SLOT, _slotted, article_lines, collapsed, line_candidates, line_key
 from service.normalize import normalize
 
 
@@ -147,3 +149,32 @@ def test_the_span_search_is_bounded_for_long_lines() -> None:
     assert len(line_candidates(long_line, True)) < 10
     medium = " ".join(f"word{i}" for i in range(40))
     assert len(line_candidates(medium, True)) < 1000
+
+
+def test_a_slot_next_to_a_placeholder_of_the_paste_is_one_slot_as_the_article_writes_it() -> None:
+    # The article names one value where the log has two in a row ("at <x> in <x>" against
+    # "at 0x0040a3f1 0x77e8 in <path> setup.exe"): the slot and the placeholders beside it
+    # collapse into one, however many tokens the slot covers.
+    article = keys_of(doc("The widget failed at <address> in setup.exe with status 7"))
+    for pasted in (
+        "The widget failed at 0x0040a3f1 0x77e8 in setup.exe with status 7",
+        "The widget failed at 1998-12-15 0x0040a3f1 in setup.exe with status 7",
+        "The widget failed at SRV01 in setup.exe with status 7",
+    ):
+        found = [k for k, how in candidate_keys(pasted, True).items() if k in article]
+        assert found, pasted
+
+
+def test_slot_runs_are_joined_as_collapsing_each_whole_line_would_make_them() -> None:
+    # The slot variants are joined from collapsed heads and tails: on every short line of
+    # words and placeholders, the same texts in the same order as collapsing each variant.
+    rng = random.Random(7)
+    tokens = ["a", "b", SLOT, "<path>", SLOT, "<num>"]
+    for _ in range(5000):
+        source = tuple(rng.choice(tokens) for _ in range(rng.randint(1, 8)))
+        expected = [
+            collapsed([*source[:start], SLOT, *source[start + size :]])
+            for size in (1, 2, 3)
+            for start in range(len(source) - size + 1)
+        ]
+        assert list(_slotted(source)) == expected, source
