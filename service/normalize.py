@@ -359,7 +359,7 @@ def _signature_tokens(message: str) -> list[str]:
         text = PLACEHOLDER.sub(_placeholder, text)
     # Each pattern runs only where the character it needs is present: most lines have no
     # path, address or number, and the checks cost far less than the patterns.
-    if "=" in text or ":" in text:
+    if ("=" in text or ":" in text) and _may_name_a_secret(text):
         text = SECRET_FIELD.sub(_secret, text)
     if "-" in text:
         text = GUID.sub(" <guid> ", text)
@@ -382,11 +382,18 @@ def _signature_tokens(message: str) -> list[str]:
         text = ACCOUNT.sub(_account_or_path, text)
         text = RELATIVE_PATH.sub(_relative_path, text)
     if DIGIT.search(text):
-        text = IPV4.sub(" <ip> ", text)
-        text = VERSION.sub(" <version> ", text)
-        text = DATE.sub(" <date> ", text)
-        text = TIME.sub(" <time> ", text)
-        text = HEX.sub(_hex, text)
+        # Each pattern runs only where the separators it needs are: an address has three
+        # dots, a version one, a date a dash or slash, a time a colon, hex an "0x".
+        if text.count(".") >= 3:
+            text = IPV4.sub(" <ip> ", text)
+        if "." in text:
+            text = VERSION.sub(" <version> ", text)
+        if "-" in text or "/" in text:
+            text = DATE.sub(" <date> ", text)
+        if ":" in text:
+            text = TIME.sub(" <time> ", text)
+        if "0x" in text or "0X" in text:
+            text = HEX.sub(_hex, text)
     text = BARE_HRESULT.sub(lambda m: canonical_hresult(int(m.group(1), 16)) or m.group(0), text)
     if DIGIT.search(text):
         text = SIGNED_NUMBER.sub(_signed, text)
@@ -403,6 +410,33 @@ def _signature_tokens(message: str) -> list[str]:
     while len(collapsed) > 1 and collapsed[0] in ("<date>", "<time>"):
         collapsed.pop(0)
     return collapsed
+
+
+# What every field name of SECRET_FIELD has in it, lowercased.
+SECRET_HINTS = (
+    "pass",
+    "pwd",
+    "secret",
+    "token",
+    "key",
+    "authorization",
+    "user",
+    "uid",
+    "data source",
+    "catalog",
+    "database",
+    "server",
+)
+
+
+def _may_name_a_secret(text: str) -> bool:
+    """Whether SECRET_FIELD could match: a field name is in the text. Checked only on ASCII
+    text, where lowercasing is what the pattern's case-insensitivity is; other text is left to
+    the pattern."""
+    if not text.isascii():
+        return True
+    lowered = text.lower()
+    return any(hint in lowered for hint in SECRET_HINTS)
 
 
 def _placeholder(match: re.Match[str]) -> str:
