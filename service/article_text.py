@@ -79,8 +79,9 @@ def _joined(first: str, second: str) -> str:
 
 
 def _term_count(signature: str) -> int:
+    # A placeholder is the one kind of token with a "<" in it, and never a stop word.
     words = signature.split()
-    return len(words) - sum(1 for t in words if t[0] == "<" or t in SIGNATURE_STOP_WORDS)
+    return len(words) - signature.count("<") - sum(map(SIGNATURE_STOP_WORDS.__contains__, words))
 
 
 def _has_code(signature: str) -> bool:
@@ -231,8 +232,7 @@ class LineKeys:
         )
 
 
-@dataclass(frozen=True)
-class ArticleLine:
+class ArticleLine(NamedTuple):
     """One piece of an article, as the matcher will look it up."""
 
     key: int
