@@ -247,6 +247,13 @@ def article_lines(document: dict[str, Any], within: tuple[str, ...] = ()) -> lis
     the rest of the article (title, sections) belongs to the first issue. With `within`, only
     the pieces of paragraphs that have all those words (to find the words behind a key).
     """
+    return list(iter_article_lines(document, within))
+
+
+def iter_article_lines(
+    document: dict[str, Any], within: tuple[str, ...] = ()
+) -> Iterator[ArticleLine]:
+    """`article_lines` one piece at a time: a caller looking for one key stops at it."""
     issues = document.get("issues") or []
     first = min((issue["number"] for issue in issues), default=1)
     numbers = {issue["id"]: issue["number"] for issue in issues}
@@ -265,7 +272,6 @@ def article_lines(document: dict[str, Any], within: tuple[str, ...] = ()) -> lis
         if section.get("key") in REMEDY_SECTIONS
     }
     seen: set[int] = set()
-    found: list[ArticleLine] = []
     done: set[str] = set()
     for text, number in sources:
         # An issue's description is often a section's text too: cut once, for the issue.
@@ -284,15 +290,14 @@ def article_lines(document: dict[str, Any], within: tuple[str, ...] = ()) -> lis
             key = line_key(signature)
             if key not in seen:
                 seen.add(key)
-                found.append(ArticleLine(key, piece, number))
+                yield ArticleLine(key, piece, number)
             if DIGIT.search(signature):
                 masked = numbers_masked(signature)
                 if masked != signature and _term_count(masked) >= MIN_TERMS:
                     key = line_key(masked)
                     if key not in seen:
                         seen.add(key)
-                        found.append(ArticleLine(key, piece, number))
-    return found
+                        yield ArticleLine(key, piece, number)
 
 
 class Candidate(NamedTuple):

@@ -12,7 +12,7 @@ from collections import Counter
 from typing import Any
 
 from service import learning
-from service.article_text import article_lines
+from service.article_text import iter_article_lines
 from service.error_codes import ErrorCode
 from service.kb import KnowledgeBase
 from service.limits import BRIEF_MATCH_LINES, MATCH_DETAIL_DEFAULT, STEP_TITLE_CHARS
@@ -296,7 +296,7 @@ def article_line_text(kb: KnowledgeBase, article_id: str, e: Evidence) -> str:
         document = kb.store.article_text(article_id)
         text = ""
         if document is not None:
-            for line in article_lines(document, e.key_words):
+            for line in iter_article_lines(document, e.key_words):
                 if line.key == e.line_key:
                     text = line.text
                     break
