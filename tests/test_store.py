@@ -275,3 +275,41 @@ def test_a_search_fills_its_list_with_articles_having_only_its_commonest_word(
     assert found[0]["article_id"] == "700007"
     assert store.articles_ranked(["stalled", "flux"], limit=5)[0] == "700007"
     assert len(store.articles_ranked(["stalled", "flux"], limit=5)) == 5
+
+
+def test_a_batch_of_answered_pastes_adds_up_as_the_pastes_one_by_one(tmp_path) -> None:
+    from service.storage import ActivityDatabase, MatchRecord
+
+    location = store_location(tmp_path)
+    log = ActivityDatabase(location if isinstance(location, str) else tmp_path / "activity.sqlite3")
+    try:
+
+        def record(n: int, top=None, gaps=(), client=None) -> MatchRecord:
+            return MatchRecord(
+                request_id=f"r{n}",
+                stamp=f"2026-11-30T10:00:0{n}",
+                issues="{}",
+                unmatched=["widget stalled at start"],
+                top=top,
+                gaps=list(gaps),
+                client=client,
+            )
+
+        log.write(
+            [
+                record(1, top=("700001-1", "700001")),
+                record(2, gaps=["gizmo humming"], client="a"),
+                record(3, top=("700001-1", "700001")),
+                record(4, gaps=["gizmo humming"], client="a"),
+                record(5, gaps=["gizmo humming"], client="b"),
+            ]
+        )
+        log.write([record(6, top=("700001-1", "700001"))])
+        assert log.totals() == {"pastes": 6, "pastes_unmatched": 3}
+        assert [(i["issue_id"], i["count"]) for i in log.top_issues(5)] == [("700001-1", 3)]
+        gaps = log.content_gaps(5, min_clients=1)
+        assert [(g["line"], g["count"], g["clients"]) for g in gaps] == [("gizmo humming", 3, 2)]
+        assert log.pastes_saying(["widget stalled at start"]) == {"widget stalled at start": 6}
+        assert log.match("r4") is not None
+    finally:
+        log.close()

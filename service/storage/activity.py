@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,53 @@ class MatchRecord:
     client: str | None
 
 
+@dataclass
+class _Counts:
+    """What a batch of answered pastes adds to each table: counts summed per row, with the
+    first and last time each row was seen in the batch."""
+
+    matches: list[tuple[str, str, str, str]] = field(default_factory=list)
+    # line -> (pastes, first seen, last seen)
+    lines_seen: dict[str, tuple[int, str, str]] = field(default_factory=dict)
+    totals: dict[str, int] = field(default_factory=lambda: {"pastes": 0, "pastes_unmatched": 0})
+    # issue id -> (article id, matches, first, last)
+    issues: dict[str, tuple[str, int, str, str]] = field(default_factory=dict)
+    # content-gap line -> (pastes, first seen, last seen)
+    gaps: dict[str, tuple[int, str, str]] = field(default_factory=dict)
+    gap_clients: set[tuple[str, str]] = field(default_factory=set)
+
+    @classmethod
+    def of(cls, records: list[MatchRecord]) -> _Counts:
+        counts = cls()
+        for record in records:
+            stamp = record.stamp
+            counts.matches.append(
+                (record.request_id, stamp, record.issues, json.dumps(record.unmatched))
+            )
+            for line in record.unmatched:
+                counts.lines_seen[line] = _counted(counts.lines_seen.get(line), stamp)
+            counts.totals["pastes"] += 1
+            if record.top is not None:
+                issue_id, article_id = record.top
+                kept = counts.issues.get(issue_id)
+                if kept is None:
+                    counts.issues[issue_id] = (article_id, 1, stamp, stamp)
+                else:
+                    counts.issues[issue_id] = (kept[0], kept[1] + 1, kept[2], stamp)
+                continue
+            counts.totals["pastes_unmatched"] += 1
+            for line in record.gaps:
+                counts.gaps[line] = _counted(counts.gaps.get(line), stamp)
+                if record.client is not None:
+                    counts.gap_clients.add((line, record.client))
+        return counts
+
+
+def _counted(kept: tuple[int, str, str] | None, stamp: str) -> tuple[int, str, str]:
+    """A row's (count, first, last) once seen again at `stamp`."""
+    return (1, stamp, stamp) if kept is None else (kept[0] + 1, kept[1], stamp)
+
+
 class ActivityDatabase(Database):
     """The rows of the activity file, one connection per thread."""
 
@@ -62,10 +109,8 @@ class ActivityDatabase(Database):
         """Write answered pastes in one transaction; StorageError when the file is busy or
         cannot be written (nothing is written then)."""
         try:
-            conn = self._conn
             with self.transaction():
-                for record in records:
-                    self._write(conn, record)
+                self._write(self._conn, _Counts.of(records))
         except StorageError:
             raise
         except Exception as exc:
@@ -74,54 +119,52 @@ class ActivityDatabase(Database):
                 raise StorageError(str(exc)) from exc
             raise
 
-    def _write(self, conn: Any, record: MatchRecord) -> None:
-        stamp = record.stamp
+    @staticmethod
+    def _write(conn: Any, counts: _Counts) -> None:
+        # One statement per table for all the records (a round trip each on PostgreSQL, not one
+        # per record), and rows in key order: nodes writing at once lock them in the same
+        # order, so they wait for each other rather than deadlock.
         # Request ids are made by the server: one is never written twice, and if it were, the
         # first answer's record would stand.
-        conn.execute(
+        conn.executemany(
             "INSERT INTO matches(request_id, created_at, evidence, unmatched)"
             " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            (record.request_id, stamp, record.issues, json.dumps(record.unmatched)),
+            counts.matches,
         )
         conn.executemany(
-            "INSERT INTO line_seen VALUES (?, 1, ?) ON CONFLICT(signature)"
-            " DO UPDATE SET pastes = line_seen.pastes + 1, last_seen = excluded.last_seen",
-            [(line, stamp) for line in record.unmatched],
+            "INSERT INTO line_seen VALUES (?, ?, ?) ON CONFLICT(signature)"
+            " DO UPDATE SET pastes = line_seen.pastes + excluded.pastes,"
+            " last_seen = excluded.last_seen",
+            sorted((line, n, last) for line, (n, _, last) in counts.lines_seen.items()),
         )
-        self._count(conn, "pastes")
-        if record.top is not None:
-            conn.execute(
-                "INSERT INTO issue_matches VALUES (?, ?, 1, ?, ?)"
-                " ON CONFLICT(issue_id) DO UPDATE SET count = issue_matches.count + 1,"
-                " last_matched = excluded.last_matched",
-                (*record.top, stamp, stamp),
-            )
-        else:
-            self._count(conn, "pastes_unmatched")
-            conn.executemany(
-                "INSERT INTO unmatched_lines(signature, count, first_seen, last_seen)"
-                " VALUES (?, 1, ?, ?) ON CONFLICT(signature) DO UPDATE SET count = unmatched_lines.count + 1,"
-                " last_seen = excluded.last_seen",
-                [(g, stamp, stamp) for g in record.gaps],
-            )
-            if record.client is not None:
-                for line in record.gaps:
-                    added = conn.execute(
-                        "INSERT INTO gap_clients VALUES (?, ?) ON CONFLICT DO NOTHING",
-                        (line, record.client),
-                    ).rowcount
-                    if added:
-                        conn.execute(
-                            "UPDATE unmatched_lines SET clients = clients + 1 WHERE signature=?",
-                            (line,),
-                        )
-
-    @staticmethod
-    def _count(conn: Any, key: str) -> None:
-        conn.execute(
-            "INSERT INTO totals VALUES (?, 1) ON CONFLICT(key) DO UPDATE SET value = totals.value + 1",
-            (key,),
+        conn.executemany(
+            "INSERT INTO totals VALUES (?, ?)"
+            " ON CONFLICT(key) DO UPDATE SET value = totals.value + excluded.value",
+            sorted((key, n) for key, n in counts.totals.items() if n),
         )
+        conn.executemany(
+            "INSERT INTO issue_matches VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT(issue_id) DO UPDATE SET count = issue_matches.count + excluded.count,"
+            " last_matched = excluded.last_matched",
+            sorted(
+                (issue_id, article_id, n, first, last)
+                for issue_id, (article_id, n, first, last) in counts.issues.items()
+            ),
+        )
+        conn.executemany(
+            "INSERT INTO unmatched_lines(signature, count, first_seen, last_seen)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT(signature) DO UPDATE SET"
+            " count = unmatched_lines.count + excluded.count, last_seen = excluded.last_seen",
+            sorted((line, n, first, last) for line, (n, first, last) in counts.gaps.items()),
+        )
+        for line, client in sorted(counts.gap_clients):
+            added = conn.execute(
+                "INSERT INTO gap_clients VALUES (?, ?) ON CONFLICT DO NOTHING", (line, client)
+            ).rowcount
+            if added:
+                conn.execute(
+                    "UPDATE unmatched_lines SET clients = clients + 1 WHERE signature=?", (line,)
+                )
 
     def prune(self, cutoff: str) -> int:
         """Forget matches (and line counts) last seen before `cutoff`; returns matches dropped."""
