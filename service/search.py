@@ -72,9 +72,12 @@ def _ranked(
     store = kb.store
     hits = store.search_articles(words, limit=limit, products=products, every_word=True)
     if len(hits) < limit and len(words) > 1:
-        seen = {hit["article_id"] for hit in hits}
-        some = store.search_articles(_telling_words(kb, words), limit=limit, products=products)
-        hits += [hit for hit in some if hit["article_id"] not in seen][: limit - len(hits)]
+        hits += store.search_articles(
+            _telling_words(kb, words),
+            limit=limit - len(hits),
+            products=products,
+            exclude=[hit["article_id"] for hit in hits],
+        )
     return hits
 
 

@@ -77,17 +77,19 @@ class ArticleSearch(Database):
         limit: int,
         products: list[str] | None = None,
         every_word: bool = False,
+        exclude: list[str] | None = None,
     ) -> list[dict[str, Any]]:
         """Articles ranked by BM25 over title (weighted double) and body, with a snippet.
 
         Articles with any of the words, or with all of them when `every_word`; only those that
-        apply to one of `products` (names as stored) when given. The words are quoted one by
-        one, so nothing a user types is read as query syntax.
+        apply to one of `products` (names as stored) when given; none of `exclude` (ids
+        already shown: no snippet is made for them). The words are quoted one by one, so
+        nothing a user types is read as query syntax.
         """
         if not words:
             return []
         if self.is_postgres:
-            return self._search_postgres(words, limit, products, every_word)
+            return self._search_postgres(words, limit, products, every_word, exclude or [])
         match = _fts_query(words, " AND " if every_word else " OR ")
         # Ranking first, snippets after, one row at a time: SQLite works out every selected
         # column of every matching row before it sorts, a snippet costs far more than a score,
@@ -102,10 +104,12 @@ class ArticleSearch(Database):
                 else ""
             )
             + " ORDER BY bm25(article_search, 2.0, 1.0) LIMIT ?",
-            [match, *(products or ()), limit],
+            [match, *(products or ()), limit + len(exclude or ())],
         ).fetchall()
+        left_out = set(exclude or ())
+        ranked = [(rowid, score) for rowid, score in ranked if str(rowid) not in left_out]
         hits = []
-        for rowid, score in ranked:
+        for rowid, score in ranked[:limit]:
             row = self._conn.execute(
                 "SELECT a.id AS article_id, a.title,"
                 " snippet(article_search, 1, '**', '**', ' … ', 24) AS snippet"
@@ -165,7 +169,12 @@ class ArticleSearch(Database):
         return quoted, [kept.found[word] for word in quoted], kept.total
 
     def _search_postgres(
-        self, words: list[str], limit: int, products: list[str] | None, every_word: bool
+        self,
+        words: list[str],
+        limit: int,
+        products: list[str] | None,
+        every_word: bool,
+        exclude: list[str],
     ) -> list[dict[str, Any]]:
         """`search_articles` on PostgreSQL: the best `limit` rows ranked first, and headlines
         made for those alone (a headline reads the whole text again; a rank only the tsvector)."""
@@ -181,6 +190,10 @@ class ArticleSearch(Database):
                 " AND CAST(s.rowid AS TEXT) IN (SELECT article_id FROM article_products"
                 f" WHERE product IN ({placeholders(products)}))"
             )
+        if exclude:
+            # Left out of the ranking, which weighs each article alone: the others rank as
+            # they would with them.
+            of_products += " AND CAST(s.rowid AS TEXT) <> ALL(?::text[])"
         ranked = _RANKED.format(products=of_products, every=_EVERY_WORD if every_word else "")
         query = (
             f"WITH {ranked}, anyword AS (SELECT websearch_to_tsquery('kb_english', ?) AS query)"
@@ -193,7 +206,13 @@ class ArticleSearch(Database):
         rows = self._rank_postgres(
             query,
             words,
-            [*every, *(products or ()), limit, " or ".join(_quoted(words))],
+            [
+                *every,
+                *(products or ()),
+                *([list(exclude)] if exclude else []),
+                limit,
+                " or ".join(_quoted(words)),
+            ],
             limit,
             every_word,
         )
