@@ -313,3 +313,11 @@ def test_a_batch_of_answered_pastes_adds_up_as_the_pastes_one_by_one(tmp_path) -
         assert log.match("r4") is not None
     finally:
         log.close()
+
+
+def test_a_snippet_shows_a_match_far_into_a_long_article(store: Store) -> None:
+    filler = "The gadget hums along quietly and does what it should. " * 120
+    line = f"{filler}\n\nThen the flux capacitor overheated at 88 miles per hour."
+    store.save_article(load_article_document(widget_article("700001", line)), source="imported")
+    [hit] = store.search_articles(["flux", "capacitor"], limit=5, every_word=True)
+    assert "**flux**" in hit["snippet"].lower()
