@@ -189,31 +189,9 @@ class SegmentLookups:
     df: dict[tuple[str, str], int] = field(default_factory=dict)
     # (field, term) -> document numbers within the segment
     postings: dict[tuple[str, str], list[int]] = field(default_factory=dict)
-    # field -> every term of the field in the segment (as stored: UTF-8) and its document
-    # frequency, for the fields of `VOCABULARY_FIELDS`.
-    vocabulary: dict[str, dict[bytes, int]] = field(default_factory=dict)
 
     def size(self) -> int:
-        """Entries that grow with what pastes ask (a vocabulary is as large as the segment)."""
         return len(self.df) + len(self.postings)
-
-    def terms_of(self, leaf: Any, field_name: str) -> dict[bytes, int]:
-        """The segment's terms of `field_name` with their document frequencies, read whole
-        the first time they are needed."""
-        terms = self.vocabulary.get(field_name)
-        if terms is None:
-            terms = self.vocabulary[field_name] = {
-                text: info.doc_frequency() for text, info in leaf.iter_field(field_name)
-            }
-        return terms
-
-
-# Fields whose every term a segment's lookups read at once: most lines of a paste are no
-# symptom and most of their words are in none, and a term the index lacks costs as much to
-# look up in Whoosh as one it has (a hash and a table scan per segment). Their vocabularies
-# are small (tens of thousands of terms in the 60,000-article archive, read in about 0.1 s
-# each); the issues' full text ("content") is not.
-VOCABULARY_FIELDS = frozenset({"signature", "terms"})
 
 
 def _segment_key(leaf: Any) -> tuple[str, int] | None:
@@ -300,9 +278,6 @@ class SearcherCaches:
         if value is None:
             value = 0
             for leaf, _, lookups in self._leaves(reader):
-                if field_name in VOCABULARY_FIELDS:
-                    value += lookups.terms_of(leaf, field_name).get(term.encode("utf-8"), 0)
-                    continue
                 found = lookups.df.get(key)
                 if found is None:
                     found = lookups.df[key] = leaf.doc_frequency(field_name, term)
@@ -319,12 +294,8 @@ class SearcherCaches:
             for leaf, offset, lookups in self._leaves(reader):
                 local = lookups.postings.get(key)
                 if local is None:
-                    if field_name in VOCABULARY_FIELDS:
-                        present = term.encode("utf-8") in lookups.terms_of(leaf, field_name)
-                    else:
-                        present = key in leaf
                     # The reader's postings need no scorer, unlike the searcher's.
-                    local = list(leaf.postings(field_name, term).all_ids()) if present else []
+                    local = list(leaf.postings(field_name, term).all_ids()) if key in leaf else []
                     lookups.postings[key] = local
                 value.extend(docnum + offset for docnum in local)
             self.postings[key] = value
