@@ -321,3 +321,19 @@ def test_a_snippet_shows_a_match_far_into_a_long_article(store: Store) -> None:
     store.save_article(load_article_document(widget_article("700001", line)), source="imported")
     [hit] = store.search_articles(["flux", "capacitor"], limit=5, every_word=True)
     assert "**flux**" in hit["snippet"].lower()
+
+
+def test_the_word_counts_kept_for_searches_are_bounded(store: Store, monkeypatch) -> None:
+    # Anyone may search for any word: the counts a PostgreSQL store keeps start afresh past a
+    # bound instead of growing with every word ever asked for.
+    from service.storage import search
+
+    monkeypatch.setattr(search, "WORD_COUNTS_KEPT", 5)
+    line = "Widget 700001 flux capacitor overheated"
+    store.save_article(load_article_document(widget_article("700001", line)), source="imported")
+    for number in range(40):
+        store.search_articles([f"word{number}", "flux"], limit=3)
+    assert store.search_articles(["flux"], limit=3)[0]["article_id"] == "700001"
+    kept = getattr(store, "_kept_counts", None)
+    assert (kept is None) != store.is_postgres
+    assert kept is None or len(kept.found) <= 5 + 2

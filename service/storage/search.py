@@ -65,6 +65,10 @@ _HEADLINE = (
 )
 
 
+# Words whose article counts a process keeps at most, before it starts counting afresh.
+WORD_COUNTS_KEPT = 20_000
+
+
 @dataclass
 class _WordCounts:
     """How many articles have each word searched for, and how many articles there are, at
@@ -167,7 +171,8 @@ class ArticleSearch(Database):
         row = self._conn.execute("SELECT value FROM meta WHERE key='revision'").fetchone()
         revision = row[0] if row is not None else None
         kept: _WordCounts | None = getattr(self, "_kept_counts", None)
-        if kept is None or kept.revision != revision:
+        # Bounded: every distinct word anyone searches for would otherwise stay.
+        if kept is None or kept.revision != revision or len(kept.found) > WORD_COUNTS_KEPT:
             kept = self._kept_counts = _WordCounts(revision)
         missing = [word for word in dict.fromkeys(quoted) if word not in kept.found]
         if missing:
