@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from urllib.parse import quote
 
+from service.storage import key_filter
 from service.storage.connection import open_database
 
 # Articles per key a lookup returns: a line that many articles say is weighed by how many
@@ -85,6 +86,8 @@ def build(directory: Path, generation: str, articles: ArticleKeys) -> int:
     path = lines_file(directory, generation)
     for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         leftover.unlink(missing_ok=True)
+    # Kept for the filter, which is sized once the number of keys is known.
+    all_keys: list[array] = []
     conn = open_database(path, timeout=30)
     try:
         conn.execute("PRAGMA cache_size = -131072")
@@ -94,6 +97,10 @@ def build(directory: Path, generation: str, articles: ArticleKeys) -> int:
         rows = 0
         for article_id, keys, issues in articles:
             rows += _add_article(conn, "staging", article_id, keys, issues)
+            all_keys.append(keys)
+        key_filter.write(
+            key_filter.filter_path(path), (key for keys in all_keys for key in keys), rows
+        )
         # An article saying a line twice (keys of two issues) keeps one row, as updates do.
         conn.execute(
             "INSERT OR IGNORE INTO lines(key, article_id, issue_number)"
@@ -113,11 +120,13 @@ def update(
 ) -> int:
     """Bring the given articles' rows up to date: their old rows go, and the rows of the keys
     `read_keys(ids)` gives now come in (an article it does not give, deleted, drops out)."""
-    conn = open_database(lines_file(directory, generation), timeout=30)
+    path = lines_file(directory, generation)
+    conn = open_database(path, timeout=30)
     try:
         conn.executescript(SCHEMA)
         conn.execute("BEGIN IMMEDIATE")
         rows = 0
+        added: list[int] = []
         ids = [int(a) for a in dict.fromkeys(article_ids)]
         for article_id in ids:
             old = conn.execute(
@@ -133,6 +142,9 @@ def update(
                 conn.execute("DELETE FROM indexed WHERE article_id=?", (article_id,))
         for article_id, keys, issues in read_keys(ids):
             rows += _add_article(conn, "lines", article_id, keys, issues)
+            added.extend(keys)
+        # Before the commit: a reader that sees the rows must find their keys let through.
+        key_filter.add(key_filter.filter_path(path), added, conn)
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
@@ -149,6 +161,7 @@ class LineReader:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self._local = threading.local()
+        self._filters = key_filter.FilterReader()
 
     def _connection(self, generation: str) -> sqlite3.Connection | None:
         """A read connection to `generation`'s line index; None when it has none (yet)."""
@@ -159,6 +172,7 @@ class LineReader:
             current[1].close()
             self._local.current = None
         path = lines_file(self.directory, generation)
+        self._filters.forget([key_filter.filter_path(path)])
         if not path.exists():
             return None
         # Read-only: a generation's file deleted since the check must fail to open, not come
@@ -183,7 +197,8 @@ class LineReader:
         found: Found = {}
         if conn is None:
             return found
-        wanted = list(dict.fromkeys(keys))
+        path = lines_file(self.directory, generation)
+        wanted = self._filters.maybe_held(key_filter.filter_path(path), keys)
         for start in range(0, len(wanted), LOOKUP_CHUNK):
             if before_chunk is not None:
                 before_chunk()

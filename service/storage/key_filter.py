@@ -1,0 +1,190 @@
+"""A bit filter in front of the line index: which line keys some article may say.
+
+A pasted line is looked up by thousands of keys (its whole text, its runs of words, its slots)
+and few of them are in any article: 2% of a 200-line paste's keys on the 60,000-article
+archive, fewer for prose. Asking SQLite costs about 6 microseconds a key, found or not; two
+bits per key in a file mapped into memory answer "certainly not" for nearly all of the rest
+in a fraction of that, and only the keys that pass are looked up.
+
+The filter never says no to a key the line index holds: bits are set before the rows that
+need them are committed, and are never cleared (a key whose rows went only makes a lookup
+that finds nothing). Its file sits beside the line index of its generation and is dropped
+with it. It is sized for the keys it holds; once it holds more than it was sized for, it is
+made again, larger, from the line index, and the file replaced. A reader notices the new file
+at its next lookup; the old file is set to all ones first, so that a reader still looking at
+it lets every key through rather than missing one.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import sqlite3
+import struct
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+MAGIC = b"KBLF"
+# magic, format, log2 of the bits, keys added since the filter was made
+HEADER = struct.Struct("<4sIIQ")
+FORMAT = 1
+# Bits per key a filter is made with: two bits each, about 0.4% of absent keys pass.
+BITS_PER_KEY = 16
+# The smallest filter, in log2 of its bits (128 KiB; a sparse file costs less on disk).
+MIN_BITS_LOG2 = 20
+# The largest filter (512 MiB): room for 268 million keys.
+MAX_BITS_LOG2 = 32
+
+
+def filter_path(lines_path: Path) -> Path:
+    """The filter of the line index file `lines_path`."""
+    return lines_path.with_suffix(".filter")
+
+
+def _bits_log2(keys: int) -> int:
+    wanted = max(1, keys * BITS_PER_KEY)
+    return min(MAX_BITS_LOG2, max(MIN_BITS_LOG2, (wanted - 1).bit_length()))
+
+
+def _set_bits(view: mmap.mmap | bytearray, keys: Iterable[int], bits_log2: int) -> int:
+    """Set each key's two bits; returns how many keys were given."""
+    mask = (1 << bits_log2) - 1
+    base = HEADER.size
+    count = 0
+    for key in keys:
+        # A key is a uniform 64-bit hash: its low and high halves are two independent bits.
+        first = key & mask
+        second = (key >> 32) & mask
+        view[base + (first >> 3)] |= 1 << (first & 7)
+        view[base + (second >> 3)] |= 1 << (second & 7)
+        count += 1
+    return count
+
+
+def write(path: Path, keys: Iterable[int], expected: int) -> None:
+    """Make the filter at `path` for `keys` (about `expected` of them), replacing any there."""
+    bits_log2 = _bits_log2(expected)
+    body = bytearray(HEADER.size + (1 << bits_log2) // 8)
+    count = _set_bits(body, keys, bits_log2)
+    HEADER.pack_into(body, 0, MAGIC, FORMAT, bits_log2, count)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(body)
+    _replace(tmp, path)
+
+
+def _replace(new: Path, path: Path) -> None:
+    """Put `new` in the place of the filter at `path`, leaving the old one letting all through
+    for readers that still have it open."""
+    old = _open(path, writable=True)
+    os.replace(new, path)
+    if old is not None:
+        old[HEADER.size :] = b"\xff" * (len(old) - HEADER.size)
+        old.close()
+
+
+def _open(path: Path, writable: bool = False) -> mmap.mmap | None:
+    """The filter at `path` mapped into memory; None when there is none or it is not one."""
+    try:
+        with open(path, "r+b" if writable else "rb") as handle:
+            view = mmap.mmap(
+                handle.fileno(), 0, access=mmap.ACCESS_WRITE if writable else mmap.ACCESS_READ
+            )
+    except (OSError, ValueError):
+        return None
+    if len(view) < HEADER.size:
+        view.close()
+        return None
+    magic, version, bits_log2, _ = HEADER.unpack_from(view, 0)
+    if magic != MAGIC or version != FORMAT or len(view) != HEADER.size + (1 << bits_log2) // 8:
+        view.close()
+        return None
+    return view
+
+
+def add(path: Path, keys: list[int], lines: sqlite3.Connection) -> None:
+    """Let `keys` through the filter at `path`, before the rows that need them are committed.
+
+    A filter that is missing, or would hold more keys than it was sized for, is made again
+    from the line index (`lines`, its connection) with these keys.
+    """
+    view = _open(path, writable=True)
+    if view is not None:
+        _, _, bits_log2, count = HEADER.unpack_from(view, 0)
+        if (count + len(keys)) * BITS_PER_KEY <= 1 << bits_log2:
+            _set_bits(view, keys, bits_log2)
+            HEADER.pack_into(view, 0, MAGIC, FORMAT, bits_log2, count + len(keys))
+            view.flush()
+            view.close()
+            return
+        view.close()
+    held = lines.execute("SELECT count(DISTINCT key) FROM lines").fetchone()[0]
+    all_keys = (row[0] for row in lines.execute("SELECT DISTINCT key FROM lines"))
+    # Room for as many again: an import into a served store grows it batch by batch.
+    write(path, _chain(all_keys, keys), 2 * (held + len(keys)))
+
+
+def _chain(first: Iterable[int], second: Iterable[int]) -> Iterable[int]:
+    yield from first
+    yield from second
+
+
+class FilterReader:
+    """The filters of the line index files a process reads, each mapped once.
+
+    A filter replaced by a larger one is mapped again when a lookup finds the file changed.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        # path -> (the file's inode, its mapping, log2 of its bits)
+        self._open: dict[Path, tuple[int, mmap.mmap, int]] = {}
+
+    def _current(self, path: Path) -> tuple[mmap.mmap, int] | None:
+        try:
+            # A file replaced has another inode: the one mapped here stays in use (and so
+            # its number taken) for as long as it is mapped.
+            identity: int | None = os.stat(path).st_ino
+        except OSError:
+            identity = None
+        held = self._open.get(path)
+        if held is not None and held[0] == identity:
+            return held[1], held[2]
+        with self._lock:
+            if held is not None:
+                self._open.pop(path, None)
+                # Not closed: another thread may be reading it; it goes when unreferenced.
+            if identity is None:
+                return None
+            view = _open(path)
+            if view is None:
+                return None
+            bits_log2 = HEADER.unpack_from(view, 0)[2]
+            self._open[path] = (identity, view, bits_log2)
+            return view, bits_log2
+
+    def maybe_held(self, path: Path, keys: Iterable[int]) -> list[int]:
+        """Of `keys`, those the line index at whose filter is `path` may hold, each once;
+        all of them when there is no filter."""
+        current = self._current(path)
+        if current is None:
+            return list(dict.fromkeys(keys))
+        view, bits_log2 = current
+        mask = (1 << bits_log2) - 1
+        base = HEADER.size
+        passed = []
+        for key in dict.fromkeys(keys):
+            first = key & mask
+            if not view[base + (first >> 3)] >> (first & 7) & 1:
+                continue
+            second = (key >> 32) & mask
+            if view[base + (second >> 3)] >> (second & 7) & 1:
+                passed.append(key)
+        return passed
+
+    def forget(self, keep: Iterable[Path]) -> None:
+        """Stop mapping filters other than those of `keep` (generations no longer read)."""
+        keep = set(keep)
+        with self._lock:
+            for path in [p for p in self._open if p not in keep]:
+                self._open.pop(path, None)

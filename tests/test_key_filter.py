@@ -1,0 +1,116 @@
+"""The bit filter in front of the line index: it may let an absent key through, never stop a
+key the index holds, whatever happened to the file since a reader mapped it."""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from pathlib import Path
+
+from service.storage import key_filter
+from service.storage import lines as line_index
+from tests.helpers import widget_article
+from tests.test_line_index import key, knowledge_base, rebuilt_with_one_widget
+
+
+def random_keys(count: int, seed: int) -> list[int]:
+    rng = random.Random(seed)
+    return [rng.getrandbits(64) - 2**63 for _ in range(count)]
+
+
+def lines_table(tmp_path: Path, keys: list[int]) -> sqlite3.Connection:
+    conn = sqlite3.connect(tmp_path / "lines.sqlite3")
+    conn.executescript(line_index.SCHEMA)
+    conn.executemany("INSERT INTO lines VALUES (?, 1, 1)", [(k,) for k in keys])
+    return conn
+
+
+def test_every_key_written_passes_and_nearly_every_other_is_stopped(tmp_path: Path) -> None:
+    held, absent = random_keys(20_000, 1), random_keys(20_000, 2)
+    path = tmp_path / "lines.filter"
+    key_filter.write(path, held, len(held))
+    reader = key_filter.FilterReader()
+    assert reader.maybe_held(path, held) == held
+    passed = reader.maybe_held(path, absent)
+    # Two bits of at least 16 per key: well under 1% of absent keys pass.
+    assert len(passed) < len(absent) / 100
+
+
+def test_keys_added_pass_and_a_full_filter_is_made_again_larger(tmp_path: Path) -> None:
+    first = random_keys(1_000, 3)
+    conn = lines_table(tmp_path, first)
+    path = tmp_path / "lines.filter"
+    key_filter.write(path, first, len(first))
+    reader = key_filter.FilterReader()
+    assert reader.maybe_held(path, first) == first
+    size = path.stat().st_size
+    # Far more keys than the filter was sized for, added the way an import into a served
+    # store adds them: in batches, each let through before its rows are committed.
+    added: list[int] = []
+    for batch in range(20):
+        keys = random_keys(5_000, 100 + batch)
+        conn.executemany("INSERT INTO lines VALUES (?, 1, 1)", [(k,) for k in keys])
+        key_filter.add(path, keys, conn)
+        added += keys
+        assert reader.maybe_held(path, keys) == keys
+    assert path.stat().st_size > size
+    assert reader.maybe_held(path, first + added) == first + added
+    assert len(reader.maybe_held(path, random_keys(10_000, 99))) < 100
+
+
+def test_a_reader_of_a_replaced_filter_lets_every_key_through(tmp_path: Path) -> None:
+    # A reader that mapped the filter before it was made again larger may look at the old file
+    # once more before it sees the new one: the keys added with the new file must pass there.
+    first = random_keys(1_000, 4)
+    conn = lines_table(tmp_path, first)
+    path = tmp_path / "lines.filter"
+    key_filter.write(path, first, len(first))
+    reader = key_filter.FilterReader()
+    reader.maybe_held(path, first)
+    old_view = reader._open[path][1]
+    later = random_keys(200_000, 5)
+    key_filter.add(path, later, conn)
+    assert all(byte == 0xFF for byte in old_view[key_filter.HEADER.size :])
+
+
+def test_without_a_filter_every_key_is_looked_up(tmp_path: Path) -> None:
+    reader = key_filter.FilterReader()
+    keys = random_keys(100, 6)
+    assert reader.maybe_held(tmp_path / "none.filter", keys) == keys
+    garbage = tmp_path / "garbage.filter"
+    garbage.write_bytes(b"not a filter at all")
+    assert reader.maybe_held(garbage, keys) == keys
+
+
+def test_an_index_without_a_filter_gets_one_at_its_next_write(tmp_path: Path) -> None:
+    # An index written before the filter existed still answers, and its next update makes
+    # the filter from all its keys, the old ones included.
+    kb = rebuilt_with_one_widget(tmp_path)
+    lines_path = line_index.lines_file(kb.index.path, kb.index.current_name())
+    filter_path = key_filter.filter_path(lines_path)
+    assert filter_path.exists()
+    filter_path.unlink()
+    assert key("Gizmo spooler lost its queue") in kb.index.articles_saying(
+        [key("Gizmo spooler lost its queue")]
+    )
+    kb.save_article(widget_article("910102", "Sprocket cache overflowed twice"), "api")
+    assert filter_path.exists()
+    found = kb.index.articles_saying(
+        [key("Gizmo spooler lost its queue"), key("Sprocket cache overflowed twice")]
+    )
+    assert set(found) == {
+        key("Gizmo spooler lost its queue"),
+        key("Sprocket cache overflowed twice"),
+    }
+    kb.close()
+
+
+def test_articles_written_one_by_one_after_a_rebuild_are_found(tmp_path: Path) -> None:
+    kb = knowledge_base(tmp_path)
+    kb.index.rebuild(kb.store)
+    texts = [f"Gizmo number {n} spooler lost queue {n}x" for n in range(60)]
+    for n, text in enumerate(texts):
+        kb.save_article(widget_article(f"9103{n:02d}", text), "api")
+    found = kb.index.articles_saying([key(text) for text in texts])
+    assert len(found) == len(texts)
+    kb.close()
