@@ -473,6 +473,11 @@ class KBIndex:
         self._checked_at = 0.0  # this process wrote: its own next read must see the write
         return count
 
+    def ensure_line_filter(self) -> bool:
+        """Give the line index a key filter when it has none; whether one was made."""
+        with self.write_lock():
+            return line_index.ensure_filter(self.path, self.current_name())
+
     def update_articles(
         self,
         store: Store,

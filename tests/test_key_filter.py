@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import sqlite3
+from array import array
 from pathlib import Path
 
 from service.storage import key_filter
@@ -21,8 +22,12 @@ def random_keys(count: int, seed: int) -> list[int]:
 def lines_table(tmp_path: Path, keys: list[int]) -> sqlite3.Connection:
     conn = sqlite3.connect(tmp_path / "lines.sqlite3")
     conn.executescript(line_index.SCHEMA)
-    conn.executemany("INSERT INTO lines VALUES (?, 1, 1)", [(k,) for k in keys])
+    add_rows(conn, 1, keys)
     return conn
+
+
+def add_rows(conn: sqlite3.Connection, article_id: int, keys: list[int]) -> None:
+    line_index._add_article(conn, "lines", article_id, array("q", keys), [1] * len(keys))
 
 
 def test_every_key_written_passes_and_nearly_every_other_is_stopped(tmp_path: Path) -> None:
@@ -49,7 +54,7 @@ def test_keys_added_pass_and_a_full_filter_is_made_again_larger(tmp_path: Path) 
     added: list[int] = []
     for batch in range(20):
         keys = random_keys(5_000, 100 + batch)
-        conn.executemany("INSERT INTO lines VALUES (?, 1, 1)", [(k,) for k in keys])
+        add_rows(conn, 2 + batch, keys)
         key_filter.add(path, keys, conn)
         added += keys
         assert reader.maybe_held(path, keys) == keys
@@ -113,4 +118,16 @@ def test_articles_written_one_by_one_after_a_rebuild_are_found(tmp_path: Path) -
         kb.save_article(widget_article(f"9103{n:02d}", text), "api")
     found = kb.index.articles_saying([key(text) for text in texts])
     assert len(found) == len(texts)
+    kb.close()
+
+
+def test_a_start_on_an_index_without_a_filter_makes_one(tmp_path: Path) -> None:
+    kb = rebuilt_with_one_widget(tmp_path)
+    lines_path = line_index.lines_file(kb.index.path, kb.index.current_name())
+    filter_path = key_filter.filter_path(lines_path)
+    filter_path.unlink()
+    kb.ensure_ready()
+    assert filter_path.exists()
+    reader = key_filter.FilterReader()
+    assert reader.maybe_held(filter_path, [key("Gizmo spooler lost its queue")])
     kb.close()

@@ -155,6 +155,21 @@ def update(
     return rows
 
 
+def ensure_filter(directory: Path, generation: str) -> bool:
+    """Make the key filter of `generation`'s line index when it has none (an index written
+    before filters were); whether one was made. The caller holds the index's write lock."""
+    path = lines_file(directory, generation)
+    if not path.exists() or key_filter.filter_path(path).exists():
+        return False
+    conn = open_database(path, timeout=30)
+    try:
+        conn.executescript(SCHEMA)
+        key_filter.add(key_filter.filter_path(path), [], conn)
+    finally:
+        conn.close()
+    return True
+
+
 class LineReader:
     """Lookups in the line index of the generation readers use now, one connection a thread."""
 
