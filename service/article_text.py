@@ -343,13 +343,17 @@ SPAN_LINE_MAX_TOKENS = 40
 MAX_PARTS_PER_LINE = 20
 
 
-def line_candidates(message: str, spans: bool, valued_spans: bool = False) -> list[Candidate]:
+def line_candidates(
+    message: str, spans: bool, valued_spans: bool = False, whole: bool = True
+) -> list[Candidate]:
     """The keys to look up for one pasted message: whole, embedded parts, and (with `spans`)
     every run of 3-14 tokens, for a known message inside a sentence that is not quoted.
 
     With `valued_spans` too, runs with a value or two inside ("the relay SRV01 is already a
     widget relay in site A01") are tried with each value, and both, as a slot: where the
     article wrote a placeholder. Several keys a run: for the few lines of a typed question.
+    Without `whole`, only the runs and slots: for a line whose whole and parts were looked up
+    already.
     """
     normal = normalize(message)
     if not normal.signature:
@@ -369,19 +373,20 @@ def line_candidates(message: str, spans: bool, valued_spans: bool = False) -> li
         if key not in out:
             out[key] = Candidate(key, how, signature, terms, quoted)
 
-    add(normal.signature, "normalised")
-    add(numbers_masked(normal.signature), "slot")
-    # Every value where an article writes a placeholder ("in domain NYC49852 ... in domain
-    # A0102137" for "in domain <master domain name> ... in domain <resource domain name>"):
-    # one key, so lines of any length try it.
-    add(values_masked(normal.signature), "slot")
     pieces = list(islice(_inner_pieces(message), MAX_PARTS_PER_LINE))
-    for piece in pieces:
-        add(normalize(piece).signature, "contained", quoted=True)
-    sentences = SENTENCE_END.split(message, maxsplit=MAX_PARTS_PER_LINE)
-    for sentence in sentences[:MAX_PARTS_PER_LINE]:
-        if sentence != message:
-            add(normalize(sentence).signature, "contained")
+    if whole:
+        add(normal.signature, "normalised")
+        add(numbers_masked(normal.signature), "slot")
+        # Every value where an article writes a placeholder ("in domain NYC49852 ... in domain
+        # A0102137" for "in domain <master domain name> ... in domain <resource domain
+        # name>"): one key, so lines of any length try it.
+        add(values_masked(normal.signature), "slot")
+        for piece in pieces:
+            add(normalize(piece).signature, "contained", quoted=True)
+        sentences = SENTENCE_END.split(message, maxsplit=MAX_PARTS_PER_LINE)
+        for sentence in sentences[:MAX_PARTS_PER_LINE]:
+            if sentence != message:
+                add(normalize(sentence).signature, "contained")
     tokens = normal.signature.split()
     if spans and len(tokens) <= SPAN_LINE_MAX_TOKENS:
         values = [is_value(t) for t in tokens]
@@ -488,6 +493,9 @@ def numbers_masked(signature: str) -> str:
 def values_masked(signature: str) -> str:
     """A signature with each token that has a digit (an id, a name with a number) as a slot;
     the placeholders `normalize` made are kept as they are."""
+    if not DIGIT.search(signature):
+        # Nothing to mask; `normalize` has collapsed its placeholders already.
+        return signature
     tokens = [SLOT if not t.startswith("<") and DIGIT.search(t) else t for t in signature.split()]
     return collapsed(tokens)
 

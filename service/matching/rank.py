@@ -555,7 +555,9 @@ class Ranker:
             asked = {c.key for c in search.candidates}
             spans = [
                 c
-                for c in line_candidates(search.line.message, spans=True, valued_spans=typed)
+                for c in line_candidates(
+                    search.line.message, spans=True, valued_spans=typed, whole=False
+                )
                 if c.key not in asked
             ]
             search.candidates += spans
