@@ -13,6 +13,7 @@ searcher that is kept open and refreshed when the index changes.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import logging
 import os
@@ -34,7 +35,7 @@ from whoosh.searching import Searcher
 from service import budget
 from service.article_text import LINE_KEYS_FORMAT
 from service.normalize import normalize, parse_line, signature_key, simplify
-from service.storage import Store
+from service.storage import Store, key_filter
 from service.storage import lines as line_index
 from service.storage.lines import LineReader
 
@@ -67,6 +68,33 @@ def build_schema() -> Schema:
         content=TEXT(analyzer=StemmingAnalyzer(), phrase=False),
         length=STORED(),
     )
+
+
+# Fields of symptom documents whose terms a filter beside the index says are absent: most lines
+# of a paste are no symptom and most of their words are in none, and a term the index lacks
+# costs as much to look up in Whoosh as one it has (a hash and a table probe per segment).
+FILTERED_FIELDS = frozenset({"signature", "terms"})
+TERMS_PREFIX = "terms-"
+
+
+def terms_filter_file(directory: Path, generation: str) -> Path:
+    """The filter of the symptom terms of one index generation."""
+    return directory / f"{TERMS_PREFIX}{generation}.filter"
+
+
+def term_key(field_name: str, term: str) -> int:
+    """A signed 64-bit key for a term of a field, as the filter holds it."""
+    digest = hashlib.blake2b(f"{field_name}\0{term}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def filtered_term_keys(document: dict[str, Any]) -> list[int]:
+    """The keys of an index document's terms in FILTERED_FIELDS (symptoms have them)."""
+    keys = []
+    if "signature" in document:
+        keys.append(term_key("signature", document["signature"]))
+    keys += [term_key("terms", term) for term in document.get("terms", "").split()]
+    return keys
 
 
 def symptom_document(row: Any) -> dict[str, Any]:
@@ -231,6 +259,15 @@ class SearcherCaches:
     symptoms_by_id: dict[str, Any] = field(default_factory=dict)
     # The reader the segments' lookups were last worked out for, and them.
     _leaf_lookups: tuple[Any, list[tuple[Any, int, SegmentLookups]]] | None = None
+    # The filter of the symptom terms of the generation read, and its reader (None: no filter).
+    term_filter: tuple[key_filter.FilterReader, Path] | None = None
+
+    def _absent(self, field_name: str, term: str) -> bool:
+        """Whether the filter says no symptom has `term` in `field_name`."""
+        if self.term_filter is None or field_name not in FILTERED_FIELDS:
+            return False
+        filters, path = self.term_filter
+        return not filters.may_hold(path, term_key(field_name, term))
 
     def trim(self) -> None:
         if len(self.symptoms) > self.limit:
@@ -253,7 +290,7 @@ class SearcherCaches:
         """Caches for a new searcher on `reader`, with the lookups of segments it still has."""
         keys = {_segment_key(leaf) for leaf, _ in reader.leaf_readers()}
         kept = {key: lookups for key, lookups in self.segments.items() if key in keys}
-        return SearcherCaches(limit=self.limit, segments=kept)
+        return SearcherCaches(limit=self.limit, segments=kept, term_filter=self.term_filter)
 
     def _leaves(self, reader: Any) -> list[tuple[Any, int, SegmentLookups]]:
         """The reader's segments, each with its lookups; worked out once per reader (every
@@ -277,7 +314,7 @@ class SearcherCaches:
         value = self.df.get(key)
         if value is None:
             value = 0
-            for leaf, _, lookups in self._leaves(reader):
+            for leaf, _, lookups in [] if self._absent(field_name, term) else self._leaves(reader):
                 found = lookups.df.get(key)
                 if found is None:
                     found = lookups.df[key] = leaf.doc_frequency(field_name, term)
@@ -291,7 +328,8 @@ class SearcherCaches:
         value = self.postings.get(key)
         if value is None:
             value = []
-            for leaf, offset, lookups in self._leaves(reader):
+            absent = self._absent(field_name, term)
+            for leaf, offset, lookups in [] if absent else self._leaves(reader):
                 local = lookups.postings.get(key)
                 if local is None:
                     # The reader's postings need no scorer, unlike the searcher's.
@@ -308,10 +346,22 @@ def _generation(filename: str) -> str:
     Whoosh names its files `_<name>_<n>.toc`, `<name>_<segment>.seg` and `<name>_WRITELOCK`;
     the line index is `lines-<name>.sqlite3` (and its `-wal` and `-shm`).
     """
-    if filename.startswith(line_index.LINES_PREFIX):
-        return filename[len(line_index.LINES_PREFIX) :].split(".", 1)[0]
+    for prefix in (line_index.LINES_PREFIX, TERMS_PREFIX):
+        if filename.startswith(prefix):
+            return filename[len(prefix) :].split(".", 1)[0]
     stem = filename[1:] if filename.startswith("_") else filename
     return stem.split("_", 1)[0]
+
+
+def _indexed_term_keys(ix: whoosh_index.Index) -> tuple[int, list[int]]:
+    """`remake` for a terms filter: the keys of every term the index has in FILTERED_FIELDS."""
+    with ix.reader() as reader:
+        keys = [
+            term_key(field_name, term.decode("utf-8"))
+            for field_name in sorted(FILTERED_FIELDS)
+            for term in reader.lexicon(field_name)
+        ]
+    return len(keys), keys
 
 
 def _lookup_budget() -> None:
@@ -354,6 +404,7 @@ class KBIndex:
         self.refresh_failing_since: float | None = None
         self.refresh_failures = 0
         self.lines = LineReader(self.path)
+        self.term_filters = key_filter.FilterReader()
 
     # A rebuild writes a new generation (a Whoosh index of another name in the same folder) and
     # switches `name` in the state file once it is committed: readers keep answering from the
@@ -459,24 +510,35 @@ class KBIndex:
             else:
                 writer = ix.writer(limitmb=256)
             count = 0
+            term_keys: list[int] = []
             try:
                 for document in all_documents(store):
                     writer.add_document(**document)
+                    term_keys += filtered_term_keys(document)
                     count += 1
                 writer.commit()
             except BaseException:
                 writer.cancel()
                 raise
+            key_filter.write(terms_filter_file(self.path, name), term_keys, len(term_keys))
             line_index.build(self.path, name, store.iter_line_keys())
             self.write_state({"revision": revision, "format": INDEX_FORMAT, "name": name})
             self._drop_old_generations({name, previous.get("name", INDEX_NAME)})
         self._checked_at = 0.0  # this process wrote: its own next read must see the write
         return count
 
-    def ensure_line_filter(self) -> bool:
-        """Give the line index a key filter when it has none; whether one was made."""
+    def ensure_filters(self) -> bool:
+        """Give the line index and the symptom terms their filters when they have none (an
+        index written before there were filters); whether one was made."""
         with self.write_lock():
-            return line_index.ensure_filter(self.path, self.current_name())
+            name = self.current_name()
+            made = line_index.ensure_filter(self.path, name)
+            path = terms_filter_file(self.path, name)
+            if self.exists() and not path.exists():
+                held, keys = _indexed_term_keys(self.open(name))
+                key_filter.write(path, keys, held)
+                made = True
+            return made
 
     def update_articles(
         self,
@@ -514,13 +576,22 @@ class KBIndex:
             ix = self.open()
             writer = ix.writer(limitmb=128)
             count = 0
+            term_keys: list[int] = []
             try:
                 for article_id in article_ids:
                     if article_id not in fresh:
                         writer.delete_by_term("article_id", article_id)
                     for document in documents_for_article(store, article_id):
                         writer.add_document(**document)
+                        term_keys += filtered_term_keys(document)
                         count += 1
+                # Before the commit: a reader that sees the documents must find their terms
+                # let through.
+                key_filter.add(
+                    terms_filter_file(self.path, self.current_name()),
+                    term_keys,
+                    lambda: _indexed_term_keys(ix),
+                )
                 writer.commit()
             except BaseException:
                 writer.cancel()
@@ -566,7 +637,11 @@ class KBIndex:
     def _open_reading(self, name: str, caches: SearcherCaches) -> Reading:
         searcher = self.open(name).searcher()
         try:
-            return Reading(searcher, name, caches.carried_over(searcher.reader()))
+            fresh = caches.carried_over(searcher.reader())
+            terms_filter = terms_filter_file(self.path, name)
+            self.term_filters.forget([terms_filter])
+            fresh.term_filter = (self.term_filters, terms_filter)
+            return Reading(searcher, name, fresh)
         except BaseException:
             searcher.close()
             raise

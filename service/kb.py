@@ -171,9 +171,9 @@ class KnowledgeBase:
     def repair(self) -> int:
         """Rebuild the index when it does not reflect the store's revision; 0 when in step."""
         if self.index.exists() and not self.index_lags():
-            # An index written before line indexes had a key filter answers without one,
-            # only slower: it gets one here, at the start of the next server or command.
-            self.index.ensure_line_filter()
+            # An index written before there were key filters answers without them, only
+            # slower: it gets them here, at the start of the next server or command.
+            self.index.ensure_filters()
             return 0
         return self.index.rebuild(self.store)
 

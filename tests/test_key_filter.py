@@ -8,6 +8,8 @@ import sqlite3
 from array import array
 from pathlib import Path
 
+from service import index as index_module
+from service.kb import KnowledgeBase
 from service.storage import key_filter
 from service.storage import lines as line_index
 from tests.helpers import widget_article
@@ -55,7 +57,7 @@ def test_keys_added_pass_and_a_full_filter_is_made_again_larger(tmp_path: Path) 
     for batch in range(20):
         keys = random_keys(5_000, 100 + batch)
         add_rows(conn, 2 + batch, keys)
-        key_filter.add(path, keys, conn)
+        key_filter.add(path, keys, lambda: key_filter.line_index_keys(conn))
         added += keys
         assert reader.maybe_held(path, keys) == keys
     assert path.stat().st_size > size
@@ -74,7 +76,7 @@ def test_a_reader_of_a_replaced_filter_lets_every_key_through(tmp_path: Path) ->
     reader.maybe_held(path, first)
     old_view = reader._open[path][1]
     later = random_keys(200_000, 5)
-    key_filter.add(path, later, conn)
+    key_filter.add(path, later, lambda: key_filter.line_index_keys(conn))
     assert all(byte == 0xFF for byte in old_view[key_filter.HEADER.size :])
 
 
@@ -130,4 +132,50 @@ def test_a_start_on_an_index_without_a_filter_makes_one(tmp_path: Path) -> None:
     assert filter_path.exists()
     reader = key_filter.FilterReader()
     assert reader.maybe_held(filter_path, [key("Gizmo spooler lost its queue")])
+    kb.close()
+
+
+def symptom_terms(kb: KnowledgeBase) -> set[str]:
+    with kb.index.open().reader() as reader:
+        return {term.decode() for term in reader.lexicon("terms")}
+
+
+def with_symptom(number: str, line: str) -> dict:
+    article = widget_article(number, line)
+    article["symptoms"] = [
+        {"id": f"{number}-s1", "issue_id": f"{number}-1", "kind": "log_line", "text": line}
+    ]
+    return article
+
+
+def test_symptom_terms_the_index_has_pass_its_filter_and_others_do_not(tmp_path: Path) -> None:
+    kb = knowledge_base(tmp_path)
+    kb.store.save_article(with_symptom("910101", "Gizmo spooler lost its queue"), "imported")
+    kb.index.rebuild(kb.store)
+    kb.save_article(with_symptom("910102", "Sprocket cache overflowed twice"), "api")
+    caches = kb.index.reading().caches
+    reader = kb.index.searcher().reader()
+    terms = symptom_terms(kb)
+    assert {"sprocket", "gizmo"} <= terms
+    # Every term a symptom has is found as before, the one written after the rebuild too.
+    for term in terms:
+        assert not caches._absent("terms", term)
+        assert caches.doc_frequency(reader, "terms", term) > 0
+    assert caches._absent("terms", "zyxwvut")
+    assert caches.doc_frequency(reader, "terms", "zyxwvut") == 0
+    kb.close()
+
+
+def test_an_index_without_a_terms_filter_gets_one_at_the_next_start(tmp_path: Path) -> None:
+    kb = knowledge_base(tmp_path)
+    kb.store.save_article(with_symptom("910101", "Gizmo spooler lost its queue"), "imported")
+    kb.index.rebuild(kb.store)
+    path = index_module.terms_filter_file(kb.index.path, kb.index.current_name())
+    path.unlink()
+    kb.ensure_ready()
+    assert path.exists()
+    reader = key_filter.FilterReader()
+    assert "gizmo" in symptom_terms(kb)
+    for term in symptom_terms(kb):
+        assert reader.may_hold(path, index_module.term_key("terms", term))
     kb.close()

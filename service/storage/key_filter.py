@@ -22,7 +22,8 @@ import os
 import sqlite3
 import struct
 import threading
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 MAGIC = b"KBLF"
@@ -35,6 +36,8 @@ BITS_PER_KEY = 16
 MIN_BITS_LOG2 = 20
 # The largest filter (512 MiB): room for 268 million keys.
 MAX_BITS_LOG2 = 32
+# How often `may_hold` looks whether its file was replaced.
+RECHECK_SECONDS = 1.0
 
 
 def filter_path(lines_path: Path) -> Path:
@@ -102,11 +105,11 @@ def _open(path: Path, writable: bool = False) -> mmap.mmap | None:
     return view
 
 
-def add(path: Path, keys: list[int], lines: sqlite3.Connection) -> None:
-    """Let `keys` through the filter at `path`, before the rows that need them are committed.
+def add(path: Path, keys: list[int], remake: Callable[[], tuple[int, Iterable[int]]]) -> None:
+    """Let `keys` through the filter at `path`, before what needs them is committed.
 
     A filter that is missing, or would hold more keys than it was sized for, is made again
-    from the line index (`lines`, its connection) with these keys.
+    from `remake()`: about how many keys are held already, and all of them.
     """
     view = _open(path, writable=True)
     if view is not None:
@@ -118,12 +121,17 @@ def add(path: Path, keys: list[int], lines: sqlite3.Connection) -> None:
             view.close()
             return
         view.close()
+    held, all_keys = remake()
+    # Room for as many again: an import into a served store grows it batch by batch.
+    write(path, _chain(all_keys, keys), 2 * (held + len(keys)))
+
+
+def line_index_keys(lines: sqlite3.Connection) -> tuple[int, Iterable[int]]:
+    """`remake` for the filter of a line index (`lines`, its connection)."""
     # Each article's keys are noted beside its rows: their sum is had without a pass over
     # the rows (an article's key said twice counts twice, so the filter comes out larger).
     held = lines.execute("SELECT coalesce(sum(length(keys)), 0) / 8 FROM indexed").fetchone()[0]
-    all_keys = (row[0] for row in lines.execute("SELECT key FROM lines"))
-    # Room for as many again: an import into a served store grows it batch by batch.
-    write(path, _chain(all_keys, keys), 2 * (held + len(keys)))
+    return held, (row[0] for row in lines.execute("SELECT key FROM lines"))
 
 
 def _chain(first: Iterable[int], second: Iterable[int]) -> Iterable[int]:
@@ -141,6 +149,8 @@ class FilterReader:
         self._lock = threading.Lock()
         # path -> (the file's inode, its mapping, log2 of its bits)
         self._open: dict[Path, tuple[int, mmap.mmap, int]] = {}
+        # path -> when `may_hold` last looked at the file, and what it found
+        self._checked: dict[Path, tuple[float, tuple[mmap.mmap, int] | None]] = {}
 
     def _current(self, path: Path) -> tuple[mmap.mmap, int] | None:
         try:
@@ -164,6 +174,29 @@ class FilterReader:
             bits_log2 = HEADER.unpack_from(view, 0)[2]
             self._open[path] = (identity, view, bits_log2)
             return view, bits_log2
+
+    def may_hold(self, path: Path, key: int) -> bool:
+        """Whether the index whose filter is `path` may hold `key`; True without a filter.
+
+        For one key at a time: the file is looked at again at most once a second, which is
+        safe because a reader of a replaced filter lets every key through.
+        """
+        now = time.monotonic()
+        checked = self._checked.get(path)
+        if checked is None or now - checked[0] >= RECHECK_SECONDS:
+            current = self._current(path)
+            self._checked[path] = checked = (now, current)
+        current = checked[1]
+        if current is None:
+            return True
+        view, bits_log2 = current
+        mask = (1 << bits_log2) - 1
+        first, second = key & mask, (key >> 32) & mask
+        base = HEADER.size
+        return bool(
+            view[base + (first >> 3)] >> (first & 7) & 1
+            and view[base + (second >> 3)] >> (second & 7) & 1
+        )
 
     def maybe_held(self, path: Path, keys: Iterable[int]) -> list[int]:
         """Of `keys`, those the line index at whose filter is `path` may hold, each once;
@@ -190,3 +223,5 @@ class FilterReader:
         with self._lock:
             for path in [p for p in self._open if p not in keep]:
                 self._open.pop(path, None)
+            for path in [p for p in self._checked if p not in keep]:
+                self._checked.pop(path, None)

@@ -144,7 +144,9 @@ def update(
             rows += _add_article(conn, "lines", article_id, keys, issues)
             added.extend(keys)
         # Before the commit: a reader that sees the rows must find their keys let through.
-        key_filter.add(key_filter.filter_path(path), added, conn)
+        key_filter.add(
+            key_filter.filter_path(path), added, lambda: key_filter.line_index_keys(conn)
+        )
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
@@ -164,7 +166,7 @@ def ensure_filter(directory: Path, generation: str) -> bool:
     conn = open_database(path, timeout=30)
     try:
         conn.executescript(SCHEMA)
-        key_filter.add(key_filter.filter_path(path), [], conn)
+        key_filter.add(key_filter.filter_path(path), [], lambda: key_filter.line_index_keys(conn))
     finally:
         conn.close()
     return True
