@@ -331,6 +331,11 @@ class Candidate(NamedTuple):
 
 # The least share of a line a quoted message in it counts as.
 QUOTED_SHARE = 0.8
+# How a candidate came up, and whether quotation marks bounded it.
+NORMALISED = ("normalised", False)
+SLOTTED = ("slot", False)
+CONTAINED = ("contained", False)
+QUOTED_PART = ("contained", True)
 # Runs of words tried inside a long line: at least this many tokens, at most this many.
 SPAN_MIN_TOKENS = 3
 SPAN_MAX_TOKENS = 14
@@ -359,34 +364,25 @@ def line_candidates(
     if not normal.signature:
         return []
     terms = frozenset(normal.terms)
-    out: dict[int, Candidate] = {}
-    tried: set[str] = set()
-
-    # No check of how much a span says here: articles have no keys for pieces that say too
-    # little (see article_lines), so looking such a span up only finds nothing.
-    def add(signature: str, how: str, quoted: bool = False) -> None:
-        # Runs and slots often come out alike: each text is hashed once.
-        if signature in tried:
-            return
-        tried.add(signature)
-        key = line_key(signature)
-        if key not in out:
-            out[key] = Candidate(key, how, signature, terms, quoted)
-
+    # Signature -> (how, quoted) of the first way it came up: runs and slots often come out
+    # alike, and each text is hashed once, at the end. No check of how much a span says here:
+    # articles have no keys for pieces that say too little (see article_lines), so looking
+    # such a span up only finds nothing.
+    wanted: dict[str, tuple[str, bool]] = {}
     pieces = list(islice(_inner_pieces(message), MAX_PARTS_PER_LINE))
     if whole:
-        add(normal.signature, "normalised")
-        add(numbers_masked(normal.signature), "slot")
+        wanted.setdefault(normal.signature, NORMALISED)
+        wanted.setdefault(numbers_masked(normal.signature), SLOTTED)
         # Every value where an article writes a placeholder ("in domain NYC49852 ... in domain
         # A0102137" for "in domain <master domain name> ... in domain <resource domain
         # name>"): one key, so lines of any length try it.
-        add(values_masked(normal.signature), "slot")
+        wanted.setdefault(values_masked(normal.signature), SLOTTED)
         for piece in pieces:
-            add(normalize(piece).signature, "contained", quoted=True)
+            wanted.setdefault(normalize(piece).signature, QUOTED_PART)
         sentences = SENTENCE_END.split(message, maxsplit=MAX_PARTS_PER_LINE)
         for sentence in sentences[:MAX_PARTS_PER_LINE]:
             if sentence != message:
-                add(normalize(sentence).signature, "contained")
+                wanted.setdefault(normalize(sentence).signature, CONTAINED)
     tokens = normal.signature.split()
     if spans and len(tokens) <= SPAN_LINE_MAX_TOKENS:
         values = [is_value(t) for t in tokens]
@@ -396,7 +392,7 @@ def line_candidates(
             for start in range(len(tokens) - size + 1):
                 end = start + size
                 run = " ".join(tokens[start:end])
-                add(run, "contained")
+                wanted.setdefault(run, CONTAINED)
                 # A value next to a run of words may be what the article wrote as a
                 # placeholder: "Error Unable to open file NYC46784 after reboot" says the
                 # article's "Unable to open file <filename>".
@@ -404,22 +400,28 @@ def line_candidates(
                 if inside:
                     if valued_spans and inside <= SPAN_MAX_VALUES:
                         for variant in _values_slotted(tokens[start:end], values[start:end]):
-                            add(variant, "contained")
+                            wanted.setdefault(variant, CONTAINED)
                     continue
                 if end < len(tokens) and values[end]:
-                    add(f"{run} {SLOT}", "contained")
+                    wanted.setdefault(f"{run} {SLOT}", CONTAINED)
                 if start > 0 and values[start - 1]:
-                    add(f"{SLOT} {run}", "contained")
+                    wanted.setdefault(f"{SLOT} {run}", CONTAINED)
         # Slots: an article writes "<server name>" or "0xXXXXXXXX" where the log has a value;
         # any placeholder of the paste, and one run of up to three tokens, may be that slot,
         # in the whole line and in a message quoted in it.
         bases = [tokens] + [normalize(piece).signature.split() for piece in pieces]
         for base in bases:
             general = tuple(SLOT if t.startswith("<") else t for t in base)
-            for source in {tuple(base), general}:
+            # The line as it is, then with its placeholders as slots (once when alike).
+            for source in dict.fromkeys((tuple(base), general)):
                 for variant in _slotted(source):
-                    add(variant, "slot")
-                add(collapsed(list(source)), "slot")
+                    wanted.setdefault(variant, SLOTTED)
+                wanted.setdefault(collapsed(list(source)), SLOTTED)
+    out: dict[int, Candidate] = {}
+    for signature, (how, quoted) in wanted.items():
+        key = line_key(signature)
+        if key not in out:
+            out[key] = Candidate(key, how, signature, terms, quoted)
     return list(out.values())
 
 
