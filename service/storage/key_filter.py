@@ -1,18 +1,19 @@
-"""A bit filter in front of the line index: which line keys some article may say.
+"""Bit filters of the keys an index holds: which line keys (or symptom terms) it may have.
 
 A pasted line is looked up by thousands of keys (its whole text, its runs of words, its slots)
 and few of them are in any article: 2% of a 200-line paste's keys on the 60,000-article
 archive, fewer for prose. Asking SQLite costs about 6 microseconds a key, found or not; two
 bits per key in a file mapped into memory answer "certainly not" for nearly all of the rest
-in a fraction of that, and only the keys that pass are looked up.
+in a fraction of that, and only the keys that pass are looked up. The words of a paste's lines
+are filtered the same way before the symptom index is asked for them (service/index.py).
 
-The filter never says no to a key the line index holds: bits are set before the rows that
-need them are committed, and are never cleared (a key whose rows went only makes a lookup
-that finds nothing). Its file sits beside the line index of its generation and is dropped
-with it. It is sized for the keys it holds; once it holds more than it was sized for, it is
-made again, larger, from the line index, and the file replaced. A reader notices the new file
-at its next lookup; the old file is set to all ones first, so that a reader still looking at
-it lets every key through rather than missing one.
+A filter never says no to a key its index holds: bits are set before what needs them is
+committed, and are never cleared (a key whose rows went only makes a lookup that finds
+nothing). Its file sits beside the index files of its generation and is dropped with them. It
+is sized for the keys it holds; once it holds more than it was sized for, it is made again,
+larger, from the index, and the file replaced. A reader notices the new file at a later
+lookup; the old file is set to all ones first, so that a reader still looking at it lets every
+key through rather than missing one.
 """
 
 from __future__ import annotations
