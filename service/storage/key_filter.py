@@ -33,7 +33,7 @@ HEADER = struct.Struct("<4sIIQ")
 FORMAT = 1
 # Bits per key a filter is made with: two bits each, about 0.4% of absent keys pass.
 BITS_PER_KEY = 16
-# The smallest filter, in log2 of its bits (128 KiB; a sparse file costs less on disk).
+# The smallest filter, in log2 of its bits (128 KiB).
 MIN_BITS_LOG2 = 20
 # The largest filter (512 MiB): room for 268 million keys.
 MAX_BITS_LOG2 = 32
