@@ -344,7 +344,8 @@ def _generation(filename: str) -> str:
     """The index name a file belongs to.
 
     Whoosh names its files `_<name>_<n>.toc`, `<name>_<segment>.seg` and `<name>_WRITELOCK`;
-    the line index is `lines-<name>.sqlite3` (and its `-wal` and `-shm`).
+    the line index is `lines-<name>.sqlite3` (and its `-wal`, `-shm` and `.filter`), the
+    filter of the symptom terms `terms-<name>.filter`.
     """
     for prefix in (line_index.LINES_PREFIX, TERMS_PREFIX):
         if filename.startswith(prefix):
