@@ -9,7 +9,7 @@ holds the seed only, and reports:
   sum), the kernel's figure for the largest process of the tree (RUSAGE_CHILDREN), and the
   largest sum over the tree at one moment, as RSS and as PSS (shared pages split between the
   processes sharing them, so forked children are not counted twice);
-- the store, the Whoosh index and the line index (`index/lines-*.sqlite3`) on disk;
+- the store, the Whoosh index and the line index (`index/lines-*.sqlite3` and its filter) on disk;
 - the time a new process takes to open the store and answer a first match, and in-process
   /v1/match latency (p50, p95) for distinct 1-, 20- and 200-line pastes and prose.
 
@@ -362,7 +362,7 @@ def markdown(report: dict[str, Any]) -> str:
         f"{judged(peak <= TARGET_PEAK_MB)} |",
         f"| store on disk | {sizes['store_mb']} MB | |",
         f"| Whoosh index | {sizes['whoosh_index_mb']} MB | |",
-        f"| line index (lines-*.sqlite3) | {sizes['line_index_mb']} MB | |",
+        f"| line index (lines-*.sqlite3, lines-*.filter) | {sizes['line_index_mb']} MB | |",
         f"| other index generations left | {sizes['other_generations_mb']} MB | |",
         f"| first answer, new process | {report['first_answer_seconds_new_process']} s | |",
     ]

@@ -98,8 +98,9 @@ def stop(process: subprocess.Popen) -> None:
 def home_sizes(home: Path) -> dict[str, float]:
     """Megabytes on disk in a KB_HOME: the store, the Whoosh index, the line index, the rest.
 
-    The index folder holds one generation in use (named in state.json): its Whoosh files and
-    its line index `lines-<generation>.sqlite3` are counted apart, and files of any other
+    The index folder holds one generation in use (named in state.json): its Whoosh files (with
+    the filter of their symptom terms, `terms-<generation>.filter`) and its line index
+    (`lines-<generation>.sqlite3` and its `.filter`) are counted apart, and files of any other
     generation (an earlier one not yet removed) are counted as `other_generations_mb`, so the
     size of the index in use is not overstated. SQLite's -wal and -shm files count with their
     database.
@@ -115,7 +116,10 @@ def home_sizes(home: Path) -> dict[str, float]:
             continue
         if path.name.startswith(f"lines-{current}."):
             sizes["line_index_mb"] += path.stat().st_size
-        elif current and path.name.lstrip("_").startswith(f"{current}_"):
+        elif current and (
+            path.name.lstrip("_").startswith(f"{current}_")
+            or path.name.startswith(f"terms-{current}.")
+        ):
             sizes["whoosh_index_mb"] += path.stat().st_size
         else:
             sizes["other_generations_mb"] += path.stat().st_size
