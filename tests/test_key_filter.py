@@ -43,13 +43,21 @@ def test_every_key_written_passes_and_nearly_every_other_is_stopped(tmp_path: Pa
     assert len(passed) < len(absent) / 100
 
 
+def line_index_with_filter(
+    tmp_path: Path, keys: list[int]
+) -> tuple[sqlite3.Connection, Path, key_filter.FilterReader]:
+    """A line index of `keys`, its filter, and a reader that has read the filter once."""
+    conn = lines_table(tmp_path, keys)
+    path = tmp_path / "lines.filter"
+    key_filter.write(path, keys, len(keys))
+    reader = key_filter.FilterReader()
+    assert reader.maybe_held(path, keys) == keys
+    return conn, path, reader
+
+
 def test_keys_added_pass_and_a_full_filter_is_made_again_larger(tmp_path: Path) -> None:
     first = random_keys(1_000, 3)
-    conn = lines_table(tmp_path, first)
-    path = tmp_path / "lines.filter"
-    key_filter.write(path, first, len(first))
-    reader = key_filter.FilterReader()
-    assert reader.maybe_held(path, first) == first
+    conn, path, reader = line_index_with_filter(tmp_path, first)
     size = path.stat().st_size
     # Far more keys than the filter was sized for, added the way an import into a served
     # store adds them: in batches, each let through before its rows are committed.
@@ -68,12 +76,7 @@ def test_keys_added_pass_and_a_full_filter_is_made_again_larger(tmp_path: Path) 
 def test_a_reader_of_a_replaced_filter_lets_every_key_through(tmp_path: Path) -> None:
     # A reader that mapped the filter before it was made again larger may look at the old file
     # once more before it sees the new one: the keys added with the new file must pass there.
-    first = random_keys(1_000, 4)
-    conn = lines_table(tmp_path, first)
-    path = tmp_path / "lines.filter"
-    key_filter.write(path, first, len(first))
-    reader = key_filter.FilterReader()
-    reader.maybe_held(path, first)
+    conn, path, reader = line_index_with_filter(tmp_path, random_keys(1_000, 4))
     old_view = reader._open[path][1]
     later = random_keys(200_000, 5)
     key_filter.add(path, later, lambda: key_filter.line_index_keys(conn))
