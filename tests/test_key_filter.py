@@ -8,6 +8,8 @@ import sqlite3
 from array import array
 from pathlib import Path
 
+import pytest
+
 from service import index as index_module
 from service.kb import KnowledgeBase
 from service.storage import key_filter
@@ -182,3 +184,18 @@ def test_an_index_without_a_terms_filter_gets_one_at_the_next_start(tmp_path: Pa
     for term in symptom_terms(kb):
         assert reader.may_hold(path, index_module.term_key("terms", term))
     kb.close()
+
+
+def test_the_largest_filter_takes_more_keys_without_being_made_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # At the largest size a filter cannot grow: made again at every write, it would cost a
+    # pass over the whole line index per article saved. It fills up and lets more through.
+    monkeypatch.setattr(key_filter, "MAX_BITS_LOG2", key_filter.MIN_BITS_LOG2)
+    conn, path, reader = line_index_with_filter(tmp_path, random_keys(1_000, 7))
+    made = path.stat().st_ino
+    keys = random_keys(100_000, 8)
+    add_rows(conn, 2, keys)
+    key_filter.add(path, keys, lambda: key_filter.line_index_keys(conn))
+    assert path.stat().st_ino == made
+    assert reader.maybe_held(path, keys) == keys

@@ -18,6 +18,7 @@ key through rather than missing one.
 
 from __future__ import annotations
 
+import itertools
 import mmap
 import os
 import sqlite3
@@ -115,7 +116,10 @@ def add(path: Path, keys: list[int], remake: Callable[[], tuple[int, Iterable[in
     view = _open(path, writable=True)
     if view is not None:
         _, _, bits_log2, count = HEADER.unpack_from(view, 0)
-        if (count + len(keys)) * BITS_PER_KEY <= 1 << bits_log2:
+        # The largest filter takes more keys than it was sized for rather than being made
+        # again, at that size, at every write.
+        roomy = (count + len(keys)) * BITS_PER_KEY <= 1 << bits_log2
+        if roomy or bits_log2 >= MAX_BITS_LOG2:
             _set_bits(view, keys, bits_log2)
             HEADER.pack_into(view, 0, MAGIC, FORMAT, bits_log2, count + len(keys))
             view.flush()
@@ -124,7 +128,7 @@ def add(path: Path, keys: list[int], remake: Callable[[], tuple[int, Iterable[in
         view.close()
     held, all_keys = remake()
     # Room for as many again: an import into a served store grows it batch by batch.
-    write(path, _chain(all_keys, keys), 2 * (held + len(keys)))
+    write(path, itertools.chain(all_keys, keys), 2 * (held + len(keys)))
 
 
 def line_index_keys(lines: sqlite3.Connection) -> tuple[int, Iterable[int]]:
@@ -133,11 +137,6 @@ def line_index_keys(lines: sqlite3.Connection) -> tuple[int, Iterable[int]]:
     # the rows (an article's key said twice counts twice, so the filter comes out larger).
     held = lines.execute("SELECT coalesce(sum(length(keys)), 0) / 8 FROM indexed").fetchone()[0]
     return held, (row[0] for row in lines.execute("SELECT key FROM lines"))
-
-
-def _chain(first: Iterable[int], second: Iterable[int]) -> Iterable[int]:
-    yield from first
-    yield from second
 
 
 class FilterReader:
