@@ -13,7 +13,6 @@ searcher that is kept open and refreshed when the index changes.
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import logging
 import os
@@ -33,7 +32,7 @@ from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
 
 from service import budget
-from service.article_text import LINE_KEYS_FORMAT
+from service.article_text import LINE_KEYS_FORMAT, line_key
 from service.normalize import normalize, parse_line, signature_key, simplify
 from service.storage import Store, key_filter
 from service.storage import lines as line_index
@@ -83,9 +82,9 @@ def terms_filter_file(directory: Path, generation: str) -> Path:
 
 
 def term_key(field_name: str, term: str) -> int:
-    """A signed 64-bit key for a term of a field, as the filter holds it."""
-    digest = hashlib.blake2b(f"{field_name}\0{term}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
+    """A signed 64-bit key for a term of a field, as the filter holds it: made as a line's
+    key is."""
+    return line_key(f"{field_name}\0{term}")
 
 
 def filtered_term_keys(document: dict[str, Any]) -> list[int]:
