@@ -319,3 +319,20 @@ def test_behind_the_nginx_of_deploy_slow_uploads_hold_no_worker(
     finally:
         for sock in stalled:
             sock.close()
+
+
+def test_workers_never_walk_what_the_master_loaded_and_collect_young_objects_rarely():
+    import gc
+
+    from service import gunicorn_conf
+
+    before = gc.get_threshold()
+    try:
+        gunicorn_conf.pre_fork(None, None)
+        assert gc.get_freeze_count() > 1000
+        gunicorn_conf.post_fork(None, None)
+        assert gc.get_threshold() == gunicorn_conf.GC_THRESHOLDS
+        assert gc.get_threshold()[0] > before[0]
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)

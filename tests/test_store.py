@@ -90,6 +90,20 @@ def test_links_run_both_ways(store: Store, seed: dict) -> None:
     assert steps[0]["id"] == "264630-w2-1"
 
 
+def test_an_issue_with_its_records_names_them_as_the_issue_alone_does(
+    store: Store, seed: dict
+) -> None:
+    store.save_article(seed, source="curated")
+    issue_ids = ["264630-1", "264630-2"]
+    details = store.issues_details(issue_ids)
+    for issue_id in issue_ids:
+        alone = store.get_issue(issue_id)
+        for key in ("symptom_ids", "cause_ids", "workaround_ids"):
+            assert details[issue_id][key] == alone[key]
+        assert details[issue_id]["cause_ids"] == [c["id"] for c in details[issue_id]["causes"]]
+    assert details["264630-2"]["symptom_ids"]
+
+
 def test_pages_follow_the_cursor_to_the_end(store: Store, seed: dict) -> None:
     store.save_article(seed, source="curated")
     seen, cursor = [], None

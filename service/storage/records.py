@@ -254,7 +254,9 @@ class RecordReads(Database):
         if not ids:
             return {}
         marks = placeholders(ids)
-        issues = {i["id"]: i for i in self._issues(f"i.id IN ({marks})", ids)}
+        # The records' ids are those of the records read next, in the same order: reading
+        # them apart as well would be three statements more per answer.
+        issues = {i["id"]: i for i in self._issues(f"i.id IN ({marks})", ids, record_ids=False)}
         for issue in issues.values():
             issue["symptoms"], issue["causes"], issue["workarounds"] = [], [], []
         for symptom in self._symptoms(f"s.issue_id IN ({marks})", ids):
@@ -272,6 +274,10 @@ class RecordReads(Database):
                     if issue_id in issues:
                         # A copy each: a record shared by two issues is theirs to change apart.
                         issues[issue_id][key].append(copy.deepcopy(record))
+        for issue in issues.values():
+            issue["symptom_ids"] = [s["id"] for s in issue["symptoms"]]
+            issue["cause_ids"] = [c["id"] for c in issue["causes"]]
+            issue["workaround_ids"] = [w["id"] for w in issue["workarounds"]]
         return issues
 
     def get_symptom(self, symptom_id: str) -> dict[str, Any] | None:
@@ -308,7 +314,11 @@ class RecordReads(Database):
             titles[row[0]].append({"id": row[1], "title": row[2]})
         return titles
 
-    def _issues(self, where: str, params: list[Any]) -> list[dict[str, Any]]:
+    def _issues(
+        self, where: str, params: list[Any], record_ids: bool = True
+    ) -> list[dict[str, Any]]:
+        """Issues (with their article's title), and the ids of their records unless
+        `record_ids` is false."""
         issues = [
             dict(row)
             for row in self._conn.execute(
@@ -319,6 +329,8 @@ class RecordReads(Database):
                 params,
             )
         ]
+        if not record_ids:
+            return issues
         ids = [issue["id"] for issue in issues]
         symptoms = self._children(
             "SELECT issue_id, id FROM symptoms WHERE issue_id IN ({ids}) ORDER BY position", ids

@@ -120,18 +120,33 @@ class ArticleSearch(Database):
         ).fetchall()
         left_out = set(exclude or ())
         ranked = [(rowid, score) for rowid, score in ranked if str(rowid) not in left_out]
-        hits = []
-        for rowid, score in ranked[:limit]:
-            row = self._conn.execute(
-                "SELECT a.id AS article_id, a.title,"
+        ranked = ranked[:limit]
+        if not ranked:
+            return []
+        # Snippets of the shown articles only, in one statement: SQLite looks each of them up
+        # by its row, and a snippet reads its article's text again.
+        shown = [rowid for rowid, _ in ranked]
+        rows = {
+            row["rowid"]: row
+            for row in self._conn.execute(
+                "SELECT article_search.rowid AS rowid, a.id AS article_id, a.title,"
                 " snippet(article_search, 1, '**', '**', ' … ', 24) AS snippet"
                 " FROM article_search JOIN articles a ON a.id = CAST(article_search.rowid AS TEXT)"
-                " WHERE article_search MATCH ? AND article_search.rowid = ?",
-                (match, rowid),
-            ).fetchone()
-            if row is not None:
-                hits.append({**dict(row), "score": score})
-        return hits
+                f" WHERE article_search MATCH ? AND article_search.rowid IN ({placeholders(shown)})",
+                [match, *shown],
+            )
+        }
+        # An article deleted since it was ranked has no row, and is left out.
+        return [
+            {
+                "article_id": rows[rowid]["article_id"],
+                "title": rows[rowid]["title"],
+                "snippet": rows[rowid]["snippet"],
+                "score": score,
+            }
+            for rowid, score in ranked
+            if rowid in rows
+        ]
 
     def articles_ranked(self, words: list[str], limit: int) -> list[str]:
         """Ids of the articles best matching any of `words` by BM25 (title counted double)."""
