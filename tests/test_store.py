@@ -351,3 +351,38 @@ def test_the_word_counts_kept_for_searches_are_bounded(store: Store, monkeypatch
     kept = getattr(store, "_kept_counts", None)
     assert (kept is None) != store.is_postgres
     assert kept is None or len(kept.found) <= 5 + 2
+
+
+# Each foreign key's column and the columns an index of its table starts with, from the
+# database's own catalogue: SQLite's pragma functions, PostgreSQL's pg_constraint and pg_index.
+_SQLITE_KEYS = (
+    'SELECT m.name, f."from" FROM sqlite_master m, pragma_foreign_key_list(m.name) f'
+    " WHERE m.type = 'table'"
+)
+_SQLITE_LEADING = (
+    "SELECT m.name, i.name FROM sqlite_master m, pragma_index_list(m.name) l,"
+    " pragma_index_info(l.name) i WHERE m.type = 'table' AND i.seqno = 0"
+)
+_POSTGRES_KEYS = (
+    "SELECT c.conrelid::regclass::text, a.attname FROM pg_constraint c"
+    " JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]"
+    " WHERE c.contype = 'f'"
+)
+_POSTGRES_LEADING = (
+    "SELECT x.indrelid::regclass::text, a.attname FROM pg_index x"
+    " JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = x.indkey[0]"
+)
+
+
+def test_every_foreign_key_leads_an_index(store: Store) -> None:
+    # Reading an article's records, and deleting them with it (a cascade), look rows up by
+    # such a column: without an index, each of those reads the whole table.
+    keys, leading = (
+        (_POSTGRES_KEYS, _POSTGRES_LEADING)
+        if store.is_postgres
+        else (_SQLITE_KEYS, _SQLITE_LEADING)
+    )
+    indexed = set(_sql(store, leading))
+    unindexed = sorted(set(_sql(store, keys)) - indexed)
+    assert unindexed == []
+    assert ("article_aliases", "article_id") in indexed

@@ -20,6 +20,9 @@ CREATE TABLE IF NOT EXISTS article_aliases (
     alias TEXT PRIMARY KEY COLLATE NOCASE,
     article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE
 );
+-- An article's aliases are read with it and deleted with it (a cascade looks them up by
+-- article): without this index both read the whole table.
+CREATE INDEX IF NOT EXISTS article_aliases_article ON article_aliases(article_id);
 CREATE TABLE IF NOT EXISTS article_products (
     article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
     position INTEGER NOT NULL,
@@ -136,6 +139,8 @@ CREATE TABLE IF NOT EXISTS learned_symptoms (
     UNIQUE (issue_id, text)
 );
 CREATE INDEX IF NOT EXISTS learned_symptoms_article ON learned_symptoms(article_id);
+-- Deleting a verdict looks up what it taught.
+CREATE INDEX IF NOT EXISTS learned_symptoms_feedback ON learned_symptoms(feedback_id);
 CREATE TABLE IF NOT EXISTS issue_penalties (
     issue_id TEXT NOT NULL,
     signature TEXT NOT NULL,
@@ -450,5 +455,13 @@ POSTGRES_SCHEMA_2 = """
 CREATE INDEX article_products_listing ON article_products(product, version, article_id);
 """
 
+POSTGRES_SCHEMA_3 = """
+CREATE INDEX learned_symptoms_feedback ON learned_symptoms(feedback_id);
+"""
+
 # (version, script), oldest first.
-POSTGRES_MIGRATIONS: list[tuple[int, str]] = [(1, POSTGRES_SCHEMA_1), (2, POSTGRES_SCHEMA_2)]
+POSTGRES_MIGRATIONS: list[tuple[int, str]] = [
+    (1, POSTGRES_SCHEMA_1),
+    (2, POSTGRES_SCHEMA_2),
+    (3, POSTGRES_SCHEMA_3),
+]
