@@ -56,12 +56,6 @@ POSTGRESQL = Dialect(
 )
 
 
-# How much of a database file SQLite reads through a memory map rather than a read call per
-# page: answers read pages all over a large store, and mapped pages are shared by every
-# worker and need no copy. Address space only; the pages are the operating system's cache.
-MAP_BYTES = 1 << 32
-
-
 def open_database(path: Path, timeout: float) -> sqlite3.Connection:
     """A connection in autocommit mode (transactions are explicit), rows by name, WAL journal.
 
@@ -73,7 +67,6 @@ def open_database(path: Path, timeout: float) -> sqlite3.Connection:
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
-    conn.execute(f"PRAGMA mmap_size = {MAP_BYTES}")
     return conn
 
 
