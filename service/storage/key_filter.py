@@ -139,6 +139,15 @@ def line_index_keys(lines: sqlite3.Connection) -> tuple[int, Iterable[int]]:
     return held, (row[0] for row in lines.execute("SELECT key FROM lines"))
 
 
+def _passes(view: mmap.mmap, mask: int, key: int) -> bool:
+    """Whether both of `key`'s bits are set in the filter `view` (`mask`: its bits less one)."""
+    first = key & mask
+    if not view[HEADER.size + (first >> 3)] >> (first & 7) & 1:
+        return False
+    second = (key >> 32) & mask
+    return bool(view[HEADER.size + (second >> 3)] >> (second & 7) & 1)
+
+
 class FilterReader:
     """The filters of the line index files a process reads, each mapped once.
 
@@ -190,13 +199,7 @@ class FilterReader:
         if current is None:
             return True
         view, bits_log2 = current
-        mask = (1 << bits_log2) - 1
-        first, second = key & mask, (key >> 32) & mask
-        base = HEADER.size
-        return bool(
-            view[base + (first >> 3)] >> (first & 7) & 1
-            and view[base + (second >> 3)] >> (second & 7) & 1
-        )
+        return _passes(view, (1 << bits_log2) - 1, key)
 
     def maybe_held(self, path: Path, keys: Iterable[int]) -> list[int]:
         """Of `keys`, those the line index at whose filter is `path` may hold, each once;
@@ -206,16 +209,7 @@ class FilterReader:
             return list(dict.fromkeys(keys))
         view, bits_log2 = current
         mask = (1 << bits_log2) - 1
-        base = HEADER.size
-        passed = []
-        for key in dict.fromkeys(keys):
-            first = key & mask
-            if not view[base + (first >> 3)] >> (first & 7) & 1:
-                continue
-            second = (key >> 32) & mask
-            if view[base + (second >> 3)] >> (second & 7) & 1:
-                passed.append(key)
-        return passed
+        return [key for key in dict.fromkeys(keys) if _passes(view, mask, key)]
 
     def forget(self, keep: Iterable[Path]) -> None:
         """Stop mapping filters other than those of `keep` (generations no longer read)."""
