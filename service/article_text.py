@@ -43,7 +43,7 @@ MAX_WINDOW_LINES = 60
 WRAPPED_MIN_CHARS = 35
 # Bumped whenever the cutting or the normaliser changes what keys an article has; a store with
 # keys of another format has them made again from its articles.
-LINE_KEYS_FORMAT = 13
+LINE_KEYS_FORMAT = 14
 
 QUOTED = re.compile(
     r"[\"\u201c\u201d]([^\"\u201c\u201d\n]{4,300})[\"\u201c\u201d]"
@@ -60,6 +60,11 @@ def line_key(signature: str) -> int:
     """A signed 64-bit key for a normalised line (SQLite integers are signed)."""
     digest = hashlib.blake2b(signature.encode("utf-8"), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
+
+
+# A placeholder opened at the end of a line and closed on the next: `<memory` of
+# "referenced memory at <memory" + "address>." (the shape of normalize.PLACEHOLDER's).
+OPEN_PLACEHOLDER = re.compile(r"<[A-Za-z][a-z][A-Za-z _-]{0,30}$")
 
 
 def _joined(first: str, second: str) -> str:
@@ -167,14 +172,25 @@ def _pieces_of_text(
         for start in range(last - 1):
             if not goes_on[start]:
                 continue
-            pair = _joined(signatures[start], signatures[start + 1])
-            yield " ".join(lines[start : start + 2]), pair, counts[start] + counts[start + 1]
+            pair_text = " ".join(lines[start : start + 2])
+            # A placeholder the wrap cut ("<memory" + "address>") is one slot only in the
+            # joined text: normalised again, not joined from the lines' signatures.
+            cut_placeholder = OPEN_PLACEHOLDER.search(lines[start]) is not None
+            pair = (
+                line_signature(pair_text)
+                if cut_placeholder
+                else _joined(signatures[start], signatures[start + 1])
+            )
+            pair_terms = _term_count(pair) if cut_placeholder else counts[start] + counts[start + 1]
+            yield pair_text, pair, pair_terms
             if start + 2 < last and goes_on[start + 1]:
-                yield (
-                    " ".join(lines[start : start + 3]),
-                    _joined(pair, signatures[start + 2]),
-                    counts[start] + counts[start + 1] + counts[start + 2],
-                )
+                triple_text = " ".join(lines[start : start + 3])
+                if cut_placeholder or OPEN_PLACEHOLDER.search(lines[start + 1]):
+                    triple = line_signature(triple_text)
+                    yield triple_text, triple, _term_count(triple)
+                else:
+                    triple = _joined(pair, signatures[start + 2])
+                    yield triple_text, triple, pair_terms + counts[start + 2]
         if len(lines) < 2:
             continue
         joined = " ".join(lines)
@@ -500,6 +516,14 @@ def values_masked(signature: str) -> str:
         return signature
     tokens = [SLOT if not t.startswith("<") and DIGIT.search(t) else t for t in signature.split()]
     return collapsed(tokens)
+
+
+def placeholders_as_slots(signature: str) -> str:
+    """A signature with every placeholder `normalize` made (`<hex>`, `<path>`, `<ip>`) as a
+    slot, as an article's own placeholders are; codes and names are kept."""
+    if "<" not in signature:
+        return signature
+    return collapsed([SLOT if t.startswith("<") else t for t in signature.split()])
 
 
 def is_name_with_number(token: str) -> bool:

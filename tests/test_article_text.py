@@ -56,6 +56,31 @@ def test_a_message_wrapped_over_two_or_three_lines_is_found_whole() -> None:
     )
 
 
+def test_a_placeholder_the_wrap_cut_in_two_is_one_slot_of_the_joined_line() -> None:
+    # Not a sentence of its own either: the header line runs into it.
+    two = (
+        "  WIDGETHOST.EXE - Application Error\n"
+        "  The widget call at <address> referenced memory at <memory\n"
+        "  address>.\n"
+    )
+    keys = keys_of(doc(two))
+    assert key("The widget call at <address> referenced memory at <memory address>.") in keys
+    three = (
+        "  WIDGETHOST.EXE - Application Error\n"
+        "  WIDGETHOST.EXE reports that the widget call at <address>\n"
+        "  referenced the protected memory of the widget host at <memory\n"
+        "  address>."
+    )
+    keys = keys_of(doc(three))
+    assert (
+        key(
+            "WIDGETHOST.EXE reports that the widget call at <address> referenced the protected "
+            "memory of the widget host at <memory address>."
+        )
+        in keys
+    )
+
+
 def test_quoted_text_and_the_text_after_a_lead_in_are_keys_of_their_own() -> None:
     body = 'When you start it, you receive the error "Widget cache is corrupt or missing".\n\n'
     body += "Error message: Cannot reach the widget catalog"

@@ -88,6 +88,40 @@ ARTICLES = [
         "Adding the relay again fails, and the console shows:\n\n"
         "The relay <xxx> is already a widget relay in site BBB",
     ),
+    article(
+        "910011",
+        "Widget host stops with an application error",
+        "The widget host closes, and a dialog box shows:\n\n"
+        "  WIDGETHOST.EXE - Application Error\n"
+        "  The widget call at <address> referenced memory at <memory\n"
+        "  address>.\n"
+        "  The memory could not be written.",
+    ),
+    article(
+        "910012",
+        "Widget host stops after an update",
+        "The widget host closes with:\n\n"
+        "The widget call at 0x00419767 referenced memory at 0x00000004.",
+    ),
+    article(
+        "910013",
+        "Widget agents cannot connect to their broker",
+        "The agent log records:\n\nCannot connect to the widget broker server",
+    ),
+    article(
+        "910014",
+        "Widget counters are missing",
+        "The loader log records:\n\nCannot connect the widget broker to D:\\BIN\\WIDGPERF.dll",
+    ),
+    # "several" stems as "sever" does: the issues' texts use it, and the line's other words.
+    *(
+        article(
+            number,
+            f"Several widgets cannot connect to a broker: {topic}",
+            "See the product documentation.",
+        )
+        for number, topic in (("910015", "errors"), ("910016", "delays"), ("910017", "gaps"))
+    ),
 ]
 # Lines any clean log of the made-up product has; every article quotes them.
 BOILERPLATE = [
@@ -228,6 +262,30 @@ def test_a_message_with_values_inside_a_typed_sentence_is_contained(
     top = match(client, paste)["matches"][0]
     assert top["article_id"] == article_id
     assert [line["match"] for line in top["matched_lines"]] == ["contained"]
+
+
+def test_values_match_placeholders_beside_articles_quoting_other_values(client) -> None:
+    # One article wrote placeholders (the second cut by the wrap), another real addresses:
+    # the line is both, and the two are answered.
+    body = match(client, "The widget call at 0x423ecccc referenced memory at 0x5244e940.")
+    assert {m["article_id"] for m in body["matches"]} == {"910011", "910012"}
+
+
+@pytest.mark.parametrize(
+    ("paste", "article_id"),
+    [
+        # The slip makes the stem of a word the issues use ("several").
+        ("Cannot connect to the widget broker sever", "910013"),
+        # The slip is in a file's name.
+        ("Cannot connect the widget broker to D:\\BIN\\WIDGPFRF.dll", "910014"),
+    ],
+)
+def test_a_misspelt_word_the_vocabulary_hides_is_put_right(
+    client, paste: str, article_id: str
+) -> None:
+    top = match(client, paste)["matches"][0]
+    assert top["article_id"] == article_id
+    assert [line["match"] for line in top["matched_lines"]] == ["typo"]
 
 
 def test_a_value_where_the_article_wrote_a_placeholder_matches(client) -> None:

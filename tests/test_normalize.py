@@ -170,4 +170,4 @@ def test_the_signature_stop_words_change_only_with_the_line_keys_format() -> Non
     from service.stop_words import SIGNATURE_STOP_WORDS
 
     words = hashlib.sha256(" ".join(sorted(SIGNATURE_STOP_WORDS)).encode()).hexdigest()[:12]
-    assert (LINE_KEYS_FORMAT, words) == (13, "0713722309cb")
+    assert (LINE_KEYS_FORMAT, words) == (14, "0713722309cb")

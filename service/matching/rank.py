@@ -35,6 +35,7 @@ from service.article_text import (
     line_candidates,
     line_key,
     numbers_masked,
+    placeholders_as_slots,
 )
 from service.error_codes import ErrorCode
 from service.index import SearcherCaches, documents_having, issue_documents
@@ -101,6 +102,8 @@ TYPO_SEARCH_LINES = 10
 TYPO_MIN_LETTERS = 4
 # A word fewer issues than this use is tried as a misspelling of a more common one.
 TYPO_RARE_ISSUES = 2
+# A file name whose name part may be misspelt: letters, then a short extension.
+FILE_NAME = re.compile(r"([a-z]{4,30})(\.[a-z0-9]{1,4})")
 # Longer words are not put right: they are names or junk rather than misspelt words, and a
 # word has some 54 variants one edit away per letter, each as long as the word (a paste of
 # 10,000-letter words would make billions of characters of them).
@@ -547,6 +550,18 @@ class Ranker:
             (nearly if coverage >= FOUND_COVERAGE else missing).append(search)
         misspelt = (missing + nearly)[:TYPO_SEARCH_LINES]
         more: list[int] = []
+        # Every value as the placeholder an article writes: "The instruction at 0x423ecccc
+        # referenced memory at 0x5244e940." is "... at <address> referenced memory at
+        # <memory address>." too. Asked after the lines' own keys, so that a line found only
+        # so is still searched for articles that quote it with other values.
+        for search in searches:
+            general = placeholders_as_slots(search.normal.signature)
+            if general != search.normal.signature:
+                candidate = Candidate(
+                    line_key(general), "slot", general, frozenset(search.normal.terms)
+                )
+                search.candidates.append(candidate)
+                more.append(candidate.key)
         # A short paste is typed or picked by hand: a message with values may sit inside a
         # sentence there, and its runs with values are tried with the values as slots too.
         typed = len(searches) <= TYPO_CORRECTED_PASTE_LINES
@@ -562,9 +577,9 @@ class Ranker:
             ]
             search.candidates += spans
             more += [c.key for c in spans]
-        for search in misspelt:
+        for number, search in enumerate(misspelt):
             budget.check("looking for misspelt words")
-            typos = self._typo_candidates(search.normal)
+            typos = self._typo_candidates(search.normal, typed and number < TYPO_CORRECTED_LINES)
             search.candidates += typos
             more += [c.key for c in typos]
         # A short paste is typed or picked by hand: there a misspelt word is put right by the
@@ -644,9 +659,14 @@ class Ranker:
                     keyed[entry[1].line_key] = entry
         return best
 
-    def _typo_candidates(self, normal: NormalizedLine) -> list[Candidate]:
+    def _typo_candidates(self, normal: NormalizedLine, typed: bool = False) -> list[Candidate]:
         """The whole line with one word the issues' texts never use put right, every way one
-        edit allows; the lookup itself tells which of them some article says."""
+        edit allows; the lookup itself tells which of them some article says.
+
+        With `typed` (a few lines of a short paste), when the line has too few such words, the
+        rarest word no symptom writes so is tried too: a slip can make another word's stem
+        ("sever" is how "several" stems).
+        """
         if len(normal.terms) < 2:
             return []
         tokens = normal.signature.split()
@@ -656,8 +676,19 @@ class Ranker:
             for i, token in enumerate(tokens)
             if TYPO_MIN_LETTERS <= len(token) <= TYPO_MAX_LETTERS and token.isalpha()
         }
+        # A file's name is a word too ("smspfrf.dll" for "smsperf.dll"): its name is put right,
+        # its extension kept.
+        files = {
+            i: match.groups()
+            for i, token in enumerate(tokens)
+            if (match := FILE_NAME.fullmatch(token)) is not None
+        }
+        rarity.update((i, self.df("content", name)) for i, (name, _) in files.items())
         # Words no issue uses first: "Xircom PCMCIA nework" misspells "nework", not the names.
         unknown = sorted((i for i, df in rarity.items() if df <= TYPO_RARE_ISSUES), key=rarity.get)
+        if typed and len(unknown) < TYPO_WORDS_PER_LINE:
+            unwritten = [i for i in rarity if i not in unknown and not self.df("terms", tokens[i])]
+            unknown += sorted(unwritten, key=rarity.get)[:1]
         terms = frozenset(normal.terms)
         # The line as it is, and with its values as the placeholders an article writes
         # ("Unale to open file A0138410." is "Unable to open file <filename>.").
@@ -677,7 +708,9 @@ class Ranker:
             for shape in shapes:
                 left, right = collapsed(shape[:i]), collapsed(shape[i + 1 :])
                 sides.append((f"{left} " if left else "", f" {right}" if right else ""))
-            for variant in one_edit_variants(tokens[i]):
+            name, extension = files.get(i, (tokens[i], ""))
+            for variant in one_edit_variants(name):
+                variant += extension
                 for left, right in sides:
                     signature = f"{left}{variant}{right}"
                     out.append(
