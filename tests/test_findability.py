@@ -113,6 +113,11 @@ ARTICLES = [
         "Widget counters are missing",
         "The loader log records:\n\nCannot connect the widget broker to D:\\BIN\\WIDGPERF.dll",
     ),
+    article(
+        "910018",
+        "Widget poller scans too rarely",
+        "The poller log repeats:\n\nWidget poller sleeping for 60 seconds before the next scan",
+    ),
     # "several" stems as "sever" does: the issues' texts use it, and the line's other words.
     *(
         article(
@@ -286,6 +291,18 @@ def test_a_misspelt_word_the_vocabulary_hides_is_put_right(
     top = match(client, paste)["matches"][0]
     assert top["article_id"] == article_id
     assert [line["match"] for line in top["matched_lines"]] == ["typo"]
+
+
+def test_a_message_the_log_repeats_with_other_numbers_counts_once(client) -> None:
+    once = match(client, "Widget poller sleeping for 60 seconds before the next scan")
+    paste = "\n".join(
+        f"Widget poller sleeping for {n} seconds before the next scan" for n in (60, 120, 45)
+    )
+    repeated = match(client, paste)
+    assert repeated["matches"][0]["article_id"] == once["matches"][0]["article_id"] == "910018"
+    assert repeated["matches"][0]["score"] == once["matches"][0]["score"]
+    # The repeats are still shown as evidence.
+    assert len(repeated["matches"][0]["matched_lines"]) > 1
 
 
 def test_a_value_where_the_article_wrote_a_placeholder_matches(client) -> None:

@@ -526,9 +526,21 @@ class Ranker:
     def _look_up(self, searches: list[_TextSearch]) -> Found:
         """Each line's candidates, cheapest first, and which articles say each of them."""
         assert self.line_lookup is not None
+        general_keys: set[int] = set()
         for search in searches:
             budget.check("cutting lines into pieces to look up")
             search.candidates = line_candidates(search.line.message, spans=False)
+            # Every value as the placeholder an article writes: "The instruction at
+            # 0x423ecccc referenced memory at 0x5244e940." is "... at <address> referenced
+            # memory at <memory address>." too. A line found only so is still searched below
+            # for articles that quote it with other values.
+            general = placeholders_as_slots(search.normal.signature)
+            if general != search.normal.signature:
+                key = line_key(general)
+                general_keys.add(key)
+                search.candidates.append(
+                    Candidate(key, "slot", general, frozenset(search.normal.terms))
+                )
         found = self.line_lookup(c.key for s in searches for c in s.candidates)
         missing = []
         # Lines found nearly but not whole: "Objcet name: Package Rule File" finds the part
@@ -536,7 +548,14 @@ class Ranker:
         nearly = []
         shapes: set[str] = set()
         for search in searches:
-            coverage = max((c.coverage for c in search.candidates if c.key in found), default=0.0)
+            coverage = max(
+                (
+                    c.coverage
+                    for c in search.candidates
+                    if c.key in found and c.key not in general_keys
+                ),
+                default=0.0,
+            )
             if coverage >= 1.0:
                 continue
             # One search per shape of line, as in the partial pass.
@@ -550,18 +569,6 @@ class Ranker:
             (nearly if coverage >= FOUND_COVERAGE else missing).append(search)
         misspelt = (missing + nearly)[:TYPO_SEARCH_LINES]
         more: list[int] = []
-        # Every value as the placeholder an article writes: "The instruction at 0x423ecccc
-        # referenced memory at 0x5244e940." is "... at <address> referenced memory at
-        # <memory address>." too. Asked after the lines' own keys, so that a line found only
-        # so is still searched for articles that quote it with other values.
-        for search in searches:
-            general = placeholders_as_slots(search.normal.signature)
-            if general != search.normal.signature:
-                candidate = Candidate(
-                    line_key(general), "slot", general, frozenset(search.normal.terms)
-                )
-                search.candidates.append(candidate)
-                more.append(candidate.key)
         # A short paste is typed or picked by hand: a message with values may sit inside a
         # sentence there, and its runs with values are tried with the values as slots too.
         typed = len(searches) <= TYPO_CORRECTED_PASTE_LINES
@@ -663,8 +670,8 @@ class Ranker:
         """The whole line with one word the issues' texts never use put right, every way one
         edit allows; the lookup itself tells which of them some article says.
 
-        With `typed` (a few lines of a short paste), when the line has too few such words, the
-        rarest word no symptom writes so is tried too: a slip can make another word's stem
+        With `typed` (a few lines of a short paste), when the line has no such word, the rarest
+        word no symptom writes so is tried instead: a slip can make another word's stem
         ("sever" is how "several" stems).
         """
         if len(normal.terms) < 2:
@@ -686,7 +693,7 @@ class Ranker:
         rarity.update((i, self.df("content", name)) for i, (name, _) in files.items())
         # Words no issue uses first: "Xircom PCMCIA nework" misspells "nework", not the names.
         unknown = sorted((i for i, df in rarity.items() if df <= TYPO_RARE_ISSUES), key=rarity.get)
-        if typed and len(unknown) < TYPO_WORDS_PER_LINE:
+        if typed and not unknown:
             unwritten = [i for i in rarity if i not in unknown and not self.df("terms", tokens[i])]
             unknown += sorted(unwritten, key=rarity.get)[:1]
         terms = frozenset(normal.terms)
@@ -782,7 +789,12 @@ class Ranker:
         self, evidence: list[Evidence], weigh: Callable[[Evidence], float]
     ) -> float:
         """An issue's evidence summed, what users taught adding at most LEARNED_CAP, and at most
-        LEARNED_ALONE more than the rest."""
+        LEARNED_ALONE more than the rest.
+
+        Paste lines that differ only in their numbers ("Sleeping for 120 seconds", "Sleeping
+        for 60 seconds") are one message the log repeated: they count once, by the best.
+        """
+        evidence = _one_per_shape(evidence, weigh)
         if not self.learned:
             return evidence_sum(weigh(e) for e in evidence)
         taught = [weigh(e) for e in evidence if e.symptom_id in self.learned]
@@ -974,6 +986,19 @@ def _how(candidate: Candidate) -> str:
     if candidate.typo:
         return "typo"
     return "normalised" if candidate.how == "slot" else candidate.how
+
+
+def _one_per_shape(evidence: list[Evidence], weigh: Callable[[Evidence], float]) -> list[Evidence]:
+    """The best evidence of each shape of paste line (its signature, numbers masked)."""
+    if len(evidence) < 2:
+        return evidence
+    best: dict[str, Evidence] = {}
+    for e in evidence:
+        shape = numbers_masked(e.signature)
+        kept = best.get(shape)
+        if kept is None or weigh(e) > weigh(kept):
+            best[shape] = e
+    return list(best.values())
 
 
 def evidence_sum(weights: Iterable[float]) -> float:
