@@ -26,6 +26,7 @@ if not (CHROMIUM and DRIVER):
     pytest.skip(message, allow_module_level=True)
 
 from selenium import webdriver  # noqa: E402
+from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
@@ -144,9 +145,11 @@ def test_without_javascript_the_plain_form_still_answers(server, tmp_path) -> No
 
         # The verdict is a form post: the page that comes back shows the same answer.
         first.find_element(By.CSS_SELECTOR, "button[value=yes]").click()
-        status = WebDriverWait(driver, 30).until(
-            lambda d: d.find_element(By.CSS_SELECTOR, "#match-1 .feedback-status").text
-        )
+        # The status is read from whichever page is there: the one the click leaves may be
+        # gone between finding its element and reading it.
+        status = WebDriverWait(
+            driver, 30, ignored_exceptions=(StaleElementReferenceException,)
+        ).until(lambda d: d.find_element(By.CSS_SELECTOR, "#match-1 .feedback-status").text)
         assert "264630-1 is recorded as the answer" in status
         assert (
             driver.find_element(By.CSS_SELECTOR, "article.match").get_attribute("data-issue")
