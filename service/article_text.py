@@ -14,6 +14,7 @@ words, so a known message inside a longer line still finds its article.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from array import array
@@ -345,6 +346,8 @@ class Candidate(NamedTuple):
         return max(share, QUOTED_SHARE) if self.quoted else share
 
 
+# Pasted lines whose whole-line keys a process keeps (about 2 KB each).
+WHOLE_CANDIDATES_KEPT = 5_000
 # The least share of a line a quoted message in it counts as.
 QUOTED_SHARE = 0.8
 # How a candidate came up, and whether quotation marks bounded it.
@@ -362,6 +365,20 @@ SPAN_LINE_MAX_TOKENS = 40
 # Quoted messages, and sentences, looked up per pasted line, at most: each is normalised and
 # looked up, and a line of thousands of quotes or sentences would cost thousands of each.
 MAX_PARTS_PER_LINE = 20
+
+
+@functools.lru_cache(maxsize=WHOLE_CANDIDATES_KEPT)
+def _whole_line_candidates(message: str) -> tuple[Candidate, ...]:
+    return tuple(line_candidates(message, spans=False))
+
+
+def whole_line_candidates(message: str) -> list[Candidate]:
+    """`line_candidates(message, spans=False)`, kept for the lines that come back.
+
+    Logs repeat themselves (routine lines, the same message in paste after paste), and a
+    line's keys are some twenty hashes of as many texts: worked out once, while kept.
+    """
+    return list(_whole_line_candidates(message))
 
 
 def line_candidates(

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import random
 
-from service.article_text import SLOT, _slotted, article_lines, collapsed, line_candidates, line_key
+from service.article_text import (
+    SLOT,
+    _slotted,
+    article_lines,
+    collapsed,
+    line_candidates,
+    line_key,
+    whole_line_candidates,
+)
 from service.normalize import normalize
 
 
@@ -203,3 +211,11 @@ def test_slot_runs_are_joined_as_collapsing_each_whole_line_would_make_them() ->
             for start in range(len(source) - size + 1)
         ]
         assert list(_slotted(source)) == expected, source
+
+
+def test_kept_whole_line_candidates_are_the_same_and_a_caller_cannot_change_them() -> None:
+    line = "Widget catalog refused the handle 0x80070005 on SRV01"
+    first = whole_line_candidates(line)
+    assert first == line_candidates(line, spans=False)
+    first.append(first[0])
+    assert whole_line_candidates(line) == line_candidates(line, spans=False)

@@ -36,6 +36,7 @@ from service.article_text import (
     line_key,
     numbers_masked,
     placeholders_as_slots,
+    whole_line_candidates,
 )
 from service.error_codes import ErrorCode
 from service.index import SearcherCaches, documents_having, issue_documents
@@ -529,7 +530,7 @@ class Ranker:
         general_keys: set[int] = set()
         for search in searches:
             budget.check("cutting lines into pieces to look up")
-            search.candidates = line_candidates(search.line.message, spans=False)
+            search.candidates = whole_line_candidates(search.line.message)
             # Every value as the placeholder an article writes: "The instruction at
             # 0x423ecccc referenced memory at 0x5244e940." is "... at <address> referenced
             # memory at <memory address>." too. A line found only so is still searched below
