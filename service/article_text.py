@@ -57,10 +57,15 @@ SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(\u201c])")
 LEAD_IN = re.compile(r"^([^:]{2,60}?):\s+(\S.*)$")
 
 
-def line_key(signature: str) -> int:
-    """A signed 64-bit key for a normalised line (SQLite integers are signed)."""
-    digest = hashlib.blake2b(signature.encode("utf-8"), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
+def line_key(
+    signature: str, _blake2b: Any = hashlib.blake2b, _from_bytes: Any = int.from_bytes
+) -> int:
+    """A signed 64-bit key for a normalised line (SQLite integers are signed).
+
+    A paste asks for a few thousand keys: the hash and the conversion are bound once, as
+    defaults, rather than looked up on every call.
+    """
+    return _from_bytes(_blake2b(signature.encode(), digest_size=8).digest(), "big", signed=True)
 
 
 # A placeholder opened at the end of a line and closed on the next: `<memory` of

@@ -587,7 +587,7 @@ class Ranker:
             more += [c.key for c in spans]
         for number, search in enumerate(misspelt):
             budget.check("looking for misspelt words")
-            typos = self._typo_candidates(search.normal, typed and number < TYPO_CORRECTED_LINES)
+            typos = self._typo_candidates(search.normal, typed, number < TYPO_CORRECTED_LINES)
             search.candidates += typos
             more += [c.key for c in typos]
         # A short paste is typed or picked by hand: there a misspelt word is put right by the
@@ -667,13 +667,15 @@ class Ranker:
                     keyed[entry[1].line_key] = entry
         return best
 
-    def _typo_candidates(self, normal: NormalizedLine, typed: bool = False) -> list[Candidate]:
+    def _typo_candidates(
+        self, normal: NormalizedLine, typed: bool = False, first_lines: bool = False
+    ) -> list[Candidate]:
         """The whole line with one word the issues' texts never use put right, every way one
         edit allows; the lookup itself tells which of them some article says.
 
-        With `typed` (a few lines of a short paste), when the line has no such word, the rarest
-        word no symptom writes so is tried instead: a slip can make another word's stem
-        ("sever" is how "several" stems).
+        In a `typed` (short) paste, misspelt file names are put right too, and in its
+        `first_lines`, when a line has no such word, the rarest word no symptom writes so is
+        tried instead: a slip can make another word's stem ("sever" is how "several" stems).
         """
         if len(normal.terms) < 2:
             return []
@@ -685,16 +687,17 @@ class Ranker:
             if TYPO_MIN_LETTERS <= len(token) <= TYPO_MAX_LETTERS and token.isalpha()
         }
         # A file's name is a word too ("smspfrf.dll" for "smsperf.dll"): its name is put right,
-        # its extension kept.
+        # its extension kept. In a short paste only: a long log names many files no article
+        # does, and each would bring its hundreds of variants.
         files = {
             i: match.groups()
             for i, token in enumerate(tokens)
-            if (match := FILE_NAME.fullmatch(token)) is not None
+            if typed and (match := FILE_NAME.fullmatch(token)) is not None
         }
         rarity.update((i, self.df("content", name)) for i, (name, _) in files.items())
         # Words no issue uses first: "Xircom PCMCIA nework" misspells "nework", not the names.
         unknown = sorted((i for i, df in rarity.items() if df <= TYPO_RARE_ISSUES), key=rarity.get)
-        if typed and not unknown:
+        if typed and first_lines and not unknown:
             unwritten = [i for i in rarity if i not in unknown and not self.df("terms", tokens[i])]
             unknown += sorted(unwritten, key=rarity.get)[:1]
         terms = frozenset(normal.terms)
