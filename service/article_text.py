@@ -351,8 +351,10 @@ class Candidate(NamedTuple):
         return max(share, QUOTED_SHARE) if self.quoted else share
 
 
-# Pasted lines whose whole-line keys a process keeps (about 2 KB each).
-WHOLE_CANDIDATES_KEPT = 5_000
+# Pasted lines whose whole-line keys a process keeps, of at most this many characters: about
+# 2 KB a routine line, 9 KB at most (a line of quotes and sentences), so 18 MB at worst.
+WHOLE_CANDIDATES_KEPT = 2_000
+WHOLE_CANDIDATES_MAX_CHARS = 200
 # The least share of a line a quoted message in it counts as.
 QUOTED_SHARE = 0.8
 # How a candidate came up, and whether quotation marks bounded it.
@@ -381,8 +383,12 @@ def whole_line_candidates(message: str) -> list[Candidate]:
     """`line_candidates(message, spans=False)`, kept for the lines that come back.
 
     Logs repeat themselves (routine lines, the same message in paste after paste), and a
-    line's keys are some twenty hashes of as many texts: worked out once, while kept.
+    line's keys are some twenty hashes of as many texts: worked out once, while kept. Only
+    lines of a log's usual length are kept: a long line's candidates hold texts as long, and
+    pastes of such lines would otherwise fill the memory of every worker.
     """
+    if len(message) > WHOLE_CANDIDATES_MAX_CHARS:
+        return line_candidates(message, spans=False)
     return list(_whole_line_candidates(message))
 
 

@@ -6,7 +6,9 @@ import random
 
 from service.article_text import (
     SLOT,
+    WHOLE_CANDIDATES_MAX_CHARS,
     _slotted,
+    _whole_line_candidates,
     article_lines,
     collapsed,
     line_candidates,
@@ -219,3 +221,12 @@ def test_kept_whole_line_candidates_are_the_same_and_a_caller_cannot_change_them
     assert first == line_candidates(line, spans=False)
     first.append(first[0])
     assert whole_line_candidates(line) == line_candidates(line, spans=False)
+
+
+def test_long_lines_are_not_kept_so_pastes_cannot_fill_the_memory() -> None:
+    _whole_line_candidates.cache_clear()
+    long_line = "Widget catalog refused the handle " + "x" * WHOLE_CANDIDATES_MAX_CHARS
+    assert whole_line_candidates(long_line) == line_candidates(long_line, spans=False)
+    assert _whole_line_candidates.cache_info().currsize == 0
+    whole_line_candidates("Widget catalog refused the handle")
+    assert _whole_line_candidates.cache_info().currsize == 1
