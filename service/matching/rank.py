@@ -698,8 +698,8 @@ class Ranker:
         # Words no issue uses first: "Xircom PCMCIA nework" misspells "nework", not the names.
         unknown = sorted((i for i, df in rarity.items() if df <= TYPO_RARE_ISSUES), key=rarity.get)
         if typed and first_lines and not unknown:
-            unwritten = [i for i in rarity if i not in unknown and not self.df("terms", tokens[i])]
-            unknown += sorted(unwritten, key=rarity.get)[:1]
+            unwritten = [i for i in rarity if not self.df("terms", tokens[i])]
+            unknown = sorted(unwritten, key=rarity.get)[:1]
         terms = frozenset(normal.terms)
         # The line as it is, and with its values as the placeholders an article writes
         # ("Unale to open file A0138410." is "Unable to open file <filename>.").
