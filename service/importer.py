@@ -280,6 +280,15 @@ def _untitled_section(lines: list[str]) -> Section:
     return section
 
 
+def _applies_to_section(lines: list[str]) -> Section:
+    """The "applies to" block between the header's two rules, as a section of its own."""
+    rules = [i for i, line in enumerate(lines) if line.strip().startswith("-----")]
+    inside = lines[rules[0] + 1 : rules[1]] if len(rules) >= 2 else []
+    section = Section("applies_to", "APPLIES TO")
+    section.blocks = _blocks(inside)
+    return section
+
+
 def _products(product_line: str, version_line: str) -> list[dict[str, str]]:
     products = [p.strip() for p in product_line.split(",") if p.strip()] if product_line else []
     versions = []
@@ -350,6 +359,10 @@ def outline_archive(text: str, name: str) -> Outline:
         # Text before the first heading is the article when the headings hold none (an empty
         # SUMMARY after the text): without it the article would have no text at all.
         sections = [_untitled_section(preamble)]
+    if not any(section.blocks or section.issues for section in sections):
+        # Some archive articles were published as a title and the list of products they apply
+        # to: the list is what there is, and the title still finds the article.
+        sections = [_applies_to_section(preamble)]
     return Outline(
         article_id=article_id,
         title=title,

@@ -775,6 +775,28 @@ This application note explains how to test a widget driver.
     assert "how to test a widget driver" in note["sections"][0]["body"]
 
 
+def test_an_article_published_as_a_title_alone_is_imported_and_found_by_its_title(
+    make_app, tmp_path, capsys
+) -> None:
+    # A few archive articles have no text after the header but their title and the products
+    # they apply to; a helpdesk still wants them found.
+    empty = archive_article("Widget Sockets Stop FD_READ Notification", "SUMMARY\n=======\n\n")
+    doc = parse_article(empty)
+    assert doc["issues"][0]["title"] == "Widget Sockets Stop FD_READ Notification"
+    assert "Microsoft Widget Server version 2.0" in doc["sections"][0]["body"]
+
+    config = make_config(tmp_path)
+    archive = archive_with(tmp_path, {"kb/900/Q900123/README.md": empty})
+    code, out = run_cli(config, "import", "--json", str(archive), capsys=capsys)
+    assert code == 0
+    assert (json.loads(out)["imported"], json.loads(out)["skipped"]) == (1, 0)
+    client = make_app(config).test_client()
+    body = client.get(
+        "/v1/match", query_string={"line": "widget sockets stop FD_READ notification"}
+    ).get_json()
+    assert body["matches"][0]["article_id"] == "900123"
+
+
 # -- remediation: steps as the article numbers them --------------------------------------------
 
 
