@@ -5,7 +5,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export KB_HOME ?= var
 
-.PHONY: serve test install install-dev browser nginx postgresql build lint openapi bench bench-worst load bench-import eval cluster-test load-cluster clean
+.PHONY: serve test install install-dev browser nginx postgresql wrk build lint openapi bench bench-worst load bench-import eval cluster-test load-cluster clean
 
 $(BIN)/kb: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,15 @@ nginx:
 		sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx; \
 	else echo "install nginx to run the reverse proxy test" >&2; fi
 
+## make wrk: the HTTP load generator the benchmarks drive the server with
+wrk:
+	@if command -v wrk >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; \
+	elif command -v sudo >/dev/null; then sudo apt-get update -qq && \
+		sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; \
+	else echo "install wrk to run the throughput benchmarks" >&2; fi
+
 ## make postgresql: Debian's PostgreSQL server programs, for the tests of the PostgreSQL store
 ## (the tests start a throw-away server of their own; the installed cluster is not used)
 postgresql:
@@ -71,11 +80,11 @@ openapi: install
 	mv openapi.yaml.new openapi.yaml
 
 ## make bench: latency of /v1/match under gunicorn beside a hello-world baseline
-bench: install-dev
+bench: install-dev wrk
 	$(BIN)/python bench/bench_match.py
 
 ## make load: mixed traffic at 50 connections under gunicorn, alone and during a bulk import
-load: install-dev
+load: install-dev wrk
 	$(BIN)/python bench/load.py
 
 ## make cluster-test: two `kb serve` nodes on one throw-away PostgreSQL server, the SMS archive
@@ -85,7 +94,7 @@ cluster-test: install-dev postgresql
 
 ## make load-cluster: make load's mix on two nodes over PostgreSQL (25 connections each) beside
 ## one node over SQLite (50), and a 200-line paste's latency on each store
-load-cluster: install-dev postgresql
+load-cluster: install-dev postgresql wrk
 	$(BIN)/python bench/load_cluster.py
 
 ## make bench-worst: worst-case pastes up to the limits on the 60k store, and /healthz meanwhile
