@@ -118,6 +118,29 @@ ARTICLES = [
         "Widget poller scans too rarely",
         "The poller log repeats:\n\nWidget poller sleeping for 60 seconds before the next scan",
     ),
+    article(
+        "910019",
+        "Widget scheduler leaves a job queued",
+        'The scheduler log records "Job halted" and the job stays in the queue.',
+    ),
+    article(
+        "910021",
+        "Widget jobs stop when the queue is full",
+        'A full queue stops each new job: the scheduler shows "Job halted" for it.',
+    ),
+    {
+        **article("910020", "Widget service starts slowly when jobs are queued", "See above."),
+        "issues": [
+            {
+                "id": "910020-1",
+                "number": 1,
+                "title": "Widget service starts slowly when jobs are queued",
+                "description": "Every time the widget service starts, users get a long wait: "
+                "a job that halted before is started again first. Any idea of the cause is in "
+                "the service log.",
+            }
+        ],
+    },
     # "several" stems as "sever" does: the issues' texts use it, and the line's other words.
     *(
         article(
@@ -308,6 +331,15 @@ def test_a_message_the_log_repeats_with_other_numbers_counts_once(client) -> Non
 def test_a_value_where_the_article_wrote_a_placeholder_matches(client) -> None:
     body = match(client, "Could not start WINWORD. The shared widget package could not be found.")
     assert body["matches"][0]["article_id"] == "910005"
+
+
+def test_the_words_around_a_quoted_message_do_not_outweigh_the_article_quoting_it(client) -> None:
+    # The message is short and two articles quote it, so it counts for little alone; the
+    # sentence around it is the asker's, and a third article happens to use all its words.
+    paste = "getting 'Job halted' every time the widget service starts, any idea?"
+    top = match(client, paste)["matches"][:2]
+    assert {m["article_id"] for m in top} == {"910019", "910021"}
+    assert [m["matched_lines"][0]["match"] for m in top] == ["contained", "contained"]
 
 
 def test_a_message_several_articles_quote_returns_them_all_and_says_it_is_shared(client) -> None:

@@ -387,27 +387,26 @@ class Ranker:
 
         if self.store is not None and self.line_lookup is not None:
             self._text_evidence(issues_of, [*by_issue.values(), *hidden.values()], unique)
-        # Signatures of lines with any evidence, and of lines with strong evidence.
-        explained: set[str] = set()
         for ranked in by_issue.values():
             for e in ranked.evidence:
                 matched_signatures.add(e.signature)
-                if e.weight >= WEAK_EVIDENCE:
-                    explained.add(e.signature)
 
         # Only lines outside any log format can be a person's words; log lines go to passes 1-2.
-        # Lines the articles' text already explains well need no comparison with descriptions.
+        # A line some article's text or symptom says, even in part, is not measured again as
+        # prose: its message already counts where it was found, and the words around it ("I
+        # get ... every time the service starts") would only add articles that share the
+        # message's common words, or routine log lines' words, at the expense of the one that
+        # quotes it.
         prose = [
             line.message
             for line in still_left
-            if line.signature not in explained
+            if line.signature not in matched_signatures
             if line.record.format == "plain" and looks_like_prose(line.message)
         ]
         if prose:
-            # Articles the paste's lines already point to are measured against its prose too,
-            # whether or not the full-text search would have offered them: a message found
-            # inside a sentence ("Error <message> after reboot") and the rest of the sentence
-            # then count together.
+            # Articles the paste's other lines point to are measured against its prose too,
+            # whether or not the full-text search would have offered them: a message quoted on
+            # one line and a description on the next then count together.
             pointed = sorted(
                 [*by_issue.values(), *hidden.values()],
                 key=lambda r: -sum(e.weight for e in r.evidence),
