@@ -213,7 +213,7 @@ def _pieces_of_text(
                         yield inner, None, 0
 
 
-def _quoted(text: str) -> Iterator[str]:
+def quoted_parts(text: str) -> Iterator[str]:
     """The text between quotation marks in `text`."""
     for double, single in QUOTED.findall(text):
         yield double or single
@@ -232,7 +232,7 @@ def _quoted_across(lines: list[str], joined: str) -> Iterator[str]:
 
 def _inner_pieces(text: str) -> Iterator[str]:
     """Messages embedded in a line: quoted text, and what follows a short lead-in."""
-    yield from _quoted(text)
+    yield from quoted_parts(text)
     lead = LEAD_IN.match(text)
     if lead and len(lead.group(1).split()) <= 6:
         yield lead.group(2)

@@ -124,6 +124,12 @@ ARTICLES = [
         'The scheduler log records "Job halted" and the job stays in the queue.',
     ),
     article(
+        "910022",
+        "Widget purger logs a warning for each empty file",
+        "The purger log records the file it could not remove.",
+        symptoms=["WARNING - Purge of empty widget file K7QX2ZP9.wdg failed, code = 2"],
+    ),
+    article(
         "910021",
         "Widget jobs stop when the queue is full",
         'A full queue stops each new job: the scheduler shows "Job halted" for it.',
@@ -340,6 +346,18 @@ def test_the_words_around_a_quoted_message_do_not_outweigh_the_article_quoting_i
     top = match(client, paste)["matches"][:2]
     assert {m["article_id"] for m in top} == {"910019", "910021"}
     assert [m["matched_lines"][0]["match"] for m in top] == ["contained", "contained"]
+
+
+def test_a_message_quoted_in_a_sentence_with_other_values_is_found(client) -> None:
+    # Another file name than the symptom's, and the asker's words around the quotation: the
+    # whole line resembles no symptom, the quoted message does.
+    paste = (
+        "since the nightly backup our operators keep getting 'WARNING - Purge of empty widget "
+        "file M3RT8WQ1.wdg failed, code = 2' every time the service starts, any idea?"
+    )
+    top = match(client, paste)["matches"][0]
+    assert top["article_id"] == "910022"
+    assert top["matched_lines"][0]["match"] == "partial"
 
 
 def test_a_message_several_articles_quote_returns_them_all_and_says_it_is_shared(client) -> None:

@@ -20,6 +20,7 @@ import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 from whoosh.analysis import StemmingAnalyzer
@@ -36,13 +37,14 @@ from service.article_text import (
     line_key,
     numbers_masked,
     placeholders_as_slots,
+    quoted_parts,
     whole_line_candidates,
 )
 from service.error_codes import ErrorCode
 from service.index import SearcherCaches, documents_having, issue_documents
 from service.learning import penalty_factor
 from service.matching.parse import PasteLine
-from service.normalize import NormalizedLine, looks_like_prose, signature_key
+from service.normalize import NormalizedLine, looks_like_prose, normalize, signature_key
 from service.stop_words import PROSE_STOP_WORDS
 from service.storage import Store
 from service.storage.lines import Found
@@ -104,6 +106,12 @@ TYPO_MIN_LETTERS = 4
 # A word fewer issues than this use is tried as a misspelling of a more common one.
 TYPO_RARE_ISSUES = 2
 # A file name whose name part may be misspelt: letters, then a short extension.
+# Lines of a paste whose quoted parts are compared with the symptoms when the whole line
+# resembles none, and the parts of a line tried: each is a search of its own.
+QUOTED_PARTIAL_LINES = 20
+QUOTED_PARTS_PER_LINE = 2
+MAX_QUOTED_PART_CHARS = 300
+QUOTE_MARK = re.compile("[\"'\u201c\u201d]")
 FILE_NAME = re.compile(r"([a-z]{4,30})(\.[a-z0-9]{1,4})")
 # Longer words are not put right: they are names or junk rather than misspelt words, and a
 # word has some 54 variants one edit away per letter, each as long as the word (a paste of
@@ -371,6 +379,7 @@ class Ranker:
         # Lines that differ only in their numbers ("Sleeping for 60 seconds", "... 45 ...")
         # are one search: logs repeat such lines by the hundred.
         searched: set[str] = set()
+        quoted_searches = 0
         for line in leftovers:
             budget.check("looking for partial matches")
             shape = numbers_masked(line.signature)
@@ -379,6 +388,16 @@ class Ranker:
                 continue
             searched.add(shape)
             found = self._partial_evidence(line)
+            if (
+                not found
+                and quoted_searches < QUOTED_PARTIAL_LINES
+                and QUOTE_MARK.search(line.message)
+            ):
+                # A message quoted in a sentence, with other values than the article's ("getting
+                # 'Delete zero length file N2WYWYJN.sid failed' every time..."): the words around
+                # it keep the whole line from resembling any symptom, the quotation alone may.
+                quoted_searches += 1
+                found = self._partial_evidence(line, quoted=True)
             if found:
                 matched_signatures.add(line.signature)
                 self._add(issues_of, found)
@@ -832,13 +851,25 @@ class Ranker:
             found.append((symptom, evidence))
         return found
 
-    def _partial_evidence(self, line: PasteLine) -> list[tuple[_Symptom, Evidence]]:
+    def _partial_evidence(
+        self, line: PasteLine, quoted: bool = False
+    ) -> list[tuple[_Symptom, Evidence]]:
+        """The symptoms sharing most of the line's rarer words; with `quoted`, of the words of
+        the first parts of the line between quotation marks that find any."""
         component = (line.record.component or "").lower()
-        key = (line.signature, component)
-        candidates = self._partials.get(key)
-        if candidates is None:
-            candidates = self._partial_candidates(line.normal, component)
-            self._partials[key] = candidates
+        candidates: list[tuple[int, float]] = []
+        if quoted:
+            parts = islice(quoted_parts(line.message), QUOTED_PARTS_PER_LINE)
+            for normal in (normalize(part[:MAX_QUOTED_PART_CHARS]) for part in parts):
+                candidates = self._partial_candidates(normal, component)
+                if candidates:
+                    break
+        else:
+            key = (line.signature, component)
+            candidates = self._partials.get(key)
+            if candidates is None:
+                candidates = self._partial_candidates(line.normal, component)
+                self._partials[key] = candidates
         found = []
         issues_sharing = len(candidates)
         for docnum, similarity in candidates:
