@@ -188,3 +188,41 @@ def test_line_lookups_read_the_generation_of_the_searcher_they_go_with(tmp_path)
     assert knowledge.index.caches is not caches
     other.close()
     knowledge.close()
+
+
+def test_a_bulk_rebuild_in_several_processes_builds_the_line_index_beside_them(tmp_path) -> None:
+    # Enough documents that Whoosh has started every writer process before it commits: the
+    # line index is then built while they finish.
+    config = make_config(tmp_path)
+    knowledge = KnowledgeBase(config)
+    knowledge.ensure_ready()
+    procs = 2
+    articles = procs * index_module.WRITER_BATCH
+    for n in range(articles):
+        article_id = str(930000 + n)
+        issue = f"{article_id}-1"
+        knowledge.store.save_article(
+            {
+                "id": article_id,
+                "title": f"Widget relay {n} drops its queue",
+                "issues": [{"id": issue, "number": 1, "title": f"Widget relay {n} drops"}],
+                "sections": [
+                    {
+                        "key": "more_information",
+                        "heading": "MORE INFORMATION",
+                        "body": f"The relay log records:\n\nRelay queue {n} was dropped by the "
+                        f"widget broker number{n}",
+                    }
+                ],
+            },
+            source="api",
+        )
+    documents = knowledge.index.rebuild(knowledge.store, procs=procs)
+    assert documents > procs * index_module.WRITER_BATCH
+    knowledge.index._checked_at = 0.0
+    for n in (0, articles // 2, articles - 1):
+        line = f"Relay queue {n} was dropped by the widget broker number{n}"
+        matches = match_log(knowledge, line, limit=1)["matches"]
+        assert matches and matches[0]["article_id"] == str(930000 + n)
+    assert top_issue(knowledge) == "264630-1"
+    knowledge.close()
