@@ -20,7 +20,6 @@ import stat
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,9 +49,6 @@ log = logging.getLogger(__name__)
 # Bumped whenever the schema or what goes into it changes; an index of another format is rebuilt.
 # The line keys' own format is part of it: keys made another way need the line index rebuilt.
 INDEX_FORMAT = f"4.{LINE_KEYS_FORMAT}"
-# Documents handed to each of a bulk rebuild's writer processes at a time; Whoosh starts the
-# processes one per batch handed out.
-WRITER_BATCH = 100
 
 
 def build_schema() -> Schema:
@@ -510,38 +506,22 @@ class KBIndex:
             name = self._new_generation()
             ix = self.open(name)
             if procs > 1:
-                writer = ix.writer(
-                    procs=procs, batchsize=WRITER_BATCH, limitmb=256, multisegment=True
-                )
+                writer = ix.writer(procs=procs, limitmb=256, multisegment=True)
             else:
                 writer = ix.writer(limitmb=256)
             count = 0
             term_keys: list[int] = []
-            with ThreadPoolExecutor(max_workers=1) as helper:
-                lines_built = None
-                try:
-                    for document in all_documents(store):
-                        writer.add_document(**document)
-                        term_keys += filtered_term_keys(document)
-                        count += 1
-                    # The line index is built while the writer commits: with `procs` > 1 this
-                    # process only waits for Whoosh's processes then, and a bulk import would
-                    # otherwise wait for both in turn. Not while Whoosh may still start one of
-                    # them (it does so per batch handed out): a fork copies only the forking
-                    # thread, and the child would keep any lock the building thread held.
-                    if procs == 1 or count > procs * WRITER_BATCH:
-                        lines_built = helper.submit(
-                            line_index.build, self.path, name, store.iter_line_keys()
-                        )
-                    writer.commit()
-                except BaseException:
-                    writer.cancel()
-                    raise
-                if lines_built is None:
-                    line_index.build(self.path, name, store.iter_line_keys())
-                else:
-                    lines_built.result()
+            try:
+                for document in all_documents(store):
+                    writer.add_document(**document)
+                    term_keys += filtered_term_keys(document)
+                    count += 1
+                writer.commit()
+            except BaseException:
+                writer.cancel()
+                raise
             key_filter.write(terms_filter_file(self.path, name), term_keys, len(term_keys))
+            line_index.build(self.path, name, store.iter_line_keys())
             self.write_state({"revision": revision, "format": INDEX_FORMAT, "name": name})
             self._drop_old_generations({name, previous.get("name", INDEX_NAME)})
         self._checked_at = 0.0  # this process wrote: its own next read must see the write
