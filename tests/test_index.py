@@ -188,3 +188,37 @@ def test_line_lookups_read_the_generation_of_the_searcher_they_go_with(tmp_path)
     assert knowledge.index.caches is not caches
     other.close()
     knowledge.close()
+
+
+def test_a_bulk_rebuild_in_several_processes_finds_every_article_by_its_lines(tmp_path) -> None:
+    # As a bulk import rebuilds: Whoosh writes in two processes, one segment each.
+    config = make_config(tmp_path)
+    knowledge = KnowledgeBase(config)
+    knowledge.ensure_ready()
+    articles = 250
+    for n in range(articles):
+        article_id = str(930000 + n)
+        knowledge.store.save_article(
+            {
+                "id": article_id,
+                "title": f"Widget relay {n} drops its queue",
+                "issues": [{"id": f"{article_id}-1", "number": 1, "title": f"Relay {n} drops"}],
+                "sections": [
+                    {
+                        "key": "more_information",
+                        "heading": "MORE INFORMATION",
+                        "body": f"The relay log records:\n\nRelay queue {n} was dropped by the "
+                        f"widget broker number{n}",
+                    }
+                ],
+            },
+            source="api",
+        )
+    assert knowledge.index.rebuild(knowledge.store, procs=2) > articles
+    knowledge.index._checked_at = 0.0
+    for n in (0, articles // 2, articles - 1):
+        line = f"Relay queue {n} was dropped by the widget broker number{n}"
+        matches = match_log(knowledge, line, limit=1)["matches"]
+        assert matches and matches[0]["article_id"] == str(930000 + n)
+    assert top_issue(knowledge) == "264630-1"
+    knowledge.close()
