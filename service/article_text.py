@@ -393,7 +393,11 @@ def whole_line_candidates(message: str) -> list[Candidate]:
 
 
 def line_candidates(
-    message: str, spans: bool, valued_spans: bool = False, whole: bool = True
+    message: str,
+    spans: bool,
+    valued_spans: bool = False,
+    whole: bool = True,
+    names: frozenset[str] = frozenset(),
 ) -> list[Candidate]:
     """The keys to look up for one pasted message: whole, embedded parts, and (with `spans`)
     every run of 3-14 tokens, for a known message inside a sentence that is not quoted.
@@ -402,7 +406,8 @@ def line_candidates(
     widget relay in site A01") are tried with each value, and both, as a slot: where the
     article wrote a placeholder. Several keys a run: for the few lines of a typed question.
     Without `whole`, only the runs and slots: for a line whose whole and parts were looked up
-    already.
+    already. `names`: tokens of the line taken for values too, though they have no digit (a
+    host "SMSPRI" where the article wrote "<machine name>").
     """
     normal = normalize(message)
     if not normal.signature:
@@ -429,7 +434,7 @@ def line_candidates(
                 wanted.setdefault(normalize(sentence).signature, CONTAINED)
     tokens = normal.signature.split()
     if spans and len(tokens) <= SPAN_LINE_MAX_TOKENS:
-        values = [is_value(t) for t in tokens]
+        values = [is_value(t) or t in names for t in tokens]
         # values_before[i]: how many of the first i tokens are values.
         values_before = [0, *accumulate(values)]
         for size in range(min(SPAN_MAX_TOKENS, len(tokens) - 1), SPAN_MIN_TOKENS - 1, -1):

@@ -130,6 +130,11 @@ ARTICLES = [
         symptoms=["WARNING - Purge of empty widget file K7QX2ZP9.wdg failed, code = 2"],
     ),
     article(
+        "910025",
+        "Widget install jobs fail on some workstations",
+        "The site server logs:\n\nThe widget install job has failed on workstation <machine name>",
+    ),
+    article(
         "910021",
         "Widget jobs stop when the queue is full",
         'A full queue stops each new job: the scheduler shows "Job halted" for it.',
@@ -358,6 +363,20 @@ def test_a_message_quoted_in_a_sentence_with_other_values_is_found(client) -> No
     top = match(client, paste)["matches"][0]
     assert top["article_id"] == "910022"
     assert top["matched_lines"][0]["match"] == "partial"
+
+
+def test_a_name_without_digits_where_the_article_wrote_a_placeholder_matches_in_a_sentence(
+    client,
+) -> None:
+    # "KESTREL" is a host name no article uses: in a typed line it may stand where the
+    # article wrote "<machine name>", as a value with digits would.
+    paste = (
+        "The site server keeps logging The widget install job has failed on workstation "
+        "KESTREL since yesterday"
+    )
+    top = match(client, paste)["matches"][0]
+    assert top["article_id"] == "910025"
+    assert top["matched_lines"][0]["match"] == "contained"
 
 
 def test_a_message_several_articles_quote_returns_them_all_and_says_it_is_shared(client) -> None:

@@ -99,6 +99,8 @@ SHORT_LINE_TERMS = 5
 # Paste lines with no whole-line match that are searched for a known message inside them, and
 # for a misspelt word, at most: both cost a few hundred lookups a line.
 SPAN_SEARCH_LINES = 40
+# Words of a typed line that no text uses, tried as names (slots) in its runs, at most.
+SPAN_MAX_NAMES = 2
 # A line is searched inside (runs of words, typos) unless a candidate this much of it was found.
 FOUND_COVERAGE = 0.75
 TYPO_SEARCH_LINES = 10
@@ -594,10 +596,13 @@ class Ranker:
         for search in missing[:SPAN_SEARCH_LINES]:
             budget.check("looking for known messages inside lines")
             asked = {c.key for c in search.candidates}
+            # In a typed line, a word no issue's text uses may be a name ("workstation SMSPRI"
+            # for "workstation <machine name>"): it is tried as a slot, as values are.
+            names = self._unknown_names(search.normal) if typed else frozenset()
             spans = [
                 c
                 for c in line_candidates(
-                    search.line.message, spans=True, valued_spans=typed, whole=False
+                    search.line.message, spans=True, valued_spans=typed, whole=False, names=names
                 )
                 if c.key not in asked
             ]
@@ -772,6 +777,16 @@ class Ranker:
             if tried >= TYPO_WORDS_PER_LINE:
                 break
         return out
+
+    def _unknown_names(self, normal: NormalizedLine) -> frozenset[str]:
+        """The words of a line that neither a symptom nor an issue's text uses, at most
+        SPAN_MAX_NAMES of them: more likely a name than a word."""
+        names = [
+            t
+            for t in normal.terms
+            if t.isalnum() and not self.df("terms", t) and not self.df("content", stem(t))
+        ]
+        return frozenset(names[:SPAN_MAX_NAMES])
 
     def _has_unseen_word(self, message: str) -> bool:
         """Whether a line has a word of 4+ letters that no issue's text uses."""
