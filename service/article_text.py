@@ -453,6 +453,9 @@ def line_candidates(
                     continue
                 if end < len(tokens) and values[end]:
                     wanted.setdefault(f"{run} {SLOT}", CONTAINED)
+                elif valued_spans and end + 1 < len(tokens) and values[end + 1]:
+                    # A name the tokens split ("FS-02" is "fs 02") may be the placeholder too.
+                    wanted.setdefault(f"{run} {SLOT}", CONTAINED)
                 if start > 0 and values[start - 1]:
                     wanted.setdefault(f"{SLOT} {run}", CONTAINED)
         # Slots: an article writes "<server name>" or "0xXXXXXXXX" where the log has a value;

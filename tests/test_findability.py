@@ -379,6 +379,15 @@ def test_a_name_without_digits_where_the_article_wrote_a_placeholder_matches_in_
     assert top["matched_lines"][0]["match"] == "contained"
 
 
+def test_a_name_the_tokens_split_where_the_article_wrote_a_placeholder_matches(client) -> None:
+    # "RELAY-02" is two tokens, a word the articles use and a number: together they stand for
+    # "<machine name>".
+    paste = "users keep getting The widget install job has failed on workstation RELAY-02 today"
+    top = match(client, paste)["matches"][0]
+    assert top["article_id"] == "910025"
+    assert top["matched_lines"][0]["match"] == "contained"
+
+
 def test_a_message_several_articles_quote_returns_them_all_and_says_it_is_shared(client) -> None:
     body = match(client, "Widget catalog is corrupt or unreadable")
     found = [m["article_id"] for m in body["matches"]]
