@@ -29,6 +29,7 @@ from whoosh.searching import Searcher
 
 from service import budget
 from service.article_text import (
+    QUOTE_MARKS,
     SLOT,
     Candidate,
     collapsed,
@@ -107,13 +108,12 @@ TYPO_SEARCH_LINES = 10
 TYPO_MIN_LETTERS = 4
 # A word fewer issues than this use is tried as a misspelling of a more common one.
 TYPO_RARE_ISSUES = 2
-# A file name whose name part may be misspelt: letters, then a short extension.
 # Lines of a paste whose quoted parts are compared with the symptoms when the whole line
 # resembles none, and the parts of a line tried: each is a search of its own.
 QUOTED_PARTIAL_LINES = 20
 QUOTED_PARTS_PER_LINE = 2
 MAX_QUOTED_PART_CHARS = 300
-QUOTE_MARK = re.compile("[\"'\u201c\u201d]")
+# A file name whose name part may be misspelt: letters, then a short extension.
 FILE_NAME = re.compile(r"([a-z]{4,30})(\.[a-z0-9]{1,4})")
 # Longer words are not put right: they are names or junk rather than misspelt words, and a
 # word has some 54 variants one edit away per letter, each as long as the word (a paste of
@@ -393,7 +393,7 @@ class Ranker:
             if (
                 not found
                 and quoted_searches < QUOTED_PARTIAL_LINES
-                and QUOTE_MARK.search(line.message)
+                and QUOTE_MARKS.search(line.message)
             ):
                 # A message quoted in a sentence, with other values than the article's ("getting
                 # 'Delete zero length file N2WYWYJN.sid failed' every time..."): the words around
