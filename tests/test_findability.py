@@ -365,24 +365,21 @@ def test_a_message_quoted_in_a_sentence_with_other_values_is_found(client) -> No
     assert top["matched_lines"][0]["match"] == "partial"
 
 
-def test_a_name_without_digits_where_the_article_wrote_a_placeholder_matches_in_a_sentence(
-    client,
-) -> None:
-    # "KESTREL" is a host name no article uses: in a typed line it may stand where the
-    # article wrote "<machine name>", as a value with digits would.
-    paste = (
+@pytest.mark.parametrize(
+    "paste",
+    [
+        # "KESTREL" is a host name no article uses: in a typed line it may stand where the
+        # article wrote "<machine name>", as a value with digits would.
         "The site server keeps logging The widget install job has failed on workstation "
-        "KESTREL since yesterday"
-    )
-    top = match(client, paste)["matches"][0]
-    assert top["article_id"] == "910025"
-    assert top["matched_lines"][0]["match"] == "contained"
-
-
-def test_a_name_the_tokens_split_where_the_article_wrote_a_placeholder_matches(client) -> None:
-    # "RELAY-02" is two tokens, a word the articles use and a number: together they stand for
-    # "<machine name>".
-    paste = "users keep getting The widget install job has failed on workstation RELAY-02 today"
+        "KESTREL since yesterday",
+        # "RELAY-02" is two tokens, a word the articles use and a number: together they stand
+        # for "<machine name>".
+        "users keep getting The widget install job has failed on workstation RELAY-02 today",
+    ],
+)
+def test_a_name_where_the_article_wrote_a_placeholder_matches_in_a_sentence(
+    client, paste: str
+) -> None:
     top = match(client, paste)["matches"][0]
     assert top["article_id"] == "910025"
     assert top["matched_lines"][0]["match"] == "contained"
