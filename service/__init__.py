@@ -58,6 +58,10 @@ def create_app(config: Config | None = None) -> Flask:
         # when a worker is ready: service/gunicorn_conf.py), never here: under gunicorn this
         # runs in the master, whose threads the forked workers do not have.
         app.before_request(follower.ensure_running)
+    if knowledge.store.is_postgres:
+        # A request's statements share one pooled connection, given back when it ends.
+        app.before_request(knowledge.store.hold_connection)
+        app.teardown_request(lambda _error: knowledge.store.release_connection())
     if config.record_activity:
         app.extensions["activity"] = ActivityLog(config.activity_location, config.activity_days)
 

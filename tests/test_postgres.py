@@ -225,6 +225,49 @@ def test_after_the_server_restarts_one_piece_of_work_fails_not_one_per_pooled_co
         connections.close()
 
 
+def _backend(connections: PostgresConnections) -> int:
+    return connections.execute("SELECT pg_backend_pid() AS pid").fetchone()["pid"]
+
+
+def test_a_held_connection_serves_the_threads_statements_until_given_back(
+    postgres: PostgresServer,
+) -> None:
+    connections = PostgresConnections(postgres.new_store_url(), timeout=0.5, max_size=1)
+    try:
+        connections.hold()
+        first = _backend(connections)
+        assert {_backend(connections) for _ in range(5)} == {first}
+        # The pool's one connection stays with the holder: another thread waits, then is told.
+        with pytest.raises(AssertionError, match="StorageUnavailable"):
+            _at_once(lambda: _backend(connections))
+        connections.release()
+        assert _at_once(lambda: _backend(connections)) == [first]
+        # Released, the thread borrows per statement again, and gives each connection back.
+        assert _backend(connections) == first
+        assert _at_once(lambda: _backend(connections)) == [first]
+    finally:
+        connections.close()
+
+
+def test_a_held_connection_broken_by_a_server_restart_is_replaced_by_the_next_statement(
+    restartable_postgres: PostgresServer,
+) -> None:
+    connections = PostgresConnections(restartable_postgres.new_store_url(), max_size=2)
+    try:
+        connections.hold()
+        before = _backend(connections)
+        restartable_postgres.restart()
+        # The held connection is broken: the statement runs again on a new one, and the
+        # broken one is not kept.
+        after = _backend(connections)
+        assert after != before
+        assert _backend(connections) == after
+        connections.release()
+        assert connections.execute("SELECT 1 AS one").fetchone()["one"] == 1
+    finally:
+        connections.close()
+
+
 def test_a_second_node_builds_its_own_index_from_the_shared_store(
     make_app, postgres: PostgresServer, tmp_path: Path
 ) -> None:

@@ -135,6 +135,18 @@ class Database:
             conn.close()
             self._local.conn = None
 
+    def hold_connection(self) -> None:
+        """Run this thread's next statements on one connection until `release_connection`
+        (a request's): SQLite's is the thread's already, PostgreSQL's is borrowed from the pool
+        once rather than per statement."""
+        if self._postgres is not None:
+            self._postgres.hold()
+
+    def release_connection(self) -> None:
+        """End `hold_connection`: a borrowed connection goes back to the pool."""
+        if self._postgres is not None:
+            self._postgres.release()
+
     def in_transaction(self) -> bool:
         """Whether this thread is inside `transaction()`."""
         if self._postgres is not None:

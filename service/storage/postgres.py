@@ -200,6 +200,55 @@ class PostgresConnections:
         if statements is not None:
             statements.append(sql)
 
+    def hold(self) -> None:
+        """Until `release`, run this thread's statements outside a transaction on one pooled
+        connection, borrowed at the first of them.
+
+        A request reads a record in a dozen statements: checking a connection out of the pool
+        and back in for each costs about as much as running it.
+        """
+        self._local.hold = True
+
+    def release(self) -> None:
+        """Give back the connection `hold` borrowed, if a statement borrowed one."""
+        self._local.hold = False
+        held = getattr(self._local, "held", None)
+        if held is not None:
+            self._local.held = None
+            self._give_back(held)
+
+    def _give_back(self, conn: psycopg.Connection) -> None:
+        # The pool checks what it is given back, and drops a connection found broken; one
+        # made by a pool since closed is closed with it.
+        pool = self._pool
+        if pool is not None and self._pool_pid == os.getpid() and not pool.closed:
+            with contextlib.suppress(Exception):
+                pool.putconn(conn)
+                return
+        with contextlib.suppress(Exception):
+            conn.close()
+
+    def _run_held(self, query: str, params: Any) -> Result:
+        """A statement on the held connection; when that proves broken (the server restarted),
+        once more on another."""
+        for attempt in (1, 2):
+            held = getattr(self._local, "held", None)
+            if held is None:
+                try:
+                    held = self.pool.getconn()
+                except PoolTimeout as exc:
+                    raise _unavailable(exc) from exc
+                self._local.held = held
+            try:
+                return self._run(held, query, params)
+            except StorageUnavailable:
+                self._local.held = None
+                self._give_back(held)
+                self._drop_broken()
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Result:
         """Run one statement (SQLite's placeholders) and read its result whole."""
         self._trace(sql)
@@ -207,6 +256,8 @@ class PostgresConnections:
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             return self._run(conn, query, params)
+        if getattr(self._local, "hold", False):
+            return self._run_held(query, params)
         # Outside a transaction a statement may run again on another connection: after the
         # server restarts, every pooled connection is broken, and the first use finds out.
         for attempt in (1, 2):

@@ -38,13 +38,21 @@ from service.views.common import (
 
 bp = Blueprint("articles", __name__, url_prefix="/v1")
 
+# Made once: a schema's instance copies every declared field, its nested schemas' too, which
+# cost a record read more than reading the record.
 _list_args = ListArgsSchema()
+_issue_args = IssueArgsSchema()
+_article_out = ArticleOut()
+_issue_out = IssueOut()
+_symptom_out = SymptomOut()
+_cause_out = CauseOut()
+_workaround_out = WorkaroundOut()
 _LINKERS = {
     "articles": (links.article_links, ArticleSummaryOut()),
-    "issues": (links.issue_links, IssueOut()),
-    "symptoms": (links.symptom_links, SymptomOut()),
-    "causes": (links.cause_links, CauseOut()),
-    "workarounds": (links.workaround_links, WorkaroundOut()),
+    "issues": (links.issue_links, _issue_out),
+    "symptoms": (links.symptom_links, _symptom_out),
+    "causes": (links.cause_links, _cause_out),
+    "workarounds": (links.workaround_links, _workaround_out),
 }
 
 
@@ -81,7 +89,7 @@ def get_article(article_ref: str) -> Response:
     article = article_record(kb().store, article_ref)
     if article is None:
         raise not_found("article", article_ref)
-    return negotiated_response("article", article, ArticleOut())
+    return negotiated_response("article", article, _article_out)
 
 
 @bp.get("/issues")
@@ -92,7 +100,7 @@ def list_issues() -> Response:
 @bp.get("/issues/<issue_id>")
 @renders_text
 def get_issue(issue_id: str) -> Response:
-    expand = load_args(IssueArgsSchema())["expand"]
+    expand = load_args(_issue_args)["expand"]
     store = kb().store
     issue = issue_record(store, issue_id, expand)
     if issue is None:
@@ -102,7 +110,7 @@ def get_issue(issue_id: str) -> Response:
         # People reading an issue want its causes and steps, not their ids.
         return {**body, **linked_records(store, issue_id)}
 
-    return negotiated_response("issue", issue, IssueOut(), prepare=with_records)
+    return negotiated_response("issue", issue, _issue_out, prepare=with_records)
 
 
 @bp.get("/symptoms")
@@ -115,7 +123,7 @@ def get_symptom(symptom_id: str) -> Response:
     symptom = kb().store.get_symptom(symptom_id)
     if symptom is None:
         raise not_found("symptom", symptom_id)
-    return json_response(links.symptom_links(symptom), SymptomOut())
+    return json_response(links.symptom_links(symptom), _symptom_out)
 
 
 @bp.get("/causes")
@@ -131,7 +139,7 @@ def get_cause(cause_id: str) -> Response:
         raise not_found("cause", cause_id)
     update = cause.get("missing_update")
     present = store.existing_article_ids([update]) if update else set()
-    return json_response(links.cause_links(cause, present), CauseOut())
+    return json_response(links.cause_links(cause, present), _cause_out)
 
 
 @bp.get("/workarounds")
@@ -144,7 +152,7 @@ def get_workaround(workaround_id: str) -> Response:
     workaround = kb().store.get_workaround(workaround_id)
     if workaround is None:
         raise not_found("workaround", workaround_id)
-    return json_response(links.workaround_links(workaround), WorkaroundOut())
+    return json_response(links.workaround_links(workaround), _workaround_out)
 
 
 # -- writes ---------------------------------------------------------------------------------
@@ -166,7 +174,7 @@ def _refuse_curated(article_id: str) -> None:
 def _written(article_id: str, outcome: str) -> Response:
     article = kb().store.get_article(article_id)
     response = json_response(
-        links.full_article_links(article), ArticleOut(), status=201 if outcome == "created" else 200
+        links.full_article_links(article), _article_out, status=201 if outcome == "created" else 200
     )
     response.headers["Location"] = links.article_url(article_id)
     return response

@@ -39,6 +39,9 @@ bp = Blueprint("feedback", __name__, url_prefix="/v1")
 _body = FeedbackBodySchema()
 _stats_args = StatsArgsSchema()
 _pending_args = PendingArgsSchema()
+_feedback_out = FeedbackOut()
+_pending_out = PendingFeedbackOut()
+_stats_out = StatsOut()
 
 
 @bp.post("/feedback")
@@ -60,7 +63,7 @@ def post_feedback() -> Response:
         raise ApiError(404, str(exc), errors=[{"field": exc.field, "message": str(exc)}]) from None
     except TooManyPending as exc:
         raise ApiError(429, str(exc), headers={"Retry-After": str(PENDING_RETRY_SECONDS)}) from None
-    return json_response(feedback_body(outcome), FeedbackOut(), status=201)
+    return json_response(feedback_body(outcome), _feedback_out, status=201)
 
 
 def feedback_body(outcome: learning.FeedbackOutcome) -> dict:
@@ -85,7 +88,7 @@ def pending() -> Response:
     for item in items:
         item["links"] = _review_links(item["id"], item["issue_id"])
     next_cursor = str(items[-1]["id"]) if more else None
-    return page_response(items, next_cursor, PendingFeedbackOut(), args["limit"])
+    return page_response(items, next_cursor, _pending_out, args["limit"])
 
 
 def _review_links(feedback_id: int, issue_id: str) -> dict[str, str]:
@@ -126,7 +129,7 @@ def _review(feedback_id: int, approve: bool) -> Response:
             f"No feedback has the id {feedback_id}. See the verdicts waiting at "
             "/v1/feedback/pending.",
         )
-    return json_response(feedback_body(outcome), FeedbackOut())
+    return json_response(feedback_body(outcome), _feedback_out)
 
 
 @bp.delete("/issues/<issue_id>/learned/<learned_id>")
@@ -163,4 +166,4 @@ def stats() -> Response:
         body["content_gaps"] = (
             log.content_gaps(limit, config.gap_min_clients) if log is not None else []
         )
-    return json_response(body, StatsOut())
+    return json_response(body, _stats_out)
