@@ -466,9 +466,12 @@ def line_candidates(
             general = tuple(SLOT if t.startswith("<") else t for t in base)
             # The line as it is, then with its placeholders as slots (once when alike).
             for source in dict.fromkeys((tuple(base), general)):
-                for variant in _slotted(source):
-                    wanted.setdefault(variant, SLOTTED)
-                wanted.setdefault(collapsed(list(source)), SLOTTED)
+                for variant in (*_slotted(source), collapsed(list(source))):
+                    # A run above may have come out alike ("unable to locate <x>" of "I get
+                    # 'Unable to locate FS-02' when..."): it is the whole line or quoted
+                    # message with a slot, which says more than a run of it would.
+                    if wanted.get(variant, CONTAINED) == CONTAINED:
+                        wanted[variant] = SLOTTED
     out: dict[int, Candidate] = {}
     for signature, (how, quoted) in wanted.items():
         key = line_key(signature)

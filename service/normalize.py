@@ -489,6 +489,12 @@ FAILURE_WORDS = re.compile(
 )
 
 
+def reports_problem(message: str) -> bool:
+    """Whether a line says something went wrong (or gives a status or code to read), rather
+    than that a process went about its routine ("Sleeping for 60 seconds")."""
+    return bool(FAILURE_WORDS.search(message[:MAX_MESSAGE_CHARS]))
+
+
 def is_descriptive(message: str) -> bool:
     """A line that describes rather than reports: a property and its value, a banner, a
     process list entry. Logs of one format all have them, so they tell no problem apart."""

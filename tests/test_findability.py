@@ -135,6 +135,44 @@ ARTICLES = [
         "The site server logs:\n\nThe widget install job has failed on workstation <machine name>",
     ),
     article(
+        "910026",
+        "Zorbix card loses its route table",
+        "The relay log shows the card's routine polling, then the loss:\n\n"
+        "Zorbix relay poller sleeping for 60 seconds\nZorbix route table dropped by the card",
+    ),
+    article(
+        "910027",
+        "Widget console cannot reach its server",
+        "The console log records:\n\nError connecting to the widget server",
+    ),
+    article(
+        "910028",
+        "Widget relay agent fails after a name change",
+        "The relay log records:\n\nWidget relay agent could not start on \\\\<server name>",
+    ),
+    article(
+        "910029",
+        "Widget relay agent fails on hubs",
+        "The console shows:\n\nWidget relay agent could not start on \\\\<hub name>.",
+    ),
+    article(
+        "910030",
+        "Widget relay agent fails after an upgrade",
+        "After the upgrade the agent log records:\n\nWidget relay agent could not start on\n"
+        "\\\\<server name>.\n\nReinstall the agent.",
+    ),
+    article(
+        "910031",
+        "Switching widget consoles is unreliable",
+        'A second attempt may end in a "cannot reach widget hub" message, forcing you to '
+        "restart the console.",
+    ),
+    article(
+        "910032",
+        "Widget console cannot reach a hub over a slow link",
+        "The console shows:\n\nCannot reach widget hub <hub name>.",
+    ),
+    article(
         "910021",
         "Widget jobs stop when the queue is full",
         'A full queue stops each new job: the scheduler shows "Job halted" for it.',
@@ -476,3 +514,32 @@ def test_a_short_paste_made_to_maximise_the_runs_with_values_is_answered(client)
     body = match(client, "\n".join(lines))
     assert body["records_read"] == 20
     assert body["matches"][0]["article_id"] == "910001"
+
+
+def test_a_routine_line_an_article_quotes_does_not_outweigh_the_error_beside_it(client) -> None:
+    # Alone, the routine line finds the article quoting it; beside a line that reports a
+    # problem, the article explaining the problem comes first.
+    routine = "Zorbix relay poller sleeping for 60 seconds"
+    assert match(client, routine)["matches"][0]["article_id"] == "910026"
+    paste = "\n".join([routine, "Error connecting to the widget server", routine])
+    ranked = [m["article_id"] for m in match(client, paste)["matches"]]
+    assert ranked[:2] == ["910027", "910026"]
+
+
+def test_a_piece_one_article_wrapped_apart_does_not_outweigh_the_whole_line_others_say(
+    client,
+) -> None:
+    # 910030's wrap leaves "... could not start on" as a line of its own; the three articles
+    # all say the whole message, and none is told apart by the piece.
+    body = match(client, "users see Widget relay agent could not start on \\\\HUB01 every morning")
+    top = body["matches"][:3]
+    assert {m["article_id"] for m in top} == {"910028", "910029", "910030"}
+    assert len({m["score"] for m in top}) == 1
+
+
+def test_a_quoted_message_with_a_value_matches_the_article_writing_it_with_a_placeholder_first(
+    client,
+) -> None:
+    # 910031 quotes the message's words without the name; 910032 writes the whole message.
+    body = match(client, 'I get "Cannot reach widget hub HUB-07" when I start the console')
+    assert [m["article_id"] for m in body["matches"][:2]] == ["910032", "910031"]

@@ -18,6 +18,7 @@ from service.normalize import (
     is_descriptive,
     normalize,
     parse_paste,
+    reports_problem,
     signature_key,
     simplify,
 )
@@ -64,6 +65,12 @@ class PasteLine:
         """Whether the line describes a machine rather than reports a problem (each piece of
         evidence from the line is weighed by it)."""
         return is_descriptive(self.record.message)
+
+    @cached_property
+    def reports_problem(self) -> bool:
+        """Whether the line says something went wrong, rather than what a process routinely
+        does (see `Ranker.rank`)."""
+        return reports_problem(self.record.message)
 
 
 @dataclass

@@ -95,6 +95,8 @@ TEXT_FULL_INFORMATION = 16.0
 CONTENT_PRIOR_ISSUES = 500
 # What a line that describes rather than reports counts for (see normalize.is_descriptive).
 DESCRIPTIVE_LINE_FACTOR = 0.15
+# What a line that reports no problem counts for, beside lines of the paste that do.
+ROUTINE_LINE_FACTOR = 0.4
 # Lines of fewer terms than this count less ("Sleeping for 60 seconds", "File not found").
 SHORT_LINE_TERMS = 5
 # Paste lines with no whole-line match that are searched for a known message inside them, and
@@ -435,6 +437,7 @@ class Ranker:
             also = list(dict.fromkeys(r.article_id for r in pointed if r.evidence))
             self._prose_evidence(issues_of, prose, tuple(also[:PROSE_CANDIDATES]))
 
+        _discount_routine_lines([*by_issue.values(), *hidden.values()], unique)
         paste_files = {f.lower(): f for f in paste_log_files}
         for ranked in [*by_issue.values(), *hidden.values()]:
             self._score(ranked, paste_files)
@@ -646,11 +649,10 @@ class Ranker:
         for search in searches:
             budget.check("weighing what the articles' text matched")
             per_article: dict[str, tuple[float, Evidence, int]] = {}
-            for candidate in search.candidates:
-                hit = found.get(candidate.key)
-                if hit is None:
-                    continue
-                total, articles = hit
+            hits = [(c, found[c.key]) for c in search.candidates if c.key in found]
+            for candidate, (total, articles) in hits:
+                if len(hits) > 1:
+                    total = _said_by(candidate, total, hits)
                 quality = TEXT_QUALITY[candidate.how]
                 if candidate.how == "contained":
                     quality *= 0.5 + 0.5 * candidate.coverage
@@ -1023,6 +1025,43 @@ class Ranker:
             ranked.text_coverage = round(coverage, 3)
             # Rarest first (the order of `chosen`): the words that say most come first.
             ranked.text_terms = [written[t] for t in chosen if docnum in having[t]]
+
+
+def _said_by(candidate: Candidate, total: int, hits: list[tuple[Candidate, Any]]) -> int:
+    """How many articles say what `candidate` found: at least as many as say any longer text
+    of the same line holding all its words.
+
+    The line index counts the articles that have a piece as a line of its own; those that
+    say it inside a longer line ("... service on \\\\<server>" where one article's wrap left
+    "... service on" alone) are counted by the longer text's key. Counted alone, a piece that
+    a wrap cut out of one article would tell that article apart from the others, and outweigh
+    the whole line they all say.
+    """
+    terms = set(candidate.terms)
+    size = len(candidate.signature)
+    for other, (other_total, _) in hits:
+        if other_total > total and len(other.signature) > size and terms <= set(other.terms):
+            total = other_total
+    return total
+
+
+def _discount_routine_lines(issues: list[RankedIssue], lines: dict[str, PasteLine]) -> None:
+    """When some line of the paste that reports a problem matched, lines that report none
+    count for less: a log is pasted for what went wrong in it, and its routine lines
+    ("Sleeping for 60 seconds", "Service started") are quoted in articles about anything that
+    happened around them."""
+    # Each piece once, should two issues hold the same one.
+    evidence = list({id(e): e for ranked in issues for e in ranked.evidence}.values())
+    routine = {
+        e.signature
+        for e in evidence
+        if e.signature in lines and not lines[e.signature].reports_problem
+    }
+    if not routine or all(e.signature in routine for e in evidence):
+        return
+    for e in evidence:
+        if e.signature in routine:
+            e.weight *= ROUTINE_LINE_FACTOR
 
 
 def descriptive_factor(line: PasteLine) -> float:
