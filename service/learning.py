@@ -215,6 +215,11 @@ def learned_symptoms(store: Store, issue_id: str) -> list[dict[str, Any]]:
     return store.learned_symptoms(issue_id)
 
 
+def learned_symptoms_of(store: Store, issue_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """The learned symptoms of each of these issues that has any, oldest first, by issue id."""
+    return store.learned_symptoms_of(issue_ids)
+
+
 def remove_learned(store: Store, issue_id: str, learned_id: str) -> Write | None:
     """Forget one learned symptom; returns the write, or None when there was none."""
     return store.remove_learned_symptom(issue_id, learned_id)

@@ -68,3 +68,20 @@ def test_details_of_several_issues_are_those_of_each_read_alone(app) -> None:
     with store.traced() as statements:
         store.issues_details(ids)
     assert len(statements) <= 12
+
+
+def test_an_answer_reads_its_matches_records_in_as_many_statements_for_3_as_for_10(app) -> None:
+    knowledge = app.extensions["kb"]
+    client = app.test_client()
+    # Said by every numbered copy: a match of many issues, none of them explained before.
+    paste = "Inventory Agent failed to write the cache file, error 0x80070005"
+    counts = []
+    for limit in (3, 10):
+        knowledge.explain_cache().forget(None)
+        with knowledge.store.traced() as statements:
+            response = client.post(f"/v1/match?limit={limit}", data=paste, content_type="text/plain")
+        assert response.status_code == 200
+        assert len(response.get_json()["matches"]) == limit
+        counts.append(len([s for s in statements if "FROM meta" not in s]))
+    assert counts[0] == counts[1]
+    assert counts[1] <= 12

@@ -66,8 +66,8 @@ def explain_answer(
     each match in full or brief (`detail`, one of limits.MATCH_DETAILS). With `brief_too`, a
     full body also holds each match in brief under BRIEF_MATCHES."""
     shown = outcome.issues[:limit]
-    details = _uncached_issue_details(kb, shown)
-    matches = [explain_match(kb, ranked, details) for ranked in shown]
+    contexts = issue_contexts(kb, [(r.issue_id, r.article_id) for r in shown])
+    matches = [explain_match(kb, ranked, contexts[ranked.issue_id]) for ranked in shown]
     briefs: list[dict[str, Any]] = []
     if detail == "brief" or brief_too:
         briefs = [brief_match(match, ranked) for match, ranked in zip(matches, shown, strict=True)]
@@ -92,11 +92,12 @@ def explain_answer(
 
 
 def explain_match(
-    kb: KnowledgeBase, ranked: RankedIssue, details: dict[str, dict[str, Any]] | None = None
+    kb: KnowledgeBase, ranked: RankedIssue, context: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """One match of an answer: the issue, how sure, the paste lines behind it, and its fix.
-    `details`: issue records already read, by issue id (see `_uncached_issue_details`)."""
-    context = issue_context(kb, ranked.issue_id, ranked.article_id, details)
+    `context`: the issue's, when read already (see `issue_contexts`)."""
+    if context is None:
+        context = issue_contexts(kb, [(ranked.issue_id, ranked.article_id)])[ranked.issue_id]
     return {
         "article_id": ranked.article_id,
         "issue_id": ranked.issue_id,
@@ -226,60 +227,60 @@ def step_title(text: str) -> str:
     return sentence[: STEP_TITLE_CHARS - 3].rsplit(" ", 1)[0].rstrip(",;:") + "..."
 
 
-def issue_context(
-    kb: KnowledgeBase,
-    issue_id: str,
-    article_id: str,
-    details: dict[str, dict[str, Any]] | None = None,
-) -> dict[str, Any]:
-    """What a match shows of its issue beyond the evidence: title, causes, fix, related.
+def issue_contexts(kb: KnowledgeBase, issues: list[tuple[str, str]]) -> dict[str, dict[str, Any]]:
+    """What each match shows of its issue beyond the evidence: title, causes, fix, related;
+    by issue id, for (issue id, article id) pairs.
 
     Kept per worker until its article, or an article it links to, is written: the same issues
-    come up again and again, and their records change only when such an article does.
+    come up again and again, and their records change only when such an article does. What is
+    not kept is read for all the issues at once, a statement per kind of record rather than
+    per issue.
     """
     cache = kb.explain_cache()
-    context = cache.get(issue_id)
-    if context is not None:
-        return context
+    contexts = {issue_id: cache.get(issue_id) for issue_id, _ in issues}
+    missing = {issue_id: article_id for issue_id, article_id in issues if not contexts[issue_id]}
+    if not missing:
+        return contexts
     store = kb.store
-    issue = (details or {}).get(issue_id) or store.issue_details(issue_id) or {}
-    learned = learning.learned_symptoms(store, issue_id)
-    related = store.related_articles(article_id)
-    present = store.existing_article_ids([r["article_id"] for r in related])
-    for r in related:
-        r["in_store"] = r["article_id"] in present
-    related_links(related)
-    for cause in issue.get("causes", []):
-        cause_links(cause, present)
-    for workaround in issue.get("workarounds", []):
-        workaround_links(workaround)
-    context = {
-        "title": issue.get("title", ""),
-        "article_title": issue.get("article_title", ""),
-        "symptom_texts": {
-            **{s["id"]: s["text"] for s in issue.get("symptoms", [])},
-            **{s["id"]: s["text"] for s in learned},
-        },
-        "learned_ids": {s["id"] for s in learned},
-        "causes": issue.get("causes", []),
-        "remediation": issue.get("workarounds", []),
-        "related_articles": related,
+    details = store.issues_details(list(missing))
+    learned = learning.learned_symptoms_of(store, list(missing))
+    related = store.related_articles_of(list(set(missing.values())))
+    # What the contexts show of other articles: whether they are in the store.
+    named = {r["article_id"] for rows in related.values() for r in rows}
+    named |= {
+        c["missing_update"]
+        for issue in details.values()
+        for c in issue.get("causes", [])
+        if c.get("missing_update")
     }
-    # What the context shows of other articles: whether they are in the store.
-    others = {r["article_id"] for r in related}
-    others |= {c["missing_update"] for c in issue.get("causes", []) if c.get("missing_update")}
-    cache.put(issue_id, context, {article_id, *others})
-    return context
-
-
-def _uncached_issue_details(
-    kb: KnowledgeBase, ranked: list[RankedIssue]
-) -> dict[str, dict[str, Any]]:
-    """The records of every answered issue whose context is not cached, read all at once
-    rather than one issue at a time."""
-    cache = kb.explain_cache()
-    missing = [r.issue_id for r in ranked if cache.get(r.issue_id) is None]
-    return kb.store.issues_details(missing) if missing else {}
+    present = store.existing_article_ids(sorted(named))
+    for issue_id, article_id in missing.items():
+        issue = details.get(issue_id) or {}
+        # A copy each: the links are added to what an issue's context holds.
+        shown = [{**r, "in_store": r["article_id"] in present} for r in related.get(article_id, [])]
+        related_links(shown)
+        for cause in issue.get("causes", []):
+            cause_links(cause, present)
+        for workaround in issue.get("workarounds", []):
+            workaround_links(workaround)
+        taught = learned.get(issue_id, [])
+        context = {
+            "title": issue.get("title", ""),
+            "article_title": issue.get("article_title", ""),
+            "symptom_texts": {
+                **{s["id"]: s["text"] for s in issue.get("symptoms", [])},
+                **{s["id"]: s["text"] for s in taught},
+            },
+            "learned_ids": {s["id"] for s in taught},
+            "causes": issue.get("causes", []),
+            "remediation": issue.get("workarounds", []),
+            "related_articles": shown,
+        }
+        others = {r["article_id"] for r in shown}
+        others |= {c["missing_update"] for c in context["causes"] if c.get("missing_update")}
+        cache.put(issue_id, context, {article_id, *others})
+        contexts[issue_id] = context
+    return contexts
 
 
 def article_line_text(kb: KnowledgeBase, article_id: str, e: Evidence) -> str:

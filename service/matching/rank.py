@@ -95,7 +95,8 @@ TEXT_FULL_INFORMATION = 16.0
 CONTENT_PRIOR_ISSUES = 500
 # What a line that describes rather than reports counts for (see normalize.is_descriptive).
 DESCRIPTIVE_LINE_FACTOR = 0.15
-# What a line that reports no problem counts for, beside lines of the paste that do.
+# What a routine line counts for as an issue's only evidence, beside lines of the paste that
+# report a problem.
 ROUTINE_LINE_FACTOR = 0.4
 # Lines of fewer terms than this count less ("Sleeping for 60 seconds", "File not found").
 SHORT_LINE_TERMS = 5
@@ -1046,22 +1047,27 @@ def _said_by(candidate: Candidate, total: int, hits: list[tuple[Candidate, Any]]
 
 
 def _discount_routine_lines(issues: list[RankedIssue], lines: dict[str, PasteLine]) -> None:
-    """When some line of the paste that reports a problem matched, lines that report none
-    count for less: a log is pasted for what went wrong in it, and its routine lines
-    ("Sleeping for 60 seconds", "Service started") are quoted in articles about anything that
-    happened around them."""
-    # Each piece once, should two issues hold the same one.
-    evidence = list({id(e): e for ranked in issues for e in ranked.evidence}.values())
-    routine = {
-        e.signature
-        for e in evidence
-        if e.signature in lines and not lines[e.signature].reports_problem
-    }
-    if not routine or all(e.signature in routine for e in evidence):
+    """When some line of the paste that reports a problem matched, an issue whose only
+    evidence is a line reporting none counts it for less: a log is pasted for what went wrong
+    in it, and its routine lines ("Sleeping for 60 seconds", "Service started") are quoted in
+    articles about anything that happened around them. Routine lines that several lines of the
+    paste agree on (an issue recording two of them) are evidence as they were."""
+
+    def routine(e: Evidence) -> bool:
+        line = lines.get(e.signature)
+        return line is not None and not line.reports_problem
+
+    if not any(not routine(e) for ranked in issues for e in ranked.evidence):
         return
-    for e in evidence:
-        if e.signature in routine:
-            e.weight *= ROUTINE_LINE_FACTOR
+    seen: set[int] = set()
+    for ranked in issues:
+        if len({e.signature for e in ranked.evidence}) != 1:
+            continue
+        for e in ranked.evidence:
+            # Each piece once, should two issues hold the same one.
+            if routine(e) and id(e) not in seen:
+                seen.add(id(e))
+                e.weight *= ROUTINE_LINE_FACTOR
 
 
 def descriptive_factor(line: PasteLine) -> float:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from service.storage.connection import Database
+from service.storage.connection import Database, placeholders
 from service.storage.revisions import RevisionLog, Write
 
 
@@ -219,6 +219,21 @@ class FeedbackTables(RevisionLog, Database):
             (issue_id,),
         )
         return [dict(row) for row in rows]
+
+    def learned_symptoms_of(self, issue_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+        """`learned_symptoms` of several issues in one statement, by issue id (issues with none
+        left out)."""
+        learned: dict[str, list[dict[str, Any]]] = {}
+        if not issue_ids:
+            return learned
+        rows = self._conn.execute(
+            "SELECT id, issue_id, article_id, text, feedback_id, created_at FROM learned_symptoms"
+            f" WHERE issue_id IN ({placeholders(issue_ids)}) ORDER BY created_at, id",
+            list(issue_ids),
+        )
+        for row in rows:
+            learned.setdefault(row["issue_id"], []).append(dict(row))
+        return learned
 
     def learned_ids(self) -> frozenset[str]:
         """Ids of every learned symptom."""

@@ -133,6 +133,23 @@ class RecordReads(Database):
             )
         ]
 
+    def related_articles_of(self, article_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+        """`related_articles` of several articles in one statement, by article id (articles
+        naming none left out)."""
+        if not article_ids:
+            return {}
+        related: dict[str, list[dict[str, Any]]] = {}
+        rows = self._conn.execute(
+            "SELECT article_id AS source, target_id AS article_id, title, reason"
+            f" FROM related_articles WHERE article_id IN ({placeholders(article_ids)})"
+            " ORDER BY article_id, position",
+            list(article_ids),
+        )
+        for row in rows:
+            entry = dict(row)
+            related.setdefault(entry.pop("source"), []).append(entry)
+        return related
+
     def products_of_article(self, article_id: str) -> list[tuple[str, str]]:
         """(product, version) of each product an article applies to, in its order."""
         return [
