@@ -79,7 +79,9 @@ def test_an_answer_reads_its_matches_records_in_as_many_statements_for_3_as_for_
     for limit in (3, 10):
         knowledge.explain_cache().forget(None)
         with knowledge.store.traced() as statements:
-            response = client.post(f"/v1/match?limit={limit}", data=paste, content_type="text/plain")
+            response = client.post(
+                f"/v1/match?limit={limit}", data=paste, content_type="text/plain"
+            )
         assert response.status_code == 200
         assert len(response.get_json()["matches"]) == limit
         counts.append(len([s for s in statements if "FROM meta" not in s]))
