@@ -95,6 +95,10 @@ TEXT_FULL_INFORMATION = 16.0
 CONTENT_PRIOR_ISSUES = 500
 # What a line that describes rather than reports counts for (see normalize.is_descriptive).
 DESCRIPTIVE_LINE_FACTOR = 0.15
+# Found candidates of one line compared pairwise for the articles saying them (`_said_by`), at
+# most: a line of article text pieced together finds hundreds of runs, and the comparison grows
+# with their square; beyond, each piece keeps its own count.
+SAID_BY_MAX_HITS = 64
 # What a routine line counts for as an issue's only evidence, beside lines of the paste that
 # report a problem.
 ROUTINE_LINE_FACTOR = 0.4
@@ -651,9 +655,10 @@ class Ranker:
             budget.check("weighing what the articles' text matched")
             per_article: dict[str, tuple[float, Evidence, int]] = {}
             hits = [(c, found[c.key]) for c in search.candidates if c.key in found]
-            for candidate, (total, articles) in hits:
-                if len(hits) > 1:
-                    total = _said_by(candidate, total, hits)
+            said = _said_by(hits) if 1 < len(hits) <= SAID_BY_MAX_HITS else None
+            for number, (candidate, (total, articles)) in enumerate(hits):
+                if said is not None:
+                    total = said[number]
                 quality = TEXT_QUALITY[candidate.how]
                 if candidate.how == "contained":
                     quality *= 0.5 + 0.5 * candidate.coverage
@@ -1028,9 +1033,9 @@ class Ranker:
             ranked.text_terms = [written[t] for t in chosen if docnum in having[t]]
 
 
-def _said_by(candidate: Candidate, total: int, hits: list[tuple[Candidate, Any]]) -> int:
-    """How many articles say what `candidate` found: at least as many as say any longer text
-    of the same line holding all its words.
+def _said_by(hits: list[tuple[Candidate, Any]]) -> list[int]:
+    """How many articles say what each candidate of one line found: at least as many as say
+    any longer text of the line holding all its words.
 
     The line index counts the articles that have a piece as a line of its own; those that
     say it inside a longer line ("... service on \\\\<server>" where one article's wrap left
@@ -1038,12 +1043,14 @@ def _said_by(candidate: Candidate, total: int, hits: list[tuple[Candidate, Any]]
     a wrap cut out of one article would tell that article apart from the others, and outweigh
     the whole line they all say.
     """
-    terms = set(candidate.terms)
-    size = len(candidate.signature)
-    for other, (other_total, _) in hits:
-        if other_total > total and len(other.signature) > size and terms <= set(other.terms):
-            total = other_total
-    return total
+    sized = [(frozenset(c.terms), len(c.signature), total) for c, (total, _) in hits]
+    said = []
+    for terms, size, total in sized:
+        for other_terms, other_size, other_total in sized:
+            if other_total > total and other_size > size and terms <= other_terms:
+                total = other_total
+        said.append(total)
+    return said
 
 
 def _discount_routine_lines(issues: list[RankedIssue], lines: dict[str, PasteLine]) -> None:
