@@ -557,6 +557,17 @@ def values_masked(signature: str) -> str:
     return collapsed(tokens)
 
 
+def each_value_slotted(signature: str, limit: int = 4) -> list[str]:
+    """The signature with one of its values (a token with a digit) as a slot and the others
+    kept, for each of its first `limit` values; none when it has fewer than two (then
+    `values_masked` is that already)."""
+    tokens = signature.split()
+    values = [i for i, t in enumerate(tokens) if not t.startswith("<") and DIGIT.search(t)]
+    if len(values) < 2:
+        return []
+    return [collapsed([*tokens[:i], SLOT, *tokens[i + 1 :]]) for i in values[:limit]]
+
+
 def placeholders_as_slots(signature: str) -> str:
     """A signature with every placeholder `normalize` made (`<hex>`, `<path>`, `<ip>`) as a
     slot, as an article's own placeholders are; codes and names are kept."""

@@ -173,6 +173,23 @@ ARTICLES = [
         "The console shows:\n\nCannot reach widget hub <hub name>.",
     ),
     article(
+        "910033",
+        "Troubleshooting widget faults in any program",
+        "The message names the program and the module:\n\n"
+        "<program> caused a widget fault in module <module name> at",
+    ),
+    article(
+        "910034",
+        "Widget faults in multimedia programs",
+        "The message reads:\n\n<Program> caused a widget fault in module <filename> at",
+    ),
+    article(
+        "910035",
+        "Widget fault opening a signed message",
+        "Opening the message, the client reports:\n\n"
+        "<program> caused a widget fault in module WIDGMAPI32.DLL at",
+    ),
+    article(
         "910021",
         "Widget jobs stop when the queue is full",
         'A full queue stops each new job: the scheduler shows "Job halted" for it.',
@@ -543,3 +560,11 @@ def test_a_quoted_message_with_a_value_matches_the_article_writing_it_with_a_pla
     # 910031 quotes the message's words without the name; 910032 writes the whole message.
     body = match(client, 'I get "Cannot reach widget hub HUB-07" when I start the console')
     assert [m["article_id"] for m in body["matches"][:2]] == ["910032", "910031"]
+
+
+def test_a_line_with_two_values_finds_the_article_naming_one_of_them_first(client) -> None:
+    # Two articles write both values as placeholders; one names the module the paste names.
+    body = match(client, "A0170178 caused a widget fault in module WIDGMAPI32.DLL at")
+    ranked = [m["article_id"] for m in body["matches"]]
+    assert ranked[0] == "910035"
+    assert set(ranked[1:3]) == {"910033", "910034"}

@@ -33,12 +33,14 @@ from service.article_text import (
     SLOT,
     Candidate,
     collapsed,
+    each_value_slotted,
     is_name_with_number,
     line_candidates,
     line_key,
     numbers_masked,
     placeholders_as_slots,
     quoted_parts,
+    values_masked,
     whole_line_candidates,
 )
 from service.error_codes import ErrorCode
@@ -576,16 +578,12 @@ class Ranker:
         # after its lead-in, and only its misspelt word put right finds the whole line.
         nearly = []
         shapes: set[str] = set()
+        more: list[int] = []
         for search in searches:
-            coverage = max(
-                (
-                    c.coverage
-                    for c in search.candidates
-                    if c.key in found and c.key not in general_keys
-                ),
-                default=0.0,
-            )
+            whole = [c for c in search.candidates if c.key in found and c.key not in general_keys]
+            coverage = max((c.coverage for c in whole), default=0.0)
             if coverage >= 1.0:
+                more += self._one_value_kept(search, whole)
                 continue
             # One search per shape of line, as in the partial pass.
             shape = numbers_masked(search.normal.signature)
@@ -597,7 +595,6 @@ class Ranker:
             # message the line holds.
             (nearly if coverage >= FOUND_COVERAGE else missing).append(search)
         misspelt = (missing + nearly)[:TYPO_SEARCH_LINES]
-        more: list[int] = []
         # A short paste is typed or picked by hand: a message with values may sit inside a
         # sentence there, and its runs with values are tried with the values as slots too.
         typed = len(searches) <= TYPO_CORRECTED_PASTE_LINES
@@ -637,6 +634,24 @@ class Ranker:
         if more:
             found.update(self.line_lookup(more))
         return found
+
+    def _one_value_kept(self, search: _TextSearch, whole: list[Candidate]) -> list[int]:
+        """For a line found whole only with every value masked, the keys of the line with one
+        value masked and the others kept: "A0170178 caused an invalid page fault in module
+        EMSMDB32.DLL at" is what articles about any module say with two slots, and what the
+        article about that module says with one."""
+        signature = search.normal.signature
+        masked = values_masked(signature)
+        if masked == signature or any(c.signature != masked for c in whole):
+            return []
+        asked = {c.key for c in search.candidates}
+        kept = [
+            Candidate(line_key(variant), "slot", variant, frozenset(search.normal.terms))
+            for variant in each_value_slotted(signature)
+        ]
+        kept = [c for c in kept if c.key not in asked]
+        search.candidates += kept
+        return [c.key for c in kept]
 
     def _best_hits(
         self,
