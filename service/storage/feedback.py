@@ -213,12 +213,7 @@ class FeedbackTables(RevisionLog, Database):
 
     def learned_symptoms(self, issue_id: str) -> list[dict[str, Any]]:
         """The learned symptoms of one issue, oldest first."""
-        rows = self._conn.execute(
-            "SELECT id, issue_id, article_id, text, feedback_id, created_at FROM learned_symptoms"
-            " WHERE issue_id=? ORDER BY created_at, id",
-            (issue_id,),
-        )
-        return [dict(row) for row in rows]
+        return self.learned_symptoms_of([issue_id]).get(issue_id, [])
 
     def learned_symptoms_of(self, issue_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
         """`learned_symptoms` of several issues in one statement, by issue id (issues with none

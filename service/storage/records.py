@@ -124,14 +124,7 @@ class RecordReads(Database):
 
     def related_articles(self, article_id: str) -> list[dict[str, Any]]:
         """The articles an article names as related, in its order: id, title, reason."""
-        return [
-            dict(r)
-            for r in self._conn.execute(
-                "SELECT target_id AS article_id, title, reason FROM related_articles"
-                " WHERE article_id=? ORDER BY position",
-                (article_id,),
-            )
-        ]
+        return self.related_articles_of([article_id]).get(article_id, [])
 
     def related_articles_of(self, article_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
         """`related_articles` of several articles in one statement, by article id (articles
