@@ -20,6 +20,7 @@ import stat
 import threading
 import time
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -142,6 +143,15 @@ def documents_for_article(store: Store, article_id: str) -> Iterator[dict[str, A
         yield symptom_document(row)
     for row in store.learned_lines(article_id):
         yield symptom_document(row)
+
+
+def _forked_all(writer: Any) -> bool:
+    """Whether a Whoosh writer has started all the processes it will start: a multi-process
+    writer forks them as its first batches of documents come, and a fork must not happen while
+    another thread of this process is at work (the child would inherit whatever that thread
+    held). A writer of one process forks none."""
+    tasks = getattr(writer, "tasks", None)
+    return tasks is None or len(tasks) >= getattr(writer, "procs", 0)
 
 
 def all_documents(store: Store) -> Iterator[dict[str, Any]]:
@@ -511,17 +521,29 @@ class KBIndex:
                 writer = ix.writer(limitmb=256)
             count = 0
             term_keys: list[int] = []
-            try:
-                for document in all_documents(store):
-                    writer.add_document(**document)
-                    term_keys += filtered_term_keys(document)
-                    count += 1
-                writer.commit()
-            except BaseException:
-                writer.cancel()
-                raise
-            key_filter.write(terms_filter_file(self.path, name), term_keys, len(term_keys))
-            line_index.build(self.path, name, store.iter_line_keys())
+            # The line index is a file of its own, made from the store on a connection of its
+            # own: it is built in a thread beside Whoosh's writing rather than after it, its
+            # sort running in SQLite while Whoosh's processes analyse. Leaving the block waits
+            # for it.
+            with ThreadPoolExecutor(1, thread_name_prefix="line-index") as beside:
+                lines_built: Future[int] | None = None
+
+                def build_lines() -> Future[int]:
+                    return beside.submit(line_index.build, self.path, name, store.iter_line_keys())
+
+                try:
+                    for document in all_documents(store):
+                        writer.add_document(**document)
+                        term_keys += filtered_term_keys(document)
+                        count += 1
+                        if lines_built is None and _forked_all(writer):
+                            lines_built = build_lines()
+                    writer.commit()
+                except BaseException:
+                    writer.cancel()
+                    raise
+                key_filter.write(terms_filter_file(self.path, name), term_keys, len(term_keys))
+                (lines_built or build_lines()).result()
             self.write_state({"revision": revision, "format": INDEX_FORMAT, "name": name})
             self._drop_old_generations({name, previous.get("name", INDEX_NAME)})
         self._checked_at = 0.0  # this process wrote: its own next read must see the write

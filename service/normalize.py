@@ -252,6 +252,8 @@ HOST_AFTER_WORD = re.compile(
     r"\b(server|computer|machine|host|client|domain controller)\s+([A-Z][A-Z0-9_-]{2,})\b"
 )
 HOST_WORDS = ("server", "computer", "machine", "host", "client", "domain controller")
+# Whether HOST_AFTER_WORD can match at all: one search instead of one per word.
+HOST_WORD = re.compile("|".join(HOST_WORDS))
 DIGIT = re.compile(r"\d")
 ACCOUNT = re.compile(r"\b[A-Za-z][\w-]{0,30}\\[A-Za-z][\w.$-]{0,30}\b(?![\\.])")
 # What articles write where a log has a value: <server name>, <Domain>, 0xXXXXXXXX, %1. In a
@@ -376,12 +378,13 @@ def _signature_tokens(message: str) -> list[str]:
         text = CAP_SHARE.sub(lambda m: f"{m.group(1)}_<site>", text)
     if "site" in text.lower():
         text = SITE_CODE.sub(lambda m: f"{m.group(1)} <site>", text)
-    if any(word in text for word in HOST_WORDS):
+    if HOST_WORD.search(text):
         text = HOST_AFTER_WORD.sub(lambda m: f"{m.group(1)} <host>", text)
     if "\\" in text:
         text = ACCOUNT.sub(_account_or_path, text)
         text = RELATIVE_PATH.sub(_relative_path, text)
-    if DIGIT.search(text):
+    has_digit = DIGIT.search(text) is not None
+    if has_digit:
         # Each pattern runs only where the separators it needs are: an address has three
         # dots, a version one, a date a dash or slash, a time a colon, hex an "0x".
         if text.count(".") >= 3:
@@ -394,18 +397,25 @@ def _signature_tokens(message: str) -> list[str]:
             text = TIME.sub(" <time> ", text)
         if "0x" in text or "0X" in text:
             text = HEX.sub(_hex, text)
-    text = BARE_HRESULT.sub(lambda m: canonical_hresult(int(m.group(1), 16)) or m.group(0), text)
-    if DIGIT.search(text):
+    hresults = BARE_HRESULT.sub(_bare_hresult, text)
+    if hresults is not text:
+        # An HRESULT written out brings digits of its own.
+        text, has_digit = hresults, True
+    if has_digit:
         text = SIGNED_NUMBER.sub(_signed, text)
     text = text.lower()
-    if "<" in text:
+    if "<" not in text:
+        # No placeholder, so no token to collapse: the most common line, and the cheapest.
+        collapsed = TOKEN.findall(text)
+    else:
         text = REPEATED_PLACEHOLDER.sub(r"\1", text)
-    collapsed: list[str] = []
-    for token in TOKEN.findall(text):
-        # A variable part longer in one copy (more path segments, more site codes) is one slot.
-        if token[0] == "<" and collapsed and collapsed[-1] == token:
-            continue
-        collapsed.append(token)
+        collapsed = []
+        for token in TOKEN.findall(text):
+            # A variable part longer in one copy (more path segments, more site codes) is one
+            # slot.
+            if token[0] == "<" and collapsed and collapsed[-1] == token:
+                continue
+            collapsed.append(token)
     # A date or time in front says when, not what: one log writes it, another does not.
     while len(collapsed) > 1 and collapsed[0] in ("<date>", "<time>"):
         collapsed.pop(0)
@@ -428,6 +438,9 @@ SECRET_HINTS = (
     "server",
 )
 
+# Any of them, looked for in one pass over the lowercased text.
+SECRET_HINT = re.compile("|".join(map(re.escape, SECRET_HINTS)))
+
 
 def _may_name_a_secret(text: str) -> bool:
     """Whether SECRET_FIELD could match: a field name is in the text. Checked only on ASCII
@@ -435,8 +448,7 @@ def _may_name_a_secret(text: str) -> bool:
     the pattern."""
     if not text.isascii():
         return True
-    lowered = text.lower()
-    return any(hint in lowered for hint in SECRET_HINTS)
+    return SECRET_HINT.search(text.lower()) is not None
 
 
 def _placeholder(match: re.Match[str]) -> str:
@@ -450,6 +462,10 @@ def _placeholder(match: re.Match[str]) -> str:
     ):
         return "x"
     return " <x> "
+
+
+def _bare_hresult(match: re.Match[str]) -> str:
+    return canonical_hresult(int(match.group(1), 16)) or match.group(0)
 
 
 def _secret(match: re.Match[str]) -> str:

@@ -90,7 +90,11 @@ def build(directory: Path, generation: str, articles: ArticleKeys) -> int:
     all_keys: list[array] = []
     conn = open_database(path, timeout=30)
     try:
-        conn.execute("PRAGMA cache_size = -131072")
+        # Small: the one big job, the sort, runs in SQLite's sorter, which spills to temporary
+        # files, and a larger page cache only holds more of the file being written (on the
+        # 60,000-article archive, 128 MiB took 367 MB of memory and 16.8 s, 8 MiB 126 MB and
+        # 14.4 s). The build runs beside Whoosh's processes (index.py), whose peak it meets.
+        conn.execute("PRAGMA cache_size = -8192")
         conn.executescript(SCHEMA)
         conn.execute("CREATE TEMP TABLE staging (key INTEGER, article_id INTEGER, issue INTEGER)")
         conn.execute("BEGIN")
