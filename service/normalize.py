@@ -41,6 +41,8 @@ CMTRACE_END = "]LOG]!>"
 CMTRACE_ATTR = re.compile(r'(?<!\w)(\w+)="([^"]*)"')
 # "...  CCIM32": a component name after two or more spaces at the end of the line
 COMPONENT_SUFFIX = re.compile(r"^(.*?\S)\s{2,}([A-Z][A-Z0-9_]{2,31})\s*$")
+# The characters such a name ends with.
+COMPONENT_END = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 LEADING_TIMESTAMP = re.compile(
     r"^\s*\[?(?:"
     r"\d{4}-\d{2}-\d{2}[T ]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?"
@@ -108,10 +110,16 @@ def parse_line(text: str) -> tuple[str, str | None, str]:
     if stamp and stamp.end() < len(line):
         line = line[stamp.end() :]
         kind = "timestamped"
-    suffix = COMPONENT_SUFFIX.match(line)
+    suffix = COMPONENT_SUFFIX.match(line) if _may_end_in_component(line) else None
     if suffix:
         return suffix.group(1).rstrip("~ \t"), suffix.group(2), kind
     return line.strip().rstrip("~ \t").strip(), None, kind
+
+
+def _may_end_in_component(line: str) -> bool:
+    """Whether COMPONENT_SUFFIX could match: the line's last visible character is one a
+    component name ends with. Most lines end otherwise, and the pattern scans the whole line."""
+    return line.rstrip()[-1:] in COMPONENT_END
 
 
 def physical_lines(text: str) -> list[str]:
