@@ -386,3 +386,20 @@ def test_every_foreign_key_leads_an_index(store: Store) -> None:
     unindexed = sorted(set(_sql(store, keys)) - indexed)
     assert unindexed == []
     assert ("article_aliases", "article_id") in indexed
+
+
+def test_a_record_two_issues_share_is_read_as_one_copy_each(store: Store, seed: dict) -> None:
+    # The seed's cause c5 and workaround w6 belong to issues 1 and 2: each issue read with the
+    # other gets its own copy, so one answer's change to one issue's record leaves the other's.
+    store.save_article(seed, source="curated")
+    details = store.issues_details(["264630-1", "264630-2"])
+    first, second = details["264630-1"], details["264630-2"]
+    for key, shared in (("causes", "264630-c5"), ("workarounds", "264630-w6")):
+        one = next(r for r in first[key] if r["id"] == shared)
+        other = next(r for r in second[key] if r["id"] == shared)
+        assert one == other
+        assert one is not other
+        one["issue_ids"].append("changed")
+        assert "changed" not in other["issue_ids"]
+    alone = store.issues_details(["264630-2"])["264630-2"]
+    assert [c["id"] for c in alone["causes"]] == [c["id"] for c in second["causes"]]

@@ -280,10 +280,11 @@ class RecordReads(Database):
         )
         for key, records in (("causes", causes), ("workarounds", workarounds)):
             for record in records:
-                for issue_id in record["issue_ids"]:
-                    if issue_id in issues:
-                        # A copy each: a record shared by two issues is theirs to change apart.
-                        issues[issue_id][key].append(copy.deepcopy(record))
+                owners = [issue_id for issue_id in record["issue_ids"] if issue_id in issues]
+                for n, issue_id in enumerate(owners):
+                    # A record shared by two of these issues is theirs to change apart: the
+                    # first has the record read, each other one a copy.
+                    issues[issue_id][key].append(record if n == 0 else copy.deepcopy(record))
         for issue in issues.values():
             issue["symptom_ids"] = [s["id"] for s in issue["symptoms"]]
             issue["cause_ids"] = [c["id"] for c in issue["causes"]]
