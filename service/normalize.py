@@ -250,7 +250,10 @@ DATE = re.compile(r"\b\d{1,4}[-/]\d{1,2}[-/]\d{1,4}\b")
 TIME = re.compile(r"\b\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,9})?(?:\s?[AaPp][Mm]\b)?")
 VERSION = re.compile(r"\b[vV]?\d+(?:\.\d+){1,3}[a-zA-Z]?\b")
 HEX = re.compile(r"\b0[xX]([0-9a-fA-F]{1,16})\b")
-BARE_HRESULT = re.compile(r"\b([8Cc][0-9A-Fa-f]{7})\b")
+# Eight hex digits as a word of their own, 8 or C first. Written to start with the first
+# digit, which the pattern engine can scan for, and to look back from it for a word character:
+# the same matches as \b...\b, in half the time on lines without any.
+BARE_HRESULT = re.compile(r"[8Cc](?<!\w[8Cc])[0-9A-Fa-f]{7}(?!\w)")
 SIGNED_NUMBER = re.compile(r"(?<![\w.])-?\d{5,20}\b")
 SITE_CODE = re.compile(
     r"\b((?i:sites?)(?i: codes?)?)\s+([A-Z0-9]{3})\b(?:\s*(?:,|and)\s*[A-Z0-9]{3}\b)*"
@@ -473,7 +476,7 @@ def _placeholder(match: re.Match[str]) -> str:
 
 
 def _bare_hresult(match: re.Match[str]) -> str:
-    return canonical_hresult(int(match.group(1), 16)) or match.group(0)
+    return canonical_hresult(int(match.group(0), 16)) or match.group(0)
 
 
 def _secret(match: re.Match[str]) -> str:
