@@ -305,6 +305,25 @@ def _products(product_line: str, version_line: str) -> list[dict[str, str]]:
     return out
 
 
+# A "Keywords:" line of the article's footer.
+KEYWORDS_LINE = re.compile(r"^\s*Keywords\s*:\s*(.*)$")
+RAW_START, RAW_END = "{% raw %}", "{% endraw %}"
+
+
+def _raw_block(body: str) -> str:
+    """The text of the body's first `{% raw %}` block (to its end tag or the body's end), or
+    the whole body when it has none. Found with `str.find`: a lazy pattern to the end tag tries
+    the tag at every character of the article."""
+    start = body.find(RAW_START)
+    if start < 0:
+        return body
+    start += len(RAW_START)
+    if body.startswith("\n", start):
+        start += 1
+    end = body.find(RAW_END, start)
+    return body[start:] if end < 0 else body[start:end]
+
+
 def outline_archive(text: str, name: str) -> Outline:
     """The archive's Markdown: front matter, a raw block of tab-indented text."""
     front = re.match(r"^---\n(.*?)\n---\n", text, re.DOTALL)
@@ -312,8 +331,7 @@ def outline_archive(text: str, name: str) -> Outline:
         raise ImportProblem("no front matter ('---' block) at the top")
     title_match = re.search(r'^title:\s*"?(.*?)"?\s*$', front.group(1), re.MULTILINE)
     body = text[front.end() :]
-    raw = re.search(r"\{% raw %\}\n?(.*?)(?:\{% endraw %\}|\Z)", body, re.DOTALL)
-    content = raw.group(1) if raw else body
+    content = _raw_block(body)
     lines = [line[1:] if line.startswith("\t") else line for line in content.split("\n")]
     lines = [line.replace("\t", "    ") for line in lines]
     header: dict[str, str] = {}
@@ -341,7 +359,7 @@ def outline_archive(text: str, name: str) -> Outline:
     keywords = header.get("Keyword(s)", "").split()
     footer = len(lines)
     for i, line in enumerate(lines):
-        match = re.match(r"^\s*Keywords\s*:\s*(.*)$", line)
+        match = KEYWORDS_LINE.match(line) if "Keywords" in line else None
         if match:
             keywords += match.group(1).split()
         if (
@@ -554,7 +572,9 @@ def _shared_lead(lines: list[str]) -> str | None:
     language ("the") may start a wrapped piece as well, so it marks nothing.
     """
     leads = [_lead(line) for line in lines]
-    common = max(set(leads), key=leads.count)
+    # Of leads as common as each other, the first to come: a set's order would differ from one
+    # process to the next, and so would the records an import makes of the block.
+    common = max(dict.fromkeys(leads), key=leads.count)
     if leads.count(common) >= max(3, (len(lines) + 1) // 2) and not common.islower():
         return common
     if len(lines) == 2 and leads[0] == leads[1] and not common.isalpha():

@@ -218,7 +218,8 @@ def parse_paste(
         records,
         paste_format,
         len(physical),
-        sorted(set(log_files), key=str.lower),
+        # Names alike but for case in one order whatever order a set gives them.
+        sorted(set(log_files), key=lambda name: (name.lower(), name)),
         sorted(truncated),
     )
 

@@ -272,7 +272,9 @@ class Catalog:
             {
                 "product": entry.name.name,
                 "articles": entry.articles,
-                "aliases": sorted(set(entry.name.aliases.values()), key=str.casefold),
+                "aliases": sorted(
+                    set(entry.name.aliases.values()), key=lambda alias: (alias.casefold(), alias)
+                ),
                 "versions": [
                     {"version": shown, "articles": count}
                     for key, (shown, count) in sorted(

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
 import pytest
 
 from service.cli import main as kb_main
+from service.config import PROJECT_ROOT
 from service.importer import ImportProblem, parse_article
 from tests.helpers import built_then_stored_only, make_config
 
@@ -1077,3 +1081,50 @@ def test_an_article_the_store_refuses_is_reported_and_the_rest_of_its_batch_kept
     assert all(knowledge.store.article_text(str(n)) for n in (720000, 720001, 720003, 720004))
     assert not knowledge.index_lags()
     knowledge.close()
+
+
+# A web server's log quoted with the archive's wraps: as many lines start with the address
+# as with the wrapped request's tail, so two first words are equally common.
+WRAPPED_ACCESS_LOG = """SYMPTOMS
+========
+
+The widget server's access log records requests such as the following:
+
+  10.0.0.5 - - [02/Jul/1998:11:25:12 -0600] "GET /default.asp::$DATA
+  HTTP/1.1" 200 13388
+  10.0.0.5 - - [02/Jul/1998:11:26:07 -0600] "GET /default.asp::$DATA
+  HTTP/1.1" 304 123
+  10.0.0.5 - - [02/Jul/1998:11:54:04 -0600] "GET /default.asp::$DATA
+  HTTP/1.1" 200 12219
+
+The server then returns the page's source.
+"""
+
+
+def test_an_article_is_read_the_same_in_every_process() -> None:
+    # Which first word marks a record must not depend on the order a set gives in one process
+    # (string hashing differs per process): two imports of one article would store other
+    # records, and two nodes of one knowledge base would answer differently.
+    script = (
+        "import json, sys; from service.importer import parse_article; "
+        "print(json.dumps(parse_article(sys.stdin.read())['symptoms']))"
+    )
+    article = archive_article("Widget Server Returns Page Source", WRAPPED_ACCESS_LOG)
+    answers = set()
+    for seed in range(8):
+        done = subprocess.run(
+            [sys.executable, "-c", script],
+            input=article,
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=PROJECT_ROOT,
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+        )
+        answers.add(done.stdout)
+    assert len(answers) == 1
+    texts = [s["text"] for s in json.loads(answers.pop())]
+    assert (
+        '10.0.0.5 - - [02/Jul/1998:11:25:12 -0600] "GET /default.asp::$DATA HTTP/1.1" 200 13388'
+        in texts
+    )
