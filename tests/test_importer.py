@@ -1090,12 +1090,12 @@ WRAPPED_ACCESS_LOG = """SYMPTOMS
 
 The widget server's access log records requests such as the following:
 
-  10.0.0.5 - - [02/Jul/1998:11:25:12 -0600] "GET /default.asp::$DATA
-  HTTP/1.1" 200 13388
-  10.0.0.5 - - [02/Jul/1998:11:26:07 -0600] "GET /default.asp::$DATA
-  HTTP/1.1" 304 123
-  10.0.0.5 - - [02/Jul/1998:11:54:04 -0600] "GET /default.asp::$DATA
-  HTTP/1.1" 200 12219
+  192.168.40.7 - - [14/Mar/2001:09:12:44 -0500] "GET /widgets/catalog.asp::$DATA
+  HTTP/1.0" 200 5121
+  192.168.40.7 - - [14/Mar/2001:09:13:02 -0500] "GET /widgets/catalog.asp::$DATA
+  HTTP/1.0" 304 87
+  192.168.40.7 - - [14/Mar/2001:09:40:19 -0500] "GET /widgets/catalog.asp::$DATA
+  HTTP/1.0" 200 4410
 
 The server then returns the page's source.
 """
@@ -1125,6 +1125,6 @@ def test_an_article_is_read_the_same_in_every_process() -> None:
     assert len(answers) == 1
     texts = [s["text"] for s in json.loads(answers.pop())]
     assert (
-        '10.0.0.5 - - [02/Jul/1998:11:25:12 -0600] "GET /default.asp::$DATA HTTP/1.1" 200 13388'
+        '192.168.40.7 - - [14/Mar/2001:09:12:44 -0500] "GET /widgets/catalog.asp::$DATA HTTP/1.0" 200 5121'
         in texts
     )
