@@ -410,7 +410,7 @@ def _signature_tokens(message: str) -> list[str]:
         if "0x" in text or "0X" in text:
             text = HEX.sub(_hex, text)
     hresults = BARE_HRESULT.sub(_bare_hresult, text)
-    if hresults is not text:
+    if hresults != text:
         # An HRESULT written out brings digits of its own.
         text, has_digit = hresults, True
     if has_digit:
