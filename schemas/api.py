@@ -23,6 +23,7 @@ from marshmallow import (
     validates_schema,
 )
 
+from schemas.dumping import OutSchema
 from schemas.records import SYMPTOM_KINDS, JsonInteger
 from service import limits
 from service.error_codes import KINDS as ERROR_CODE_KINDS
@@ -390,14 +391,14 @@ def _path(description: str, example: str | None = None, **kwargs: Any) -> fields
 # -- links ----------------------------------------------------------------------------------
 
 
-class ArticleLinksOut(Schema):
+class ArticleLinksOut(OutSchema):
     self = _path("The article.", "/v1/articles/264630", required=True)
     issues = fields.List(fields.String(), required=True, metadata=doc("Its issues."))
     related = _paths("The related articles in the knowledge base (whole article only).")
     referenced_by = _paths("The articles that name this one as related (whole article only).")
 
 
-class IssueLinksOut(Schema):
+class IssueLinksOut(OutSchema):
     self = _path("The issue.", "/v1/issues/264630-1", required=True)
     article = _path("Its article.", required=True)
     symptoms = fields.List(fields.String(), required=True, metadata=doc("Its symptoms."))
@@ -405,58 +406,58 @@ class IssueLinksOut(Schema):
     workarounds = fields.List(fields.String(), required=True, metadata=doc("Its workarounds."))
 
 
-class SymptomLinksOut(Schema):
+class SymptomLinksOut(OutSchema):
     self = _path("The symptom.", "/v1/symptoms/264630-1-s05", required=True)
     issue = _path("Its issue.", required=True)
     article = _path("Its article.", required=True)
 
 
-class CauseLinksOut(Schema):
+class CauseLinksOut(OutSchema):
     self = _path("The cause.", "/v1/causes/264630-c1", required=True)
     article = _path("Its article.", required=True)
     issues = fields.List(fields.String(), required=True, metadata=doc("Its issues."))
     missing_update = _path("The missing update's article, when the knowledge base has it.")
 
 
-class WorkaroundLinksOut(Schema):
+class WorkaroundLinksOut(OutSchema):
     self = _path("The workaround.", "/v1/workarounds/264630-w2", required=True)
     article = _path("Its article.", required=True)
     issues = fields.List(fields.String(), required=True, metadata=doc("Its issues."))
 
 
-class LearnedLinksOut(Schema):
+class LearnedLinksOut(OutSchema):
     self = _path("The learned symptom; DELETE it to forget it.", required=True)
     issue = _path("Its issue.", required=True)
 
 
-class RelatedLinksOut(Schema):
+class RelatedLinksOut(OutSchema):
     article = _path("The related article, only when the knowledge base has it.")
 
 
-class MatchLinksOut(Schema):
+class MatchLinksOut(OutSchema):
     issue = _path("The issue.", "/v1/issues/264630-1", required=True)
     article = _path("Its article.", "/v1/articles/264630", required=True)
 
 
-class ArticleLinkOut(Schema):
+class ArticleLinkOut(OutSchema):
     article = _path("The article.", "/v1/articles/264630", required=True)
 
 
-class IssueLinkOut(Schema):
+class IssueLinkOut(OutSchema):
     issue = _path("The issue.", "/v1/issues/264630-1", required=True)
 
 
-class TopIssueLinksOut(Schema):
+class TopIssueLinksOut(OutSchema):
     issue = _path("The issue, while the store still has it (else no links).")
 
 
-class ReviewLinksOut(Schema):
+class ReviewLinksOut(OutSchema):
     approve = _path("POST here to apply the verdict.", required=True)
     reject = _path("POST here to close it unapplied.", required=True)
     issue = _path("The issue it is about.", required=True)
 
 
-class PageLinksOut(Schema):
+class PageLinksOut(OutSchema):
     self = _path("This page, path and query.", required=True)
     next = _path("The next page; absent on the last one.")
 
@@ -464,12 +465,12 @@ class PageLinksOut(Schema):
 # -- records --------------------------------------------------------------------------------
 
 
-class ProductOut(Schema):
+class ProductOut(OutSchema):
     product = _path("The product's name.", "Microsoft Systems Management Server", required=True)
     version = _path("Its version; empty when the article names none.", "2.0 SP1", required=True)
 
 
-class StepOut(Schema):
+class StepOut(OutSchema):
     id = _path("The step's id.", "264630-w2-1", required=True)
     number = fields.Integer(
         required=True,
@@ -481,7 +482,7 @@ class StepOut(Schema):
     notes = fields.List(fields.String(), required=True, metadata=doc("Remarks on it."))
 
 
-class SymptomOut(Schema):
+class SymptomOut(OutSchema):
     """A log line, error message or condition that an article quotes for one of its issues."""
 
     id = _path("The symptom's id.", "264630-1-s05", required=True)
@@ -502,7 +503,7 @@ class SymptomOut(Schema):
     links = AsBuilt(SymptomLinksOut, required=True)
 
 
-class CauseOut(Schema):
+class CauseOut(OutSchema):
     """Why one or more issues happen."""
 
     id = _path("The cause's id.", "264630-c1", required=True)
@@ -520,7 +521,7 @@ class CauseOut(Schema):
     links = AsBuilt(CauseLinksOut, required=True)
 
 
-class WorkaroundOut(Schema):
+class WorkaroundOut(OutSchema):
     """A way to resolve or avoid one or more issues, with its ordered steps (maybe none)."""
 
     id = _path("The workaround's id.", "264630-w2", required=True)
@@ -536,7 +537,7 @@ class WorkaroundOut(Schema):
     links = AsBuilt(WorkaroundLinksOut, required=True)
 
 
-class LearnedSymptomOut(Schema):
+class LearnedSymptomOut(OutSchema):
     """A normalised line that approved feedback taught an issue. Matched like an article's
     symptoms, but listed apart from them and never part of the article."""
 
@@ -554,7 +555,7 @@ class LearnedSymptomOut(Schema):
     links = AsBuilt(LearnedLinksOut, required=True)
 
 
-class IssueOut(Schema):
+class IssueOut(OutSchema):
     """One problem an article describes (its "Issue N"; one issue when it numbers none)."""
 
     id = _path("The issue's id: the KB number and the issue number.", "264630-1", required=True)
@@ -594,7 +595,7 @@ class IssueOut(Schema):
     links = AsBuilt(IssueLinksOut, required=True)
 
 
-class SectionOut(Schema):
+class SectionOut(OutSchema):
     """A part of the article's prose, in article order."""
 
     key = _path("What the part is.", "cause", required=True)
@@ -602,7 +603,7 @@ class SectionOut(Schema):
     body = _path("Its text.", required=True)
 
 
-class RelatedOut(Schema):
+class RelatedOut(OutSchema):
     """Another KB article this one refers to."""
 
     article_id = _path("Its KB number.", "251070", required=True)
@@ -614,7 +615,7 @@ class RelatedOut(Schema):
     links = AsBuilt(RelatedLinksOut, required=True)
 
 
-class ArticleSummaryOut(Schema):
+class ArticleSummaryOut(OutSchema):
     """An article's own fields, without the records extracted from it (as lists show it)."""
 
     id = fields.String(
@@ -675,7 +676,7 @@ MATCH_KINDS = ("exact", "normalised", "partial", "contained", "typo")
 EVIDENCE_SOURCES = ("symptom", "learned", "article_text")
 
 
-class MatchedLineOut(Schema):
+class MatchedLineOut(OutSchema):
     """A pasted line that matched, and what it matched."""
 
     line = fields.Integer(
@@ -728,7 +729,7 @@ class MatchedLineOut(Schema):
     )
 
 
-class ErrorCodeOut(Schema):
+class ErrorCodeOut(OutSchema):
     code = fields.String(
         required=True,
         metadata=doc("An error code as a matched line writes it.", "5"),
@@ -762,7 +763,7 @@ class ErrorCodeOut(Schema):
     )
 
 
-class IssueContextOut(Schema):
+class IssueContextOut(OutSchema):
     """The part of a match that depends only on the issue, not on the paste."""
 
     causes = fields.List(fields.Nested(CauseOut), metadata=doc("The issue's causes."))
@@ -774,7 +775,7 @@ class IssueContextOut(Schema):
     )
 
 
-class BriefFixOut(Schema):
+class BriefFixOut(OutSchema):
     """A workaround as a brief answer names it: what to do, and its steps in a line each."""
 
     title = _path(
@@ -797,7 +798,7 @@ CERTAINTIES = ("sure", "not sure")
 ONLY_FULL = " Only in full answers (`detail=full`)."
 
 
-class MatchOut(Schema):
+class MatchOut(OutSchema):
     """A known issue the paste shows: how sure and why, the evidence, and (in full answers) its
     causes and remediation, or (in brief answers) its fixes by title."""
 
@@ -895,7 +896,7 @@ class MatchOut(Schema):
 FILTER_NAMES = ("product", "version")
 
 
-class FiltersOut(Schema):
+class FiltersOut(OutSchema):
     """What the `product` and `version` filters of a request were taken to mean, and what
     they left out."""
 
@@ -959,7 +960,7 @@ class FiltersOut(Schema):
     )
 
 
-class MatchResponseOut(Schema):
+class MatchResponseOut(OutSchema):
     """The answer to a paste: what was read, and the known issues it shows, best first."""
 
     request_id = _path(
@@ -1023,7 +1024,7 @@ class MatchResponseOut(Schema):
 # -- search ---------------------------------------------------------------------------------
 
 
-class SearchHitOut(Schema):
+class SearchHitOut(OutSchema):
     article_id = _path("The article's KB number.", "264630", required=True)
     title = _path("Its title.", required=True)
     score = fields.Float(
@@ -1038,12 +1039,12 @@ class SearchHitOut(Schema):
     links = AsBuilt(ArticleLinkOut, required=True)
 
 
-class IssueHitLinksOut(Schema):
+class IssueHitLinksOut(OutSchema):
     issue = _path("The issue.", "/v1/issues/264630-2", required=True)
     article = _path("Its article.", "/v1/articles/264630", required=True)
 
 
-class IssueHitOut(Schema):
+class IssueHitOut(OutSchema):
     """An issue of an article found, scored by how much of the query its text says."""
 
     issue_id = _path("The issue.", "264630-2", required=True)
@@ -1072,7 +1073,7 @@ class IssueHitOut(Schema):
     links = AsBuilt(IssueHitLinksOut, required=True)
 
 
-class SearchResponseOut(Schema):
+class SearchResponseOut(OutSchema):
     query = _path("`q` as received.", "clicore copylog", required=True)
     total = fields.Integer(
         required=True,
@@ -1104,7 +1105,7 @@ class ProductsArgsSchema(QueryArgsSchema):
     product = _product()
 
 
-class ProductVersionOut(Schema):
+class ProductVersionOut(OutSchema):
     version = _path("A version, as the articles most often write it.", "2.0 SP1", required=True)
     articles = fields.Integer(
         required=True,
@@ -1113,7 +1114,7 @@ class ProductVersionOut(Schema):
     )
 
 
-class ProductSummaryOut(Schema):
+class ProductSummaryOut(OutSchema):
     product = _path("The product's name.", "Microsoft Systems Management Server", required=True)
     articles = fields.Integer(
         required=True,
@@ -1140,7 +1141,7 @@ class ProductSummaryOut(Schema):
     )
 
 
-class ProductsOut(Schema):
+class ProductsOut(OutSchema):
     """The products the articles apply to, with their versions and article counts."""
 
     total = fields.Integer(
@@ -1165,7 +1166,7 @@ class ProductsOut(Schema):
 FEEDBACK_STATUSES = ("pending", "approved", "rejected")
 
 
-class FeedbackRecordOut(Schema):
+class FeedbackRecordOut(OutSchema):
     """A verdict as recorded."""
 
     id = fields.Integer(required=True, metadata=doc("The verdict's id.", 12))
@@ -1203,7 +1204,7 @@ class PendingFeedbackOut(FeedbackRecordOut):
     links = AsBuilt(ReviewLinksOut, required=True)
 
 
-class FeedbackOut(Schema):
+class FeedbackOut(OutSchema):
     """A verdict and what it changed."""
 
     feedback = fields.Nested(FeedbackRecordOut, required=True)
@@ -1220,7 +1221,7 @@ class FeedbackOut(Schema):
     links = AsBuilt(IssueLinkOut, required=True)
 
 
-class TopIssueOut(Schema):
+class TopIssueOut(OutSchema):
     issue_id = _path("The issue.", "264630-1", required=True)
     article_id = _path("Its article's KB number.", "264630", required=True)
     title = fields.String(
@@ -1238,7 +1239,7 @@ class TopIssueOut(Schema):
     links = AsBuilt(TopIssueLinksOut, required=True)
 
 
-class ContentGapOut(Schema):
+class ContentGapOut(OutSchema):
     line = _path(
         "A normalised line that matched nothing.",
         "wuauclt detection cycle aborted with 0x8024402c",
@@ -1256,7 +1257,7 @@ class ContentGapOut(Schema):
     last_seen = _path("When it was last pasted.", required=True)
 
 
-class FeedbackCountsOut(Schema):
+class FeedbackCountsOut(OutSchema):
     total = fields.Integer(required=True, validate=validate.Range(min=0))
     helpful = fields.Integer(required=True, validate=validate.Range(min=0))
     not_helpful = fields.Integer(required=True, validate=validate.Range(min=0))
@@ -1266,7 +1267,7 @@ class FeedbackCountsOut(Schema):
     learned_symptoms = fields.Integer(required=True, validate=validate.Range(min=0))
 
 
-class StatsOut(Schema):
+class StatsOut(OutSchema):
     """What a KB author works from: answered pastes, the issues matched most, feedback."""
 
     pastes = fields.Integer(
@@ -1323,13 +1324,13 @@ PendingFeedbackPageOut = page_of(PendingFeedbackOut, "PendingFeedbackPageOut")
 # -- health, errors and the contract itself -------------------------------------------------
 
 
-class HealthOut(Schema):
+class HealthOut(OutSchema):
     status = fields.String(
         required=True, validate=validate.OneOf(("ok",)), metadata=doc("Always `ok`.")
     )
 
 
-class ReadyCheckOut(Schema):
+class ReadyCheckOut(OutSchema):
     """One readiness check. A failed check says which way in `error` (the server log says
     why)."""
 
@@ -1368,17 +1369,17 @@ class ReadyCheckOut(Schema):
     error = _path("Which way the check failed, without the error's own text.")
 
 
-class ReadyChecksOut(Schema):
+class ReadyChecksOut(OutSchema):
     store = fields.Nested(ReadyCheckOut, required=True)
     index = fields.Nested(ReadyCheckOut, required=True)
 
 
-class ReadyOut(Schema):
+class ReadyOut(OutSchema):
     status = fields.String(required=True, validate=validate.OneOf(("ready", "not ready")))
     checks = fields.Nested(ReadyChecksOut, required=True)
 
 
-class FieldErrorOut(Schema):
+class FieldErrorOut(OutSchema):
     field = _path(
         "The query parameter or body field (`body` for the body as a whole).",
         "limit",
@@ -1391,7 +1392,7 @@ class FieldErrorOut(Schema):
     )
 
 
-class ProblemOut(Schema):
+class ProblemOut(OutSchema):
     """An error, as `application/problem+json` (RFC 9457), on every path."""
 
     type = fields.String(
@@ -1419,7 +1420,7 @@ class ProblemOut(Schema):
     )
 
 
-class OpenApiDocumentOut(Schema):
+class OpenApiDocumentOut(OutSchema):
     """This contract, as JSON; only its top-level keys are stated here."""
 
     class Meta:
