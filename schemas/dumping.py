@@ -21,6 +21,7 @@ Convert = Callable[[Any], Any]
 # (attribute read, key written, conversion of a value that is not None)
 Step = tuple[str, str, Convert]
 
+
 class OutSchema(Schema):
     """A schema of an answer: `dump` gives what `Schema.dump` gives, faster for dictionaries."""
 
