@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from service.storage.connection import Database, placeholders
+from service.storage.snippets import snippet
 
 # PostgreSQL's ranking, written to rank as BM25 does where it matters: each word's
 # `ts_rank_cd` (title, label A, counted double the text, label B) weighed by how rare the word
@@ -50,21 +51,6 @@ _COUNTED = (
     " (SELECT count(*) FROM articles) AS total FROM unnest(?::text[]) AS t(word)"
 )
 _EVERY_WORD = " HAVING count(*) = (SELECT count(*) FROM weighted)"
-# The text a headline is made from: the part of the body around the first place one of the
-# words is written as typed, a word of its own (the start when none is: a word found only
-# stemmed). A headline reads and stems every word of its text, about a millisecond for an
-# article of 2 KB and tens for the longest; the words it shows are within a few lines of a
-# match anyway. The parameter is `_first_word_pattern`'s.
-_HEADLINE_TEXT = (
-    "substr(s.body, greatest(1, coalesce(length(substring(lower(s.body) from ?)), 0) - 399), 1200)"
-)
-# Headline options close to SQLite's snippet: matches in bold, about 24 words around them.
-_HEADLINE = (
-    "StartSel=**, StopSel=**, MaxWords=24, MinWords=12, ShortWord=2,"
-    ' MaxFragments=1, FragmentDelimiter=" … "'
-)
-
-
 # Words whose article counts a process keeps at most, before it starts counting afresh.
 WORD_COUNTS_KEPT = 20_000
 
@@ -223,29 +209,30 @@ class ArticleSearch(Database):
             # they would with them.
             of_products += " AND CAST(s.rowid AS TEXT) <> ALL(?::text[])"
         ranked = _RANKED.format(products=of_products, every=_EVERY_WORD if every_word else "")
+        # The text comes back whole and the snippet is made from it here (service.storage.
+        # snippets): `ts_headline` would stem every word of it inside the database.
         query = (
-            f"WITH {ranked}, anyword AS (SELECT websearch_to_tsquery('kb_english', ?) AS query)"
-            " SELECT a.id AS article_id, a.title,"
-            f" ts_headline('kb_english', {_HEADLINE_TEXT}, q.query, '{_HEADLINE}') AS snippet,"
-            " r.score FROM ranked r JOIN article_search s ON s.rowid = r.rowid"
-            " JOIN articles a ON a.id = CAST(r.rowid AS TEXT), anyword q"
+            f"WITH {ranked} SELECT a.id AS article_id, a.title, s.body, r.score"
+            " FROM ranked r JOIN article_search s ON s.rowid = r.rowid"
+            " JOIN articles a ON a.id = CAST(r.rowid AS TEXT)"
             " ORDER BY r.score DESC, r.rowid"
         )
         rows = self._rank_postgres(
             query,
             words,
-            [
-                *every,
-                *(products or ()),
-                *([list(exclude)] if exclude else []),
-                limit,
-                " or ".join(_quoted(words)),
-                _first_word_pattern(words),
-            ],
+            [*every, *(products or ()), *([list(exclude)] if exclude else []), limit],
             limit,
             every_word,
         )
-        return [dict(row) for row in rows]
+        return [
+            {
+                "article_id": row["article_id"],
+                "title": row["title"],
+                "snippet": snippet(row["body"], words),
+                "score": row["score"],
+            }
+            for row in rows
+        ]
 
     def _rank_postgres(
         self, query: str, words: list[str], rest: list[Any], limit: int, every_word: bool = False
@@ -283,13 +270,6 @@ def _quoted(words: list[str]) -> list[str]:
     """Each word as a `websearch_to_tsquery` text that takes it literally: its letters and
     digits quoted, as a phrase when punctuation splits it."""
     return ['"' + _NOT_ALPHANUMERIC.sub(" ", w).strip() + '"' for w in words]
-
-
-def _first_word_pattern(words: list[str]) -> str:
-    """A PostgreSQL pattern whose group is the text before the first of `words` (lowercase, a
-    word of its own): its length is where that word starts."""
-    escaped = ("".join(c if c.isalnum() else "\\" + c for c in w.lower()) for w in words)
-    return "^(.*?)\\m(?:" + "|".join(escaped) + ")\\M"
 
 
 def _fts_query(words: list[str], joiner: str) -> str:
