@@ -4,8 +4,9 @@
 --
 -- DATA.lua (written by load.py) returns {weights = {kind = n, ...}, requests = {kind = {...}}},
 -- each request {method, path, body}. With KIND only that kind is sent (per-type runs).
--- done() prints one line "LOAD_RESULT <json>" with latency percentiles, status counts, socket
--- errors and, per kind, the server's own time (Server-Timing) and how many answers were empty.
+-- done() prints one line "LOAD_RESULT <json>" with latency percentiles (and every latency
+-- recorded, with its count), status counts, socket errors and, per kind, the server's own
+-- time (Server-Timing) and how many answers were empty.
 
 local kinds, bounds, total = {}, {}, 0
 local prepared = {}
@@ -221,6 +222,13 @@ function done(summary, latency, requests)
          non_2xx = non_2xx + n
       end
    end
+   -- Every latency wrk recorded, as [microseconds, count] pairs: runs against several nodes
+   -- at once are merged into one distribution from these (bench/load_cluster.py).
+   local latencies = {}
+   for i = 1, #latency do
+      local value, count = latency(i)
+      table.insert(latencies, {value, count})
+   end
    local e = summary.errors
    local result = {
       seconds = summary.duration / 1e6,
@@ -230,6 +238,7 @@ function done(summary, latency, requests)
       p90_ms = latency:percentile(90) / 1000,
       p99_ms = latency:percentile(99) / 1000,
       max_ms = latency.max / 1000,
+      latencies_us = latencies,
       non_2xx = non_2xx,
       socket_errors = {
          connect = e.connect, read = e.read, write = e.write, timeout = e.timeout,

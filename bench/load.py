@@ -29,6 +29,7 @@ import argparse
 import contextlib
 import http.client
 import json
+import math
 import os
 import random
 import re
@@ -270,6 +271,26 @@ def parse_wrk(completed: subprocess.CompletedProcess) -> dict[str, Any]:
     raise SystemExit(
         f"wrk gave no result (exit {completed.returncode}):\n{completed.stdout}\n{completed.stderr}"
     )
+
+
+def merged_percentile(results: list[dict[str, Any]], q: float) -> float:
+    """The q-th percentile (0 to 100), in ms, of the requests of several wrk runs taken as one:
+    their recorded latencies added up, ranked as wrk ranks one run's (for one run, the same
+    figure as its own); NaN when none recorded any."""
+    counts: dict[int, int] = {}
+    for result in results:
+        for value, count in result.get("latencies_us") or []:
+            counts[int(value)] = counts.get(int(value), 0) + int(count)
+    total = sum(counts.values())
+    if not total:
+        return float("nan")
+    rank = math.floor(q / 100 * total + 1)
+    seen = 0
+    for value in sorted(counts):
+        seen += counts[value]
+        if seen >= rank:
+            return value / 1000
+    return max(counts) / 1000
 
 
 def run_wrk(
