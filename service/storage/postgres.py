@@ -27,6 +27,7 @@ from functools import lru_cache
 from typing import Any, ClassVar
 
 import psycopg
+from psycopg import pq
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from service.storage.connection import StorageUnavailable
@@ -86,12 +87,33 @@ def _row_class(names: tuple[str, ...]) -> type[Row]:
     return type("Row", (Row,), {"__slots__": (), "_index": {n: i for i, n in enumerate(names)}})
 
 
+# What a statement that returns rows ends with: its result has columns, or says it has rows.
+_ROWS_STATUSES = frozenset(
+    getattr(pq.ExecStatus, name)
+    for name in ("TUPLES_OK", "SINGLE_TUPLE", "TUPLES_CHUNK")
+    if hasattr(pq.ExecStatus, name)
+)
+
+
+def _returns_rows(result: pq.abc.PGresult | None) -> bool:
+    """Whether a result is one of rows, as psycopg's `cursor.description` tells, without the
+    column descriptions that property builds at every call (a good part of what a short
+    statement costs in the app)."""
+    return result is not None and bool(result.nfields or result.status in _ROWS_STATUSES)
+
+
 def _rows(cursor: Any) -> Any:
     """psycopg's row factory: rows of the `Row` class of this result's columns."""
-    description = cursor.description
-    if description is None:
+    result = cursor.pgresult
+    if not _returns_rows(result):
         return tuple
-    return _row_class(tuple(column.name for column in description))
+    return _named_row_class(tuple(result.fname(i) for i in range(result.nfields)))
+
+
+@lru_cache(maxsize=1024)
+def _named_row_class(names: tuple[bytes, ...]) -> type[Row]:
+    # Column names as the server sends them (the schema's names are ASCII).
+    return _row_class(tuple(name.decode() for name in names))
 
 
 class Result:
@@ -293,7 +315,7 @@ class PostgresConnections:
     def _run(conn: psycopg.Connection, query: str, params: Any) -> Result:
         try:
             cursor = conn.execute(query, params)
-            rows = cursor.fetchall() if cursor.description is not None else []
+            rows = cursor.fetchall() if _returns_rows(cursor.pgresult) else []
             return Result(rows, cursor.rowcount)
         except psycopg.OperationalError as exc:
             raise _unavailable(exc) from exc
