@@ -104,6 +104,21 @@ def test_an_issue_with_its_records_names_them_as_the_issue_alone_does(
     assert details["264630-2"]["symptom_ids"]
 
 
+def test_a_whole_article_names_each_issues_records_as_the_issue_alone_does(
+    store: Store, seed: dict
+) -> None:
+    # The seed's issues share records: the ids an article read gives each issue are that
+    # issue's own, in its order.
+    store.save_article(seed, source="curated")
+    article = store.get_article("264630")
+    assert len(article["issues"]) == 2
+    for issue in article["issues"]:
+        alone = store.get_issue(issue["id"])
+        for key in ("symptom_ids", "cause_ids", "workaround_ids"):
+            assert issue[key] == alone[key], key
+    assert any(len(c["issue_ids"]) > 1 for c in article["causes"] + article["workarounds"])
+
+
 def test_pages_follow_the_cursor_to_the_end(store: Store, seed: dict) -> None:
     store.save_article(seed, source="curated")
     seen, cursor = [], None

@@ -116,10 +116,22 @@ class RecordReads(Database):
                 (article_id,),
             )
         ]
-        article["issues"] = self._issues("i.article_id=?", [article_id])
-        article["symptoms"] = self._symptoms("s.article_id=?", [article_id])
-        article["causes"] = self._causes("c.article_id=?", [article_id])
-        article["workarounds"] = self._workarounds("w.article_id=?", [article_id])
+        issues = self._issues("i.article_id=?", [article_id], record_ids=False)
+        symptoms = self._symptoms("s.article_id=?", [article_id])
+        causes = self._causes("c.article_id=?", [article_id])
+        workarounds = self._workarounds("w.article_id=?", [article_id])
+        # Every record an issue links to is one of its article's (load_article_document checks
+        # it), all read just above in their order: the issues' record ids are taken from them
+        # rather than read again, three statements fewer per article.
+        for issue in issues:
+            issue_id = issue["id"]
+            issue["symptom_ids"] = [r["id"] for r in symptoms if r["issue_id"] == issue_id]
+            issue["cause_ids"] = [r["id"] for r in causes if issue_id in r["issue_ids"]]
+            issue["workaround_ids"] = [r["id"] for r in workarounds if issue_id in r["issue_ids"]]
+        article["issues"] = issues
+        article["symptoms"] = symptoms
+        article["causes"] = causes
+        article["workarounds"] = workarounds
         return article
 
     def related_articles(self, article_id: str) -> list[dict[str, Any]]:
