@@ -228,35 +228,38 @@ class RecordReads(Database):
         return summaries
 
     def article_text(self, article_id: str) -> dict[str, Any] | None:
-        """What `article_lines` (service/article_text.py) reads of a stored article, no more."""
-        conn = self._conn
-        row = conn.execute("SELECT title FROM articles WHERE id=?", (article_id,)).fetchone()
-        if row is None:
+        """What `article_lines` (service/article_text.py) reads of a stored article, no more.
+
+        One statement for the four parts (a match shows an article's line from it, where the
+        store may be across a socket): each row says which part it is of, in the part's order.
+        """
+        rows = self._conn.execute(
+            "SELECT 0 AS part, NULL AS id, NULL AS n, title AS text, NULL AS description"
+            " FROM articles WHERE id=?"
+            " UNION ALL SELECT 1, id, number, title, description FROM issues WHERE article_id=?"
+            " UNION ALL SELECT 2, issue_id, position, text, NULL FROM symptoms WHERE article_id=?"
+            " UNION ALL SELECT 3, NULL, position, body, NULL FROM sections WHERE article_id=?"
+            " ORDER BY part, n",
+            (article_id,) * 4,
+        ).fetchall()
+        if not rows or rows[0]["part"] != 0:
             return None
+        parts: dict[int, list[Any]] = {1: [], 2: [], 3: []}
+        for row in rows[1:]:
+            parts[row["part"]].append(row)
         return {
-            "title": row["title"],
+            "title": rows[0]["text"],
             "issues": [
-                dict(r)
-                for r in conn.execute(
-                    "SELECT id, number, title, description FROM issues WHERE article_id=?"
-                    " ORDER BY number",
-                    (article_id,),
-                )
+                {
+                    "id": r["id"],
+                    "number": r["n"],
+                    "title": r["text"],
+                    "description": r["description"],
+                }
+                for r in parts[1]
             ],
-            "symptoms": [
-                dict(r)
-                for r in conn.execute(
-                    "SELECT issue_id, text FROM symptoms WHERE article_id=? ORDER BY position",
-                    (article_id,),
-                )
-            ],
-            "sections": [
-                dict(r)
-                for r in conn.execute(
-                    "SELECT body FROM sections WHERE article_id=? ORDER BY position",
-                    (article_id,),
-                )
-            ],
+            "symptoms": [{"issue_id": r["id"], "text": r["text"]} for r in parts[2]],
+            "sections": [{"body": r["text"]} for r in parts[3]],
         }
 
     # -- issues and their records -------------------------------------------------------------
