@@ -393,47 +393,37 @@ class RecordReads(Database):
         return symptoms
 
     def _causes(self, where: str, params: list[Any]) -> list[dict[str, Any]]:
-        causes = [
-            dict(row)
-            for row in self._conn.execute(
-                "SELECT c.id, c.article_id, c.text, c.missing_update, c.applies_to_sites"
-                f" FROM causes c WHERE {where} ORDER BY c.article_id, c.position",
-                params,
-            )
-        ]
-        issues = self._children(
-            "SELECT cause_id, issue_id FROM cause_issues WHERE cause_id IN ({ids})"
-            " ORDER BY issue_id",
-            [c["id"] for c in causes],
+        rows = self._conn.execute(
+            "SELECT c.id, c.article_id, c.text, c.missing_update, c.applies_to_sites,"
+            " ci.issue_id AS linked_issue FROM causes c"
+            f" LEFT JOIN cause_issues ci ON ci.cause_id = c.id WHERE {where}"
+            " ORDER BY c.article_id, c.position, ci.issue_id",
+            params,
+        ).fetchall()
+        return _with_issue_ids(
+            rows, ("id", "article_id", "text", "missing_update", "applies_to_sites")
         )
-        for cause in causes:
-            cause["issue_ids"] = [r[1] for r in issues.get(cause["id"], [])]
-        return causes
 
     def _workarounds(self, where: str, params: list[Any]) -> list[dict[str, Any]]:
-        workarounds = []
-        for row in self._conn.execute(
-            "SELECT w.id, w.article_id, w.title, w.description, w.preconditions, w.warnings"
-            f" FROM workarounds w WHERE {where} ORDER BY w.article_id, w.position",
+        rows = self._conn.execute(
+            "SELECT w.id, w.article_id, w.title, w.description, w.preconditions, w.warnings,"
+            " wi.issue_id AS linked_issue FROM workarounds w"
+            f" LEFT JOIN workaround_issues wi ON wi.workaround_id = w.id WHERE {where}"
+            " ORDER BY w.article_id, w.position, wi.issue_id",
             params,
-        ).fetchall():
-            workaround = dict(row)
+        ).fetchall()
+        workarounds = _with_issue_ids(
+            rows, ("id", "article_id", "title", "description", "preconditions", "warnings")
+        )
+        for workaround in workarounds:
             workaround["preconditions"] = json.loads(workaround["preconditions"])
             workaround["warnings"] = json.loads(workaround["warnings"])
-            workarounds.append(workaround)
-        ids = [w["id"] for w in workarounds]
-        issues = self._children(
-            "SELECT workaround_id, issue_id FROM workaround_issues WHERE workaround_id IN ({ids})"
-            " ORDER BY issue_id",
-            ids,
-        )
         steps = self._children(
             "SELECT workaround_id, id, number, text, warnings, notes FROM steps"
             " WHERE workaround_id IN ({ids}) ORDER BY number",
-            ids,
+            [w["id"] for w in workarounds],
         )
         for workaround in workarounds:
-            workaround["issue_ids"] = [r[1] for r in issues.get(workaround["id"], [])]
             workaround["steps"] = [
                 {
                     "id": r["id"],
@@ -553,3 +543,17 @@ class RecordReads(Database):
         ):
             products.setdefault(row["article_id"], row["product"])
         return products
+
+
+def _with_issue_ids(rows: list[Any], columns: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Records read joined to their links (a row per linked issue, `linked_issue`, one row with
+    none when unlinked; a record's rows together): each record once, `columns` then
+    `issue_ids`, in the rows' order."""
+    records: list[dict[str, Any]] = []
+    for row in rows:
+        if not records or records[-1]["id"] != row["id"]:
+            records.append({name: row[name] for name in columns})
+            records[-1]["issue_ids"] = []
+        if row["linked_issue"] is not None:
+            records[-1]["issue_ids"].append(row["linked_issue"])
+    return records
