@@ -13,7 +13,8 @@ from typing import Any
 
 from service.storage.connection import Database, placeholders
 
-# Ids per statement when records are looked up together, well under SQLite's parameter limit.
+# Ids per statement when records are looked up together (three times over in one statement),
+# well under the parameters a statement may have (SQLite 32,766, PostgreSQL 65,535).
 ISSUE_LOOKUP_CHUNK = 2_000
 
 RECORD_TABLES = ("articles", "issues", "symptoms", "causes", "workarounds")
@@ -357,26 +358,31 @@ class RecordReads(Database):
         ]
         if not record_ids:
             return issues
+        # The ids of the issues' symptoms, causes and workarounds in one statement: a row per
+        # link saying which kind it is, each kind in its records' order.
+        linked: dict[tuple[int, str], list[str]] = {}
         ids = [issue["id"] for issue in issues]
-        symptoms = self._children(
-            "SELECT issue_id, id FROM symptoms WHERE issue_id IN ({ids}) ORDER BY position", ids
-        )
-        causes = self._children(
-            "SELECT ci.issue_id, ci.cause_id FROM cause_issues ci"
-            " JOIN causes c ON c.id = ci.cause_id WHERE ci.issue_id IN ({ids}) ORDER BY c.position",
-            ids,
-        )
-        workarounds = self._children(
-            "SELECT wi.issue_id, wi.workaround_id FROM workaround_issues wi"
-            " JOIN workarounds w ON w.id = wi.workaround_id"
-            " WHERE wi.issue_id IN ({ids}) ORDER BY w.position",
-            ids,
-        )
+        for start in range(0, len(ids), ISSUE_LOOKUP_CHUNK):
+            chunk = ids[start : start + ISSUE_LOOKUP_CHUNK]
+            marks = placeholders(chunk)
+            rows = self._conn.execute(
+                "SELECT 0 AS part, issue_id, id AS record_id, position FROM symptoms"
+                f" WHERE issue_id IN ({marks})"
+                " UNION ALL SELECT 1, ci.issue_id, ci.cause_id, c.position FROM cause_issues ci"
+                f" JOIN causes c ON c.id = ci.cause_id WHERE ci.issue_id IN ({marks})"
+                " UNION ALL SELECT 2, wi.issue_id, wi.workaround_id, w.position"
+                " FROM workaround_issues wi JOIN workarounds w ON w.id = wi.workaround_id"
+                f" WHERE wi.issue_id IN ({marks})"
+                " ORDER BY part, position",
+                chunk * 3,
+            )
+            for row in rows:
+                linked.setdefault((row["part"], row["issue_id"]), []).append(row["record_id"])
         for issue in issues:
             issue_id = issue["id"]
-            issue["symptom_ids"] = [r[1] for r in symptoms.get(issue_id, [])]
-            issue["cause_ids"] = [r[1] for r in causes.get(issue_id, [])]
-            issue["workaround_ids"] = [r[1] for r in workarounds.get(issue_id, [])]
+            issue["symptom_ids"] = linked.get((0, issue_id), [])
+            issue["cause_ids"] = linked.get((1, issue_id), [])
+            issue["workaround_ids"] = linked.get((2, issue_id), [])
         return issues
 
     def _symptoms(self, where: str, params: list[Any]) -> list[dict[str, Any]]:
