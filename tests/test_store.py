@@ -119,6 +119,16 @@ def test_a_whole_article_names_each_issues_records_as_the_issue_alone_does(
     assert any(len(c["issue_ids"]) > 1 for c in article["causes"] + article["workarounds"])
 
 
+def test_related_articles_are_listed_in_the_articles_own_order(store: Store, seed: dict) -> None:
+    # Not by number: the seed names 251070 before 249077.
+    store.save_article(seed, source="curated")
+    written = [r["article_id"] for r in seed["related"]]
+    assert written != sorted(written)
+    assert [r["article_id"] for r in store.get_article("264630")["related"]] == written
+    assert [r["article_id"] for r in store.related_articles("264630")] == written
+    assert [r["article_id"] for r in store.related_articles_of(["264630"])["264630"]] == written
+
+
 def test_pages_follow_the_cursor_to_the_end(store: Store, seed: dict) -> None:
     store.save_article(seed, source="curated")
     seen, cursor = [], None

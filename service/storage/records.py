@@ -86,29 +86,36 @@ class RecordReads(Database):
                 "SELECT alias FROM article_aliases WHERE article_id=? ORDER BY alias", (article_id,)
             )
         ]
-        article["applies_to"] = [
-            {"product": product, "version": version}
-            for product, version in self.products_of_article(article_id)
+        # Its products, keywords, sections and related articles (with whether each is in the
+        # store) in one statement: a row per item saying which part it is of, in the part's
+        # order; one round trip where the store is across a socket, not five.
+        parts: dict[int, list[Any]] = {0: [], 1: [], 2: [], 3: []}
+        for r in conn.execute(
+            "SELECT 0 AS part, position AS n, product AS a, version AS b, NULL AS c,"
+            " CAST(NULL AS INTEGER) AS present FROM article_products WHERE article_id=?"
+            " UNION ALL SELECT 1, rowid, keyword, NULL, NULL, NULL FROM article_keywords"
+            " WHERE article_id=?"
+            " UNION ALL SELECT 2, position, key, heading, body, NULL FROM sections"
+            " WHERE article_id=?"
+            " UNION ALL SELECT 3, position, target_id, title, reason,"
+            " CASE WHEN EXISTS (SELECT 1 FROM articles x WHERE x.id = r.target_id) THEN 1 ELSE 0 END"
+            " FROM related_articles r WHERE r.article_id=?"
+            " ORDER BY part, n",
+            (article_id,) * 4,
+        ):
+            parts[r["part"]].append(r)
+        article["applies_to"] = [{"product": r["a"], "version": r["b"]} for r in parts[0]]
+        article["keywords"] = [r["a"] for r in parts[1]]
+        article["sections"] = [{"key": r["a"], "heading": r["b"], "body": r["c"]} for r in parts[2]]
+        article["related"] = [
+            {
+                "article_id": r["a"],
+                "title": r["b"],
+                "reason": r["c"],
+                "in_store": bool(r["present"]),
+            }
+            for r in parts[3]
         ]
-        article["keywords"] = [
-            r["keyword"]
-            for r in conn.execute(
-                "SELECT keyword FROM article_keywords WHERE article_id=? ORDER BY rowid",
-                (article_id,),
-            )
-        ]
-        article["sections"] = [
-            dict(r)
-            for r in conn.execute(
-                "SELECT key, heading, body FROM sections WHERE article_id=? ORDER BY position",
-                (article_id,),
-            )
-        ]
-        related = self.related_articles(article_id)
-        present = self.existing_article_ids([r["article_id"] for r in related])
-        for r in related:
-            r["in_store"] = r["article_id"] in present
-        article["related"] = related
         article["referenced_by"] = [
             r["article_id"]
             for r in conn.execute(
@@ -146,9 +153,11 @@ class RecordReads(Database):
             return {}
         related: dict[str, list[dict[str, Any]]] = {}
         rows = self._conn.execute(
-            "SELECT article_id AS source, target_id AS article_id, title, reason"
-            f" FROM related_articles WHERE article_id IN ({placeholders(article_ids)})"
-            " ORDER BY article_id, position",
+            "SELECT r.article_id AS source, r.target_id AS article_id, r.title, r.reason"
+            f" FROM related_articles r WHERE r.article_id IN ({placeholders(article_ids)})"
+            # The table's columns, not the result's: `article_id` alone would be the target's
+            # (an output column's name wins in ORDER BY), listing them by number, not in order.
+            " ORDER BY r.article_id, r.position",
             list(article_ids),
         )
         for row in rows:
