@@ -79,9 +79,6 @@ def issue_page_record(store: Store, issue_id: str) -> dict[str, Any] | None:
     summaries = store.article_summaries([article_id])
     summary = summaries[0] if summaries else {"applies_to": [], "issue_ids": []}
     related = store.related_articles(article_id)
-    present = store.existing_article_ids([r["article_id"] for r in related])
-    for item in related:
-        item["in_store"] = item["article_id"] in present
     others = [store.get_issue(i) for i in summary["issue_ids"] if i != issue_id]
     return {
         "issue": issue,

@@ -244,10 +244,10 @@ def issue_contexts(kb: KnowledgeBase, issues: list[tuple[str, str]]) -> dict[str
     store = kb.store
     details = store.issues_details(list(missing))
     learned = learning.learned_symptoms_of(store, list(missing))
+    # Related articles come saying whether each is in the store; the updates causes name as
+    # missing are looked up (when there are any).
     related = store.related_articles_of(list(set(missing.values())))
-    # What the contexts show of other articles: whether they are in the store.
-    named = {r["article_id"] for rows in related.values() for r in rows}
-    named |= {
+    named = {
         c["missing_update"]
         for issue in details.values()
         for c in issue.get("causes", [])
@@ -257,7 +257,7 @@ def issue_contexts(kb: KnowledgeBase, issues: list[tuple[str, str]]) -> dict[str
     for issue_id, article_id in missing.items():
         issue = details.get(issue_id) or {}
         # A copy each: the links are added to what an issue's context holds.
-        shown = [{**r, "in_store": r["article_id"] in present} for r in related.get(article_id, [])]
+        shown = [dict(r) for r in related.get(article_id, [])]
         related_links(shown)
         for cause in issue.get("causes", []):
             cause_links(cause, present)

@@ -143,7 +143,8 @@ class RecordReads(Database):
         return article
 
     def related_articles(self, article_id: str) -> list[dict[str, Any]]:
-        """The articles an article names as related, in its order: id, title, reason."""
+        """The articles an article names as related, in its order: id, title, reason, and
+        whether it is in the store."""
         return self.related_articles_of([article_id]).get(article_id, [])
 
     def related_articles_of(self, article_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
@@ -153,7 +154,9 @@ class RecordReads(Database):
             return {}
         related: dict[str, list[dict[str, Any]]] = {}
         rows = self._conn.execute(
-            "SELECT r.article_id AS source, r.target_id AS article_id, r.title, r.reason"
+            "SELECT r.article_id AS source, r.target_id AS article_id, r.title, r.reason,"
+            " CASE WHEN EXISTS (SELECT 1 FROM articles x WHERE x.id = r.target_id)"
+            " THEN 1 ELSE 0 END AS present"
             f" FROM related_articles r WHERE r.article_id IN ({placeholders(article_ids)})"
             # The table's columns, not the result's: `article_id` alone would be the target's
             # (an output column's name wins in ORDER BY), listing them by number, not in order.
@@ -161,8 +164,14 @@ class RecordReads(Database):
             list(article_ids),
         )
         for row in rows:
-            entry = dict(row)
-            related.setdefault(entry.pop("source"), []).append(entry)
+            related.setdefault(row["source"], []).append(
+                {
+                    "article_id": row["article_id"],
+                    "title": row["title"],
+                    "reason": row["reason"],
+                    "in_store": bool(row["present"]),
+                }
+            )
         return related
 
     def products_of_article(self, article_id: str) -> list[tuple[str, str]]:
