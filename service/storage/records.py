@@ -107,15 +107,7 @@ class RecordReads(Database):
         article["applies_to"] = [{"product": r["a"], "version": r["b"]} for r in parts[0]]
         article["keywords"] = [r["a"] for r in parts[1]]
         article["sections"] = [{"key": r["a"], "heading": r["b"], "body": r["c"]} for r in parts[2]]
-        article["related"] = [
-            {
-                "article_id": r["a"],
-                "title": r["b"],
-                "reason": r["c"],
-                "in_store": bool(r["present"]),
-            }
-            for r in parts[3]
-        ]
+        article["related"] = [_related(r["a"], r["b"], r["c"], r["present"]) for r in parts[3]]
         article["referenced_by"] = [
             r["article_id"]
             for r in conn.execute(
@@ -165,12 +157,7 @@ class RecordReads(Database):
         )
         for row in rows:
             related.setdefault(row["source"], []).append(
-                {
-                    "article_id": row["article_id"],
-                    "title": row["title"],
-                    "reason": row["reason"],
-                    "in_store": bool(row["present"]),
-                }
+                _related(row["article_id"], row["title"], row["reason"], row["present"])
             )
         return related
 
@@ -581,3 +568,8 @@ def _with_issue_ids(rows: list[Any], columns: tuple[str, ...]) -> list[dict[str,
         if row["linked_issue"] is not None:
             records[-1]["issue_ids"].append(row["linked_issue"])
     return records
+
+
+def _related(article_id: str, title: str, reason: str, present: Any) -> dict[str, Any]:
+    """An article named as related, as every read gives it."""
+    return {"article_id": article_id, "title": title, "reason": reason, "in_store": bool(present)}
