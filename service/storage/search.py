@@ -190,8 +190,8 @@ class ArticleSearch(Database):
         every_word: bool,
         exclude: list[str],
     ) -> list[dict[str, Any]]:
-        """`search_articles` on PostgreSQL: the best `limit` rows ranked first, and headlines
-        made for those alone (a headline reads the whole text again; a rank only the tsvector)."""
+        """`search_articles` on PostgreSQL: the best `limit` rows ranked first, and snippets
+        made for those alone, from their text (service.storage.snippets)."""
         of_products = ""
         every: list[str] = []
         if every_word:
