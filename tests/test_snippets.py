@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from service.storage.snippets import LEAD_WORDS, MAX_WORDS, MIN_WORDS, snippet
+import itertools
+import string
+
+from service.storage.snippets import LEAD_WORDS, MAX_WORDS, MIN_WORDS, SCAN_CHARS, snippet, stem
 
 
 def bold_words(text: str) -> list[str]:
@@ -58,3 +61,17 @@ def test_letters_that_change_length_when_lower_cased_keep_their_place() -> None:
     text = "İİİ İstanbul office: the client could not connect to the site server."
     shown = snippet(text, ["client", "connect"])
     assert bold_words(shown) == ["client", "connect"]
+
+
+def test_words_chosen_to_make_every_word_a_candidate_cost_a_bounded_scan() -> None:
+    # Anyone may search: a query whose words start as every word of a long text does, without
+    # being any of them, makes each word one to stem. Only the first SCAN_CHARS characters are
+    # looked at, each distinct word stemmed once.
+    letters = itertools.product(string.ascii_lowercase, repeat=4)
+    text = " ".join("con" + "".join(four) for four in itertools.islice(letters, 60_000))
+    assert len(text) > 20 * SCAN_CHARS
+    stem.cache_clear()
+    shown = snippet(text, ["conq"] * 40)
+    assert shown.split() == text.split()[:MIN_WORDS]
+    scanned = len(set(text[:SCAN_CHARS].split()))
+    assert stem.cache_info().misses <= scanned + 1

@@ -23,6 +23,11 @@ MAX_WORDS = 24
 MIN_WORDS = 12
 # Words shown before the first bold one, so it is read in its sentence.
 LEAD_WORDS = 4
+# How far into a text its first match is looked for: anyone may search, with words chosen so
+# that every word of a long text is a candidate to stem, and a search shows up to 50 hits.
+# Past this a hit's snippet is its start. The longest SMS article is 170,000 characters;
+# nearly all are under 10,000.
+SCAN_CHARS = 20_000
 START, STOP = "**", "**"
 
 WORD = re.compile(r"[^\W_]+")
@@ -39,13 +44,14 @@ def snippet(text: str, words: list[str]) -> str:
     """The part of `text` around the first of `words` it says, each of them in bold.
 
     Up to MAX_WORDS words, starting a few words before the first match and taking in as many
-    of the query's words as fit; the first MIN_WORDS words when the text says none of them.
+    of the query's words as fit; the first MIN_WORDS words when the text says none of them in
+    its first SCAN_CHARS characters.
     """
     stems = {stem(part) for word in words for part in WORD.findall(word)}
     # A word starts as its stem does but for the stem's last letter, which Snowball may have
     # rewritten (`happy`, `happi`).
     prefixes = {s if len(s) <= 3 else s[:-1] for s in stems if s}
-    said = _said(text, stems, prefixes, 0, len(text), first_only=True)
+    said = _said(text, stems, prefixes, 0, min(len(text), SCAN_CHARS), first_only=True)
     if not said:
         return _cut(text, list(islice(WORD.finditer(text), MIN_WORDS)), [])
     # The words from a little before the first match on: enough to choose the window from.
@@ -71,8 +77,8 @@ def _said(
     if not prefixes:
         return []
     ordered = tuple(sorted(prefixes, key=lambda p: (-len(p), p)))
-    lower = text.lower()
-    if len(lower) == len(text):
+    lower = text[:end].lower()
+    if len(lower) == end:
         pattern, searched = _prefix_pattern(ordered, 0), lower
     else:
         pattern, searched = _prefix_pattern(ordered, re.IGNORECASE), text
