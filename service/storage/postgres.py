@@ -82,9 +82,11 @@ class Row(tuple):
 
 
 @lru_cache(maxsize=1024)
-def _row_class(names: tuple[str, ...]) -> type[Row]:
-    # One class per shape of result: the names live on the class, not in every row.
-    return type("Row", (Row,), {"__slots__": (), "_index": {n: i for i, n in enumerate(names)}})
+def _row_class(names: tuple[bytes, ...]) -> type[Row]:
+    # One class per shape of result: the names live on the class, not in every row. Keyed by
+    # the names as the server sends them (the schema's names are ASCII).
+    index = {name.decode(): i for i, name in enumerate(names)}
+    return type("Row", (Row,), {"__slots__": (), "_index": index})
 
 
 # What a statement that returns rows ends with: its result has columns, or says it has rows.
@@ -107,13 +109,7 @@ def _rows(cursor: Any) -> Any:
     result = cursor.pgresult
     if not _returns_rows(result):
         return tuple
-    return _named_row_class(tuple(result.fname(i) for i in range(result.nfields)))
-
-
-@lru_cache(maxsize=1024)
-def _named_row_class(names: tuple[bytes, ...]) -> type[Row]:
-    # Column names as the server sends them (the schema's names are ASCII).
-    return _row_class(tuple(name.decode() for name in names))
+    return _row_class(tuple(result.fname(i) for i in range(result.nfields)))
 
 
 class Result:
