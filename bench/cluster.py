@@ -82,6 +82,7 @@ class Node:
     port: int
     home: Path
     env: dict[str, str]
+    workers: int = 2
     process: subprocess.Popen | None = None
 
     @property
@@ -92,7 +93,7 @@ class Node:
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "service.cli", "serve", "--port", str(self.port),
-                 "--workers", "2"],
+                 "--workers", str(self.workers)],
                 env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True,
             )  # fmt: skip

@@ -13,8 +13,12 @@ lookups, 200-line pastes, record reads, searches, drawn from the archive):
    started again for it (its workers' caches as cold on both): the latency a user waits for a
    paste, the index being local in both.
 
-Every node runs `kb serve --workers 2`, all on this machine, so two nodes share its
-cores. Prints requests/s, p50, p99 and errors for each; --json gives them as JSON. The p50 and
+All nodes run on this machine. Each measurement has as many gunicorn workers in all as the
+machine has cores (at least 2): one node has them all, two nodes half each, as an operator
+sharing one machine between two nodes would give each its half (--two-node-workers sets
+another count). Two nodes of as many workers each as the machine has cores time-share them
+with PostgreSQL: every request then waits for the others' slices, which measures the
+oversubscription, not the store. Prints requests/s, p50, p99 and errors for each; --json gives them as JSON. The p50 and
 p99 of two nodes are those of all their requests together (every latency wrk recorded, merged),
 with the worse node's own p99 beside.
 
@@ -55,6 +59,8 @@ from service.kb import KnowledgeBase  # noqa: E402
 
 CONNECTIONS = 50
 WRK_THREADS = 2
+# gunicorn workers per measurement, in all: one per core.
+WORKERS = max(2, os.cpu_count() or 1)
 
 
 def fill(config: Config, archive: Path) -> int:
@@ -126,8 +132,9 @@ def summary(results: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def run(database_url: str, root: Path, seconds: float) -> dict[str, Any]:
-    """Both stores filled, the three measurements made; the figures."""
+def run(database_url: str, root: Path, seconds: float, two_node_workers: int) -> dict[str, Any]:
+    """Both stores filled, the three measurements made (two nodes of `two_node_workers`
+    workers each); the figures."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     single_home, shared_home = root / "sqlite", root / "a"
@@ -135,13 +142,18 @@ def run(database_url: str, root: Path, seconds: float) -> dict[str, Any]:
     fill(Config(kb_home=shared_home, database_url=database_url), SMS_ARCHIVE)
     data = root / "requests.lua"
     write_lua_data(data, build_requests(single_home, random.Random(14)), MIX)
-    single = Node("sqlite", free_port(), single_home, dict(env, KB_HOME=str(single_home)))
+    single = Node("sqlite", free_port(), single_home, dict(env, KB_HOME=str(single_home)), WORKERS)
     shared = [
         Node(name, free_port(), root / name,
-             dict(env, KB_HOME=str(root / name), KB_DATABASE_URL=database_url))
+             dict(env, KB_HOME=str(root / name), KB_DATABASE_URL=database_url), WORKERS)
         for name in ("a", "b")
     ]  # fmt: skip
-    report: dict[str, Any] = {"articles": articles, "seconds": seconds}
+    report: dict[str, Any] = {
+        "articles": articles,
+        "seconds": seconds,
+        "workers_one_node": WORKERS,
+        "workers_per_node_of_two": two_node_workers,
+    }
     nodes = [single, *shared]
     try:
         single.start()
@@ -154,8 +166,14 @@ def run(database_url: str, root: Path, seconds: float) -> dict[str, Any]:
         report["postgresql_one_node"] = summary(
             load_at_once([(shared[0], CONNECTIONS)], data, seconds)
         )
-        shared[1].start()
-        shared[1].wait_ready(seconds=600)
+        # Both nodes start afresh with their share of the workers: their caches as cold as
+        # the SQLite node's were at its start.
+        shared[0].kill(signal.SIGTERM)
+        for node in shared:
+            node.workers = two_node_workers
+            node.start()
+        for node in shared:
+            node.wait_ready(seconds=600)
         half = CONNECTIONS // 2
         report["postgresql_two_nodes"] = summary(
             load_at_once([(shared[0], half), (shared[1], CONNECTIONS - half)], data, seconds)
@@ -187,14 +205,23 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=20, help="seconds per measurement")
     parser.add_argument("--database-url", default="", help="default: a throw-away server")
+    parser.add_argument(
+        "--two-node-workers",
+        type=int,
+        default=max(1, WORKERS // 2),
+        help=f"gunicorn workers of each of the two nodes (default {max(1, WORKERS // 2)})",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (apt-get install wrk)")
+    if not SMS_ARCHIVE.exists():
+        # Without it both stores would hold the seed alone, and the figures would say nothing.
+        raise SystemExit(f"the SMS archive is not where it is expected: {SMS_ARCHIVE}")
     root = Path(tempfile.mkdtemp(prefix="kb-load-cluster-"))
     try:
         with database(args.database_url) as (url, _restart):
-            report = run(url, root, args.duration)
+            report = run(url, root, args.duration, args.two_node_workers)
     finally:
         shutil.rmtree(root, ignore_errors=True)
     if args.json:
