@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+import psycopg
 import pytest
 import yaml
 
@@ -299,3 +300,56 @@ def test_the_database_url_must_name_postgresql(monkeypatch) -> None:
     assert config.store_location == config.activity_location == "postgresql://kb@db.internal/kb"
     monkeypatch.delenv("KB_DATABASE_URL")
     assert Config.from_env().store_location == Config.from_env().store_path
+
+
+# The ranking by reading each article's tsvector, once per word: what the stored ranks
+# (article_terms) stand in for, and must give to the last digit.
+_RANKED_BY_TSVECTOR = """
+SELECT s.rowid, sum(ln((%s::float8 - w.found + 0.5) / (w.found + 0.5))
+    * ts_rank_cd('{0.1, 0.2, 0.5, 1.0}', s.document, w.query, 33)) AS score
+FROM (SELECT websearch_to_tsquery('kb_english', t.word) AS query, t.found
+      FROM unnest(%s::text[], %s::bigint[]) AS t(word, found)) w
+JOIN article_search s ON s.document @@ w.query
+GROUP BY s.rowid ORDER BY score DESC, s.rowid
+"""
+
+
+def test_searches_rank_as_reading_every_articles_tsvector_would(stores, store_url) -> None:
+    store = stores()
+    store.initialise()
+    lines = [
+        "Flux readings drift when the capacitor overheats",
+        "The flux capacitor overheated twice; flux flux",
+        "Copylog.tcf lists the readings",
+        "Gadget stalled at start",
+        "Capacitor overheated",
+        "Readings of the gadget",
+        "Nothing to see here",
+        "Another quiet widget",
+    ]
+    for number, line in enumerate(lines, start=700001):
+        store.save_article(
+            load_article_document(widget_article(str(number), line)), source="imported"
+        )
+    # One article rewritten in place, as an UPDATE (the store itself deletes and inserts).
+    outside_sql(
+        store_url,
+        "UPDATE article_search SET body = 'Capacitor overheated; flux leaked' WHERE rowid = 700005",
+    )
+    for words in (["flux"], ["flux", "capacitor"], ["readings", "copylog.tcf"], ["overheated"]):
+        quoted = ['"' + w.replace(".", " ") + '"' for w in words]
+        total = len(lines)
+        found = [
+            outside_sql(
+                store_url,
+                "SELECT count(*) FROM article_search"
+                f" WHERE document @@ websearch_to_tsquery('kb_english', '{q}')",
+            )[0][0]
+            for q in quoted
+        ]
+        with psycopg.connect(store_url) as pg:
+            expected = pg.execute(_RANKED_BY_TSVECTOR, (total, quoted, found)).fetchall()
+        got = store.search_articles(words, limit=20)
+        assert [(h["article_id"], h["score"]) for h in got] == [
+            (str(rowid), pytest.approx(score, rel=1e-6)) for rowid, score in expected
+        ], words

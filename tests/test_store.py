@@ -428,3 +428,46 @@ def test_a_record_two_issues_share_is_read_as_one_copy_each(store: Store, seed: 
         assert "changed" not in other["issue_ids"]
     alone = store.issues_details(["264630-2"])["264630-2"]
     assert [c["id"] for c in alone["causes"]] == [c["id"] for c in second["causes"]]
+
+
+def test_a_rewritten_article_is_found_by_its_new_words_alone_and_a_deleted_one_not_at_all(
+    store: Store,
+) -> None:
+    # PostgreSQL ranks single words from ranks stored per article and word: they must follow
+    # every write of the article as its text does.
+    number = "700001"
+    store.save_article(
+        load_article_document(widget_article(number, "The flux capacitor overheated")),
+        source="imported",
+    )
+    assert [h["article_id"] for h in store.search_articles(["flux"], limit=3)] == [number]
+    store.save_article(
+        load_article_document(widget_article(number, "The plasma conduit overheated")),
+        source="imported",
+    )
+    assert store.search_articles(["flux"], limit=3) == []
+    assert store.articles_ranked(["flux"], limit=3) == []
+    for every_word in (False, True):
+        found = store.search_articles(["plasma", "overheated"], limit=3, every_word=every_word)
+        assert [h["article_id"] for h in found] == [number]
+    store.delete_article(number)
+    assert store.search_articles(["plasma"], limit=3) == []
+    assert store.articles_ranked(["plasma", "overheated"], limit=3) == []
+
+
+def test_words_punctuation_splits_rank_beside_plain_words(store: Store) -> None:
+    # "copylog.tcf" is the phrase "copylog tcf" in the search text; "flux" one word: a search
+    # with both weighs each, on either backend, however each is ranked inside.
+    for number, line in (
+        ("700001", "Copylog.tcf lists the flux readings"),
+        ("700002", "The flux capacitor overheated"),
+        ("700003", "Copylog.tcf was not found"),
+        ("700004", "Gadget stalled at start"),
+    ):
+        store.save_article(load_article_document(widget_article(number, line)), source="imported")
+    found = store.search_articles(["copylog.tcf", "flux"], limit=5)
+    assert found[0]["article_id"] == "700001"
+    assert {h["article_id"] for h in found} == {"700001", "700002", "700003"}
+    every = store.search_articles(["copylog.tcf", "flux"], limit=5, every_word=True)
+    assert [h["article_id"] for h in every] == ["700001"]
+    assert every[0]["score"] == pytest.approx(found[0]["score"])

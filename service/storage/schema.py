@@ -459,9 +459,46 @@ POSTGRES_SCHEMA_3 = """
 CREATE INDEX learned_symptoms_feedback ON learned_symptoms(feedback_id);
 """
 
+# Each word of each article's tsvector with the rank a search of that word alone gives the
+# article (ts_rank_cd as service.storage.search ranks with it): a ranking of single words
+# reads these rows from the index instead of decompressing the tsvector of every article
+# with one of the words, once per word, which was most of what a search cost. Kept by the
+# database as the tsvector is: a row of article_search written writes its words, one deleted
+# takes its words with it.
+POSTGRES_SCHEMA_4 = """
+CREATE TABLE article_terms (
+    lexeme TEXT COLLATE "C" NOT NULL,
+    rowid BIGINT NOT NULL REFERENCES article_search(rowid) ON DELETE CASCADE,
+    rank REAL NOT NULL
+);
+CREATE FUNCTION article_terms_written() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' THEN
+        DELETE FROM article_terms WHERE rowid = OLD.rowid;
+    END IF;
+    INSERT INTO article_terms(lexeme, rowid, rank)
+    SELECT u.lexeme, NEW.rowid,
+           ts_rank_cd('{0.1, 0.2, 0.5, 1.0}', NEW.document, quote_literal(u.lexeme)::tsquery, 33)
+    FROM unnest(NEW.document) AS u;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER article_terms_written AFTER INSERT OR UPDATE ON article_search
+    FOR EACH ROW EXECUTE FUNCTION article_terms_written();
+INSERT INTO article_terms(lexeme, rowid, rank)
+SELECT u.lexeme, s.rowid,
+       ts_rank_cd('{0.1, 0.2, 0.5, 1.0}', s.document, quote_literal(u.lexeme)::tsquery, 33)
+FROM article_search s, unnest(s.document) AS u;
+-- Ranking reads the rank beside the key (an index-only scan), and the cascade finds an
+-- article's words by its number.
+CREATE INDEX article_terms_lexeme ON article_terms(lexeme, rowid) INCLUDE (rank);
+CREATE INDEX article_terms_rowid ON article_terms(rowid);
+"""
+
 # (version, script), oldest first.
 POSTGRES_MIGRATIONS: list[tuple[int, str]] = [
     (1, POSTGRES_SCHEMA_1),
     (2, POSTGRES_SCHEMA_2),
     (3, POSTGRES_SCHEMA_3),
+    (4, POSTGRES_SCHEMA_4),
 ]

@@ -1,9 +1,9 @@
 """Full-text search over whole articles, written with each article.
 
 SQLite searches its FTS5 table (porter stemming, BM25); PostgreSQL the tsvector column of its
-`article_search` table through a GIN index (English stemming, `ts_rank_cd`, weighed by idf). Either way the
-words are taken literally, the title counts double the text, and an article's number is its
-row in the search table.
+`article_search` table through a GIN index (English stemming, `ts_rank_cd` kept per article and
+word, weighed by idf). Either way the words are taken literally, the title counts double the
+text, and an article's number is its row in the search table.
 """
 
 from __future__ import annotations
@@ -23,26 +23,53 @@ from service.storage.snippets import snippet
 # Normalisation 33 (1 + 32): divided by the log of the article's length, and saturating
 # (rank / (rank + 1)), as BM25's length and term-frequency parts do. A word in half the
 # articles or more has the floor idf, and its rank (below 1) would add under a millionth: it
-# counts as half of that, unranked, since ranking reads each matching article's tsvector,
-# most of a search's time when a word like "sms" matches nearly every article. The words'
-# weights are worked out once (MATERIALIZED): inlined, each joined row would take the
-# logarithm of a numeric again, which cost more than ranking.
-# Parameters: the words, how many articles have each, how many articles there are; then
-# those of `{products}`; then the limit. `{every}` is empty, or a HAVING clause that keeps
-# articles with every word.
+# counts as half of that, unranked. The words' weights are worked out once (MATERIALIZED):
+# inlined, each joined row would take the logarithm of a numeric again.
+# A word's `ts_rank_cd` in an article is not worked out here but read from `article_terms`,
+# where the database keeps each article's rank for each of its words (schema.py, version 4):
+# working it out decompresses the article's tsvector, once per word, for every article with
+# the word, which was most of what a search cost PostgreSQL. Only a word punctuation splits
+# (a phrase, "copylog tcf") is still ranked from the tsvector. Either way, the same scores.
+# Parameters: the words, how many articles have each, how many articles there are; then,
+# with `_HITS_OF_EVERY`, the query of every word; then those of `{products}`; then the limit.
+# `{hits}` is `_HITS_OF_ANY` or `_HITS_OF_EVERY`; `{every}` is empty, or a HAVING clause that
+# keeps articles with every word.
 _RANKED = (
-    "words AS (SELECT q.query, t.found FROM unnest(?::text[], ?::bigint[]) AS t(word, found),"
+    "words AS (SELECT q.query, t.found,"
+    # A word that is one lexeme (most are; a phrase is a word punctuation split) is ranked
+    # by the rank stored with it (article_terms), a phrase by reading the tsvector.
+    " CASE WHEN numnode(q.query) = 1 AND querytree(q.query) ~ '^''[[:alnum:]]+''$'"
+    " THEN btrim(querytree(q.query), '''') END AS lexeme"
+    " FROM unnest(?::text[], ?::bigint[]) AS t(word, found),"
     " LATERAL (SELECT websearch_to_tsquery('kb_english', t.word) AS query) q"
     " WHERE numnode(q.query) > 0),"
-    " weighted AS MATERIALIZED (SELECT w.query,"
+    " weighted AS MATERIALIZED (SELECT w.query, w.lexeme,"
     " greatest(ln((?::bigint - w.found + 0.5) / (w.found + 0.5)), 1e-6) AS idf FROM words w),"
-    " ranked AS (SELECT s.rowid,"
-    " sum(CASE WHEN x.idf > 1e-6"
-    " THEN x.idf * ts_rank_cd('{{0.1, 0.2, 0.5, 1.0}}', s.document, x.query, 33)"
-    " ELSE 5e-7 END) AS score"
-    " FROM weighted x JOIN article_search s ON s.document @@ x.query{products}"
-    " GROUP BY s.rowid{every} ORDER BY score DESC, s.rowid LIMIT ?)"
+    "{hits}"
+    " ranked AS (SELECT h.rowid, sum(h.score) AS score FROM hits h WHERE true{products}"
+    " GROUP BY h.rowid{every} ORDER BY score DESC, h.rowid LIMIT ?)"
 )
+_SCORE = "CASE WHEN x.idf > 1e-6 THEN x.idf * {rank} ELSE 5e-7 END AS score"
+_TS_RANK = "ts_rank_cd('{0.1, 0.2, 0.5, 1.0}', s.document, x.query, 33)"
+# Every article with any of the words, and its score for each.
+_HITS_OF_ANY = (
+    " hits AS (SELECT t.rowid, " + _SCORE.format(rank="t.rank") +
+    " FROM weighted x JOIN article_terms t ON t.lexeme = x.lexeme"
+    " UNION ALL SELECT s.rowid, " + _SCORE.format(rank=_TS_RANK) +
+    " FROM weighted x JOIN article_search s ON x.lexeme IS NULL AND s.document @@ x.query),"
+)  # fmt: skip
+# Only the articles with every word (the GIN index finds them with all the words at once,
+# usually a few), and their score for each word, looked up by article and word.
+_HITS_OF_EVERY = (
+    " candidates AS MATERIALIZED (SELECT rowid FROM article_search"
+    " WHERE document @@ websearch_to_tsquery('kb_english', ?)),"
+    " hits AS (SELECT t.rowid, " + _SCORE.format(rank="t.rank") +
+    " FROM weighted x CROSS JOIN candidates c"
+    " JOIN article_terms t ON t.lexeme = x.lexeme AND t.rowid = c.rowid"
+    " UNION ALL SELECT s.rowid, " + _SCORE.format(rank=_TS_RANK) +
+    " FROM weighted x CROSS JOIN candidates c"
+    " JOIN article_search s ON s.rowid = c.rowid AND x.lexeme IS NULL AND s.document @@ x.query),"
+)  # fmt: skip
 # How many articles have each word, and how many there are: counting reads every article
 # with the word, more than ranking does for a common one.
 _COUNTED = (
@@ -139,7 +166,8 @@ class ArticleSearch(Database):
         if not words:
             return []
         if self.is_postgres:
-            query = "WITH " + _RANKED.format(products="", every="") + " SELECT rowid FROM ranked"
+            ranked = _RANKED.format(hits=_HITS_OF_ANY, products="", every="")
+            query = "WITH " + ranked + " SELECT rowid FROM ranked"
             return [str(row[0]) for row in self._rank_postgres(query, words, [limit], limit)]
         rows = self._conn.execute(
             "SELECT rowid FROM article_search WHERE article_search MATCH ?"
@@ -197,18 +225,21 @@ class ArticleSearch(Database):
         if every_word:
             # Only the articles with every word are ranked: the index finds them with all the
             # words at once, instead of ranking every article with any of them first.
-            of_products = " AND s.document @@ websearch_to_tsquery('kb_english', ?)"
             every = [" ".join(_quoted(words))]
         if products is not None:
             of_products += (
-                " AND CAST(s.rowid AS TEXT) IN (SELECT article_id FROM article_products"
+                " AND CAST(h.rowid AS TEXT) IN (SELECT article_id FROM article_products"
                 f" WHERE product IN ({placeholders(products)}))"
             )
         if exclude:
             # Left out of the ranking, which weighs each article alone: the others rank as
             # they would with them.
-            of_products += " AND CAST(s.rowid AS TEXT) <> ALL(?::text[])"
-        ranked = _RANKED.format(products=of_products, every=_EVERY_WORD if every_word else "")
+            of_products += " AND CAST(h.rowid AS TEXT) <> ALL(?::text[])"
+        ranked = _RANKED.format(
+            hits=_HITS_OF_EVERY if every_word else _HITS_OF_ANY,
+            products=of_products,
+            every=_EVERY_WORD if every_word else "",
+        )
         # The text comes back whole and the snippet is made from it here (service.storage.
         # snippets): `ts_headline` would stem every word of it inside the database.
         query = (
