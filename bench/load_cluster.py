@@ -8,7 +8,9 @@ lookups, 200-line pastes, record reads, searches, drawn from the archive):
    PostgreSQL does;
 2. two `kb serve` nodes over PostgreSQL (KB_HOMEs of their own, the second's index built from
    the store at its start) take 25 connections each, at the same time, for as long: the 50
-   connections split across them, as a load balancer would;
+   connections split across them, as a load balancer that keeps each client on one node
+   would; then, started afresh, all 50 through nginx handing each request to the node with
+   the fewest in hand (bench/balancer.py; skipped when nginx is not installed);
 3. 200-line pastes alone, one connection, on the SQLite node and on a PostgreSQL node, each
    started again for it (its workers' caches as cold on both): the latency a user waits for a
    paste, the index being local in both.
@@ -42,6 +44,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.balancer import Balancer, nginx_binary  # noqa: E402
 from bench.cluster import Node, database  # noqa: E402
 from bench.load import (  # noqa: E402
     LUA_SCRIPT,
@@ -82,19 +85,17 @@ def wrk_options(connections: int, seconds: float) -> argparse.Namespace:
     )  # fmt: skip
 
 
-def load_at_once(targets: list[tuple[Node, int]], data: Path, seconds: float, only: str = ""):
-    """wrk against each (node, connections) at the same time; each run's result, in order."""
+def load_at_once(targets: list[tuple[int, int]], data: Path, seconds: float, only: str = ""):
+    """wrk against each (port, connections) at the same time; each run's result, in order."""
     running = [
         subprocess.Popen(
-            wrk_argv(
-                f"http://127.0.0.1:{node.port}", data, wrk_options(conns, seconds), seconds, only
-            ),
+            wrk_argv(f"http://127.0.0.1:{port}", data, wrk_options(conns, seconds), seconds, only),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
             errors="replace",
         )  # fmt: skip
-        for node, conns in targets
+        for port, conns in targets
     ]
     results = []
     for process in running:
@@ -132,6 +133,17 @@ def summary(results: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def restart(nodes: list[Node], workers: int) -> None:
+    """Stop the nodes and start them afresh with `workers` each: their caches as cold as the
+    SQLite node's were at its start."""
+    for node in nodes:
+        node.kill(signal.SIGTERM)
+        node.workers = workers
+        node.start()
+    for node in nodes:
+        node.wait_ready(seconds=600)
+
+
 def run(database_url: str, root: Path, seconds: float, two_node_workers: int) -> dict[str, Any]:
     """Both stores filled, the three measurements made (two nodes of `two_node_workers`
     workers each); the figures."""
@@ -158,26 +170,33 @@ def run(database_url: str, root: Path, seconds: float, two_node_workers: int) ->
     try:
         single.start()
         single.wait_ready()
-        report["sqlite_one_node"] = summary(load_at_once([(single, CONNECTIONS)], data, seconds))
+        report["sqlite_one_node"] = summary(
+            load_at_once([(single.port, CONNECTIONS)], data, seconds)
+        )
         single.kill(signal.SIGTERM)
         # One node over PostgreSQL first, as the SQLite one ran: what the store costs alone.
         shared[0].start()
         shared[0].wait_ready(seconds=600)
         report["postgresql_one_node"] = summary(
-            load_at_once([(shared[0], CONNECTIONS)], data, seconds)
+            load_at_once([(shared[0].port, CONNECTIONS)], data, seconds)
         )
-        # Both nodes start afresh with their share of the workers: their caches as cold as
-        # the SQLite node's were at its start.
-        shared[0].kill(signal.SIGTERM)
-        for node in shared:
-            node.workers = two_node_workers
-            node.start()
-        for node in shared:
-            node.wait_ready(seconds=600)
         half = CONNECTIONS // 2
+        restart(shared, two_node_workers)
         report["postgresql_two_nodes"] = summary(
-            load_at_once([(shared[0], half), (shared[1], CONNECTIONS - half)], data, seconds)
+            load_at_once(
+                [(shared[0].port, half), (shared[1].port, CONNECTIONS - half)], data, seconds
+            )
         )
+        if nginx_binary() is not None:
+            restart(shared, two_node_workers)
+            balancer = Balancer(root / "nginx", free_port(), [node.port for node in shared])
+            balancer.start()
+            try:
+                report["postgresql_two_nodes_balanced"] = summary(
+                    load_at_once([(balancer.port, CONNECTIONS)], data, seconds)
+                )
+            finally:
+                balancer.stop()
         for node in shared:
             node.kill(signal.SIGTERM)
         # Pastes alone on each store, each on a node started for them: a node that served
@@ -186,7 +205,7 @@ def run(database_url: str, root: Path, seconds: float, two_node_workers: int) ->
         for name, node in (("sqlite_paste_200", single), ("postgresql_paste_200", shared[1])):
             node.start()
             node.wait_ready(seconds=600)
-            report[name] = summary(load_at_once([(node, 1)], data, seconds, "paste"))
+            report[name] = summary(load_at_once([(node.port, 1)], data, seconds, "paste"))
             node.kill(signal.SIGTERM)
     finally:
         for node in nodes:
@@ -194,6 +213,9 @@ def run(database_url: str, root: Path, seconds: float, two_node_workers: int) ->
     one, two = report["sqlite_one_node"], report["postgresql_two_nodes"]
     report["p99_ratio"] = round(two["p99_ms"] / max(one["p99_ms"], 0.1), 2)
     report["p99_ratio_worst_node"] = round(two["p99_worst_node_ms"] / max(one["p99_ms"], 0.1), 2)
+    if "postgresql_two_nodes_balanced" in report:
+        balanced = report["postgresql_two_nodes_balanced"]
+        report["p99_ratio_balanced"] = round(balanced["p99_ms"] / max(one["p99_ms"], 0.1), 2)
     report["paste_p50_ratio"] = round(
         report["postgresql_paste_200"]["p50_ms"] / max(report["sqlite_paste_200"]["p50_ms"], 0.1),
         2,
