@@ -126,9 +126,12 @@ def summary(results: list[dict[str, Any]]) -> dict[str, Any]:
         },
         "error_samples": [sample for r in results for sample in r["error_samples"]][:5],
         # Time in the app (Server-Timing) by kind of request: where the store's part shows.
-        "app_p50_ms": {
-            kind: max(r["kinds"].get(kind, {}).get("app_p50_ms") or 0 for r in results)
-            for kind in sorted({kind for r in results for kind in r["kinds"]})
+        **{
+            f"app_{stat}": {
+                kind: max(r["kinds"].get(kind, {}).get(f"app_{stat}") or 0 for r in results)
+                for kind in sorted({kind for r in results for kind in r["kinds"]})
+            }
+            for stat in ("p50_ms", "p99_ms")
         },
     }
 

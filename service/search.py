@@ -158,12 +158,10 @@ def _telling_words(kb: KnowledgeBase, words: list[str]) -> list[str]:
     if frequencies is None or len(frequencies) > MAX_CACHED_WORDS:
         frequencies = cache[_FREQUENCIES] = {"": kb.store.count("articles")}
     half = frequencies[""] / 2
-    telling = []
-    for word in words:
-        if word not in frequencies:
-            frequencies[word] = kb.store.articles_with_word(word)
-        if frequencies[word] <= half:
-            telling.append(word)
+    missing = [word for word in words if word not in frequencies]
+    if missing:
+        frequencies.update(zip(missing, kb.store.articles_with_words(missing), strict=True))
+    telling = [word for word in words if frequencies[word] <= half]
     return telling or words
 
 
