@@ -34,12 +34,14 @@ from service.storage.snippets import snippet
 # with `_HITS_OF_EVERY`, the query of every word; then those of `{products}`; then the limit.
 # `{hits}` is `_HITS_OF_ANY` or `_HITS_OF_EVERY`; `{every}` is empty, or a HAVING clause that
 # keeps articles with every word.
+# A query word's lexeme when it is one (most are; a phrase is a word punctuation split), else
+# NULL: such a word is ranked and counted from article_terms, a phrase from the tsvector.
+_LEXEME = (
+    "CASE WHEN numnode(q.query) = 1 AND querytree(q.query) ~ '^''[[:alnum:]]+''$'"
+    " THEN btrim(querytree(q.query), '''') END"
+)
 _RANKED = (
-    "words AS (SELECT q.query, t.found,"
-    # A word that is one lexeme (most are; a phrase is a word punctuation split) is ranked
-    # by the rank stored with it (article_terms), a phrase by reading the tsvector.
-    " CASE WHEN numnode(q.query) = 1 AND querytree(q.query) ~ '^''[[:alnum:]]+''$'"
-    " THEN btrim(querytree(q.query), '''') END AS lexeme"
+    "words AS (SELECT q.query, t.found, " + _LEXEME + " AS lexeme"
     " FROM unnest(?::text[], ?::bigint[]) AS t(word, found),"
     " LATERAL (SELECT websearch_to_tsquery('kb_english', t.word) AS query) q"
     " WHERE numnode(q.query) > 0),"
@@ -73,11 +75,12 @@ _HITS_OF_EVERY = (
 # How many articles have each word, and how many there are: a word of one lexeme counted
 # from its ranks (an index-only scan), a phrase by the articles the GIN index finds.
 _COUNTED = (
-    "SELECT t.word, CASE WHEN numnode(q.query) = 1 AND querytree(q.query) ~ '^''[[:alnum:]]+''$'"
-    " THEN (SELECT count(*) FROM article_terms WHERE lexeme = btrim(querytree(q.query), ''''))"
-    " ELSE (SELECT count(*) FROM article_search WHERE document @@ q.query) END AS found,"
+    "SELECT t.word, CASE WHEN l.lexeme IS NULL"
+    " THEN (SELECT count(*) FROM article_search WHERE document @@ q.query)"
+    " ELSE (SELECT count(*) FROM article_terms WHERE lexeme = l.lexeme) END AS found,"
     " (SELECT count(*) FROM articles) AS total FROM unnest(?::text[]) AS t(word),"
-    " LATERAL (SELECT websearch_to_tsquery('kb_english', t.word) AS query) q"
+    " LATERAL (SELECT websearch_to_tsquery('kb_english', t.word) AS query) q,"
+    " LATERAL (SELECT " + _LEXEME + " AS lexeme) l"
 )
 _EVERY_WORD = " HAVING count(*) = (SELECT count(*) FROM weighted)"
 # Words whose article counts a process keeps at most, before it starts counting afresh.
