@@ -26,9 +26,9 @@ def nginx_binary() -> str | None:
     return shutil.which("nginx") or next((p for p in _SEARCHED if os.access(p, os.X_OK)), None)
 
 
-def configuration(directory: Path, listen: int, upstreams: list[int]) -> Path:
-    """An nginx main configuration proxying `listen` to the nodes on `upstreams`."""
-    servers = "".join(f"        server 127.0.0.1:{port};\n" for port in upstreams)
+def main_configuration(directory: Path, http: str) -> Path:
+    """An nginx main configuration that keeps everything in `directory` (its pid, logs and
+    temp files) and runs one worker as this user, `http` its http block's own lines."""
     temp = "".join(
         f"    {kind}_temp_path {directory / kind};\n"
         for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
@@ -38,20 +38,26 @@ def configuration(directory: Path, listen: int, upstreams: list[int]) -> Path:
     path = directory / "nginx.conf"
     path.write_text(
         f"{user}worker_processes 1;\npid {directory / 'nginx.pid'};\n"
-        f"error_log {directory / 'error.log'};\n"
-        "events { worker_connections 1024; }\n"
-        "http {\n    access_log off;\n"
-        + temp
-        + "    upstream kb_nodes {\n        least_conn;\n"
+        f"error_log {directory / 'error.log'};\nevents {{ worker_connections 1024; }}\n"
+        f"http {{\n    access_log off;\n{temp}{http}}}\n"
+    )
+    return path
+
+
+def configuration(directory: Path, listen: int, upstreams: list[int]) -> Path:
+    """An nginx main configuration proxying `listen` to the nodes on `upstreams`."""
+    servers = "".join(f"        server 127.0.0.1:{port};\n" for port in upstreams)
+    return main_configuration(
+        directory,
+        "    upstream kb_nodes {\n        least_conn;\n"
         + servers
         # Connections to the nodes are kept open, as the clients' to nginx are.
         + "        keepalive 64;\n    }\n"
         f"    server {{\n        listen 127.0.0.1:{listen};\n"
         "        location / {\n            proxy_pass http://kb_nodes;\n"
         "            proxy_http_version 1.1;\n"
-        '            proxy_set_header Connection "";\n        }\n    }\n}\n'
+        '            proxy_set_header Connection "";\n        }\n    }\n',
     )
-    return path
 
 
 class Balancer:

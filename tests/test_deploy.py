@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -22,15 +21,14 @@ from types import SimpleNamespace
 import pytest
 from gunicorn.config import Config as GunicornConfig
 
+from bench.balancer import main_configuration, nginx_binary
 from service.config import PROJECT_ROOT, Config
 from service.gunicorn_conf import JsonAccessLogger, redact_query
 from service.kb import KnowledgeBase
 from tests.helpers import free_port, make_config, request, started, wait_ready
 from tests.test_contract import assert_conforms
 
-NGINX = shutil.which("nginx") or next(
-    (p for p in ("/usr/sbin/nginx", "/sbin/nginx") if os.access(p, os.X_OK)), None
-)
+NGINX = nginx_binary()
 
 
 @pytest.fixture(scope="module")
@@ -233,20 +231,7 @@ def nginx_config(directory: Path, listen: int, upstream: int) -> Path:
     site, listens = re.subn(r"listen 80;", f"listen 127.0.0.1:{listen};", site)
     assert upstreams == listens == 1, "deploy/nginx.conf changed shape: update this test"
     (directory / "kb.conf").write_text(site)
-    temp = "\n".join(
-        f"    {kind}_temp_path {directory / kind};"
-        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
-    # As root, nginx's workers would run as nobody, who cannot enter pytest's private folders.
-    user = "user root;\n" if os.geteuid() == 0 else ""
-    main = directory / "nginx.conf"
-    main.write_text(
-        f"{user}worker_processes 1;\npid {directory / 'nginx.pid'};\n"
-        f"error_log {directory / 'error.log'};\nevents {{ worker_connections 256; }}\n"
-        f"http {{\n    access_log {directory / 'access.log'};\n{temp}\n"
-        f"    include {directory / 'kb.conf'};\n}}\n"
-    )
-    return main
+    return main_configuration(directory, f"    include {directory / 'kb.conf'};\n")
 
 
 def upload(port: int, length: int, sent: bytes = b"") -> socket.socket:
