@@ -20,9 +20,9 @@ machine has cores (at least 2): one node has them all, two nodes half each, as a
 sharing one machine between two nodes would give each its half (--two-node-workers sets
 another count). Two nodes of as many workers each as the machine has cores time-share them
 with PostgreSQL: every request then waits for the others' slices, which measures the
-oversubscription, not the store. Prints requests/s, p50, p99 and errors for each; --json gives them as JSON. The p50 and
-p99 of two nodes are those of all their requests together (every latency wrk recorded, merged),
-with the worse node's own p99 beside.
+oversubscription, not the store. Prints requests/s, p50, p99 and errors for each; --json
+gives them as JSON. The p50 and p99 of two nodes are those of all their requests together
+(every latency wrk recorded, merged), with the worse node's own p99 beside.
 
     python bench/load_cluster.py [--duration 20] [--database-url URL] [--json]
 """
