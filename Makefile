@@ -92,9 +92,9 @@ load: install-dev wrk
 cluster-test: install-dev postgresql
 	$(BIN)/python bench/cluster.py $(if $(ARTICLES),--articles $(ARTICLES))
 
-## make load-cluster: make load's mix on two nodes over PostgreSQL (25 connections each) beside
-## one node over SQLite (50), and a 200-line paste's latency on each store
-load-cluster: install-dev postgresql wrk
+## make load-cluster: make load's mix on two nodes over PostgreSQL (25 connections each, then
+## 50 through nginx) beside one node over SQLite (50), and a 200-line paste's latency on each
+load-cluster: install-dev postgresql wrk nginx
 	$(BIN)/python bench/load_cluster.py
 
 ## make bench-worst: worst-case pastes up to the limits on the 60k store, and /healthz meanwhile
