@@ -353,3 +353,22 @@ def test_searches_rank_as_reading_every_articles_tsvector_would(stores, store_ur
         assert [(h["article_id"], h["score"]) for h in got] == [
             (str(rowid), pytest.approx(score, rel=1e-6)) for rowid, score in expected
         ], words
+
+
+def test_a_long_articles_ranks_are_those_ts_rank_cd_gives(stores, store_url) -> None:
+    # The ranks are worked out without ts_rank_cd's own length normalisation (which counts all
+    # an article's positions for each of its words: the square of its length in all), so that
+    # saving a long article stays linear in it; they must still be ts_rank_cd's.
+    store = stores()
+    store.initialise()
+    words = [f"w{n:04d}x" for n in range(4_000)]
+    text = " ".join(words + words[:1_000])
+    store.save_article(load_article_document(widget_article("700001", text)), source="imported")
+    [[stored, same]] = outside_sql(
+        store_url,
+        "SELECT count(*), count(*) FILTER (WHERE t.rank = ts_rank_cd("
+        "'{0.1, 0.2, 0.5, 1.0}', s.document, quote_literal(t.lexeme)::tsquery, 33))"
+        " FROM article_terms t JOIN article_search s ON s.rowid = t.rowid"
+        " WHERE t.rowid = 700001",
+    )
+    assert stored == same >= 4_000
