@@ -98,3 +98,28 @@ def test_article_scores_are_not_rounded_away_in_a_small_knowledge_base(client) -
 def test_a_query_no_article_has_finds_no_issue_either(client) -> None:
     body = client.get("/v1/search", query_string={"q": "zebra"}).get_json()
     assert (body["results"], body["issues"]) == ([], [])
+
+
+def test_a_query_of_hundreds_of_words_is_ranked_on_its_first_forty(client, monkeypatch) -> None:
+    # Anyone may search: a long query costs what its first words cost, on either backend.
+    from service.search import MAX_QUERY_WORDS
+
+    store = client.application.extensions["kb"].store
+    asked: list[int] = []
+    searched = store.search_articles
+
+    def recording(words, **options):
+        asked.append(len(words))
+        return searched(words, **options)
+
+    monkeypatch.setattr(store, "search_articles", recording)
+    from service.limits import MAX_QUERY_CHARS
+
+    # As many words as the longest query allowed holds (a longer one is a 400).
+    query = " ".join(["widget", "server", "gizmo"] + [f"u{n}" for n in range(MAX_QUERY_CHARS)])
+    query = query[:MAX_QUERY_CHARS].rsplit(" ", 1)[0]
+    assert len(query.split()) > 5 * MAX_QUERY_WORDS
+    answer = client.get("/v1/search", query_string={"q": query})
+    assert answer.status_code == 200
+    assert "900101" in [hit["article_id"] for hit in answer.get_json()["results"]]
+    assert asked and max(asked) <= MAX_QUERY_WORDS
