@@ -21,7 +21,7 @@ import os
 import re
 import threading
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any, ClassVar
@@ -135,6 +135,15 @@ def _unavailable(exc: Exception) -> StorageUnavailable:
     return StorageUnavailable(f"The database cannot be reached: {exc}".strip())
 
 
+class StatementTrace(list):
+    """Statements as `traced` saw them, in order; `trips` the same grouped by round trip to
+    the server (statements sent together make one)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.trips: list[tuple[str, ...]] = []
+
+
 class PostgresConnections:
     """A pool of connections to one database, made again in each process that uses it."""
 
@@ -213,10 +222,12 @@ class PostgresConnections:
     def in_transaction(self) -> bool:
         return getattr(self._local, "conn", None) is not None
 
-    def _trace(self, sql: str) -> None:
-        statements = getattr(self._local, "trace", None)
-        if statements is not None:
-            statements.append(sql)
+    def _trace(self, *sqls: str) -> None:
+        """Note statements sent to the server in one round trip, when `traced` asks."""
+        trace = getattr(self._local, "trace", None)
+        if trace is not None:
+            trace.extend(sqls)
+            trace.trips.append(sqls)
 
     def hold(self) -> None:
         """Until `release`, run this thread's statements outside a transaction on one pooled
@@ -246,8 +257,8 @@ class PostgresConnections:
         with contextlib.suppress(Exception):
             conn.close()
 
-    def _run_held(self, query: str, params: Any) -> Result:
-        """A statement on the held connection; when that proves broken (the server restarted),
+    def _on_held(self, work: Callable[[psycopg.Connection], Any]) -> Any:
+        """`work` on the held connection; when that proves broken (the server restarted),
         once more on another."""
         for attempt in (1, 2):
             held = getattr(self._local, "held", None)
@@ -258,7 +269,7 @@ class PostgresConnections:
                     raise _unavailable(exc) from exc
                 self._local.held = held
             try:
-                return self._run(held, query, params)
+                return work(held)
             except StorageUnavailable:
                 self._local.held = None
                 self._give_back(held)
@@ -267,27 +278,43 @@ class PostgresConnections:
                     raise
         raise AssertionError("unreachable")
 
-    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Result:
-        """Run one statement (SQLite's placeholders) and read its result whole."""
-        self._trace(sql)
-        query = postgres_sql(sql)
+    def _perform(self, work: Callable[[psycopg.Connection], Any]) -> Any:
+        """`work` on the connection this thread's statements run on now: its transaction's,
+        the one `hold` keeps, or one borrowed from the pool for it alone."""
         conn = getattr(self._local, "conn", None)
         if conn is not None:
-            return self._run(conn, query, params)
+            return work(conn)
         if getattr(self._local, "hold", False):
-            return self._run_held(query, params)
+            return self._on_held(work)
         # Outside a transaction a statement may run again on another connection: after the
         # server restarts, every pooled connection is broken, and the first use finds out.
         for attempt in (1, 2):
             try:
                 with self._connection() as conn:
-                    return self._run(conn, query, params)
+                    return work(conn)
             except StorageUnavailable as exc:
                 # No connection to be had at all: a second wait would only double the time a
                 # client waits for its 503.
                 if attempt == 2 or isinstance(exc.__cause__, PoolTimeout):
                     raise
         raise AssertionError("unreachable")
+
+    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Result:
+        """Run one statement (SQLite's placeholders) and read its result whole."""
+        self._trace(sql)
+        query = postgres_sql(sql)
+        return self._perform(lambda conn: self._run(conn, query, params))
+
+    def execute_together(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> list[Result]:
+        """Run statements that do not depend on each other's results in one round trip
+        (psycopg's pipeline mode) and read each result whole, in order.
+
+        A record read is a handful of statements: sent one after another, each waits for the
+        server's answer, and on a busy machine for the server process to be given a core.
+        """
+        self._trace(*(sql for sql, _ in statements))
+        queries = [(postgres_sql(sql), params) for sql, params in statements]
+        return self._perform(lambda conn: self._run_together(conn, queries))
 
     def executemany(self, sql: str, rows: Any) -> None:
         """Run one statement for each of `rows` (sent together, in one round trip's pipeline)."""
@@ -313,6 +340,20 @@ class PostgresConnections:
             cursor = conn.execute(query, params)
             rows = cursor.fetchall() if _returns_rows(cursor.pgresult) else []
             return Result(rows, cursor.rowcount)
+        except psycopg.OperationalError as exc:
+            raise _unavailable(exc) from exc
+
+    @staticmethod
+    def _run_together(
+        conn: psycopg.Connection, queries: list[tuple[str, Sequence[Any]]]
+    ) -> list[Result]:
+        try:
+            with conn.pipeline():
+                cursors = [conn.execute(query, params) for query, params in queries]
+            return [
+                Result(cursor.fetchall() if _returns_rows(cursor.pgresult) else [], cursor.rowcount)
+                for cursor in cursors
+            ]
         except psycopg.OperationalError as exc:
             raise _unavailable(exc) from exc
 
@@ -358,12 +399,13 @@ class PostgresConnections:
         self.execute("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", (key,))
 
     @contextmanager
-    def traced(self) -> Iterator[list[str]]:
-        """The statements this thread runs while the block runs, in order."""
-        statements: list[str] = []
-        self._local.trace = statements
+    def traced(self) -> Iterator[StatementTrace]:
+        """The statements this thread runs while the block runs, in order, and the round trips
+        they took."""
+        trace = StatementTrace()
+        self._local.trace = trace
         try:
-            yield statements
+            yield trace
         finally:
             self._local.trace = None
 

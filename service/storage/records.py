@@ -13,8 +13,8 @@ from typing import Any
 
 from service.storage.connection import Database, placeholders
 
-# Ids per statement when records are looked up together (three times over in one statement),
-# well under the parameters a statement may have (SQLite 32,766, PostgreSQL 65,535).
+# Ids per statement when the records of many parents are looked up together, well under the
+# parameters a statement may have (SQLite 32,766, PostgreSQL 65,535).
 ISSUE_LOOKUP_CHUNK = 2_000
 
 RECORD_TABLES = ("articles", "issues", "symptoms", "causes", "workarounds")
@@ -75,51 +75,44 @@ class RecordReads(Database):
 
     def get_article(self, article_id: str) -> dict[str, Any] | None:
         """The whole article: its fields and every linked record, nested."""
-        conn = self._conn
-        row = conn.execute("SELECT * FROM articles WHERE id=?", (article_id,)).fetchone()
-        if row is None:
+        one = [article_id]
+        # Every part in one round trip where the store is across a socket: none of these
+        # statements needs another's result. Products, keywords, sections and related articles
+        # (with whether each is in the store) share one statement, a row per item saying which
+        # part it is of, in the part's order.
+        found, aliases, items, referrers, *records = self._read_together(
+            [
+                ("SELECT * FROM articles WHERE id=?", one),
+                ("SELECT alias FROM article_aliases WHERE article_id=? ORDER BY alias", one),
+                (_ARTICLE_PARTS, one * 4),
+                (
+                    "SELECT DISTINCT article_id FROM related_articles WHERE target_id=?"
+                    " ORDER BY article_id",
+                    one,
+                ),
+                *_record_statements("issues", "i.article_id=?", one, record_ids=False),
+                *_record_statements("symptoms", "s.article_id=?", one),
+                *_record_statements("causes", "c.article_id=?", one),
+                *_record_statements("workarounds", "w.article_id=?", one),
+            ]
+        )
+        if not found:
             return None
-        article = dict(row)
-        article["aliases"] = [
-            r["alias"]
-            for r in conn.execute(
-                "SELECT alias FROM article_aliases WHERE article_id=? ORDER BY alias", (article_id,)
-            )
-        ]
-        # Its products, keywords, sections and related articles (with whether each is in the
-        # store) in one statement: a row per item saying which part it is of, in the part's
-        # order; one round trip where the store is across a socket, not five.
+        article = dict(found[0])
+        article["aliases"] = [r["alias"] for r in aliases]
         parts: dict[int, list[Any]] = {0: [], 1: [], 2: [], 3: []}
-        for r in conn.execute(
-            "SELECT 0 AS part, position AS n, product AS a, version AS b, NULL AS c,"
-            " CAST(NULL AS INTEGER) AS present FROM article_products WHERE article_id=?"
-            " UNION ALL SELECT 1, rowid, keyword, NULL, NULL, NULL FROM article_keywords"
-            " WHERE article_id=?"
-            " UNION ALL SELECT 2, position, key, heading, body, NULL FROM sections"
-            " WHERE article_id=?"
-            " UNION ALL SELECT 3, position, target_id, title, reason,"
-            " CASE WHEN EXISTS (SELECT 1 FROM articles x WHERE x.id = r.target_id) THEN 1 ELSE 0 END"
-            " FROM related_articles r WHERE r.article_id=?"
-            " ORDER BY part, n",
-            (article_id,) * 4,
-        ):
+        for r in items:
             parts[r["part"]].append(r)
         article["applies_to"] = [{"product": r["a"], "version": r["b"]} for r in parts[0]]
         article["keywords"] = [r["a"] for r in parts[1]]
         article["sections"] = [{"key": r["a"], "heading": r["b"], "body": r["c"]} for r in parts[2]]
         article["related"] = [_related(r["a"], r["b"], r["c"], r["present"]) for r in parts[3]]
-        article["referenced_by"] = [
-            r["article_id"]
-            for r in conn.execute(
-                "SELECT DISTINCT article_id FROM related_articles WHERE target_id=?"
-                " ORDER BY article_id",
-                (article_id,),
-            )
-        ]
-        issues = self._issues("i.article_id=?", [article_id], record_ids=False)
-        symptoms = self._symptoms("s.article_id=?", [article_id])
-        causes = self._causes("c.article_id=?", [article_id])
-        workarounds = self._workarounds("w.article_id=?", [article_id])
+        article["referenced_by"] = [r["article_id"] for r in referrers]
+        issues_rows, symptom_rows, cause_rows, workaround_rows, step_rows = records
+        issues = [dict(r) for r in issues_rows]
+        symptoms = _symptom_records(symptom_rows)
+        causes = _cause_records(cause_rows)
+        workarounds = _workaround_records(workaround_rows, step_rows)
         # Every record an issue links to is one of its article's (load_article_document checks
         # it), all read just above in their order: the issues' record ids are taken from them
         # rather than read again, three statements fewer per article.
@@ -272,8 +265,7 @@ class RecordReads(Database):
 
     def get_issue(self, issue_id: str) -> dict[str, Any] | None:
         """One issue with the ids of its symptoms, causes and workarounds."""
-        rows = self._issues("i.id=?", [issue_id])
-        return rows[0] if rows else None
+        return self._record("issues", "i.id=?", issue_id)
 
     def issue_details(self, issue_id: str) -> dict[str, Any] | None:
         """An issue with its symptoms, causes and workarounds (with steps) inlined."""
@@ -285,22 +277,32 @@ class RecordReads(Database):
         if not ids:
             return {}
         marks = placeholders(ids)
-        # The records' ids are those of the records read next, in the same order: reading
+        # The records' ids are those of the records read with them, in the same order: reading
         # them apart as well would be three statements more per answer.
-        issues = {i["id"]: i for i in self._issues(f"i.id IN ({marks})", ids, record_ids=False)}
+        found = self._read_records(
+            [
+                ("issues", f"i.id IN ({marks})", ids),
+                ("symptoms", f"s.issue_id IN ({marks})", ids),
+                (
+                    "causes",
+                    f"c.id IN (SELECT cause_id FROM cause_issues WHERE issue_id IN ({marks}))",
+                    ids,
+                ),
+                (
+                    "workarounds",
+                    f"w.id IN (SELECT workaround_id FROM workaround_issues WHERE issue_id IN ({marks}))",
+                    ids,
+                ),
+            ],
+            record_ids=False,
+        )
+        issues = {i["id"]: i for i in found["issues"]}
         for issue in issues.values():
             issue["symptoms"], issue["causes"], issue["workarounds"] = [], [], []
-        for symptom in self._symptoms(f"s.issue_id IN ({marks})", ids):
+        for symptom in found["symptoms"]:
             issues[symptom["issue_id"]]["symptoms"].append(symptom)
-        causes = self._causes(
-            f"c.id IN (SELECT cause_id FROM cause_issues WHERE issue_id IN ({marks}))", ids
-        )
-        workarounds = self._workarounds(
-            f"w.id IN (SELECT workaround_id FROM workaround_issues WHERE issue_id IN ({marks}))",
-            ids,
-        )
-        for key, records in (("causes", causes), ("workarounds", workarounds)):
-            for record in records:
+        for key in ("causes", "workarounds"):
+            for record in found[key]:
                 owners = [issue_id for issue_id in record["issue_ids"] if issue_id in issues]
                 for n, issue_id in enumerate(owners):
                     # A record shared by two of these issues is theirs to change apart: the
@@ -313,15 +315,16 @@ class RecordReads(Database):
         return issues
 
     def get_symptom(self, symptom_id: str) -> dict[str, Any] | None:
-        rows = self._symptoms("s.id=?", [symptom_id])
-        return rows[0] if rows else None
+        return self._record("symptoms", "s.id=?", symptom_id)
 
     def get_cause(self, cause_id: str) -> dict[str, Any] | None:
-        rows = self._causes("c.id=?", [cause_id])
-        return rows[0] if rows else None
+        return self._record("causes", "c.id=?", cause_id)
 
     def get_workaround(self, workaround_id: str) -> dict[str, Any] | None:
-        rows = self._workarounds("w.id=?", [workaround_id])
+        return self._record("workarounds", "w.id=?", workaround_id)
+
+    def _record(self, kind: str, where: str, record_id: str) -> dict[str, Any] | None:
+        rows = self._read_records([(kind, where, [record_id])])[kind]
         return rows[0] if rows else None
 
     def issue_ids_by_number(self, article_ids: list[str]) -> dict[tuple[str, int], str]:
@@ -346,106 +349,28 @@ class RecordReads(Database):
             titles[row[0]].append({"id": row[1], "title": row[2]})
         return titles
 
-    def _issues(
-        self, where: str, params: list[Any], record_ids: bool = True
-    ) -> list[dict[str, Any]]:
-        """Issues (with their article's title), and the ids of their records unless
+    def _read_records(
+        self, wanted: list[tuple[str, str, list[Any]]], record_ids: bool = True
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Records of several kinds in one round trip: for each (kind, where, params), the
+        records of that kind `where` picks (its table's alias the kind's initial: `i.`, `s.`,
+        `c.`, `w.`), workarounds with their steps, issues with the ids of their records unless
         `record_ids` is false."""
-        issues = [
-            dict(row)
-            for row in self._conn.execute(
-                "SELECT i.id, i.article_id, i.number, i.title, i.description,"
-                " a.title AS article_title"
-                f" FROM issues i JOIN articles a ON a.id = i.article_id WHERE {where}"
-                " ORDER BY i.article_id, i.number",
-                params,
-            )
+        statements = [
+            statement
+            for kind, where, params in wanted
+            for statement in _record_statements(kind, where, params, record_ids)
         ]
-        if not record_ids:
-            return issues
-        # The ids of the issues' symptoms, causes and workarounds in one statement: a row per
-        # link saying which kind it is, each kind in its records' order.
-        linked: dict[tuple[int, str], list[str]] = {}
-        ids = [issue["id"] for issue in issues]
-        for start in range(0, len(ids), ISSUE_LOOKUP_CHUNK):
-            chunk = ids[start : start + ISSUE_LOOKUP_CHUNK]
-            marks = placeholders(chunk)
-            rows = self._conn.execute(
-                "SELECT 0 AS part, issue_id, id AS record_id, position FROM symptoms"
-                f" WHERE issue_id IN ({marks})"
-                " UNION ALL SELECT 1, ci.issue_id, ci.cause_id, c.position FROM cause_issues ci"
-                f" JOIN causes c ON c.id = ci.cause_id WHERE ci.issue_id IN ({marks})"
-                " UNION ALL SELECT 2, wi.issue_id, wi.workaround_id, w.position"
-                " FROM workaround_issues wi JOIN workarounds w ON w.id = wi.workaround_id"
-                f" WHERE wi.issue_id IN ({marks})"
-                " ORDER BY part, position",
-                chunk * 3,
-            )
-            for row in rows:
-                linked.setdefault((row["part"], row["issue_id"]), []).append(row["record_id"])
-        for issue in issues:
-            issue_id = issue["id"]
-            issue["symptom_ids"] = linked.get((0, issue_id), [])
-            issue["cause_ids"] = linked.get((1, issue_id), [])
-            issue["workaround_ids"] = linked.get((2, issue_id), [])
-        return issues
-
-    def _symptoms(self, where: str, params: list[Any]) -> list[dict[str, Any]]:
-        rows = self._conn.execute(
-            "SELECT s.id, s.issue_id, s.article_id, s.kind, s.text, s.log_files, s.occurrences"
-            f" FROM symptoms s WHERE {where} ORDER BY s.article_id, s.position",
-            params,
-        ).fetchall()
-        symptoms = []
-        for row in rows:
-            symptom = dict(row)
-            symptom["log_files"] = json.loads(symptom["log_files"])
-            symptoms.append(symptom)
-        return symptoms
-
-    def _causes(self, where: str, params: list[Any]) -> list[dict[str, Any]]:
-        rows = self._conn.execute(
-            "SELECT c.id, c.article_id, c.text, c.missing_update, c.applies_to_sites,"
-            " ci.issue_id AS linked_issue FROM causes c"
-            f" LEFT JOIN cause_issues ci ON ci.cause_id = c.id WHERE {where}"
-            " ORDER BY c.article_id, c.position, ci.issue_id",
-            params,
-        ).fetchall()
-        return _with_issue_ids(
-            rows, ("id", "article_id", "text", "missing_update", "applies_to_sites")
-        )
-
-    def _workarounds(self, where: str, params: list[Any]) -> list[dict[str, Any]]:
-        rows = self._conn.execute(
-            "SELECT w.id, w.article_id, w.title, w.description, w.preconditions, w.warnings,"
-            " wi.issue_id AS linked_issue FROM workarounds w"
-            f" LEFT JOIN workaround_issues wi ON wi.workaround_id = w.id WHERE {where}"
-            " ORDER BY w.article_id, w.position, wi.issue_id",
-            params,
-        ).fetchall()
-        workarounds = _with_issue_ids(
-            rows, ("id", "article_id", "title", "description", "preconditions", "warnings")
-        )
-        for workaround in workarounds:
-            workaround["preconditions"] = json.loads(workaround["preconditions"])
-            workaround["warnings"] = json.loads(workaround["warnings"])
-        steps = self._children(
-            "SELECT workaround_id, id, number, text, warnings, notes FROM steps"
-            " WHERE workaround_id IN ({ids}) ORDER BY number",
-            [w["id"] for w in workarounds],
-        )
-        for workaround in workarounds:
-            workaround["steps"] = [
-                {
-                    "id": r["id"],
-                    "number": r["number"],
-                    "text": r["text"],
-                    "warnings": json.loads(r["warnings"]),
-                    "notes": json.loads(r["notes"]),
-                }
-                for r in steps.get(workaround["id"], [])
-            ]
-        return workarounds
+        rows = iter(self._read_together(statements))
+        found: dict[str, list[dict[str, Any]]] = {}
+        for kind, _, _ in wanted:
+            if kind == "issues":
+                found[kind] = _issue_records(next(rows), next(rows) if record_ids else None)
+            elif kind == "workarounds":
+                found[kind] = _workaround_records(next(rows), next(rows))
+            else:
+                found[kind] = _RECORD_MAKERS[kind](next(rows))
+        return found
 
     # -- lists --------------------------------------------------------------------------------
 
@@ -506,13 +431,9 @@ class RecordReads(Database):
         if not ids:
             return []
         marks = placeholders(ids)
-        readers: dict[str, Callable[[str, list[Any]], list[dict[str, Any]]]] = {
-            "issues": lambda m, p: self._issues(f"i.id IN ({m})", p),
-            "symptoms": lambda m, p: self._symptoms(f"s.id IN ({m})", p),
-            "causes": lambda m, p: self._causes(f"c.id IN ({m})", p),
-            "workarounds": lambda m, p: self._workarounds(f"w.id IN ({m})", p),
-        }
-        found = {r["id"]: r for r in readers[table](marks, ids)}
+        alias = table[0]
+        records = self._read_records([(table, f"{alias}.id IN ({marks})", ids)])[table]
+        found = {r["id"]: r for r in records}
         return [found[i] for i in ids if i in found]
 
     # -- samples for benchmarks ---------------------------------------------------------------
@@ -554,6 +475,129 @@ class RecordReads(Database):
         ):
             products.setdefault(row["article_id"], row["product"])
         return products
+
+
+# An article's products, keywords, sections and related articles (with whether each is in the
+# store): a row per item saying which part it is of, in the part's order.
+_ARTICLE_PARTS = (
+    "SELECT 0 AS part, position AS n, product AS a, version AS b, NULL AS c,"
+    " CAST(NULL AS INTEGER) AS present FROM article_products WHERE article_id=?"
+    " UNION ALL SELECT 1, rowid, keyword, NULL, NULL, NULL FROM article_keywords"
+    " WHERE article_id=?"
+    " UNION ALL SELECT 2, position, key, heading, body, NULL FROM sections"
+    " WHERE article_id=?"
+    " UNION ALL SELECT 3, position, target_id, title, reason,"
+    " CASE WHEN EXISTS (SELECT 1 FROM articles x WHERE x.id = r.target_id) THEN 1 ELSE 0 END"
+    " FROM related_articles r WHERE r.article_id=?"
+    " ORDER BY part, n"
+)
+# Each kind of record as read, `{where}` the condition that picks them.
+_RECORD_SQL = {
+    "issues": "SELECT i.id, i.article_id, i.number, i.title, i.description,"
+    " a.title AS article_title"
+    " FROM issues i JOIN articles a ON a.id = i.article_id WHERE {where}"
+    " ORDER BY i.article_id, i.number",
+    "symptoms": "SELECT s.id, s.issue_id, s.article_id, s.kind, s.text, s.log_files,"
+    " s.occurrences FROM symptoms s WHERE {where} ORDER BY s.article_id, s.position",
+    "causes": "SELECT c.id, c.article_id, c.text, c.missing_update, c.applies_to_sites,"
+    " ci.issue_id AS linked_issue FROM causes c"
+    " LEFT JOIN cause_issues ci ON ci.cause_id = c.id WHERE {where}"
+    " ORDER BY c.article_id, c.position, ci.issue_id",
+    "workarounds": "SELECT w.id, w.article_id, w.title, w.description, w.preconditions,"
+    " w.warnings, wi.issue_id AS linked_issue FROM workarounds w"
+    " LEFT JOIN workaround_issues wi ON wi.workaround_id = w.id WHERE {where}"
+    " ORDER BY w.article_id, w.position, wi.issue_id",
+}
+# The ids of the issues' symptoms, causes and workarounds: a row per link saying which kind it
+# is, each kind in its records' order.
+_ISSUE_RECORD_IDS = (
+    "WITH picked AS (SELECT i.id FROM issues i WHERE {where})"
+    " SELECT 0 AS part, issue_id, id AS record_id, position FROM symptoms"
+    " WHERE issue_id IN (SELECT id FROM picked)"
+    " UNION ALL SELECT 1, ci.issue_id, ci.cause_id, c.position FROM cause_issues ci"
+    " JOIN causes c ON c.id = ci.cause_id WHERE ci.issue_id IN (SELECT id FROM picked)"
+    " UNION ALL SELECT 2, wi.issue_id, wi.workaround_id, w.position"
+    " FROM workaround_issues wi JOIN workarounds w ON w.id = wi.workaround_id"
+    " WHERE wi.issue_id IN (SELECT id FROM picked)"
+    " ORDER BY part, position"
+)
+# The steps of the workarounds `{where}` picks: read with them, not after them, so that the
+# two go to the database together.
+_STEPS = (
+    "SELECT workaround_id, id, number, text, warnings, notes FROM steps"
+    " WHERE workaround_id IN (SELECT w.id FROM workarounds w WHERE {where}) ORDER BY number"
+)
+
+
+def _record_statements(
+    kind: str, where: str, params: list[Any], record_ids: bool = True
+) -> list[tuple[str, list[Any]]]:
+    """The statements that read the records of `kind` that `where` picks: one, or two for
+    workarounds (their steps) and issues with their records' ids."""
+    statements = [(_RECORD_SQL[kind].format(where=where), params)]
+    if kind == "workarounds":
+        statements.append((_STEPS.format(where=where), params))
+    elif kind == "issues" and record_ids:
+        statements.append((_ISSUE_RECORD_IDS.format(where=where), params))
+    return statements
+
+
+def _issue_records(rows: list[Any], linked_rows: list[Any] | None) -> list[dict[str, Any]]:
+    """Issues as read, with the ids of their records when `linked_rows` were read too."""
+    issues = [dict(row) for row in rows]
+    if linked_rows is None:
+        return issues
+    linked: dict[tuple[int, str], list[str]] = {}
+    for row in linked_rows:
+        linked.setdefault((row["part"], row["issue_id"]), []).append(row["record_id"])
+    for issue in issues:
+        issue_id = issue["id"]
+        issue["symptom_ids"] = linked.get((0, issue_id), [])
+        issue["cause_ids"] = linked.get((1, issue_id), [])
+        issue["workaround_ids"] = linked.get((2, issue_id), [])
+    return issues
+
+
+def _symptom_records(rows: list[Any]) -> list[dict[str, Any]]:
+    symptoms = []
+    for row in rows:
+        symptom = dict(row)
+        symptom["log_files"] = json.loads(symptom["log_files"])
+        symptoms.append(symptom)
+    return symptoms
+
+
+def _cause_records(rows: list[Any]) -> list[dict[str, Any]]:
+    return _with_issue_ids(rows, ("id", "article_id", "text", "missing_update", "applies_to_sites"))
+
+
+def _workaround_records(rows: list[Any], step_rows: list[Any]) -> list[dict[str, Any]]:
+    workarounds = _with_issue_ids(
+        rows, ("id", "article_id", "title", "description", "preconditions", "warnings")
+    )
+    steps: dict[str, list[Any]] = {}
+    for row in step_rows:
+        steps.setdefault(row["workaround_id"], []).append(row)
+    for workaround in workarounds:
+        workaround["preconditions"] = json.loads(workaround["preconditions"])
+        workaround["warnings"] = json.loads(workaround["warnings"])
+        workaround["steps"] = [
+            {
+                "id": r["id"],
+                "number": r["number"],
+                "text": r["text"],
+                "warnings": json.loads(r["warnings"]),
+                "notes": json.loads(r["notes"]),
+            }
+            for r in steps.get(workaround["id"], [])
+        ]
+    return workarounds
+
+
+_RECORD_MAKERS: dict[str, Callable[[list[Any]], list[dict[str, Any]]]] = {
+    "symptoms": _symptom_records,
+    "causes": _cause_records,
+}
 
 
 def _with_issue_ids(rows: list[Any], columns: tuple[str, ...]) -> list[dict[str, Any]]:

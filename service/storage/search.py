@@ -82,6 +82,7 @@ _COUNTED = (
     " LATERAL (SELECT websearch_to_tsquery('kb_english', t.word) AS query) q,"
     " LATERAL (SELECT " + _LEXEME + " AS lexeme) l"
 )
+_REVISION = "SELECT value FROM meta WHERE key='revision'"
 _EVERY_WORD = " HAVING count(*) = (SELECT count(*) FROM weighted)"
 # Words whose article counts a process keeps at most, before it starts counting afresh.
 WORD_COUNTS_KEPT = 20_000
@@ -203,18 +204,31 @@ class ArticleSearch(Database):
         word is counted once however often it is searched for, and never out of date for
         longer than the write that changed it.
         """
-        row = self._conn.execute("SELECT value FROM meta WHERE key='revision'").fetchone()
-        revision = row[0] if row is not None else None
         kept: _WordCounts | None = getattr(self, "_kept_counts", None)
+        # The revision is read with the counts of the words not kept yet, in one round trip.
+        missing = [w for w in dict.fromkeys(quoted) if kept is None or w not in kept.found]
+        statements: list[tuple[str, Any]] = [(_REVISION, ())]
+        if missing:
+            statements.append((_COUNTED, (missing,)))
+        revision_rows, *counted = self._read_together(statements)
+        revision = revision_rows[0][0] if revision_rows else None
         # Bounded: every distinct word anyone searches for would otherwise stay.
         if kept is None or kept.revision != revision or len(kept.found) > WORD_COUNTS_KEPT:
             kept = self._kept_counts = _WordCounts(revision)
-        missing = [word for word in dict.fromkeys(quoted) if word not in kept.found]
-        if missing:
-            for word, found, total in self._conn.execute(_COUNTED, (missing,)):
-                kept.found[word] = found
-                kept.total = total
+        for rows in counted:
+            self._keep_counts(kept, rows)
+        stale = [w for w in dict.fromkeys(quoted) if w not in kept.found]
+        if stale:
+            # The store moved on since these were counted: counted again (after the revision
+            # was read, so never older than it).
+            self._keep_counts(kept, self._conn.execute(_COUNTED, (stale,)))
         return quoted, [kept.found[word] for word in quoted], kept.total
+
+    @staticmethod
+    def _keep_counts(kept: _WordCounts, rows: Any) -> None:
+        for word, found, total in rows:
+            kept.found[word] = found
+            kept.total = total
 
     def _search_postgres(
         self,
@@ -274,22 +288,58 @@ class ArticleSearch(Database):
     def _rank_postgres(
         self, query: str, words: list[str], rest: list[Any], limit: int, every_word: bool = False
     ) -> list[Any]:
-        """The rows of a `_RANKED` query of `words`, its other parameters `rest`.
+        """The rows of a `_RANKED` query of `words`, its other parameters `rest`."""
+        quoted = _quoted(words)
+        kept: _WordCounts | None = getattr(self, "_kept_counts", None)
+        if kept is not None and all(word in kept.found for word in quoted):
+            # Every word's count is kept: whether the store is still at their revision is
+            # asked in the ranking's own round trip, and only when it has moved on are the
+            # counts read again and the ranking done over.
+            rows = self._rank_counted(query, quoted, kept, rest, limit, every_word, check=True)
+            if rows is not None:
+                return rows
+        self._word_counts(quoted)
+        return self._rank_counted(query, quoted, self._kept_counts, rest, limit, every_word)
+
+    def _rank_counted(
+        self,
+        query: str,
+        quoted: list[str],
+        kept: _WordCounts,
+        rest: list[Any],
+        limit: int,
+        every_word: bool,
+        check: bool = False,
+    ) -> list[Any] | None:
+        """The ranking of `quoted` words with the counts `kept`; None when `check` is asked
+        and the store's revision is no longer theirs.
 
         Words in half the articles or more weigh next to nothing, and ranking reads every
         article they are in: when `limit` articles have the other words, those are ranked
         alone.
         """
-        quoted, found, total = self._word_counts(_quoted(words))
+        found = [kept.found[word] for word in quoted]
+        tries = []
         if not every_word:
-            telling = [(w, n) for w, n in zip(quoted, found, strict=True) if not _floor(n, total)]
+            telling = [
+                (w, n) for w, n in zip(quoted, found, strict=True) if not _floor(n, kept.total)
+            ]
             if telling and len(telling) < len(quoted):
-                rows = self._conn.execute(
-                    query, [[w for w, _ in telling], [n for _, n in telling], total, *rest]
-                ).fetchall()
-                if len(rows) >= limit:
-                    return rows
-        return self._conn.execute(query, [quoted, found, total, *rest]).fetchall()
+                tries.append(([w for w, _ in telling], [n for _, n in telling]))
+        tries.append((quoted, found))
+        rows: list[Any] = []
+        for words, counts in tries:
+            params = [words, counts, kept.total, *rest]
+            if check:
+                check = False
+                revision, rows = self._read_together([(_REVISION, ()), (query, params)])
+                if (revision[0][0] if revision else None) != kept.revision:
+                    return None
+            else:
+                rows = self._conn.execute(query, params).fetchall()
+            if len(rows) >= limit:
+                break
+        return rows
 
 
 def _floor(found: int, total: int) -> bool:
