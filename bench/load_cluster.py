@@ -4,13 +4,17 @@ The SMS archive is imported once into a SQLite KB_HOME and once into a throw-awa
 server (or --database-url). Then, with the request mix of `make load` (bench/load.lua: one-line
 lookups, 200-line pastes, record reads, searches, drawn from the archive):
 
-1. one `kb serve` node over SQLite takes 50 connections for --duration seconds, then one over
-   PostgreSQL does;
-2. two `kb serve` nodes over PostgreSQL (KB_HOMEs of their own, the second's index built from
-   the store at its start) take 25 connections each, at the same time, for as long: the 50
-   connections split across them, as a load balancer that keeps each client on one node
-   would; then, started afresh, all 50 through nginx handing each request to the node with
-   the fewest in hand (bench/balancer.py; skipped when nginx is not installed);
+1. one `kb serve` node over PostgreSQL takes 50 connections for --duration seconds: what the
+   store costs alone;
+2. the set-ups compared take turns, --rounds times: one node over SQLite with the 50
+   connections; two `kb serve` nodes over PostgreSQL (KB_HOMEs of their own, the second's
+   index built from the store at its first start) with 25 connections each, at the same time:
+   the 50 connections split across them, as a load balancer that keeps each client on one
+   node would; then all 50 through nginx handing each request to the node with the fewest in
+   hand (bench/balancer.py; skipped when nginx is not installed). Every node is started afresh
+   for each measurement. A set-up's p50 and p99 are those of all its rounds' requests
+   together, and each round's p99 is given beside: a 20-second p99 moves by a fifth from one
+   measurement to the next on a shared host;
 3. 200-line pastes alone, one connection, on the SQLite node and on a PostgreSQL node, each
    started again for it (its workers' caches as cold on both): the latency a user waits for a
    paste, the index being local in both.
@@ -24,7 +28,7 @@ oversubscription, not the store. Prints requests/s, p50, p99 and errors for each
 gives them as JSON. The p50 and p99 of two nodes are those of all their requests together
 (every latency wrk recorded, merged), with the worse node's own p99 beside.
 
-    python bench/load_cluster.py [--duration 20] [--database-url URL] [--json]
+    python bench/load_cluster.py [--duration 20] [--rounds 3] [--database-url URL] [--json]
 """
 
 from __future__ import annotations
@@ -106,12 +110,13 @@ def load_at_once(targets: list[tuple[int, int]], data: Path, seconds: float, onl
     return results
 
 
-def summary(results: list[dict[str, Any]]) -> dict[str, Any]:
-    """Runs side by side as one: requests and errors added, p50 and p99 of all their requests
-    together (from every latency each run recorded), and the worst node's own p99 beside."""
+def summary(results: list[dict[str, Any]], rounds: int = 1) -> dict[str, Any]:
+    """Runs side by side (and `rounds` such measurements one after another) as one: requests
+    and errors added, requests/s per measurement, p50 and p99 of all their requests together
+    (from every latency each run recorded), and the worst node's own p99 beside."""
     return {
         "requests": sum(r["requests"] for r in results),
-        "requests_per_second": round(sum(r["requests_per_second"] for r in results), 1),
+        "requests_per_second": round(sum(r["requests_per_second"] for r in results) / rounds, 1),
         "p50_ms": round(merged_percentile(results, 50), 1),
         "p99_ms": round(merged_percentile(results, 99), 1),
         "p99_worst_node_ms": round(max(r["p99_ms"] for r in results), 1),
@@ -147,9 +152,11 @@ def restart(nodes: list[Node], workers: int) -> None:
         node.wait_ready(seconds=600)
 
 
-def run(database_url: str, root: Path, seconds: float, two_node_workers: int) -> dict[str, Any]:
-    """Both stores filled, the three measurements made (two nodes of `two_node_workers`
-    workers each); the figures."""
+def run(
+    database_url: str, root: Path, seconds: float, two_node_workers: int, rounds: int
+) -> dict[str, Any]:
+    """Both stores filled, the measurements made (two nodes of `two_node_workers` workers each,
+    the set-ups compared taking turns for `rounds` rounds); the figures."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     single_home, shared_home = root / "sqlite", root / "a"
@@ -166,42 +173,53 @@ def run(database_url: str, root: Path, seconds: float, two_node_workers: int) ->
     report: dict[str, Any] = {
         "articles": articles,
         "seconds": seconds,
+        "rounds": rounds,
         "workers_one_node": WORKERS,
         "workers_per_node_of_two": two_node_workers,
     }
+    half = CONNECTIONS // 2
+    compared: dict[str, list[list[dict[str, Any]]]] = {
+        "sqlite_one_node": [],
+        "postgresql_two_nodes": [],
+    }
+    if nginx_binary() is not None:
+        compared["postgresql_two_nodes_balanced"] = []
     nodes = [single, *shared]
     try:
-        single.start()
-        single.wait_ready()
-        report["sqlite_one_node"] = summary(
-            load_at_once([(single.port, CONNECTIONS)], data, seconds)
-        )
-        single.kill(signal.SIGTERM)
-        # One node over PostgreSQL first, as the SQLite one ran: what the store costs alone.
+        # One node over PostgreSQL: what the store costs alone.
         shared[0].start()
         shared[0].wait_ready(seconds=600)
         report["postgresql_one_node"] = summary(
             load_at_once([(shared[0].port, CONNECTIONS)], data, seconds)
         )
-        half = CONNECTIONS // 2
-        restart(shared, two_node_workers)
-        report["postgresql_two_nodes"] = summary(
-            load_at_once(
-                [(shared[0].port, half), (shared[1].port, CONNECTIONS - half)], data, seconds
+        shared[0].kill(signal.SIGTERM)
+        # The set-ups compared take turns, each started afresh every time: a host whose speed
+        # drifts over minutes (other tenants, its own caches) slows them alike, where measuring
+        # one, then the other, would charge the drift to whichever came second.
+        for _ in range(rounds):
+            restart([single], WORKERS)
+            compared["sqlite_one_node"].append(
+                load_at_once([(single.port, CONNECTIONS)], data, seconds)
             )
-        )
-        if nginx_binary() is not None:
+            single.kill(signal.SIGTERM)
             restart(shared, two_node_workers)
-            balancer = Balancer(root / "nginx", free_port(), [node.port for node in shared])
-            balancer.start()
-            try:
-                report["postgresql_two_nodes_balanced"] = summary(
-                    load_at_once([(balancer.port, CONNECTIONS)], data, seconds)
+            compared["postgresql_two_nodes"].append(
+                load_at_once(
+                    [(shared[0].port, half), (shared[1].port, CONNECTIONS - half)], data, seconds
                 )
-            finally:
-                balancer.stop()
-        for node in shared:
-            node.kill(signal.SIGTERM)
+            )
+            if "postgresql_two_nodes_balanced" in compared:
+                restart(shared, two_node_workers)
+                balancer = Balancer(root / "nginx", free_port(), [node.port for node in shared])
+                balancer.start()
+                try:
+                    compared["postgresql_two_nodes_balanced"].append(
+                        load_at_once([(balancer.port, CONNECTIONS)], data, seconds)
+                    )
+                finally:
+                    balancer.stop()
+            for node in shared:
+                node.kill(signal.SIGTERM)
         # Pastes alone on each store, each on a node started for them: a node that served
         # more of the mix before holds more of the pastes' issues explained, and explaining
         # an issue the first time costs more where the store is across a socket.
@@ -213,12 +231,26 @@ def run(database_url: str, root: Path, seconds: float, two_node_workers: int) ->
     finally:
         for node in nodes:
             node.kill(signal.SIGTERM)
-    one, two = report["sqlite_one_node"], report["postgresql_two_nodes"]
-    report["p99_ratio"] = round(two["p99_ms"] / max(one["p99_ms"], 0.1), 2)
-    report["p99_ratio_worst_node"] = round(two["p99_worst_node_ms"] / max(one["p99_ms"], 0.1), 2)
-    if "postgresql_two_nodes_balanced" in report:
-        balanced = report["postgresql_two_nodes_balanced"]
-        report["p99_ratio_balanced"] = round(balanced["p99_ms"] / max(one["p99_ms"], 0.1), 2)
+    for name, measured in compared.items():
+        report[name] = summary([r for results in measured for r in results], rounds)
+        report[name]["p99_ms_per_round"] = [
+            round(merged_percentile(results, 99), 1) for results in measured
+        ]
+    one = report["sqlite_one_node"]
+    for name, key in (
+        ("postgresql_two_nodes", "p99_ratio"),
+        ("postgresql_two_nodes_balanced", "p99_ratio_balanced"),
+    ):
+        if name in report:
+            two = report[name]
+            report[key] = round(two["p99_ms"] / max(one["p99_ms"], 0.1), 2)
+            report[f"{key}_per_round"] = [
+                round(b / max(a, 0.1), 2)
+                for a, b in zip(one["p99_ms_per_round"], two["p99_ms_per_round"], strict=True)
+            ]
+    report["p99_ratio_worst_node"] = round(
+        report["postgresql_two_nodes"]["p99_worst_node_ms"] / max(one["p99_ms"], 0.1), 2
+    )
     report["paste_p50_ratio"] = round(
         report["postgresql_paste_200"]["p50_ms"] / max(report["sqlite_paste_200"]["p50_ms"], 0.1),
         2,
@@ -236,6 +268,9 @@ def main() -> int:
         default=max(1, WORKERS // 2),
         help=f"gunicorn workers of each of the two nodes (default {max(1, WORKERS // 2)})",
     )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="turns the compared set-ups take (default 3)"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -246,7 +281,7 @@ def main() -> int:
     root = Path(tempfile.mkdtemp(prefix="kb-load-cluster-"))
     try:
         with database(args.database_url) as (url, _restart):
-            report = run(url, root, args.duration, args.two_node_workers)
+            report = run(url, root, args.duration, args.two_node_workers, args.rounds)
     finally:
         shutil.rmtree(root, ignore_errors=True)
     if args.json:
