@@ -350,6 +350,25 @@ def test_a_batch_of_answered_pastes_adds_up_as_the_pastes_one_by_one(tmp_path) -
         assert [(g["line"], g["count"], g["clients"]) for g in gaps] == [("gizmo humming", 3, 2)]
         assert log.pastes_saying(["widget stalled at start"]) == {"widget stalled at start": 6}
         assert log.match("r4") is not None
+        many = [
+            MatchRecord(
+                f"m{n}",
+                "2026-11-30T10:01:00",
+                "{}",
+                [f"line {n}", "widget stalled at start"],
+                None,
+                [],
+                None,
+            )
+            for n in range(50)
+        ]
+        with log.traced() as statements:
+            log.write(many)
+        said = log.pastes_saying(["widget stalled at start", "line 7"])
+        assert said == {"widget stalled at start": 56, "line 7": 1}
+        if log.is_postgres:
+            # Sent to the server as arrays: one statement for the 51 lines, not one per line.
+            assert len([s for s in statements if "INTO line_seen" in s]) == 1
     finally:
         log.close()
 
