@@ -226,8 +226,13 @@ def test_after_the_server_restarts_one_piece_of_work_fails_not_one_per_pooled_co
         connections.close()
 
 
-def _backend(connections: PostgresConnections) -> int:
-    return connections.execute("SELECT pg_backend_pid() AS pid").fetchone()["pid"]
+def _backend(connections: PostgresConnections, together: bool = False) -> int:
+    """The server process running the statement, sent alone or as statements sent together."""
+    sql = "SELECT pg_backend_pid() AS pid"
+    if together:
+        (result,) = connections.execute_together([(sql, ())])
+        return result.fetchone()["pid"]
+    return connections.execute(sql).fetchone()["pid"]
 
 
 def test_a_held_connection_serves_the_threads_statements_until_given_back(
@@ -250,17 +255,18 @@ def test_a_held_connection_serves_the_threads_statements_until_given_back(
         connections.close()
 
 
+@pytest.mark.parametrize("together", [False, True], ids=["alone", "together"])
 def test_a_held_connection_broken_by_a_server_restart_is_replaced_by_the_next_statement(
-    restartable_postgres: PostgresServer,
+    restartable_postgres: PostgresServer, together: bool
 ) -> None:
     connections = PostgresConnections(restartable_postgres.new_store_url(), max_size=2)
     try:
         connections.hold()
         before = _backend(connections)
         restartable_postgres.restart()
-        # The held connection is broken: the statement runs again on a new one, and the
-        # broken one is not kept.
-        after = _backend(connections)
+        # The held connection is broken: the statement (or statements sent together) runs
+        # again on a new one, and the broken one is not kept.
+        after = _backend(connections, together)
         assert after != before
         assert _backend(connections) == after
         connections.release()
@@ -287,29 +293,12 @@ def test_statements_sent_together_answer_in_order_in_one_round_trip(store_url: s
         assert len(trace.trips) == 1
         # Inside a transaction they run on its connection.
         with connections.transaction():
-            pid = _backend(connections)
-            (together,) = connections.execute_together([("SELECT pg_backend_pid() AS pid", ())])
-            assert together.fetchone()["pid"] == pid
+            assert _backend(connections, together=True) == _backend(connections)
         # One that fails is the caller's error, and the connection serves the next ones.
         with pytest.raises(psycopg.errors.DivisionByZero):
             connections.execute_together([("SELECT 1", ()), ("SELECT 1 / 0", ())])
         (after,) = connections.execute_together([("SELECT 2 AS n", ())])
         assert after.fetchone()["n"] == 2
-    finally:
-        connections.close()
-
-
-def test_statements_sent_together_on_a_connection_broken_by_a_restart_are_sent_again(
-    restartable_postgres: PostgresServer,
-) -> None:
-    connections = PostgresConnections(restartable_postgres.new_store_url(), max_size=2)
-    try:
-        connections.hold()
-        before = _backend(connections)
-        restartable_postgres.restart()
-        (row,) = connections.execute_together([("SELECT pg_backend_pid() AS pid", ())])
-        assert row.fetchone()["pid"] not in (None, before)
-        connections.release()
     finally:
         connections.close()
 
