@@ -121,6 +121,11 @@ class Result:
         self._rows = rows
         self.rowcount = rowcount
 
+    @classmethod
+    def of(cls, cursor: Any) -> Result:
+        """What an executed cursor gave back: its rows, if its statement returns any."""
+        return cls(cursor.fetchall() if _returns_rows(cursor.pgresult) else [], cursor.rowcount)
+
     def fetchone(self) -> Any:
         return self._rows[0] if self._rows else None
 
@@ -337,9 +342,7 @@ class PostgresConnections:
     @staticmethod
     def _run(conn: psycopg.Connection, query: str, params: Any) -> Result:
         try:
-            cursor = conn.execute(query, params)
-            rows = cursor.fetchall() if _returns_rows(cursor.pgresult) else []
-            return Result(rows, cursor.rowcount)
+            return Result.of(conn.execute(query, params))
         except psycopg.OperationalError as exc:
             raise _unavailable(exc) from exc
 
@@ -350,10 +353,7 @@ class PostgresConnections:
         try:
             with conn.pipeline():
                 cursors = [conn.execute(query, params) for query, params in queries]
-            return [
-                Result(cursor.fetchall() if _returns_rows(cursor.pgresult) else [], cursor.rowcount)
-                for cursor in cursors
-            ]
+            return [Result.of(cursor) for cursor in cursors]
         except psycopg.OperationalError as exc:
             raise _unavailable(exc) from exc
 
