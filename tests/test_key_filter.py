@@ -57,10 +57,15 @@ def line_index_with_filter(
     return conn, path, reader
 
 
-def test_keys_added_pass_and_a_full_filter_is_made_again_larger(tmp_path: Path) -> None:
+def test_keys_added_pass_and_a_full_filter_is_made_again_larger(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = [1_000.0]
+    monkeypatch.setattr(key_filter.time, "monotonic", lambda: clock[0])
     first = random_keys(1_000, 3)
     conn, path, reader = line_index_with_filter(tmp_path, first)
     size = path.stat().st_size
+    absent = random_keys(10_000, 99)
     # Far more keys than the filter was sized for, added the way an import into a served
     # store adds them: in batches, each let through before its rows are committed.
     added: list[int] = []
@@ -71,8 +76,13 @@ def test_keys_added_pass_and_a_full_filter_is_made_again_larger(tmp_path: Path) 
         added += keys
         assert reader.maybe_held(path, keys) == keys
     assert path.stat().st_size > size
+    # The reader looks at the file at most once a second: until then it reads the filter it
+    # had, which lets every key through since it was replaced; then the new one, which stops
+    # nearly every absent key again.
+    assert reader.maybe_held(path, absent) == absent
+    clock[0] += key_filter.RECHECK_SECONDS
     assert reader.maybe_held(path, first + added) == first + added
-    assert len(reader.maybe_held(path, random_keys(10_000, 99))) < 100
+    assert len(reader.maybe_held(path, absent)) < 100
 
 
 def test_a_reader_of_a_replaced_filter_lets_every_key_through(tmp_path: Path) -> None:

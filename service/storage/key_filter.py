@@ -184,18 +184,18 @@ class FilterReader:
             self._open[path] = (identity, view, bits_log2)
             return view, bits_log2
 
-    def may_hold(self, path: Path, key: int) -> bool:
-        """Whether the index whose filter is `path` may hold `key`; True without a filter.
-
-        For one key at a time: the file is looked at again at most once a second, which is
-        safe because a reader of a replaced filter lets every key through.
-        """
+    def _recent(self, path: Path) -> tuple[mmap.mmap, int] | None:
+        """`_current`, looking at the file again at most once a second: safe because a reader
+        of a replaced filter lets every key through, and a lookup then costs no system call."""
         now = time.monotonic()
         checked = self._checked.get(path)
         if checked is None or now - checked[0] >= RECHECK_SECONDS:
-            current = self._current(path)
-            self._checked[path] = checked = (now, current)
-        current = checked[1]
+            self._checked[path] = checked = (now, self._current(path))
+        return checked[1]
+
+    def may_hold(self, path: Path, key: int) -> bool:
+        """Whether the index whose filter is `path` may hold `key`; True without a filter."""
+        current = self._recent(path)
         if current is None:
             return True
         view, bits_log2 = current
@@ -204,7 +204,7 @@ class FilterReader:
     def maybe_held(self, path: Path, keys: Iterable[int]) -> list[int]:
         """Of `keys`, those the line index at whose filter is `path` may hold, each once;
         all of them when there is no filter."""
-        current = self._current(path)
+        current = self._recent(path)
         if current is None:
             return list(dict.fromkeys(keys))
         view, bits_log2 = current

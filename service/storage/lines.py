@@ -19,7 +19,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from service.storage import key_filter
-from service.storage.connection import open_database
+from service.storage.connection import MMAP_BYTES, open_database
 
 # Articles per key a lookup returns: a line that many articles say is weighed by how many
 # say it, and which of them is beside the point.
@@ -193,13 +193,15 @@ class LineReader:
             current[1].close()
             self._local.current = None
         path = lines_file(self.directory, generation)
-        self._filters.forget([key_filter.filter_path(path)])
+        self._local.filter = key_filter.filter_path(path)
+        self._filters.forget([self._local.filter])
         if not path.exists():
             return None
         # Read-only: a generation's file deleted since the check must fail to open, not come
         # back as a new, empty database that lookups would then find no table in.
         uri = f"file:{quote(str(path.resolve()))}?mode=ro"
         conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
+        conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
         self._local.current = (generation, conn)
         self._local.counted = None  # data_version counts per connection
         return conn
@@ -218,8 +220,7 @@ class LineReader:
         found: Found = {}
         if conn is None:
             return found
-        path = lines_file(self.directory, generation)
-        wanted = self._filters.maybe_held(key_filter.filter_path(path), keys)
+        wanted = self._filters.maybe_held(self._local.filter, keys)
         for start in range(0, len(wanted), LOOKUP_CHUNK):
             if before_chunk is not None:
                 before_chunk()
