@@ -74,12 +74,6 @@ def build_schema() -> Schema:
 # of a paste are no symptom and most of their words are in none, and a term the index lacks
 # costs as much to look up in Whoosh as one it has (a hash and a table probe per segment).
 FILTERED_FIELDS = frozenset({"signature", "terms"})
-# Fields whose terms' document frequencies a process reads whole, per segment, the first time
-# one is asked for: a paste asks for those of most of its words (how rare each is among
-# symptoms, among issues' texts), and one at a time each cost a hash and a table probe per
-# segment, about 10 microseconds. Their vocabularies are small: on the 60,000-article archive
-# 31,000 symptom terms and 99,000 stems, read in 0.7 s into about 15 MB.
-WHOLE_FIELDS = frozenset({"terms", "content"})
 TERMS_PREFIX = "terms-"
 
 
@@ -232,24 +226,9 @@ class SegmentLookups:
     df: dict[tuple[str, str], int] = field(default_factory=dict)
     # (field, term) -> document numbers within the segment
     postings: dict[tuple[str, str], list[int]] = field(default_factory=dict)
-    # field -> term -> document frequency, for WHOLE_FIELDS, each read in one pass
-    frequencies: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def size(self) -> int:
-        """Entries a trim weighs: the whole fields' tables are as large as the segment's
-        vocabulary whatever is asked, so they do not count."""
         return len(self.df) + len(self.postings)
-
-    def frequency(self, leaf: Any, field_name: str, term: str) -> int:
-        """How many of the segment's documents have `term` in `field_name` (one of
-        WHOLE_FIELDS), from the field's table, read the first time it is wanted."""
-        table = self.frequencies.get(field_name)
-        if table is None:
-            table = self.frequencies[field_name] = {
-                text.decode("utf-8"): info.doc_frequency()
-                for text, info in leaf.iter_field(field_name)
-            }
-        return table.get(term, 0)
 
 
 def _segment_key(leaf: Any) -> tuple[str, int] | None:
@@ -342,11 +321,6 @@ class SearcherCaches:
         """How many documents have `term` in `field_name`, summed over the segments."""
         key = (field_name, term)
         value = self.df.get(key)
-        if value is None and field_name in WHOLE_FIELDS:
-            value = self.df[key] = sum(
-                lookups.frequency(leaf, field_name, term)
-                for leaf, _, lookups in self._leaves(reader)
-            )
         if value is None:
             value = 0
             for leaf, _, lookups in [] if self._absent(field_name, term) else self._leaves(reader):

@@ -56,14 +56,6 @@ POSTGRESQL = Dialect(
 )
 
 
-# How much of a database file a connection reads through a memory map rather than by copying
-# pages into its own cache. A match reads a few rows of a few issues anywhere in the file:
-# mapped, those reads cost no system call and no copy (reading an issue's records and its
-# article's text took 30% less on the 60,000-article store). The map is the operating
-# system's page cache, shared by every worker, not memory of each process's own.
-MMAP_BYTES = 4 << 30
-
-
 def open_database(path: Path, timeout: float) -> sqlite3.Connection:
     """A connection in autocommit mode (transactions are explicit), rows by name, WAL journal.
 
@@ -75,7 +67,6 @@ def open_database(path: Path, timeout: float) -> sqlite3.Connection:
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
-    conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
     return conn
 
 

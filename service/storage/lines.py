@@ -19,7 +19,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from service.storage import key_filter
-from service.storage.connection import MMAP_BYTES, open_database
+from service.storage.connection import open_database
 
 # Articles per key a lookup returns: a line that many articles say is weighed by how many
 # say it, and which of them is beside the point.
@@ -201,7 +201,6 @@ class LineReader:
         # back as a new, empty database that lookups would then find no table in.
         uri = f"file:{quote(str(path.resolve()))}?mode=ro"
         conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
-        conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
         self._local.current = (generation, conn)
         self._local.counted = None  # data_version counts per connection
         return conn
