@@ -26,7 +26,10 @@ if not (CHROMIUM and DRIVER):
     pytest.skip(message, allow_module_level=True)
 
 from selenium import webdriver  # noqa: E402
-from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
+from selenium.common.exceptions import (  # noqa: E402
+    StaleElementReferenceException,
+    WebDriverException,
+)
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
@@ -71,6 +74,18 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chro
     driver = start_browser(tmp_path_factory.mktemp("chromium"))
     yield driver
     driver.quit()
+
+
+def text_of_current(driver: webdriver.Chrome, selector: str) -> str:
+    """The text of the element `selector` finds on the page there now; '' while the page that
+    had it is being replaced. Chrome reports an element of a page just left either as stale or
+    as "does not belong to the document", depending on when the lookup meets the navigation."""
+    try:
+        return driver.find_element(By.CSS_SELECTOR, selector).text
+    except WebDriverException as exc:
+        if "does not belong to the document" in str(exc):
+            return ""
+        raise
 
 
 def wait_for_results(driver: webdriver.Chrome) -> None:
@@ -149,7 +164,7 @@ def test_without_javascript_the_plain_form_still_answers(server, tmp_path) -> No
         # gone between finding its element and reading it.
         status = WebDriverWait(
             driver, 30, ignored_exceptions=(StaleElementReferenceException,)
-        ).until(lambda d: d.find_element(By.CSS_SELECTOR, "#match-1 .feedback-status").text)
+        ).until(lambda d: text_of_current(d, "#match-1 .feedback-status"))
         assert "264630-1 is recorded as the answer" in status
         assert (
             driver.find_element(By.CSS_SELECTOR, "article.match").get_attribute("data-issue")
