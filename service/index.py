@@ -270,6 +270,10 @@ class SearcherCaches:
     _leaf_lookups: tuple[Any, list[tuple[Any, int, SegmentLookups]]] | None = None
     # The filter of the symptom terms of the generation read, and its reader (None: no filter).
     term_filter: tuple[key_filter.FilterReader, Path] | None = None
+    # (segment id, field) -> every term the segment has in that field, read whole when a lookup
+    # asks about many terms at once (`terms_present`). Not emptied with the rest: a segment's
+    # vocabulary holds each of its terms once, so together they are bounded by the index.
+    vocabularies: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)
 
     def _absent(self, field_name: str, term: str) -> bool:
         """Whether the filter says no symptom has `term` in `field_name`."""
@@ -299,7 +303,12 @@ class SearcherCaches:
         """Caches for a new searcher on `reader`, with the lookups of segments it still has."""
         keys = {_segment_key(leaf) for leaf, _ in reader.leaf_readers()}
         kept = {key: lookups for key, lookups in self.segments.items() if key in keys}
-        return SearcherCaches(limit=self.limit, segments=kept, term_filter=self.term_filter)
+        # A segment's terms stay what they were written as, whatever is deleted later.
+        ids = {key[0] for key in keys if key is not None}
+        words = {key: terms for key, terms in self.vocabularies.items() if key[0] in ids}
+        return SearcherCaches(
+            limit=self.limit, segments=kept, term_filter=self.term_filter, vocabularies=words
+        )
 
     def _leaves(self, reader: Any) -> list[tuple[Any, int, SegmentLookups]]:
         """The reader's segments, each with its lookups; worked out once per reader (every
@@ -330,6 +339,30 @@ class SearcherCaches:
                 value += found
             self.df[key] = value
         return value
+
+    def terms_present(self, reader: Any, field_name: str, terms: Iterable[str]) -> set[str]:
+        """Those of `terms` that some document has in `field_name` (a document frequency
+        above 0), deleted documents counting as `doc_frequency` counts them.
+
+        For many terms at once, such as every word one edit away from a misspelt one: each
+        segment's terms of the field are read whole, once, and each term costs a set probe
+        instead of a table lookup in every segment.
+        """
+        wanted = set(terms)
+        present: set[str] = set()
+        for leaf, _, _ in self._leaves(reader):
+            present |= wanted & self._vocabulary(leaf, field_name)
+        return present
+
+    def _vocabulary(self, leaf: Any, field_name: str) -> frozenset[str]:
+        segment = _segment_key(leaf)
+        key = (segment[0], field_name) if segment is not None else None
+        words = self.vocabularies.get(key) if key is not None else None
+        if words is None:
+            words = frozenset(term.decode("utf-8") for term in leaf.lexicon(field_name))
+            if key is not None:
+                self.vocabularies[key] = words
+        return words
 
     def postings_of(self, reader: Any, field_name: str, term: str) -> list[int]:
         """The searcher's document numbers having `term` in `field_name`, deleted ones left out."""

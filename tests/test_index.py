@@ -115,6 +115,46 @@ def test_a_new_searcher_keeps_what_it_read_from_unchanged_segments(tmp_path) -> 
     knowledge.close()
 
 
+def test_terms_asked_together_are_found_as_their_frequencies_say(tmp_path) -> None:
+    """`terms_present` (many words checked at once, as a misspelt word's variants are) agrees
+    with the document frequency of each term, over segments added since, and reads an unchanged
+    segment's words once."""
+    from service.importer import parse_article
+    from tests.test_importer import PLAIN_ARTICLE
+
+    knowledge = KnowledgeBase(make_config(tmp_path))
+    knowledge.build()
+    # Stems, as the issues' text ("content") is indexed: the seed's, the new article's, neither.
+    words = ["logon", "servic", "updat", "wrong", "show", "smsnt.log", "zzzz", "wrang"]
+
+    def present() -> set[str]:
+        knowledge.index._checked_at = 0.0  # look for the new index now, not within a second
+        reading = knowledge.index.reading()
+        reader, caches = reading.searcher.reader(), reading.caches
+        found = caches.terms_present(reader, "content", words)
+        assert found == {w for w in words if caches.doc_frequency(reader, "content", w)}
+        return found
+
+    before = present()
+    assert before == {"logon", "servic", "updat"}
+    vocabularies = dict(knowledge.index.caches.vocabularies)
+    assert vocabularies
+
+    # another article arrives in a segment of its own: its words are found, and the words of
+    # the segments it left unchanged are not read again
+    knowledge.save_article(parse_article(PLAIN_ARTICLE), "imported")
+    after = present()
+    assert after - before == {"wrong", "show", "smsnt.log"}
+    kept = knowledge.index.caches.vocabularies
+    assert all(kept[key] is terms for key, terms in vocabularies.items())
+    assert len(kept) > len(vocabularies)
+
+    # deleted, its words count as long as its segment keeps them, as for their frequencies
+    knowledge.delete_article("249077")
+    present()
+    knowledge.close()
+
+
 COPYLOG_LINE = "Copylog.tcf was updated by site XYZ for component CLICORE"
 
 

@@ -316,6 +316,10 @@ class Ranker:
     def df(self, field_name: str, term: str) -> int:
         return self._caches.doc_frequency(self.reader, field_name, term)
 
+    def terms_present(self, field_name: str, terms: Iterable[str]) -> set[str]:
+        """Those of `terms` whose `df` is above 0, many asked at once."""
+        return self._caches.terms_present(self.reader, field_name, terms)
+
     def unseen_idf(self) -> float:
         """What a term the index has never seen is worth: as rare as a term can be."""
         return math.log(1 + self._symptom_count)
@@ -831,7 +835,11 @@ class Ranker:
             if tried > TYPO_CORRECTED_WORDS:
                 break
             budget.check("putting misspelt words right")
-            known = [v for v in one_edit_variants(word.lower()) if self.df("content", stem(v))]
+            # Hundreds of variants, nearly all no word at all: asked of the issues' vocabulary
+            # together rather than one lookup each.
+            stems = {variant: stem(variant) for variant in one_edit_variants(word.lower())}
+            present = self.terms_present("content", stems.values())
+            known = [variant for variant, root in stems.items() if root in present]
             if not known:
                 continue
             known.sort(key=lambda v: self.df("content", stem(v)), reverse=True)
