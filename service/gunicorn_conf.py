@@ -71,9 +71,17 @@ def post_worker_init(worker):
 
 
 def child_exit(server, worker):
+    # A dead worker's live gauges are files to remove only where workers share their metrics
+    # through files (`kb serve` sets the directory; gunicorn run on this config alone does not).
+    # Never raises: an exception in a hook stops the master, and every worker with it.
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return
     from prometheus_client import multiprocess
 
-    multiprocess.mark_process_dead(worker.pid)
+    try:
+        multiprocess.mark_process_dead(worker.pid)
+    except OSError as exc:
+        server.log.warning("metrics files of worker %s not removed: %s", worker.pid, exc)
 
 
 # Query parameters whose values are credentials, by the end of their name once lower-cased
