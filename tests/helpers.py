@@ -151,9 +151,21 @@ def kb_serve(config: Config, root: Path, **env: str) -> Iterator[int]:
     operator stops it) afterwards."""
     port = free_port()
     environment = dict(os.environ, KB_HOME=str(config.kb_home), KB_DATA=str(config.kb_data), **env)
-    with open(root / "serve.log", "wb") as log:
+    argv = [sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--workers", "2"]
+    with serving(argv, port, environment, root / "serve.log"):
+        yield port
+
+
+@contextmanager
+def serving(
+    argv: list[str], port: int, environment: dict[str, str], log_path: Path
+) -> Iterator[subprocess.Popen]:
+    """`argv` run from the project's root as a server on `port`, logging to `log_path`: its
+    process once the server is ready; stopped (SIGTERM to its group, as an operator stops it)
+    afterwards."""
+    with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--workers", "2"],
+            argv,
             env=environment,
             cwd=PROJECT_ROOT,
             stdout=log,
@@ -161,8 +173,8 @@ def kb_serve(config: Config, root: Path, **env: str) -> Iterator[int]:
             start_new_session=True,
         )
         try:
-            wait_ready(port, process, root / "serve.log")
-            yield port
+            wait_ready(port, process, log_path)
+            yield process
         finally:
             os.killpg(process.pid, signal.SIGTERM)
             process.wait(timeout=30)

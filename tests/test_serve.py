@@ -5,18 +5,15 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import signal
 import socket
-import subprocess
 import sys
 from urllib.parse import quote
 
 import pytest
 
 from service import limits
-from service.config import PROJECT_ROOT
 from service.openapi import spec_dict
-from tests.helpers import free_port, kb_serve, make_config, read_log, request, wait_ready
+from tests.helpers import free_port, kb_serve, make_config, read_log, request, serving
 
 SEED_LINES = (
     "Trying to open IPC connection with APM...  CCIM32  $$<CCIM32><Thu Jul 26 14:22:53.512 2001 "
@@ -194,20 +191,7 @@ def test_workers_replaced_under_gunicorn_alone_leave_the_server_answering(tmp_pa
     argv += ["--workers", "1", "--max-requests", "2", "--max-requests-jitter", "0"]
     argv += ["--bind", f"127.0.0.1:{port}", "service.wsgi:app"]
     log_path = tmp_path / "gunicorn.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            argv,
-            env=env,
-            cwd=PROJECT_ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            wait_ready(port, process, log_path)
-            statuses = [request(port, "GET", "/healthz")[0] for _ in range(8)]
-            assert statuses == [200] * 8, read_log(log_path)
-            assert process.poll() is None, read_log(log_path)
-        finally:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=30)
+    with serving(argv, port, env, log_path) as process:
+        statuses = [request(port, "GET", "/healthz")[0] for _ in range(8)]
+        assert statuses == [200] * 8, read_log(log_path)
+        assert process.poll() is None, read_log(log_path)
