@@ -842,7 +842,7 @@ class Ranker:
             known = [variant for variant, root in stems.items() if root in present]
             if not known:
                 continue
-            known.sort(key=lambda v: self.df("content", stem(v)), reverse=True)
+            known.sort(key=lambda v: self.df("content", stems[v]), reverse=True)
             for best in known[:TYPO_CORRECTIONS_PER_WORD]:
                 fixed = re.sub(rf"\b{word}\b", best, message, count=1)
                 out += [
