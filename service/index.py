@@ -234,9 +234,9 @@ class SegmentLookups:
 def _segment_key(leaf: Any) -> tuple[str, int] | None:
     """A segment's identity and state: its id and how many of its documents are deleted."""
     segment = getattr(leaf, "segment", None)
-    if segment is None:  # an empty index has no segment
+    current = segment() if segment is not None else None
+    if current is None:  # an empty index has no segment (Whoosh's empty reader says None)
         return None
-    current = segment()
     return current.segment_id(), current.deleted_count()
 
 

@@ -12,7 +12,7 @@ import yaml
 from flask import Flask
 
 from service.config import PROJECT_ROOT
-from tests.helpers import SEED_TEXT
+from tests.helpers import SEED_TEXT, make_config, running_app
 from tests.test_serve import SEED_LINES
 
 SEED = yaml.safe_load((PROJECT_ROOT / "kb_data/264630.yaml").read_text())
@@ -416,3 +416,20 @@ def test_a_brief_markdown_answer_of_a_seed_paste_fits_in_1_5_kb(client, paste: s
     assert re.search(r"^KB264630 issue 264630-1, confidence (0\.\d\d|1\.00), sure: ", text, re.M)
     assert "More: http://localhost/issues/264630-1" in text
     assert len(response.get_data()) <= 1536
+
+
+def test_a_knowledge_base_without_articles_answers_that_nothing_matched(tmp_path) -> None:
+    """A store with no article yet (an index with no segment): a line, a misspelt one and a log
+    are answered with no match and the hint, never a 500."""
+    config = make_config(tmp_path, with_test_articles=False)
+    for path in config.kb_data.glob("*.yaml"):
+        path.unlink()
+    with running_app(config) as empty:
+        client = empty.test_client()
+        for response in (
+            client.get("/v1/match", query_string={"line": "Unable to conect to the server"}),
+            client.post("/v1/match", data=SEED_LINES, content_type="text/plain"),
+        ):
+            assert response.status_code == 200, response.get_json()
+            assert response.get_json()["matches"] == []
+            assert response.get_json()["hint"]
