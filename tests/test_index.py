@@ -155,6 +155,48 @@ def test_terms_asked_together_are_found_as_their_frequencies_say(tmp_path) -> No
     knowledge.close()
 
 
+def test_pastes_full_of_misspelt_words_ask_a_bounded_number_of_times_and_read_once(
+    tmp_path, monkeypatch
+) -> None:
+    """The worst a paste can do to the vocabularies: however many words no issue uses, a
+    paste asks about them at most TYPO_CORRECTED_LINES x TYPO_CORRECTED_WORDS times, and each
+    segment's words are read once for all pastes, not once per paste."""
+    from service.matching import rank
+
+    knowledge = KnowledgeBase(make_config(tmp_path))
+    knowledge.build()
+    asked = []
+    terms_present = index_module.SearcherCaches.terms_present
+
+    def counted(caches, reader, field_name, terms):
+        asked.append(field_name)
+        return terms_present(caches, reader, field_name, terms)
+
+    monkeypatch.setattr(index_module.SearcherCaches, "terms_present", counted)
+
+    def paste(seed: str) -> str:
+        # A short paste (so words are put right at all), every line ten made-up words long.
+        return "\n".join(
+            " ".join(f"{seed}q{chr(97 + n)}{chr(97 + w)}vzle" for w in range(10))
+            for n in range(rank.TYPO_CORRECTED_PASTE_LINES)
+        )
+
+    match_log(knowledge, paste("xk"), limit=5)
+    assert 0 < len(asked) <= rank.TYPO_CORRECTED_LINES * rank.TYPO_CORRECTED_WORDS
+    reading = knowledge.index.reading()
+    segments = {leaf.segment().segment_id() for leaf, _ in reading.searcher.reader().leaf_readers()}
+    read = dict(reading.caches.vocabularies)
+    assert set(read) == {(segment, "content") for segment in segments}
+
+    asked.clear()
+    match_log(knowledge, paste("jw"), limit=5)
+    assert 0 < len(asked) <= rank.TYPO_CORRECTED_LINES * rank.TYPO_CORRECTED_WORDS
+    kept = knowledge.index.reading().caches.vocabularies
+    assert kept.keys() == read.keys()
+    assert all(kept[key] is words for key, words in read.items())
+    knowledge.close()
+
+
 COPYLOG_LINE = "Copylog.tcf was updated by site XYZ for component CLICORE"
 
 
